@@ -1,0 +1,5 @@
+export { freePort } from './free-port.js';
+export { requireBinary, waitForPort, stopProcess } from './processes.js';
+export { startRedisServer, type RedisServer } from './redis-server.js';
+export { startMariaDb, type MariaDbServer } from './mariadb-server.js';
+export { DEMO_TPMS, TPMS_SCHEMA_SQL, loadTpms, createReadOnlyUser, type TpmsData } from './tpms-schema.js';

@@ -1,0 +1,33 @@
+import { z } from 'zod';
+
+export const ServiceStatusSchema = z.enum(['ok', 'down', 'not_configured']);
+
+export const ServiceHealthSchema = z.object({
+  status: ServiceStatusSchema,
+  latency_ms: z.number().nonnegative().optional(),
+  detail: z.string().optional(),
+});
+export type ServiceHealth = z.infer<typeof ServiceHealthSchema>;
+
+export const HealthResponseSchema = z.object({
+  status: z.enum(['healthy', 'degraded', 'unhealthy']),
+  services: z.object({
+    redis: ServiceHealthSchema,
+    sql_auth: ServiceHealthSchema,
+    llm: ServiceHealthSchema,
+  }),
+});
+export type HealthResponse = z.infer<typeof HealthResponseSchema>;
+
+export const LlmDiagnosticsSchema = z.object({
+  configured: z.boolean(),
+  base_url_host: z.string().nullable(),
+  chat_model: z.string().nullable(),
+  title_model: z.string().nullable(),
+  reachable: z.boolean(),
+  latency_ms: z.number().nonnegative().nullable(),
+  last_error: z.string().nullable(),
+  last_success_at: z.string().nullable(),
+  checked_at: z.string().nullable(),
+});
+export type LlmDiagnostics = z.infer<typeof LlmDiagnosticsSchema>;

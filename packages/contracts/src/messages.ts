@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import { ErrorCodeSchema } from './errors.js';
+
+export const MESSAGE_CONTENT_MAX = 32_000;
+
+export const MessageRoleSchema = z.enum(['user', 'assistant']);
+export type MessageRole = z.infer<typeof MessageRoleSchema>;
+
+export const MessageStatusSchema = z.enum(['complete', 'error', 'stopped']);
+export type MessageStatus = z.infer<typeof MessageStatusSchema>;
+
+export const MessageSchema = z.object({
+  message_id: z.string(),
+  role: MessageRoleSchema,
+  content: z.string(),
+  created_at: z.string(),
+  status: MessageStatusSchema,
+  model: z.string().optional(),
+  /** For an assistant message saved with status "error": what went wrong. */
+  error: z.string().optional(),
+});
+export type Message = z.infer<typeof MessageSchema>;
+
+export const ListMessagesResponseSchema = z.object({ messages: z.array(MessageSchema) });
+export type ListMessagesResponse = z.infer<typeof ListMessagesResponseSchema>;
+
+export const SendMessageRequestSchema = z.object({
+  content: z
+    .string()
+    .trim()
+    .min(1, 'content must not be empty')
+    .max(MESSAGE_CONTENT_MAX, `content must be at most ${MESSAGE_CONTENT_MAX} characters`),
+});
+export type SendMessageRequest = z.input<typeof SendMessageRequestSchema>;
+
+/**
+ * Events on the reply stream (text/event-stream). Each SSE frame is
+ * `event: <type>` + `data: <json of the event>`; the JSON repeats `type`.
+ */
+export const StreamEventSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('user_message'), message: MessageSchema }),
+  z.object({ type: z.literal('delta'), message_id: z.string(), content: z.string() }),
+  z.object({ type: z.literal('assistant_message'), message: MessageSchema }),
+  z.object({ type: z.literal('title'), chat_id: z.string(), title: z.string() }),
+  z.object({ type: z.literal('error'), detail: z.string(), code: ErrorCodeSchema }),
+  z.object({ type: z.literal('done') }),
+]);
+export type StreamEvent = z.infer<typeof StreamEventSchema>;
+export type StreamEventType = StreamEvent['type'];
+
+export const StopResponseSchema = z.object({
+  status: z.literal('success'),
+  chat_id: z.string(),
+  stopped: z.boolean(),
+});
+export type StopResponse = z.infer<typeof StopResponseSchema>;
+
+export const GenerateTitleResponseSchema = z.object({
+  status: z.literal('success'),
+  chat_id: z.string(),
+  title: z.string(),
+});
+export type GenerateTitleResponse = z.infer<typeof GenerateTitleResponseSchema>;
