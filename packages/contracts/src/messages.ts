@@ -55,6 +55,20 @@ export const StopResponseSchema = z.object({
 });
 export type StopResponse = z.infer<typeof StopResponseSchema>;
 
+/**
+ * `first_message` may come as JSON, a URL-encoded form or multipart form data; without it
+ * the session's first user message is used. A blank value counts as absent.
+ */
+export const GenerateTitleRequestSchema = z.object({
+  first_message: z
+    .string()
+    .trim()
+    .max(MESSAGE_CONTENT_MAX, `first_message must be at most ${MESSAGE_CONTENT_MAX} characters`)
+    .optional()
+    .transform((value) => (value === '' ? undefined : value)),
+});
+export type GenerateTitleRequest = z.input<typeof GenerateTitleRequestSchema>;
+
 export const GenerateTitleResponseSchema = z.object({
   status: z.literal('success'),
   chat_id: z.string(),

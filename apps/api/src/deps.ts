@@ -1,0 +1,64 @@
+import type OpenAI from 'openai';
+import type { ServiceHealth } from '@simorgh/contracts';
+import { redisDbOf, type Env } from './env.js';
+import { createOpenAiClient, llmConfigFromEnv } from './features/llm/llm-client.js';
+import { createLlmService, type LlmService } from './features/llm/llm.service.js';
+import { createLogger, type Logger } from './logger.js';
+import { createRedisClient, type RedisClient } from './redis.js';
+import { createTpmsPool, type TpmsPool } from './tpms.js';
+
+export type Clock = { now(): Date };
+export const systemClock: Clock = { now: () => new Date() };
+
+export type Deps = {
+  env: Env;
+  logger: Logger;
+  clock: Clock;
+  redis: {
+    /** DB of REDIS_URL: session ID counters only. */
+    counters: RedisClient;
+    /** REDIS_CHAT_DB: session metadata, per-user indexes, messages. */
+    chat: RedisClient;
+    /** REDIS_CACHE_DB: TPMS answers, login failure counters; safe to flush. */
+    cache: RedisClient;
+    /** Subscriber-mode connection (pub/sub): stop requests for replies another process streams. */
+    events: RedisClient;
+  };
+  /** TPMS (project directory and users); null when MYSQL_HOST is unset. */
+  tpms: TpmsPool | null;
+  /** Null when neither OPENAI_API_KEY nor OPENAI_BASE_URL is set. */
+  openai: OpenAI | null;
+  /** Replies, titles and the model probe; one instance so health and diagnostics share its cache. */
+  llm: LlmService;
+  /** Filled by the LLM feature; health reports not_configured without it. */
+  llmHealth?: () => Promise<ServiceHealth>;
+};
+
+export type BuildDepsOptions = { clock?: Clock; logger?: Logger };
+
+/** Builds the real clients. Only server.ts and the test harness call this. */
+export async function buildDeps(env: Env, options: BuildDepsOptions = {}): Promise<Deps> {
+  const logger = options.logger ?? createLogger(env);
+  const redis = {
+    counters: createRedisClient(env.REDIS_URL, redisDbOf(env.REDIS_URL), logger, 'counters'),
+    chat: createRedisClient(env.REDIS_URL, env.REDIS_CHAT_DB, logger, 'chat'),
+    cache: createRedisClient(env.REDIS_URL, env.REDIS_CACHE_DB, logger, 'cache'),
+    events: createRedisClient(env.REDIS_URL, env.REDIS_CHAT_DB, logger, 'events'),
+  };
+  // Start-up waits for Redis (retrying): the counters must be raised before serving.
+  await Promise.all(Object.values(redis).map((client) => client.connect()));
+  const clock = options.clock ?? systemClock;
+  const llmConfig = llmConfigFromEnv(env);
+  const openai = createOpenAiClient(llmConfig);
+  const llm = createLlmService({ openai, config: llmConfig, logger, now: () => clock.now() });
+  return { env, logger, clock, redis, tpms: createTpmsPool(env), openai, llm, llmHealth: () => llm.health() };
+}
+
+export async function closeDeps(deps: Deps): Promise<void> {
+  await Promise.allSettled([
+    ...Object.values(deps.redis).map(async (client) => {
+      if (client.isOpen) client.destroy();
+    }),
+    deps.tpms?.end(),
+  ]);
+}

@@ -1,0 +1,99 @@
+import { z } from 'zod';
+
+const DEFAULT_SYSTEM_PROMPT = [
+  'You are Simorgh, an assistant for engineers at an industrial engineering company.',
+  'Answer precisely and practically: cite units, standards (ASME, API, IEC, ISO) and assumptions,',
+  'show calculations step by step, and say plainly when information is missing or uncertain.',
+  'Safety comes first: flag hazards and never guess at safety-critical values.',
+  'Use Markdown; put code, tables and formulas in proper blocks.',
+].join(' ');
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+const int = (fallback: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+
+/** A duration like 8h, 30m, 45s, 7d or a number of seconds. */
+const DurationSchema = z
+  .string()
+  .regex(/^\d+\s*[smhd]?$/, 'use a number of seconds or a value like 30m, 8h, 7d')
+  .transform((value) => {
+    const amount = Number.parseInt(value, 10);
+    const unit = value.trim().slice(-1);
+    const factor = unit === 'm' ? 60 : unit === 'h' ? 3600 : unit === 'd' ? 86_400 : 1;
+    return amount * factor;
+  })
+  .refine((seconds) => seconds >= 60 && seconds <= 30 * 86_400, 'must be between 1 minute and 30 days');
+
+const RedisUrlSchema = z
+  .string()
+  .url()
+  .refine((value) => /^rediss?:$/.test(new URL(value).protocol), 'must start with redis:// or rediss://')
+  .refine((value) => /^\/?(\d{1,2})?$/.test(new URL(value).pathname), 'the path may only be a DB number, e.g. /0');
+
+export const EnvSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    PORT: int(3000, 0, 65_535),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Express "trust proxy": which hops may set X-Forwarded-For (nginx in front). */
+    TRUST_PROXY: z.string().default('loopback, linklocal, uniquelocal'),
+    REDIS_URL: RedisUrlSchema.default('redis://127.0.0.1:6379/0'),
+    REDIS_CHAT_DB: int(1, 0, 255),
+    REDIS_CACHE_DB: int(2, 0, 255),
+    MYSQL_HOST: optionalText,
+    MYSQL_PORT: int(3306, 1, 65_535),
+    MYSQL_USER: z.string().default('simorgh_ro'),
+    MYSQL_PASSWORD: z.string().default(''),
+    MYSQL_DATABASE: z.string().regex(/^\w{1,64}$/, 'must be a plain database name').default('tpms'),
+    MYSQL_CONNECTION_LIMIT: int(10, 1, 200),
+    JWT_SECRET_KEY: z.string().min(1, 'is required (a random string of at least 32 bytes)'),
+    JWT_EXPIRES_IN: DurationSchema.default(8 * 3600),
+    TPMS_CACHE_TTL_S: int(3600, 1, 86_400),
+    TPMS_NEGATIVE_CACHE_TTL_S: int(60, 1, 3600),
+    ADMIN_USERS: z
+      .string()
+      .default('')
+      .transform((value) => value.split(',').map((user) => user.trim()).filter(Boolean)),
+    OPENAI_API_KEY: optionalText,
+    OPENAI_BASE_URL: optionalText.pipe(z.string().url('must be a URL like http://host:port/v1').optional()),
+    OPENAI_MODEL: optionalText,
+    OPENAI_TITLE_MODEL: optionalText,
+    LLM_TIMEOUT_MS: int(60_000, 1000, 600_000),
+    SYSTEM_PROMPT: optionalText.transform((value) => value ?? DEFAULT_SYSTEM_PROMPT),
+    MESSAGES_PER_MINUTE: int(20, 1, 10_000),
+    CONCURRENT_STREAMS: int(2, 1, 100),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === 'production' && Buffer.byteLength(env.JWT_SECRET_KEY) < 32) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET_KEY'], message: 'must be at least 32 bytes in production' });
+    }
+    if (new Set([redisDbOf(env.REDIS_URL), env.REDIS_CHAT_DB, env.REDIS_CACHE_DB]).size !== 3) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_CHAT_DB'], message: 'counters, chat and cache must use three different Redis DBs' });
+    }
+  });
+
+export type Env = z.infer<typeof EnvSchema>;
+
+/** The DB number in a redis:// URL (the counters DB), 0 when absent. */
+export function redisDbOf(url: string): number {
+  const path = new URL(url).pathname.replace('/', '');
+  return path === '' ? 0 : Number(path);
+}
+
+export class EnvError extends Error {}
+
+/** Parses the environment; the error message is one line per bad variable, naming it. */
+export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  const result = EnvSchema.safeParse(source);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const name = String(issue.path[0] ?? 'environment');
+    const message = issue.code === 'invalid_type' && source[name] === undefined ? 'is required' : issue.message;
+    return `Invalid configuration: ${name} ${message}`;
+  });
+  throw new EnvError(lines.join('\n'));
+}

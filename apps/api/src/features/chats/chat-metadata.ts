@@ -1,0 +1,63 @@
+import {
+  ChatStatusSchema,
+  ChatTypeSchema,
+  normalizeProjectNumber,
+  PLACEHOLDER_TITLE,
+  type ChatMetadata,
+} from '@simorgh/contracts';
+
+type Stored = Record<string, unknown>;
+
+const text = (value: unknown): string | null => (typeof value === 'string' && value.trim() !== '' ? value : null);
+
+/** ISO text for a stored time that may be ISO text, epoch seconds or epoch ms (legacy). */
+function isoTime(value: unknown): string | null {
+  if (typeof value === 'number' && Number.isFinite(value)) {
+    return new Date(value < 1e11 ? value * 1000 : value).toISOString();
+  }
+  const stored = text(value);
+  if (stored === null) return null;
+  return Number.isNaN(Date.parse(stored)) ? null : stored;
+}
+
+/** Creation time in ms for ordering, 0 when unknown. */
+export function createdMsOf(metadata: Pick<ChatMetadata, 'created_at'>): number {
+  const ms = Date.parse(metadata.created_at);
+  return Number.isNaN(ms) ? 0 : ms;
+}
+
+/**
+ * Turns stored metadata (current or written by the previous system) into the wire shape.
+ * Missing fields get defaults: general, active, not pinned, counted messages. Returns null
+ * when the record has no owner, because nobody could ever be allowed to read it.
+ */
+export function normalizeMetadata(chatId: string, raw: unknown, countedMessages: number | null): ChatMetadata | null {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return null;
+  const stored = raw as Stored;
+  const userId = text(stored.user_id);
+  if (userId === null) return null;
+  const projectNumber = normalizeProjectNumber(stored.project_number);
+  const createdAt = isoTime(stored.created_at) ?? new Date(0).toISOString();
+  const count = stored.message_count;
+  return {
+    chat_id: chatId,
+    chat_name: text(stored.chat_name) ?? text(stored.title) ?? PLACEHOLDER_TITLE,
+    user_id: userId,
+    chat_type: ChatTypeSchema.safeParse(stored.chat_type).data ?? 'general',
+    project_number: projectNumber,
+    project_name: text(stored.project_name),
+    page_name: text(stored.page_name),
+    created_at: createdAt,
+    updated_at: isoTime(stored.updated_at) ?? createdAt,
+    message_count:
+      typeof count === 'number' && Number.isInteger(count) && count >= 0 ? count : (countedMessages ?? 0),
+    status: ChatStatusSchema.safeParse(stored.status).data ?? 'active',
+    pinned: stored.pinned === true,
+  };
+}
+
+/** True when the stored record lacks a usable message_count, so it must be counted. */
+export function needsMessageCount(raw: unknown): boolean {
+  const count = (raw as Stored | null)?.message_count;
+  return !(typeof count === 'number' && Number.isInteger(count) && count >= 0);
+}

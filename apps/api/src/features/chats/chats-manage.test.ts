@@ -1,0 +1,283 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ChatResponseSchema,
+  CreateChatResponseSchema,
+  DeleteChatResponseSchema,
+  ErrorBodySchema,
+  ListChatsResponseSchema,
+  type ChatMetadata,
+} from '@simorgh/contracts';
+import { buildServices } from '../../app.js';
+import { manualClock, startTestStack, type TestStack } from '../../test/harness.js';
+import { PROJECTS, USERS } from '../../test/fixtures.js';
+import { reconcileChats } from './chats-startup.js';
+
+const clock = manualClock('2026-02-01T09:00:00Z');
+let stack: TestStack;
+const arash = USERS.arash.username;
+const sara = USERS.sara.username;
+
+beforeAll(async () => {
+  stack = await startTestStack({ clock });
+});
+afterAll(async () => {
+  await stack.stop();
+});
+
+const auth = (user: string) => stack.bearer(user);
+
+/** Creates a session a minute after the previous one, so creation order is unambiguous. */
+async function create(user: string, body: Record<string, unknown> = { chat_type: 'general' }): Promise<ChatMetadata> {
+  clock.advance(60_000);
+  const res = await stack.http().post('/api/chats').set('Authorization', await auth(user)).send(body);
+  expect(res.status).toBe(201);
+  return CreateChatResponseSchema.parse(res.body).chat;
+}
+
+async function list(user: string, query: Record<string, string | number> = {}) {
+  const res = await stack.http().get('/api/chats').query(query).set('Authorization', await auth(user));
+  expect(res.status).toBe(200);
+  return ListChatsResponseSchema.parse(res.body);
+}
+
+async function listAll(user: string, query: Record<string, string | number>): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor: string | null = null;
+  do {
+    const page = await list(user, { ...query, ...(cursor ? { cursor } : {}) });
+    ids.push(...page.chats.map((chat) => chat.chat_id));
+    cursor = page.next_cursor;
+  } while (cursor);
+  return ids;
+}
+
+describe('listing sessions', () => {
+  let mine: ChatMetadata[];
+
+  beforeAll(async () => {
+    mine = [];
+    for (let index = 0; index < 7; index += 1) mine.push(await create('lister'));
+    await create('someone.else');
+  });
+
+  it('lists only my sessions, newest first, in pages joined by a cursor', async () => {
+    const first = await list('lister', { limit: 3 });
+    expect(first.chats.map((chat) => chat.chat_id)).toEqual(mine.slice(-3).reverse().map((chat) => chat.chat_id));
+    expect(first.next_cursor).not.toBeNull();
+    const all = await listAll('lister', { limit: 3 });
+    expect(all).toEqual([...mine].reverse().map((chat) => chat.chat_id));
+  });
+
+  it('keeps a cursor stable when sessions are created or deleted between pages', async () => {
+    const first = await list('lister', { limit: 2 });
+    const newest = first.chats[0];
+    if (!newest || !first.next_cursor) throw new Error('expected a full first page');
+    const extra = await create('lister');
+    const del = await stack.http().delete(`/api/chats/${newest.chat_id}`).set('Authorization', await auth('lister'));
+    expect(del.status).toBe(200);
+    const rest = await listAll('lister', { limit: 2, cursor: first.next_cursor });
+    expect(rest).toEqual([...mine].reverse().slice(2).map((chat) => chat.chat_id));
+    expect(rest).not.toContain(extra.chat_id);
+    mine = mine.filter((chat) => chat.chat_id !== newest.chat_id).concat(extra);
+  });
+
+  it('puts pinned sessions first and hides archived ones unless asked', async () => {
+    const oldest = mine[0];
+    const second = mine[1];
+    if (!oldest || !second) throw new Error('fixture sessions missing');
+    const pin = await stack.http().patch(`/api/chats/${oldest.chat_id}`).set('Authorization', await auth('lister')).send({ pinned: true });
+    expect(ChatResponseSchema.parse(pin.body).chat.pinned).toBe(true);
+    const archive = await stack
+      .http()
+      .patch(`/api/chats/${second.chat_id}`)
+      .set('Authorization', await auth('lister'))
+      .send({ status: 'archived' });
+    expect(ChatResponseSchema.parse(archive.body).chat.status).toBe('archived');
+
+    const active = await listAll('lister', { limit: 2 });
+    expect(active[0]).toBe(oldest.chat_id);
+    expect(active).not.toContain(second.chat_id);
+    expect(await listAll('lister', { status: 'archived' })).toEqual([second.chat_id]);
+    expect(await listAll('lister', { status: 'all' })).toContain(second.chat_id);
+  });
+
+  it('filters by chat_type and project_number', async () => {
+    const project = await create(arash, { chat_type: 'project', project_number: PROJECTS.refinery.id, page_name: 'Flare stack' });
+    await create(arash, { chat_type: 'project', project_number: PROJECTS.compression.id, page_name: 'Seals' });
+    await create(arash);
+    const projects = await listAll(arash, { chat_type: 'project' });
+    expect(projects).toHaveLength(2);
+    expect(await listAll(arash, { project_number: String(PROJECTS.refinery.id) })).toEqual([project.chat_id]);
+    expect(await listAll(arash, { chat_type: 'general' })).toHaveLength(1);
+  });
+
+  it('rejects a forged cursor and a bad limit with 400', async () => {
+    for (const query of [{ cursor: 'not-a-cursor' }, { limit: 0 }, { limit: 101 }, { status: 'deleted' }]) {
+      const res = await stack.http().get('/api/chats').query(query).set('Authorization', await auth('lister'));
+      expect(res.status).toBe(400);
+      expect(ErrorBodySchema.parse(res.body).code).toBe('validation');
+    }
+  });
+});
+
+describe('reading, renaming and deleting a session', () => {
+  it('gets, renames and deletes my session; the number is not reused', async () => {
+    const chat = await create(sara);
+    const auth = await stack.bearer(sara);
+    const got = await stack.http().get(`/api/chats/${chat.chat_id}`).set('Authorization', auth);
+    expect(ChatResponseSchema.parse(got.body).chat).toEqual(chat);
+
+    clock.advance(1000);
+    const renamed = await stack.http().patch(`/api/chats/${chat.chat_id}`).set('Authorization', auth).send({ chat_name: '  Pump NPSH check ' });
+    const body = ChatResponseSchema.parse(renamed.body).chat;
+    expect(body.chat_name).toBe('Pump NPSH check');
+    expect(body.updated_at).toBe(clock.now().toISOString());
+    expect(body.created_at).toBe(chat.created_at);
+
+    await stack.deps.redis.chat.rPush(`chat:${chat.chat_id}:messages`, ['m1']);
+    await stack.deps.redis.chat.set(`chat:${chat.chat_id}:message_seq`, '1');
+    const deleted = await stack.http().delete(`/api/chats/${chat.chat_id}`).set('Authorization', auth);
+    expect(DeleteChatResponseSchema.parse(deleted.body)).toEqual({ status: 'success', chat_id: chat.chat_id });
+    expect(
+      await stack.deps.redis.chat.exists([`chat:${chat.chat_id}:metadata`, `chat:${chat.chat_id}:messages`, `chat:${chat.chat_id}:message_seq`]),
+    ).toBe(0);
+    expect(await stack.deps.redis.chat.zScore(`user:${sara}:chats`, chat.chat_id)).toBeNull();
+    expect((await stack.http().get(`/api/chats/${chat.chat_id}`).set('Authorization', auth)).status).toBe(404);
+    const next = await create(sara);
+    expect(next.chat_id).not.toBe(chat.chat_id);
+  });
+
+  it('rejects an empty patch or an invalid status with 400', async () => {
+    const chat = await create(sara);
+    for (const body of [{}, { status: 'deleted' }, { chat_name: '   ' }, { pinned: 'yes' }]) {
+      const res = await stack.http().patch(`/api/chats/${chat.chat_id}`).set('Authorization', await auth(sara)).send(body);
+      expect(res.status).toBe(400);
+      expect(ErrorBodySchema.parse(res.body).code).toBe('validation');
+    }
+  });
+});
+
+describe('isolation between users', () => {
+  it("answers 404 for someone else's session on every endpoint, and changes nothing", async () => {
+    const general = await create(arash);
+    const project = await create(arash, { chat_type: 'project', project_number: PROJECTS.refinery.id, page_name: 'Shared project' });
+    const intruder = await auth(sara); // Sara has permission on the refinery project too.
+    for (const chat of [general, project]) {
+      const calls = [
+        stack.http().get(`/api/chats/${chat.chat_id}`),
+        stack.http().patch(`/api/chats/${chat.chat_id}`).send({ chat_name: 'mine now' }),
+        stack.http().delete(`/api/chats/${chat.chat_id}`),
+      ];
+      for (const call of calls) {
+        const res = await call.set('Authorization', intruder);
+        expect(res.status).toBe(404);
+        expect(ErrorBodySchema.parse(res.body).code).toBe('not_found');
+      }
+    }
+    const listed = await listAll(sara, { status: 'all' });
+    expect(listed).not.toContain(general.chat_id);
+    const stillThere = await stack.http().get(`/api/chats/${project.chat_id}`).set('Authorization', await auth(arash));
+    expect(ChatResponseSchema.parse(stillThere.body).chat.chat_name).toBe('Shared project');
+  });
+
+  it('answers 404 for malformed and missing IDs alike', async () => {
+    for (const id of ['nope', 'G-202613-000001', 'G-202602-00001', 'P-0-000001', 'G-202602-999999', '00000000-0000-0000-0000-000000000000']) {
+      const res = await stack.http().get(`/api/chats/${encodeURIComponent(id)}`).set('Authorization', await auth(arash));
+      expect(res.status).toBe(404);
+      expect(ErrorBodySchema.parse(res.body).code).toBe('not_found');
+    }
+  });
+
+  it('re-checks project permission on every read: revoked access ends once the cache drops it', async () => {
+    const chat = await create(arash, { chat_type: 'project', project_number: PROJECTS.compression.id, page_name: 'Revocation' });
+    const admin = await stack.tpmsAdmin();
+    try {
+      await admin.execute('DELETE FROM draft_permission WHERE project_ID = ? AND user = ?', [PROJECTS.compression.id, arash]);
+      // Still cached as allowed.
+      expect((await stack.http().get(`/api/chats/${chat.chat_id}`).set('Authorization', await auth(arash))).status).toBe(200);
+      const drop = await stack
+        .http()
+        .post('/api/admin/tpms-cache/invalidate')
+        .set('Authorization', await auth(USERS.admin.username))
+        .send({ user_id: arash });
+      expect(drop.status).toBe(200);
+      const res = await stack.http().get(`/api/chats/${chat.chat_id}`).set('Authorization', await auth(arash));
+      expect(res.status).toBe(403);
+      expect(res.body.detail).toBe(`Access denied for project ${PROJECTS.compression.id}`);
+    } finally {
+      await admin.execute('INSERT IGNORE INTO draft_permission (project_ID, user) VALUES (?, ?)', [PROJECTS.compression.id, arash]);
+      await admin.end();
+      await stack.deps.redis.cache.flushDb();
+    }
+  });
+});
+
+describe('legacy UUID sessions', () => {
+  const legacyId = '3f2b8c1e-9d4a-4e6b-8f0a-1c2d3e4f5a6b';
+  const indexedId = '7a1b2c3d-4e5f-4a6b-9c8d-0e1f2a3b4c5d';
+
+  beforeAll(async () => {
+    // Written by the previous system: no chat_type, status, message_count or project fields.
+    await stack.deps.redis.chat.set(
+      `chat:${legacyId}:metadata`,
+      JSON.stringify({ chat_id: legacyId, chat_name: 'Old heat exchanger thread', user_id: 'legacy.user', created_at: '2024-11-03T08:15:00' }),
+    );
+    await stack.deps.redis.chat.rPush(`chat:${legacyId}:messages`, ['{"role":"user"}', '{"role":"assistant"}', '{"role":"user"}']);
+    await stack.deps.redis.chat.set(
+      `chat:${indexedId}:metadata`,
+      JSON.stringify({ chat_id: indexedId, user_id: 'legacy.user', created_at: '2024-12-01T10:00:00Z', message_count: 4 }),
+    );
+    await stack.deps.redis.chat.zAdd('user:legacy.user:chats', { score: Date.parse('2024-12-01T10:00:00Z'), value: indexedId });
+  });
+
+  it('indexes legacy sessions missing from the user index at start-up and lists them with defaults', async () => {
+    const before = await list('legacy.user');
+    expect(before.chats.map((chat) => chat.chat_id)).toEqual([indexedId]);
+    const report = await reconcileChats(stack.deps);
+    expect(report.indexed).toBe(1);
+    const after = await list('legacy.user');
+    expect(after.chats.map((chat) => chat.chat_id)).toEqual([indexedId, legacyId]);
+    expect(after.chats[1]).toMatchObject({
+      chat_name: 'Old heat exchanger thread',
+      chat_type: 'general',
+      status: 'active',
+      message_count: 3,
+      pinned: false,
+      project_number: null,
+    });
+    expect(after.chats[0]).toMatchObject({ chat_name: 'New conversation', message_count: 4 });
+  });
+
+  it('loads, renames and deletes a legacy session like any other', async () => {
+    const auth = await stack.bearer('legacy.user');
+    const got = await stack.http().get(`/api/chats/${legacyId}`).set('Authorization', auth);
+    expect(ChatResponseSchema.parse(got.body).chat).toMatchObject({ chat_id: legacyId, message_count: 3 });
+    const renamed = await stack.http().patch(`/api/chats/${legacyId}`).set('Authorization', auth).send({ pinned: true });
+    expect(ChatResponseSchema.parse(renamed.body).chat).toMatchObject({ pinned: true, chat_name: 'Old heat exchanger thread', message_count: 3 });
+    expect((await stack.http().get(`/api/chats/${legacyId}`).set('Authorization', await stack.bearer(arash))).status).toBe(404);
+    const deleted = await stack.http().delete(`/api/chats/${legacyId}`).set('Authorization', auth);
+    expect(deleted.status).toBe(200);
+    expect(await stack.deps.redis.chat.exists(`chat:${legacyId}:messages`)).toBe(0);
+  });
+});
+
+describe('the service used by the messages feature', () => {
+  it('sets a generated title only while the name is still the placeholder', async () => {
+    const { chats } = buildServices(stack.deps);
+    const chat = await create(arash);
+    expect(await chats.setTitleIfPlaceholder(chat.chat_id, 'Flange rating at 300 °C')).toBe(true);
+    expect(await chats.setTitleIfPlaceholder(chat.chat_id, 'A later guess')).toBe(false);
+    expect((await chats.getOwnedChat(arash, chat.chat_id)).chat_name).toBe('Flange rating at 300 °C');
+    expect(await chats.setTitleIfPlaceholder('G-209901-000001', 'No such chat')).toBe(false);
+  });
+
+  it('keeps message_count in the metadata, atomically under concurrency', async () => {
+    const { chats } = buildServices(stack.deps);
+    const chat = await create(arash);
+    await Promise.all(Array.from({ length: 50 }, () => chats.adjustMessageCount(chat.chat_id, 2)));
+    await chats.adjustMessageCount(chat.chat_id, -1);
+    const stored = await chats.getOwnedChat(arash, chat.chat_id);
+    expect(stored.message_count).toBe(99);
+    expect(stored.chat_name).toBe('New conversation');
+  });
+});

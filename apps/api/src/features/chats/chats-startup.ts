@@ -1,0 +1,72 @@
+import { counterKeyOf, parseSessionId } from '@simorgh/contracts';
+import type { Deps } from '../../deps.js';
+import { evalScript } from '../../redis.js';
+import { createdMsOf, normalizeMetadata } from './chat-metadata.js';
+import { userIndexKey } from './chats.store.js';
+
+const METADATA_KEY = /^chat:(.+):metadata$/;
+
+/** KEYS: counter. ARGV: floor. Raises the counter to the floor, never lowers it. */
+const RAISE_SCRIPT = `
+local current = tonumber(redis.call('GET', KEYS[1])) or 0
+if current < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[1])
+  return 1
+end
+return 0`;
+
+export type ReconcileReport = { scanned: number; indexed: number; countersRaised: number };
+
+/**
+ * Run at start-up, before serving:
+ * - raises every session counter to at least the highest stored ID drawn from it, so a
+ *   counter lost in a crash or flush never hands out a number again;
+ * - adds sessions missing from their owner's index (legacy UUID sessions written by the
+ *   previous system) so they show up in the list.
+ */
+export async function reconcileChats(deps: Pick<Deps, 'redis' | 'logger'>): Promise<ReconcileReport> {
+  const { chat, counters } = deps.redis;
+  const highest = new Map<string, number>();
+  let scanned = 0;
+  let indexed = 0;
+
+  for await (const keys of chat.scanIterator({ MATCH: 'chat:*:metadata', COUNT: 1000 })) {
+    const ids = keys.map((key) => METADATA_KEY.exec(key)?.[1]).filter((id): id is string => id !== undefined);
+    if (ids.length === 0) continue;
+    scanned += ids.length;
+    for (const id of ids) {
+      const parts = parseSessionId(id);
+      const counterKey = parts ? counterKeyOf(parts) : null;
+      if (parts && parts.kind !== 'legacy' && counterKey) {
+        highest.set(counterKey, Math.max(highest.get(counterKey) ?? 0, parts.seq));
+      }
+    }
+    const values = await chat.mGet(ids.map((id) => `chat:${id}:metadata`));
+    await Promise.all(
+      ids.map(async (id, index) => {
+        const value = values[index];
+        if (!value) return;
+        let raw: unknown;
+        try {
+          raw = JSON.parse(value);
+        } catch {
+          deps.logger.warn({ chat_id: id }, 'unreadable session metadata; left out of the index');
+          return;
+        }
+        const metadata = normalizeMetadata(id, raw, 0);
+        if (!metadata) return;
+        const key = userIndexKey(metadata.user_id);
+        if ((await chat.zScore(key, id)) !== null) return;
+        await chat.zAdd(key, { score: createdMsOf(metadata), value: id });
+        indexed += 1;
+      }),
+    );
+  }
+
+  let countersRaised = 0;
+  for (const [counterKey, floor] of highest) {
+    countersRaised += Number(await evalScript(counters, RAISE_SCRIPT, [counterKey], [String(floor)]));
+  }
+  deps.logger.info({ scanned, indexed, countersRaised }, 'session store reconciled');
+  return { scanned, indexed, countersRaised };
+}

@@ -1,0 +1,43 @@
+import { Router } from 'express';
+import {
+  CreateChatRequestSchema,
+  ListChatsQuerySchema,
+  UpdateChatRequestSchema,
+  type ChatResponse,
+  type DeleteChatResponse,
+} from '@simorgh/contracts';
+import { currentUser } from '../../http/require-auth.js';
+import type { ChatsService } from './chats.service.js';
+
+export function createChatsRouter(chats: ChatsService): Router {
+  const router = Router();
+
+  router.post('/chats', async (req, res) => {
+    const body = CreateChatRequestSchema.parse(req.body ?? {});
+    res.status(201).json(await chats.create(currentUser(res), body));
+  });
+
+  router.get('/chats', async (req, res) => {
+    const query = ListChatsQuerySchema.parse(req.query);
+    res.json(await chats.list(currentUser(res), query));
+  });
+
+  router.get('/chats/:id', async (req, res) => {
+    const body: ChatResponse = { chat: await chats.getOwnedChat(currentUser(res), req.params.id) };
+    res.json(body);
+  });
+
+  router.patch('/chats/:id', async (req, res) => {
+    const changes = UpdateChatRequestSchema.parse(req.body ?? {});
+    const body: ChatResponse = { chat: await chats.update(currentUser(res), req.params.id, changes) };
+    res.json(body);
+  });
+
+  router.delete('/chats/:id', async (req, res) => {
+    await chats.remove(currentUser(res), req.params.id);
+    const body: DeleteChatResponse = { status: 'success', chat_id: req.params.id };
+    res.json(body);
+  });
+
+  return router;
+}

@@ -1,0 +1,187 @@
+import {
+  formatGeneralId,
+  formatProjectId,
+  generalCounterKey,
+  parseSessionId,
+  PLACEHOLDER_TITLE,
+  projectCounterKey,
+  type ChatMetadata,
+  type CreateChatRequestSchema,
+  type CreateChatResponse,
+  type ListChatsQuerySchema,
+  type ListChatsResponse,
+  type UpdateChatRequestSchema,
+} from '@simorgh/contracts';
+import type { z } from 'zod';
+import type { Deps } from '../../deps.js';
+import { AppError, chatNotFound } from '../../http/app-error.js';
+import type { ProjectsService } from '../projects/projects.service.js';
+import { compareListOrder, decodeCursor, encodeCursor, type ListPosition } from './chat-cursor.js';
+import { needsMessageCount, normalizeMetadata } from './chat-metadata.js';
+import type { ChatsStore } from './chats.store.js';
+import { allocateId } from './id-allocator.js';
+
+type CreateInput = z.output<typeof CreateChatRequestSchema>;
+type ListInput = z.output<typeof ListChatsQuerySchema>;
+type UpdateInput = z.output<typeof UpdateChatRequestSchema>;
+
+const MGET_BATCH = 200;
+
+export function createChatsService(deps: Pick<Deps, 'redis' | 'clock' | 'logger'>, store: ChatsStore, projects: ProjectsService) {
+  const nowIso = () => deps.clock.now().toISOString();
+
+  async function withCount(chatId: string, raw: unknown): Promise<ChatMetadata | null> {
+    const counted = needsMessageCount(raw) ? await store.countMessages(chatId) : null;
+    return normalizeMetadata(chatId, raw, counted);
+  }
+
+  /**
+   * The session if `userId` owns it, else 404 — for someone else's, a missing or a malformed
+   * ID alike, so nothing leaks about which sessions exist. Project sessions re-check the
+   * user's TPMS permission (cached), so revoked access ends within the cache TTL.
+   */
+  async function getOwnedChat(userId: string, chatId: string): Promise<ChatMetadata> {
+    if (parseSessionId(chatId) === null) throw new AppError('not_found', 'Chat not found');
+    const raw = await store.getRaw(chatId);
+    const chat = raw === null ? null : await withCount(chatId, raw);
+    if (!chat || chat.user_id !== userId) throw chatNotFound(chatId);
+    if (chat.chat_type === 'project' && chat.project_number) {
+      await projects.requireAccess(userId, chat.project_number);
+    }
+    return chat;
+  }
+
+  async function create(userId: string, body: CreateInput): Promise<CreateChatResponse> {
+    if (body.user_id !== undefined && body.user_id !== userId) {
+      throw new AppError('forbidden', 'user_id must be the signed-in user (or left out)');
+    }
+    const now = deps.clock.now();
+    const createdAt = now.toISOString();
+    const base = {
+      user_id: userId,
+      created_at: createdAt,
+      updated_at: createdAt,
+      message_count: 0,
+      status: 'active' as const,
+      pinned: false,
+    };
+    let template: Omit<ChatMetadata, 'chat_id'>;
+    let counterKey: string;
+    let format: (seq: number) => string;
+    let message: string;
+    if (body.chat_type === 'project') {
+      // The schema guarantees both for project chats; validate before spending a number.
+      const projectNumber = body.project_number as string;
+      const pageName = body.page_name as string;
+      const project = await projects.requireAccess(userId, projectNumber);
+      template = {
+        ...base,
+        chat_name: pageName,
+        chat_type: 'project',
+        project_number: project.project_number,
+        project_name: project.project_name,
+        page_name: pageName,
+      };
+      counterKey = projectCounterKey(project.project_number);
+      format = (seq) => formatProjectId(project.project_number, seq);
+      message = `Project session created for ${project.project_name}`;
+    } else {
+      template = {
+        ...base,
+        chat_name: PLACEHOLDER_TITLE,
+        chat_type: 'general',
+        project_number: null,
+        project_name: null,
+        page_name: null,
+      };
+      counterKey = generalCounterKey(now);
+      format = (seq) => formatGeneralId(now, seq);
+      message = 'General session created';
+    }
+    let chat: ChatMetadata | undefined;
+    await allocateId({
+      counters: deps.redis.counters,
+      counterKey,
+      format,
+      logger: deps.logger,
+      tryWrite: async (id) => {
+        const candidate: ChatMetadata = { chat_id: id, ...template };
+        const created = await store.create(candidate, now.getTime());
+        if (created) chat = candidate;
+        return created;
+      },
+    });
+    if (!chat) throw new Error('session allocation finished without a session');
+    deps.logger.info({ chat_id: chat.chat_id, user_id: userId, chat_type: chat.chat_type }, 'session created');
+    return { status: 'success', chat, message };
+  }
+
+  async function list(userId: string, query: ListInput): Promise<ListChatsResponse> {
+    const after = query.cursor === undefined ? null : decodeCursor(query.cursor);
+    const entries = await store.listIndex(userId);
+    const candidates: Array<{ raw: unknown; chat: ChatMetadata; position: ListPosition }> = [];
+    for (let start = 0; start < entries.length; start += MGET_BATCH) {
+      const batch = entries.slice(start, start + MGET_BATCH);
+      const raws = await store.getManyRaw(batch.map((entry) => entry.id));
+      batch.forEach((entry, index) => {
+        const raw = raws[index];
+        const chat = raw == null ? null : normalizeMetadata(entry.id, raw, null);
+        if (!chat || chat.user_id !== userId) return;
+        if (query.status !== 'all' && chat.status !== query.status) return;
+        if (query.chat_type && chat.chat_type !== query.chat_type) return;
+        if (query.project_number && chat.project_number !== query.project_number) return;
+        candidates.push({ raw, chat, position: { pinned: chat.pinned, createdMs: entry.score, id: entry.id } });
+      });
+    }
+    candidates.sort((a, b) => compareListOrder(a.position, b.position));
+    const remaining = after ? candidates.filter((item) => compareListOrder(item.position, after) > 0) : candidates;
+    const page = remaining.slice(0, query.limit);
+    const last = page.at(-1);
+    const chats = await Promise.all(
+      page.map(async (item) =>
+        needsMessageCount(item.raw)
+          ? { ...item.chat, message_count: await store.countMessages(item.chat.chat_id) }
+          : item.chat,
+      ),
+    );
+    return { chats, next_cursor: remaining.length > query.limit && last ? encodeCursor(last.position) : null };
+  }
+
+  async function update(userId: string, chatId: string, changes: UpdateInput): Promise<ChatMetadata> {
+    await getOwnedChat(userId, chatId);
+    const patch = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
+    const raw = await store.patch(chatId, { ...patch, updated_at: nowIso() });
+    const chat = raw === null ? null : await withCount(chatId, raw);
+    if (!chat) throw chatNotFound(chatId);
+    return chat;
+  }
+
+  return {
+    getOwnedChat,
+    create,
+    list,
+    update,
+    renameChat: (userId: string, chatId: string, chatName: string) => update(userId, chatId, { chat_name: chatName }),
+
+    /**
+     * Compare-and-set for automatic titles: renames only while the name is still the
+     * placeholder, so a title the user chose meanwhile is never overwritten.
+     */
+    async setTitleIfPlaceholder(chatId: string, title: string): Promise<boolean> {
+      return (await store.setNameIfStill(chatId, PLACEHOLDER_TITLE, title, nowIso())) !== null;
+    },
+
+    /** Atomic message_count change for the messages feature; see chats.store.ts. */
+    async adjustMessageCount(chatId: string, delta: number): Promise<void> {
+      await store.adjustMessageCount(chatId, delta, nowIso());
+    },
+
+    async remove(userId: string, chatId: string): Promise<void> {
+      await getOwnedChat(userId, chatId);
+      await store.delete(chatId, userId);
+      deps.logger.info({ chat_id: chatId, user_id: userId }, 'session deleted');
+    },
+  };
+}
+
+export type ChatsService = ReturnType<typeof createChatsService>;

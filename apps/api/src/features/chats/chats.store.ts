@@ -1,0 +1,164 @@
+/**
+ * Storage of chat sessions in Redis. Key layout (chat DB = REDIS_CHAT_DB unless noted):
+ *
+ *   chat:<id>:metadata      JSON string, the ChatMetadata fields (legacy UUID sessions may lack
+ *                           some; readers fill defaults, see chat-metadata.ts)
+ *   user:<user_id>:chats    ZSET of the user's session IDs, score = creation time in ms
+ *   chat:<id>:messages      reserved for the messages feature (its own format)
+ *   chat:<id>:message_seq   reserved for the messages feature (message ID counter)
+ *   session:counter:general:<yyyyMM>, session:counter:project:<n>
+ *                           INCR counters, in the counters DB (REDIS_URL's DB), never in this one
+ *
+ * Multi-key writes are Lua scripts (atomic, and unlike MULTI they obey the client's command
+ * timeout when Redis stalls). Metadata changes go through PATCH_SCRIPT, which decodes the JSON,
+ * applies a patch and an optional message_count change, and writes it back in one step; the
+ * messages feature keeps message_count current with `adjustMessageCount` below (call it after
+ * writing chat:<id>:messages, or run PATCH_SCRIPT itself inside its own script).
+ * Deleting a session removes metadata, messages, message_seq and the index entry together.
+ */
+import type { ChatMetadata } from '@simorgh/contracts';
+import { evalScript, type RedisClient } from '../../redis.js';
+
+export const metadataKey = (chatId: string) => `chat:${chatId}:metadata`;
+export const messagesKey = (chatId: string) => `chat:${chatId}:messages`;
+export const messageSeqKey = (chatId: string) => `chat:${chatId}:message_seq`;
+export const userIndexKey = (userId: string) => `user:${userId}:chats`;
+
+/** KEYS: metadata, user index. ARGV: json, score, id. 1 when created, 0 when the ID was taken. */
+const CREATE_SCRIPT = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
+  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+  return 1
+end
+return 0`;
+
+/** Counts a messages key whatever structure holds it (legacy lists, newer hashes/zsets). */
+const COUNT_MESSAGES_LUA = `
+local function count_messages(key)
+  local kind = redis.call('TYPE', key)['ok']
+  if kind == 'list' then return redis.call('LLEN', key) end
+  if kind == 'zset' then return redis.call('ZCARD', key) end
+  if kind == 'hash' then return redis.call('HLEN', key) end
+  if kind == 'stream' then return redis.call('XLEN', key) end
+  return 0
+end`;
+
+/**
+ * KEYS: metadata, messages. ARGV: patch JSON, guard field ('' for none), guard value,
+ * message_count delta. Returns the new JSON, or false when the key is missing or the guard
+ * field no longer holds the guard value (compare-and-set).
+ */
+export const PATCH_SCRIPT = `${COUNT_MESSAGES_LUA}
+local raw = redis.call('GET', KEYS[1])
+if not raw then return false end
+local meta = cjson.decode(raw)
+if ARGV[2] ~= '' and meta[ARGV[2]] ~= ARGV[3] then return false end
+local delta = tonumber(ARGV[4]) or 0
+if delta ~= 0 then
+  local count = tonumber(meta['message_count'])
+  if count == nil then
+    count = count_messages(KEYS[2])
+  else
+    count = count + delta
+  end
+  if count < 0 then count = 0 end
+  meta['message_count'] = count
+end
+for field, value in pairs(cjson.decode(ARGV[1])) do meta[field] = value end
+local encoded = cjson.encode(meta)
+redis.call('SET', KEYS[1], encoded)
+return encoded`;
+
+/** KEYS: metadata, messages, message_seq, user index. ARGV: id. */
+const DELETE_SCRIPT = `
+local removed = redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+redis.call('ZREM', KEYS[4], ARGV[1])
+return removed`;
+
+const COUNT_SCRIPT = `${COUNT_MESSAGES_LUA}
+return count_messages(KEYS[1])`;
+
+export type MetadataPatch = Partial<Pick<ChatMetadata, 'chat_name' | 'status' | 'pinned' | 'updated_at'>>;
+
+export function createChatsStore(chat: RedisClient) {
+  async function patch(
+    chatId: string,
+    changes: MetadataPatch,
+    options: { guard?: { field: 'chat_name'; value: string }; messageDelta?: number } = {},
+  ): Promise<unknown | null> {
+    const result = await evalScript(
+      chat,
+      PATCH_SCRIPT,
+      [metadataKey(chatId), messagesKey(chatId)],
+      [JSON.stringify(changes), options.guard?.field ?? '', options.guard?.value ?? '', String(options.messageDelta ?? 0)],
+    );
+    return typeof result === 'string' ? (JSON.parse(result) as unknown) : null;
+  }
+
+  return {
+    /** Writes metadata and index entry if the ID is unused; false when it already exists. */
+    async create(metadata: ChatMetadata, createdMs: number): Promise<boolean> {
+      const result = await evalScript(
+        chat,
+        CREATE_SCRIPT,
+        [metadataKey(metadata.chat_id), userIndexKey(metadata.user_id)],
+        [JSON.stringify(metadata), String(createdMs), metadata.chat_id],
+      );
+      return result === 1;
+    },
+
+    /** Parsed stored JSON (possibly legacy-shaped), or null when absent or unreadable. */
+    async getRaw(chatId: string): Promise<unknown | null> {
+      const value = await chat.get(metadataKey(chatId));
+      return parseJson(value);
+    },
+
+    async getManyRaw(chatIds: string[]): Promise<Array<unknown | null>> {
+      if (chatIds.length === 0) return [];
+      const values = await chat.mGet(chatIds.map(metadataKey));
+      return values.map((value) => parseJson(value));
+    },
+
+    async countMessages(chatId: string): Promise<number> {
+      return Number(await evalScript(chat, COUNT_SCRIPT, [messagesKey(chatId)], []));
+    },
+
+    /** The user's session IDs with creation scores, newest first. */
+    async listIndex(userId: string): Promise<Array<{ id: string; score: number }>> {
+      const entries = await chat.zRangeWithScores(userIndexKey(userId), 0, -1, { REV: true });
+      return entries.map((entry) => ({ id: String(entry.value), score: entry.score }));
+    },
+
+    patch,
+
+    /** Sets chat_name only while it still equals `placeholder`. Null when it no longer did. */
+    setNameIfStill(chatId: string, placeholder: string, name: string, updatedAt: string) {
+      return patch(chatId, { chat_name: name, updated_at: updatedAt }, { guard: { field: 'chat_name', value: placeholder } });
+    },
+
+    /** Adds `delta` to message_count (legacy sessions without one get the stored message count). */
+    adjustMessageCount(chatId: string, delta: number, updatedAt: string) {
+      return patch(chatId, { updated_at: updatedAt }, { messageDelta: delta });
+    },
+
+    async delete(chatId: string, userId: string): Promise<void> {
+      await evalScript(
+        chat,
+        DELETE_SCRIPT,
+        [metadataKey(chatId), messagesKey(chatId), messageSeqKey(chatId), userIndexKey(userId)],
+        [chatId],
+      );
+    },
+  };
+}
+
+export type ChatsStore = ReturnType<typeof createChatsStore>;
+
+function parseJson(value: string | null): unknown | null {
+  if (value === null) return null;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,13 @@
+import { Router } from 'express';
+import type { Deps } from '../../deps.js';
+import { checkHealth } from './health.service.js';
+
+export function createHealthRouter(deps: Deps): Router {
+  const router = Router();
+  router.get('/health', async (_req, res) => {
+    const health = await checkHealth(deps);
+    res.set('Cache-Control', 'no-store');
+    res.status(health.status === 'unhealthy' ? 503 : 200).json(health);
+  });
+  return router;
+}

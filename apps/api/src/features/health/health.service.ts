@@ -1,0 +1,44 @@
+import type { HealthResponse, ServiceHealth } from '@simorgh/contracts';
+import type { Deps } from '../../deps.js';
+
+/** Every check answers within this bound, whatever the dependency does. */
+export const HEALTH_CHECK_TIMEOUT_MS = 1500;
+
+async function timed(check: () => Promise<unknown>): Promise<ServiceHealth> {
+  const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      check(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${HEALTH_CHECK_TIMEOUT_MS} ms`)), HEALTH_CHECK_TIMEOUT_MS);
+      }),
+    ]);
+    return { status: 'ok', latency_ms: Math.round(performance.now() - started) };
+  } catch (error) {
+    return { status: 'down', detail: error instanceof Error ? error.message.slice(0, 200) : 'unreachable' };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Redis down → unhealthy (nothing works without it); TPMS or LLM down or unconfigured →
+ * degraded (existing sessions still load).
+ */
+export async function checkHealth(deps: Deps): Promise<HealthResponse> {
+  const { tpms, llmHealth } = deps;
+  const [redis, sqlAuth, llm] = await Promise.all([
+    timed(() => Promise.all(Object.values(deps.redis).map((client) => client.ping()))),
+    tpms ? timed(() => tpms.execute({ sql: 'SELECT 1', timeout: HEALTH_CHECK_TIMEOUT_MS })) : notConfigured('MYSQL_HOST is not set'),
+    llmHealth
+      ? llmHealth().catch((error: unknown): ServiceHealth => ({ status: 'down', detail: String((error as Error)?.message ?? error) }))
+      : notConfigured('no LLM configured'),
+  ]);
+  const status = redis.status !== 'ok' ? 'unhealthy' : sqlAuth.status !== 'ok' || llm.status !== 'ok' ? 'degraded' : 'healthy';
+  return { status, services: { redis, sql_auth: sqlAuth, llm } };
+}
+
+function notConfigured(detail: string): Promise<ServiceHealth> {
+  return Promise.resolve({ status: 'not_configured', detail });
+}

@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HealthResponseSchema } from '@simorgh/contracts';
+import request from 'supertest';
+import { startTestStack, type TestStack } from '../../test/harness.js';
+
+let stack: TestStack;
+
+beforeAll(async () => {
+  stack = await startTestStack();
+});
+afterAll(async () => {
+  await stack.stop();
+});
+
+describe('GET /api/health', () => {
+  it('is public and reports each service with a latency', async () => {
+    stack.deps.llmHealth = async () => ({ status: 'ok', latency_ms: 3 });
+    try {
+      const res = await stack.http().get('/api/health');
+      expect(res.status).toBe(200);
+      const body = HealthResponseSchema.parse(res.body);
+      expect(body.status).toBe('healthy');
+      expect(body.services.redis.status).toBe('ok');
+      expect(body.services.redis.latency_ms).toBeGreaterThanOrEqual(0);
+      expect(body.services.sql_auth.status).toBe('ok');
+      expect(body.services.llm).toEqual({ status: 'ok', latency_ms: 3 });
+    } finally {
+      delete stack.deps.llmHealth;
+    }
+  });
+
+  it('is degraded (200) when no LLM is configured', async () => {
+    const body = HealthResponseSchema.parse((await stack.http().get('/api/health').expect(200)).body);
+    expect(body.status).toBe('degraded');
+    expect(body.services.llm.status).toBe('not_configured');
+  });
+
+  it('is degraded (200) when the LLM check fails or throws', async () => {
+    stack.deps.llmHealth = async () => {
+      throw new Error('connection refused');
+    };
+    try {
+      const body = HealthResponseSchema.parse((await stack.http().get('/api/health').expect(200)).body);
+      expect(body.status).toBe('degraded');
+      expect(body.services.llm).toMatchObject({ status: 'down', detail: 'connection refused' });
+    } finally {
+      delete stack.deps.llmHealth;
+    }
+  });
+
+  it('is degraded (200), quickly, when TPMS is unreachable', async () => {
+    const { app } = await stack.build({ env: { MYSQL_PORT: '1' } });
+    const started = Date.now();
+    const res = await request(app).get('/api/health');
+    expect(res.status).toBe(200);
+    const body = HealthResponseSchema.parse(res.body);
+    expect(body.status).toBe('degraded');
+    expect(body.services.sql_auth.status).toBe('down');
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('reports TPMS as not_configured without MYSQL_HOST', async () => {
+    const { app } = await stack.build({ env: { MYSQL_HOST: '' } });
+    const body = HealthResponseSchema.parse((await request(app).get('/api/health')).body);
+    expect(body.services.sql_auth.status).toBe('not_configured');
+    expect(body.status).toBe('degraded');
+  });
+});

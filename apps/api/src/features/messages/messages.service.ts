@@ -1,0 +1,269 @@
+import { randomUUID } from 'node:crypto';
+import type { Response } from 'express';
+import { PLACEHOLDER_TITLE, type ChatMetadata, type Message } from '@simorgh/contracts';
+import type { Clock } from '../../deps.js';
+import { AppError, chatNotFound } from '../../http/app-error.js';
+import type { Logger } from '../../logger.js';
+import type { ChatsService } from '../chats/chats.service.js';
+import { LlmError } from '../llm/llm-errors.js';
+import type { LlmService } from '../llm/llm.service.js';
+import { HEARTBEAT_MS, openEventStream, type EventStream } from './event-stream.js';
+import type { MessagesStore } from './messages.store.js';
+import { buildModelTurns, HISTORY_CHAR_BUDGET, systemPromptFor } from './model-context.js';
+import type { ReplyLimits } from './reply-limits.js';
+import type { StopBus } from './stop-bus.js';
+
+export type MessagesServiceOptions = {
+  heartbeatMs?: number;
+  /** How long a finished reply keeps its stream open for a title still being generated. */
+  titleWaitMs?: number;
+  historyCharBudget?: number;
+  /** Lease of the session's stream lock and the user's stream slot, renewed while streaming. */
+  leaseMs?: number;
+};
+
+type ReplyJob = {
+  chat: ChatMetadata;
+  userId: string;
+  /** Set for a new message; absent for a regeneration. */
+  content?: string;
+};
+
+/** Why a reply ended early: the browser went away, or someone pressed stop. */
+type StopReason = 'disconnect' | 'stop';
+
+export type MessagesService = ReturnType<typeof createMessagesService>;
+
+export function createMessagesService(deps: {
+  clock: Clock;
+  logger: Logger;
+  chats: ChatsService;
+  llm: LlmService;
+  store: MessagesStore;
+  limits: ReplyLimits;
+  stopBus: StopBus;
+  options?: MessagesServiceOptions;
+}) {
+  const { clock, logger, chats, llm, store, limits, stopBus } = deps;
+  const heartbeatMs = deps.options?.heartbeatMs ?? HEARTBEAT_MS;
+  const titleWaitMs = deps.options?.titleWaitMs ?? 4000;
+  const historyCharBudget = deps.options?.historyCharBudget ?? HISTORY_CHAR_BUDGET;
+  const leaseMs = deps.options?.leaseMs ?? 60_000;
+  const nowIso = () => clock.now().toISOString();
+
+  /**
+   * Generates and stores a title concurrently with the reply. The write is a compare-and-set
+   * against the placeholder, so a rename by the user meanwhile wins. Resolves with the title
+   * if it was written, null otherwise; never rejects.
+   */
+  async function autoTitle(chatId: string, firstMessage: string): Promise<string | null> {
+    try {
+      const { title, source } = await llm.titleFor(firstMessage);
+      const written = await chats.setTitleIfPlaceholder(chatId, title);
+      logger.debug({ chat_id: chatId, source, written }, 'automatic title');
+      return written ? title : null;
+    } catch (error) {
+      logger.warn({ err: error, chat_id: chatId }, 'automatic title failed');
+      return null;
+    }
+  }
+
+  /**
+   * Everything that can refuse the request happens here, before the stream opens, so refusals
+   * are ordinary JSON errors (429, 409, 503) rather than events.
+   */
+  async function begin(job: ReplyJob) {
+    const { chat, userId } = job;
+    const token = randomUUID();
+    await limits.takeMessage(userId, token);
+    await limits.acquireStream(userId, token, leaseMs);
+    let locked = false;
+    try {
+      locked = await store.lockStream(chat.chat_id, token, leaseMs);
+      if (!locked) {
+        throw new AppError('conflict', 'A reply is still being written in this conversation. Stop it or wait for it to finish.');
+      }
+      let history = await store.list(chat.chat_id);
+      let userMessage: Message | null = null;
+      let replyId: string;
+      if (job.content !== undefined) {
+        // Saved before the model is called: whatever happens next, the message is kept.
+        userMessage = {
+          message_id: await store.nextMessageId(chat.chat_id),
+          role: 'user',
+          content: job.content,
+          created_at: nowIso(),
+          status: 'complete',
+        };
+        if (!(await store.save(chat.chat_id, userMessage, userMessage.created_at))) throw chatNotFound(chat.chat_id);
+        history = [...history, userMessage];
+        replyId = await store.nextMessageId(chat.chat_id);
+      } else {
+        const lastUser = history.findLastIndex((message) => message.role === 'user');
+        if (lastUser < 0) throw new AppError('conflict', 'There is no message to answer yet: send one first.');
+        const replaced = history.slice(lastUser + 1).findLast((message) => message.role === 'assistant');
+        history = history.slice(0, lastUser + 1);
+        // The new reply takes the old one's place and ID, so clients replace it in place.
+        replyId = replaced?.message_id ?? (await store.nextMessageId(chat.chat_id));
+      }
+      return { token, history, userMessage, replyId };
+    } catch (error) {
+      if (locked) await store.unlockStream(chat.chat_id, token).catch(() => undefined);
+      await limits.releaseStream(userId, token).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * Streams a reply to `res` as server-sent events:
+   *   user_message (new messages only) → delta* → [title] → assistant_message → [error] → [title] → done
+   * The assistant message is always saved — complete, stopped (client gone or stop pressed;
+   * the partial text is kept) or error (with a readable `error`) — so each answered user
+   * message has exactly one reply and the session stays usable.
+   */
+  async function streamReply(res: Response, job: ReplyJob): Promise<void> {
+    const { chat, userId } = job;
+    const { token, history, userMessage, replyId } = await begin(job);
+    const controller = new AbortController();
+    let stopReason: StopReason | null = null;
+    const stop = (reason: StopReason) => {
+      if (controller.signal.aborted) return;
+      stopReason = reason;
+      controller.abort();
+    };
+    let finished = false;
+    // The response's close (not the request's, which fires once the body is read) means the
+    // client went away; abort the upstream request at once.
+    res.on('close', () => {
+      if (!finished) stop('disconnect');
+    });
+    const unregister = stopBus.register(chat.chat_id, () => stop('stop'));
+    const renew = setInterval(() => {
+      void Promise.all([
+        store.renewStreamLock(chat.chat_id, token, leaseMs),
+        limits.renewStream(userId, token, leaseMs),
+      ]).catch((error: unknown) => logger.warn({ err: error }, 'could not renew the reply lease'));
+    }, Math.max(1000, Math.floor(leaseMs / 3)));
+    renew.unref();
+
+    let events: EventStream | null = null;
+    try {
+      events = openEventStream(res, heartbeatMs);
+      if (userMessage) events.send({ type: 'user_message', message: userMessage });
+
+      const firstUser = history.find((message) => message.role === 'user');
+      const titling =
+        chat.chat_type === 'general' && chat.chat_name === PLACEHOLDER_TITLE && firstUser
+          ? autoTitle(chat.chat_id, firstUser.content)
+          : null;
+      let titleSent = false;
+      const sendTitle = (title: string | null) => {
+        if (title && !titleSent && events?.open) {
+          titleSent = true;
+          events.send({ type: 'title', chat_id: chat.chat_id, title });
+        }
+      };
+      void titling?.then(sendTitle);
+
+      const startedAt = nowIso();
+      const turns = buildModelTurns(systemPromptFor(llm.systemPrompt, chat), history, historyCharBudget);
+      let content = '';
+      let failure: LlmError | null = null;
+      try {
+        for await (const piece of llm.streamChat(turns, controller.signal)) {
+          content += piece;
+          events.send({ type: 'delta', message_id: replyId, content: piece });
+        }
+      } catch (error) {
+        failure = error instanceof LlmError ? error : new LlmError('internal', 'The reply failed unexpectedly. Try again.');
+        if (!(error instanceof LlmError)) logger.error({ err: error, chat_id: chat.chat_id }, 'reply failed');
+      }
+
+      const reply: Message = {
+        message_id: replyId,
+        role: 'assistant',
+        content,
+        created_at: startedAt,
+        status: failure ? 'error' : stopReason ? 'stopped' : 'complete',
+        ...(llm.chatModel ? { model: llm.chatModel } : {}),
+        ...(failure ? { error: failure.detail } : {}),
+      };
+      const saved = await store.save(chat.chat_id, reply, nowIso()).catch((error: unknown) => {
+        logger.error({ err: error, chat_id: chat.chat_id }, 'could not save the reply');
+        return null;
+      });
+      logger.info(
+        { chat_id: chat.chat_id, message_id: replyId, status: reply.status, stop: stopReason, chars: content.length },
+        'reply finished',
+      );
+      if (saved) events.send({ type: 'assistant_message', message: reply });
+      if (failure) events.send({ type: 'error', detail: failure.detail, code: failure.code });
+      if (saved === null) {
+        events.send({ type: 'error', detail: 'The reply could not be saved; try again shortly.', code: 'upstream_unavailable' });
+      } else if (saved === false) {
+        events.send({ type: 'error', detail: 'This conversation was deleted.', code: 'not_found' });
+      }
+      // Give a title that is still on its way a moment to arrive on this stream.
+      if (titling && events.open && !titleSent) {
+        let timer: NodeJS.Timeout | undefined;
+        const waited = await Promise.race([
+          titling,
+          new Promise<null>((resolve) => {
+            timer = setTimeout(() => resolve(null), titleWaitMs);
+          }),
+        ]);
+        clearTimeout(timer);
+        sendTitle(waited);
+      }
+      events.send({ type: 'done' });
+    } finally {
+      finished = true;
+      clearInterval(renew);
+      unregister();
+      events?.end();
+      await Promise.allSettled([store.unlockStream(chat.chat_id, token), limits.releaseStream(userId, token)]);
+    }
+  }
+
+  return {
+    async list(userId: string, chatId: string): Promise<Message[]> {
+      await chats.getOwnedChat(userId, chatId);
+      return store.list(chatId);
+    },
+
+    async send(res: Response, userId: string, chatId: string, content: string): Promise<void> {
+      const chat = await chats.getOwnedChat(userId, chatId);
+      await streamReply(res, { chat, userId, content });
+    },
+
+    async regenerate(res: Response, userId: string, chatId: string): Promise<void> {
+      const chat = await chats.getOwnedChat(userId, chatId);
+      await streamReply(res, { chat, userId });
+    },
+
+    /** True when a reply was being written (here or in another process) and was told to stop. */
+    async stop(userId: string, chatId: string): Promise<boolean> {
+      await chats.getOwnedChat(userId, chatId);
+      return stopBus.stop(chatId, await store.isStreaming(chatId));
+    },
+
+    /**
+     * Regenerates the title from `firstMessage` or the session's first user message and
+     * saves it, overwriting the current one (the user asked). Project sessions keep their page
+     * name: it is what ties them to the project page.
+     */
+    async generateTitle(userId: string, chatId: string, firstMessage: string | undefined): Promise<string> {
+      const chat = await chats.getOwnedChat(userId, chatId);
+      if (chat.chat_type === 'project') return chat.chat_name;
+      const source =
+        firstMessage ?? (await store.list(chatId)).find((message) => message.role === 'user')?.content;
+      if (!source) {
+        throw new AppError('validation', 'Send first_message, or send a message in this conversation first.');
+      }
+      const { title } = await llm.titleFor(source);
+      const updated = await chats.renameChat(userId, chatId, title);
+      return updated.chat_name;
+    },
+  };
+}
+

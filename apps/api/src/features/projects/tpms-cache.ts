@@ -1,0 +1,69 @@
+import type { RedisClient } from '../../redis.js';
+
+/**
+ * Cached TPMS answers in the cache DB:
+ *   tpms:project:<n>         JSON {"name": string} when found, "missing" when not
+ *   tpms:perm:<n>:<user_id>  "1" allowed, "0" denied
+ * Positive answers live TPMS_CACHE_TTL_S, negative ones TPMS_NEGATIVE_CACHE_TTL_S; errors
+ * are never written, so an outage cannot be remembered as "not found" or "denied".
+ */
+const MISSING = 'missing';
+const projectKey = (projectNumber: string) => `tpms:project:${projectNumber}`;
+const permissionKey = (projectNumber: string, userId: string) => `tpms:perm:${projectNumber}:${userId}`;
+
+/** Escapes glob characters so a user name is matched literally by SCAN MATCH. */
+const globLiteral = (text: string) => text.replace(/[*?[\]\\]/g, (char) => `\\${char}`);
+
+export type CachedProject = { found: true; name: string } | { found: false };
+
+export function createTpmsCache(cache: RedisClient, ttl: { positive: number; negative: number }) {
+  async function deleteMatching(pattern: string): Promise<number> {
+    let deleted = 0;
+    for await (const keys of cache.scanIterator({ MATCH: pattern, COUNT: 500 })) {
+      if (keys.length > 0) deleted += await cache.del(keys);
+    }
+    return deleted;
+  }
+
+  return {
+    async getProject(projectNumber: string): Promise<CachedProject | null> {
+      const value = await cache.get(projectKey(projectNumber));
+      if (value === null) return null;
+      if (value === MISSING) return { found: false };
+      try {
+        const parsed = JSON.parse(value) as { name?: unknown };
+        return typeof parsed.name === 'string' ? { found: true, name: parsed.name } : null;
+      } catch {
+        return null;
+      }
+    },
+    async setProject(projectNumber: string, answer: CachedProject): Promise<void> {
+      const value = answer.found ? JSON.stringify({ name: answer.name }) : MISSING;
+      await cache.set(projectKey(projectNumber), value, {
+        expiration: { type: 'EX', value: answer.found ? ttl.positive : ttl.negative },
+      });
+    },
+    async getPermission(projectNumber: string, userId: string): Promise<boolean | null> {
+      const value = await cache.get(permissionKey(projectNumber, userId));
+      return value === null ? null : value === '1';
+    },
+    async setPermission(projectNumber: string, userId: string, allowed: boolean): Promise<void> {
+      await cache.set(permissionKey(projectNumber, userId), allowed ? '1' : '0', {
+        expiration: { type: 'EX', value: allowed ? ttl.positive : ttl.negative },
+      });
+    },
+    /** Drops cached answers for a project, a user, or one project/user pair. Returns keys removed. */
+    async invalidate(filter: { projectNumber?: string; userId?: string }): Promise<number> {
+      const { projectNumber, userId } = filter;
+      if (projectNumber && userId) return cache.del(permissionKey(projectNumber, userId));
+      if (projectNumber) {
+        const project = await cache.del(projectKey(projectNumber));
+        return project + (await deleteMatching(`tpms:perm:${projectNumber}:*`));
+      }
+      if (userId) return deleteMatching(`tpms:perm:*:${globLiteral(userId)}`);
+      return 0;
+    },
+  };
+}
+
+export type TpmsCache = ReturnType<typeof createTpmsCache>;

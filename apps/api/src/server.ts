@@ -1,0 +1,54 @@
+import type { Server } from 'node:http';
+import { createApp } from './app.js';
+import { buildDeps, closeDeps } from './deps.js';
+import { EnvError, loadEnv, type Env } from './env.js';
+import { reconcileChats } from './features/chats/chats-startup.js';
+
+/** How long in-flight requests (and reply streams) get to finish on SIGTERM. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+async function main(): Promise<void> {
+  let env: Env;
+  try {
+    env = loadEnv();
+  } catch (error) {
+    if (error instanceof EnvError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+
+  const deps = await buildDeps(env);
+  const { logger } = deps;
+  await reconcileChats(deps);
+  const app = createApp(deps);
+
+  const server: Server = await new Promise((resolve, reject) => {
+    const listening = app.listen(env.PORT, env.HOST, (error?: Error) => (error ? reject(error) : resolve(listening)));
+  });
+  const address = server.address();
+  logger.info({ port: typeof address === 'object' && address ? address.port : env.PORT, host: env.HOST }, 'Simorgh Chat API listening');
+
+  let closing = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      server.closeAllConnections();
+    }, SHUTDOWN_GRACE_MS);
+    force.unref();
+    server.close(() => {
+      void closeDeps(deps).finally(() => process.exit(0));
+    });
+    server.closeIdleConnections();
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`Simorgh Chat API failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,111 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
+import { StreamEventSchema, type StreamEvent } from '@simorgh/contracts';
+
+/** Listens on a free loopback port: reply streams need a real socket (and a real disconnect). */
+export async function listen(app: Express): Promise<{ url: string; close(): Promise<void> }> {
+  const server: Server = await new Promise((resolve) => {
+    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export type ReceivedEvent = { event: StreamEvent; at: number };
+
+export type StreamReply = {
+  status: number;
+  headers: Headers;
+  /** Parsed events (each checked against StreamEventSchema and its `event:` line), with arrival times. */
+  events: ReceivedEvent[];
+  /** `: ping` heartbeat comments seen. */
+  pings: number;
+  /** The JSON body of a refused request (not an event stream). */
+  json: unknown;
+  startedAt: number;
+  of<T extends StreamEvent['type']>(type: T): Array<Extract<StreamEvent, { type: T }>>;
+  firstAt(type: StreamEvent['type']): number | undefined;
+};
+
+/**
+ * POSTs and reads the server-sent events until the stream ends. `onEvent` may abort the
+ * request (via `signal`) to act like a browser closing the tab.
+ */
+export async function postStream(
+  url: string,
+  token: string,
+  body?: unknown,
+  options: { signal?: AbortSignal; onEvent?: (event: StreamEvent) => void } = {},
+): Promise<StreamReply> {
+  const startedAt = performance.now();
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', Accept: 'text/event-stream' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: options.signal ?? null,
+  });
+  const events: ReceivedEvent[] = [];
+  let pings = 0;
+  let json: unknown = null;
+  if (!(response.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+    json = await response.json();
+  } else if (response.body) {
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += decoder.decode(value, { stream: true });
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const frame = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const lines = frame.split('\n');
+          if (lines.every((line) => line.startsWith(':'))) {
+            pings += 1;
+            continue;
+          }
+          const name = lines.find((line) => line.startsWith('event: '))?.slice(7);
+          const data = lines.find((line) => line.startsWith('data: '))?.slice(6);
+          const event = StreamEventSchema.parse(JSON.parse(data ?? 'null'));
+          if (name !== event.type) throw new Error(`frame "event: ${name}" carries a ${event.type} event`);
+          events.push({ event, at: performance.now() });
+          options.onEvent?.(event);
+        }
+      }
+    } catch (error) {
+      if (!options.signal?.aborted) throw error;
+    }
+  }
+  return {
+    status: response.status,
+    headers: response.headers,
+    events,
+    pings,
+    json,
+    startedAt,
+    of: (type) => events.map((item) => item.event).filter((event) => event.type === type) as never,
+    firstAt: (type) => events.find((item) => item.event.type === type)?.at,
+  };
+}
+
+/** Polls `check` until it returns a value other than undefined/false, or fails after timeoutMs. */
+export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

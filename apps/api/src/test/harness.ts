@@ -1,0 +1,147 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Express } from 'express';
+import mysql from 'mysql2/promise';
+import request from 'supertest';
+import { inject } from 'vitest';
+import { createApp, type CreateAppOptions } from '../app.js';
+import { buildDeps, closeDeps, type Clock, type Deps } from '../deps.js';
+import { loadEnv, type Env } from '../env.js';
+import { createTokenService } from '../features/auth/tokens.js';
+import { createLogger } from '../logger.js';
+import { createReadOnlyUser, loadTpms, startRedisServer, type RedisServer } from '../local-stack/index.js';
+import { ADMIN_USERS, TEST_TPMS } from './fixtures.js';
+
+export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
+
+/** A clock tests can move; starts at `start`. */
+export function manualClock(start: Date | string): Clock & { set(date: Date | string): void; advance(ms: number): void } {
+  let current = new Date(start);
+  return {
+    now: () => new Date(current),
+    set: (date) => {
+      current = new Date(date);
+    },
+    advance: (ms) => {
+      current = new Date(current.getTime() + ms);
+    },
+  };
+}
+
+export type StackOptions = {
+  clock?: Clock;
+  /** Extra or overriding environment variables (strings, as in process.env). */
+  env?: Record<string, string | undefined>;
+  /** Build the default app/deps with these; more apps can be made with `stack.build()`. */
+  appOptions?: CreateAppOptions;
+  /** Set LLM base URL for the messages feature (OPENAI_BASE_URL). */
+  llmBaseUrl?: string;
+};
+
+export type TestStack = {
+  redis: RedisServer;
+  env: Env;
+  deps: Deps;
+  app: Express;
+  /** supertest agent on `app`. */
+  http: () => ReturnType<typeof request>;
+  database: string;
+  /** A root connection to this file's TPMS database (to change fixtures during a test). */
+  tpmsAdmin: () => Promise<mysql.Connection>;
+  /** Signs a valid token for a user (any name; it need not exist in TPMS). */
+  tokenFor: (userId: string, displayName?: string) => Promise<string>;
+  /** `Authorization` header value for a user. */
+  bearer: (userId: string) => Promise<string>;
+  /** Another deps/app on the same Redis (and TPMS unless overridden); closed by stop(). */
+  build: (options?: StackOptions) => Promise<{ env: Env; deps: Deps; app: Express }>;
+  stop: () => Promise<void>;
+};
+
+/**
+ * Per test file: its own redis-server (so fault tests can stop or kill it), its own TPMS
+ * database and read-only SQL user on the shared MariaDB, real deps and the real app.
+ */
+export async function startTestStack(options: StackOptions = {}): Promise<TestStack> {
+  const { port: mariadbPort, socketPath } = inject('mariadb');
+  const dataDir = mkdtempSync(join(tmpdir(), 'simorgh-test-redis-'));
+  const redis = await startRedisServer({ dataDir });
+  const suffix = randomBytes(5).toString('hex');
+  const database = `tpms_${suffix}`;
+  const sqlUser = `ro_${suffix}`;
+  const sqlPassword = randomBytes(12).toString('hex');
+
+  const admin = () => mysql.createConnection({ socketPath, user: 'root', multipleStatements: true });
+  const setup = await admin();
+  try {
+    await loadTpms(setup, database, TEST_TPMS);
+    await createReadOnlyUser(setup, database, sqlUser, sqlPassword);
+  } finally {
+    await setup.end();
+  }
+
+  const baseEnv: Record<string, string | undefined> = {
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    REDIS_URL: `${redis.url}/0`,
+    REDIS_CHAT_DB: '1',
+    REDIS_CACHE_DB: '2',
+    MYSQL_HOST: '127.0.0.1',
+    MYSQL_PORT: String(mariadbPort),
+    MYSQL_USER: sqlUser,
+    MYSQL_PASSWORD: sqlPassword,
+    MYSQL_DATABASE: database,
+    MYSQL_CONNECTION_LIMIT: '10',
+    JWT_SECRET_KEY: TEST_JWT_SECRET,
+    ADMIN_USERS,
+  };
+  const built: Deps[] = [];
+
+  async function build(buildOptions: StackOptions = {}) {
+    const env = loadEnv({
+      ...baseEnv,
+      ...(buildOptions.llmBaseUrl ? { OPENAI_BASE_URL: buildOptions.llmBaseUrl, OPENAI_MODEL: 'fake-model' } : {}),
+      ...buildOptions.env,
+    });
+    const deps = await buildDeps(env, {
+      ...(buildOptions.clock ? { clock: buildOptions.clock } : {}),
+      logger: createLogger(env),
+    });
+    built.push(deps);
+    return { env, deps, app: createApp(deps, buildOptions.appOptions) };
+  }
+
+  const main = await build(options);
+  const tokens = createTokenService(TEST_JWT_SECRET, 3600, () => main.deps.clock.now());
+  const tokenFor = async (userId: string, displayName = userId) => (await tokens.sign(userId, displayName)).token;
+
+  return {
+    redis,
+    env: main.env,
+    deps: main.deps,
+    app: main.app,
+    http: () => request(main.app),
+    database,
+    tpmsAdmin: async () => {
+      const connection = await admin();
+      await connection.query(`USE \`${database}\``);
+      return connection;
+    },
+    tokenFor,
+    bearer: async (userId) => `Bearer ${await tokenFor(userId)}`,
+    build,
+    stop: async () => {
+      await Promise.allSettled(built.map((deps) => closeDeps(deps)));
+      await redis.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+      const cleanup = await admin();
+      try {
+        await cleanup.query(`DROP DATABASE IF EXISTS \`${database}\``);
+        await cleanup.query(`DROP USER IF EXISTS '${sqlUser}'@'%'`);
+      } finally {
+        await cleanup.end();
+      }
+    },
+  };
+}

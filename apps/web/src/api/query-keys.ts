@@ -1,0 +1,11 @@
+import type { ChatStatus } from '@simorgh/contracts';
+
+/** Every React Query key in one place, so invalidation and cache edits cannot drift apart. */
+export const queryKeys = {
+  chats: ['chats'] as const,
+  chatLists: ['chats', 'list'] as const,
+  chatList: (status: ChatStatus) => ['chats', 'list', status] as const,
+  chat: (chatId: string) => ['chats', 'detail', chatId] as const,
+  messages: (chatId: string) => ['chats', 'messages', chatId] as const,
+  project: (projectNumber: string) => ['projects', projectNumber] as const,
+};

@@ -1,0 +1,56 @@
+import { useEffect, useState } from 'react';
+
+/**
+ * navigator.clipboard only exists on secure origins; an intranet deployment over plain HTTP
+ * has none, so the old selection-based copy is the fallback.
+ */
+async function copyText(text: string): Promise<boolean> {
+  try {
+    if (navigator.clipboard !== undefined) {
+      await navigator.clipboard.writeText(text);
+      return true;
+    }
+  } catch {
+    // Permission denied: try the fallback.
+  }
+  const area = document.createElement('textarea');
+  area.value = text;
+  area.setAttribute('readonly', '');
+  area.style.position = 'fixed';
+  area.style.opacity = '0';
+  document.body.append(area);
+  area.select();
+  try {
+    return typeof document.execCommand === 'function' && document.execCommand('copy');
+  } catch {
+    return false;
+  } finally {
+    area.remove();
+  }
+}
+
+type CopyButtonProps = { label: string; getText: () => string; className?: string };
+
+export function CopyButton({ label, getText, className }: CopyButtonProps) {
+  const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
+
+  useEffect(() => {
+    if (state === 'idle') return;
+    const timer = setTimeout(() => setState('idle'), 2000);
+    return () => clearTimeout(timer);
+  }, [state]);
+
+  return (
+    <button
+      type="button"
+      className={`copy-button ${className ?? ''}`}
+      aria-label={state === 'copied' ? 'Copied' : state === 'failed' ? 'Copy failed' : label}
+      onClick={() => void copyText(getText()).then((ok) => setState(ok ? 'copied' : 'failed'))}
+    >
+      <span aria-hidden="true">{state === 'copied' ? '✓' : '⧉'}</span>
+      <span className="copy-state">
+        {state === 'copied' ? 'Copied' : state === 'failed' ? 'Copy failed' : 'Copy'}
+      </span>
+    </button>
+  );
+}

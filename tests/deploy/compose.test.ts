@@ -1,0 +1,139 @@
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { EnvSchema } from '../../apps/api/src/env.js';
+import { parseEnvExample } from './env-file.js';
+import { readRepoFile, repoFileExists } from './repo.js';
+
+type Service = {
+  image?: string;
+  build?: { context?: string; dockerfile?: string };
+  command?: string[] | string;
+  env_file?: string | string[];
+  environment?: Record<string, string>;
+  depends_on?: Record<string, { condition?: string; required?: boolean }> | string[];
+  healthcheck?: { test?: string[] | string };
+  volumes?: string[];
+  ports?: string[];
+  profiles?: string[];
+};
+type Compose = { services: Record<string, Service>; volumes?: Record<string, unknown> };
+
+const composeText = readRepoFile('docker-compose.yml');
+const compose = parse(composeText) as Compose;
+const envExample = parseEnvExample(readRepoFile('.env.example'));
+
+function service(name: string): Service {
+  const found = compose.services[name];
+  if (!found) throw new Error(`docker-compose.yml has no service "${name}"`);
+  return found;
+}
+
+/** The variables the API reads, as listed for operators. */
+const API_VARIABLES = [
+  'PORT', 'HOST', 'NODE_ENV', 'LOG_LEVEL', 'TRUST_PROXY', 'REDIS_URL', 'REDIS_CHAT_DB', 'REDIS_CACHE_DB',
+  'MYSQL_HOST', 'MYSQL_PORT', 'MYSQL_USER', 'MYSQL_PASSWORD', 'MYSQL_DATABASE', 'MYSQL_CONNECTION_LIMIT',
+  'JWT_SECRET_KEY', 'JWT_EXPIRES_IN', 'TPMS_CACHE_TTL_S', 'TPMS_NEGATIVE_CACHE_TTL_S', 'ADMIN_USERS',
+  'OPENAI_API_KEY', 'OPENAI_BASE_URL', 'OPENAI_MODEL', 'OPENAI_TITLE_MODEL', 'LLM_TIMEOUT_MS', 'SYSTEM_PROMPT',
+  'MESSAGES_PER_MINUTE', 'CONCURRENT_STREAMS',
+];
+const apiVariables = [...new Set([...API_VARIABLES, ...Object.keys(EnvSchema.shape)])].sort();
+
+describe('docker-compose.yml', () => {
+  it('defines redis, api and nginx, plus a demo TPMS only under the demo profile', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['api', 'nginx', 'redis', 'tpms-demo']);
+    for (const name of ['redis', 'api', 'nginx']) expect(service(name).profiles).toBeUndefined();
+    expect(service('tpms-demo').profiles).toEqual(['demo']);
+    expect(service('tpms-demo').image).toMatch(/^mariadb:10\.11/);
+  });
+
+  it('runs redis with AOF fsync on every write, RDB snapshots, noeviction, a healthcheck and a volume', () => {
+    const redis = service('redis');
+    expect(redis.image).toMatch(/^redis:7[\w.-]*-alpine$/);
+    const command = Array.isArray(redis.command) ? redis.command.join(' ') : String(redis.command);
+    expect(command).toContain('--appendonly yes');
+    expect(command).toContain('--appendfsync always');
+    expect(command).toMatch(/--save \d+ \d+/);
+    expect(command).toContain('--maxmemory-policy noeviction');
+    expect(redis.healthcheck?.test).toEqual(['CMD', 'redis-cli', 'ping']);
+    const volume = redis.volumes?.find((entry) => entry.endsWith(':/data'));
+    expect(volume).toBeDefined();
+    expect(Object.keys(compose.volumes ?? {})).toContain(volume?.split(':')[0]);
+  });
+
+  it('builds the api from its Dockerfile with .env and waits for a healthy redis', () => {
+    const api = service('api');
+    expect(api.build).toEqual({ context: '.', dockerfile: 'apps/api/Dockerfile' });
+    expect(repoFileExists('apps/api/Dockerfile')).toBe(true);
+    expect(api.env_file).toBe('.env');
+    expect(api.environment?.REDIS_URL).toMatch(/^redis:\/\/redis:6379\/\d+$/);
+    expect(api.environment?.NODE_ENV).toBe('production');
+    const dependsOn = api.depends_on as Record<string, { condition?: string; required?: boolean }>;
+    expect(dependsOn.redis).toEqual({ condition: 'service_healthy' });
+    // Optional so that the api starts without the demo profile.
+    expect(dependsOn['tpms-demo']).toEqual({ condition: 'service_healthy', required: false });
+  });
+
+  it('publishes nginx built from the web Dockerfile, which carries nginx.conf', () => {
+    const nginx = service('nginx');
+    expect(nginx.build).toEqual({ context: '.', dockerfile: 'apps/web/Dockerfile' });
+    expect(nginx.ports).toEqual(['8080:80']);
+    expect(nginx.depends_on).toEqual(['api']);
+    expect(readRepoFile('apps/web/Dockerfile')).toMatch(/^COPY nginx\.conf \/etc\/nginx\/nginx\.conf$/m);
+    // The upstream name in nginx.conf must be the compose service name.
+    expect(readRepoFile('nginx.conf')).toContain('server api:3000;');
+  });
+
+  it('initialises the demo TPMS from deploy/tpms-demo with a read-only user taken from .env', () => {
+    const demo = service('tpms-demo');
+    expect(demo.volumes).toContain('./deploy/tpms-demo:/docker-entrypoint-initdb.d:ro');
+    expect(demo.environment?.MARIADB_DATABASE).toBe('tpms');
+    expect(demo.environment?.TPMS_READONLY_USER).toBe('${MYSQL_USER}');
+    expect(demo.environment?.TPMS_READONLY_PASSWORD).toBe('${MYSQL_PASSWORD}');
+    // MYSQL_USER / MYSQL_PASSWORD would make the image grant that user everything.
+    expect(Object.keys(demo.environment ?? {})).not.toContain('MYSQL_USER');
+    expect(Object.keys(demo.environment ?? {})).not.toContain('MARIADB_USER');
+    expect(demo.healthcheck?.test).toEqual(['CMD', 'healthcheck.sh', '--connect', '--innodb_initialized']);
+    expect(envExample.set.get('MYSQL_HOST')).toBe('tpms-demo');
+    expect(envExample.set.get('MYSQL_DATABASE')).toBe('tpms');
+  });
+
+  it('sets in .env.example every ${VAR} it interpolates', () => {
+    const referenced = [...composeText.matchAll(/\$\{([A-Z][A-Z0-9_]*)/g)].map((match) => match[1] ?? '');
+    expect(referenced.length).toBeGreaterThan(0);
+    for (const name of referenced) expect(envExample.set.has(name), `${name} in .env.example`).toBe(true);
+  });
+});
+
+describe('.env.example', () => {
+  it('documents every variable the API reads', () => {
+    const missing = apiVariables.filter((name) => !envExample.documented.has(name));
+    expect(missing).toEqual([]);
+  });
+
+  it('holds no secret: the JWT key is left empty for the operator to generate', () => {
+    expect(envExample.set.get('JWT_SECRET_KEY')).toBe('');
+    for (const name of ['OPENAI_API_KEY', 'MYSQL_PASSWORD']) {
+      const value = envExample.set.get(name) ?? '';
+      expect(value === '' || /change-me|replace/i.test(value), name).toBe(true);
+    }
+  });
+
+  it('is accepted by the API once a JWT secret is filled in, as compose runs it', () => {
+    const env = {
+      ...Object.fromEntries(envExample.set),
+      ...service('api').environment,
+      JWT_SECRET_KEY: 'x'.repeat(48),
+    };
+    const parsed = EnvSchema.safeParse(env);
+    expect(parsed.error?.issues ?? []).toEqual([]);
+    expect(EnvSchema.safeParse({ ...env, JWT_SECRET_KEY: '' }).success).toBe(false);
+  });
+});
+
+describe('README.md', () => {
+  it('lists every API variable and the dev-only ports in its configuration table', () => {
+    const readme = readRepoFile('README.md');
+    const missing = [...apiVariables, 'API_PORT', 'WEB_PORT'].filter((name) => !readme.includes(`| \`${name}\``));
+    expect(missing).toEqual([]);
+  });
+});
