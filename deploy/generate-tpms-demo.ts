@@ -17,7 +17,9 @@ export const SCHEMA_FILE = '01-schema.sql';
 export const DATA_FILE = '02-demo-data.sql';
 
 // bcryptjs is a dependency of the API, not of the repository root.
-const bcrypt = createRequire(join(import.meta.dirname, '../apps/api/package.json'))('bcryptjs') as typeof import('bcryptjs');
+const bcrypt = createRequire(join(import.meta.dirname, '../apps/api/package.json'))('bcryptjs') as {
+  hash(password: string, rounds: number): Promise<string>;
+};
 
 const quote = (value: string | null | undefined) =>
   value === null || value === undefined ? 'NULL' : `'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;

@@ -27,5 +27,15 @@ export default defineConfig({
   resolve: { conditions: ['source', ...defaultClientConditions] },
   server: { port: webPort, strictPort: true, proxy: apiProxy },
   preview: { port: webPort, strictPort: true, proxy: apiProxy },
-  build: { target: 'es2022', sourcemap: true },
+  build: {
+    target: 'es2022',
+    sourcemap: true,
+    rollupOptions: {
+      onwarn(warning, warn) {
+        // zod ships comments Rollup cannot place; harmless, and not ours to fix.
+        if (warning.code === 'INVALID_ANNOTATION' && warning.id?.includes('node_modules')) return;
+        warn(warning);
+      },
+    },
+  },
 });

@@ -30,7 +30,7 @@ describe('nginx.conf', () => {
 
   it('proxies /api over HTTP/1.1 without buffering and outlasts the 15 s stream heartbeat', () => {
     const config = readRepoFile('nginx.conf');
-    const api = /location \/api\/ \{([\s\S]*?)\n    \}/.exec(config)?.[1] ?? '';
+    const api = /location \/api\/ \{([\s\S]*?)\n {4}\}/.exec(config)?.[1] ?? '';
     expect(api).toContain('proxy_pass http://simorgh_api;');
     expect(api).toContain('proxy_http_version 1.1;');
     expect(api).toContain('proxy_set_header Connection "";');

@@ -11,16 +11,25 @@ import type { Logger } from './logger.js';
 
 /** How long one Redis command may take before the request fails with 503. */
 export const REDIS_COMMAND_TIMEOUT_MS = 1000;
+/** Commands waiting on a frozen Redis are capped; beyond this they fail at once. */
+const MAX_QUEUED_COMMANDS = 2000;
+/** Client methods that manage the connection itself and must not get the per-command deadline. */
+const NO_DEADLINE = new Set<PropertyKey>(['connect', 'close', 'destroy', 'quit', 'disconnect', 'QUIT']);
 
 export type RedisClient = RedisClientType;
 
 export function createRedisClient(url: string, database: number, logger: Logger, name: string): RedisClient {
+  // The DB comes from `database` alone: a DB number in the URL would override it.
+  const server = new URL(url);
+  server.pathname = '';
   const client = createClient({
-    url,
+    url: server.toString(),
     database,
     // A stopped or dead Redis must fail requests at once, not queue them without bound.
     RESP: 2,
     disableOfflineQueue: true,
+    commandsQueueMaxLength: MAX_QUEUED_COMMANDS,
+    // Only bounds the wait before a command is written; withDeadline bounds the reply.
     commandOptions: { timeout: REDIS_COMMAND_TIMEOUT_MS },
     socket: {
       connectTimeout: 2000,
@@ -36,7 +45,31 @@ export function createRedisClient(url: string, database: number, logger: Logger,
     lastLogged = now;
     logger.warn({ err: { message: error.message, name: error.name }, redis: name }, 'redis connection problem');
   });
-  return client;
+  return withDeadline(client, REDIS_COMMAND_TIMEOUT_MS);
+}
+
+/**
+ * node-redis stops timing a command once it is written to the socket, so a frozen Redis
+ * (alive TCP connection, no replies) would hang requests forever. Every command promise
+ * is raced against a deadline; a late reply is simply dropped when it finally arrives.
+ */
+function withDeadline(client: RedisClient, ms: number): RedisClient {
+  return new Proxy(client, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function' || NO_DEADLINE.has(property)) return value;
+      return (...args: unknown[]) => {
+        const result: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
+        if (!(result instanceof Promise)) return result;
+        result.catch(() => undefined);
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new TimeoutError()), ms);
+        });
+        return Promise.race([result, deadline]).finally(() => clearTimeout(timer));
+      };
+    },
+  });
 }
 
 /**
@@ -61,6 +94,6 @@ export function isRedisUnavailable(error: unknown): boolean {
   }
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
   // LOADING: a restarted Redis replays its AOF before it answers.
-  if (typeof message === 'string' && message.startsWith('LOADING')) return true;
+  if (typeof message === 'string' && (message.startsWith('LOADING') || message === 'The queue is full')) return true;
   return code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EPIPE';
 }

@@ -53,6 +53,11 @@ export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, _nex
     send(res, 'validation', parserError.message || 'Invalid request');
     return;
   }
+  // The router marks an undecodable path (e.g. a lone "%") as 400 without exposing it.
+  if (error instanceof URIError && parserError.status === 400) {
+    send(res, 'validation', 'The request path is not validly encoded');
+    return;
+  }
   if (isRedisUnavailable(error)) {
     req.log?.warn({ err: { name: (error as Error).name, message: (error as Error).message } }, 'redis unavailable');
     send(res, 'upstream_unavailable', 'Storage is unavailable right now, try again shortly');

@@ -48,6 +48,14 @@ describe('bad input never yields a 5xx', () => {
     expect(res.body.chat).not.toHaveProperty('surprise');
   });
 
+  it('answers 400 for a path that cannot be percent-decoded', async () => {
+    for (const path of ['/api/chats/%', '/api/chats/%E0%A4%A', '/api/projects/%zz']) {
+      const res = await stack.http().get(path).set('Authorization', auth);
+      expect(res.status).toBe(400);
+      expect(ErrorBodySchema.parse(res.body).code).toBe('validation');
+    }
+  });
+
   it('answers unknown routes with the JSON error body (404)', async () => {
     const res = await stack.http().get('/api/no-such-thing').set('Authorization', auth);
     expect(res.status).toBe(404);

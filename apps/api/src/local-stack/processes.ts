@@ -36,7 +36,8 @@ export async function waitForPort(port: number, timeoutMs: number, child?: Child
 }
 
 export function spawnService(command: string, args: string[], logTail: string[]): ChildProcess {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Own process group: a Ctrl-C in the terminal reaches the orchestrator, which stops services last.
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const keep = (chunk: Buffer) => {
     logTail.push(...chunk.toString('utf8').split('\n').filter(Boolean));
     if (logTail.length > 50) logTail.splice(0, logTail.length - 50);

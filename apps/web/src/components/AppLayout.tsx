@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { Outlet } from 'react-router';
 import { useCreateGeneralChat } from '../hooks/useChats';
 import { ChatSidebar } from './ChatSidebar';
@@ -12,12 +12,24 @@ export function AppLayout() {
   const createChat = useCreateGeneralChat();
   const [drawerOpen, setDrawerOpen] = useState(false);
   const [projectModalOpen, setProjectModalOpen] = useState(false);
+  const toggleRef = useRef<HTMLButtonElement>(null);
+  const sidebarRef = useRef<HTMLElement>(null);
+  const drawerWasOpen = useRef(false);
 
-  const { mutate } = createChat;
+  // On narrow screens the sidebar is a drawer: focus moves into it when it opens and back to the
+  // toggle when it closes, so keyboard users are never left behind the backdrop.
+  useEffect(() => {
+    if (drawerOpen) sidebarRef.current?.querySelector<HTMLElement>('button, a[href]')?.focus();
+    else if (drawerWasOpen.current && sidebarRef.current?.contains(document.activeElement)) toggleRef.current?.focus();
+    drawerWasOpen.current = drawerOpen;
+  }, [drawerOpen]);
+
+  const { mutate, isPending } = createChat;
   const newChat = useCallback(() => {
     setDrawerOpen(false);
-    mutate();
-  }, [mutate]);
+    // A held-down shortcut or a double click must not create a pile of empty chats.
+    if (!isPending) mutate();
+  }, [mutate, isPending]);
   const newProjectChat = useCallback(() => setProjectModalOpen(true), []);
 
   useEffect(() => {
@@ -38,6 +50,7 @@ export function AppLayout() {
     <div className={`app${drawerOpen ? ' drawer-open' : ''}`}>
       <header className="topbar">
         <button
+          ref={toggleRef}
           type="button"
           className="icon-button"
           aria-label={drawerOpen ? 'Close chat list' : 'Open chat list'}
@@ -52,7 +65,7 @@ export function AppLayout() {
           Simorgh Chat
         </span>
       </header>
-      <aside id="sidebar" className="sidebar">
+      <aside id="sidebar" ref={sidebarRef} className="sidebar">
         <ChatSidebar
           onNewChat={newChat}
           onNewProjectChat={() => {

@@ -75,7 +75,16 @@ function ChatListView({ status, onNavigate }: { status: ChatStatus; onNavigate: 
   const [confirming, setConfirming] = useState<ChatMetadata | null>(null);
   const sentinelRef = useRef<HTMLDivElement>(null);
 
-  const chats = useMemo(() => list.data?.pages.flatMap((page) => page.chats) ?? [], [list.data]);
+  // Pages are fetched at different moments; a chat that moved between them (new activity) would
+  // otherwise appear twice.
+  const chats = useMemo(() => {
+    const seen = new Set<string>();
+    return (list.data?.pages.flatMap((page) => page.chats) ?? []).filter((chat) => {
+      if (seen.has(chat.chat_id)) return false;
+      seen.add(chat.chat_id);
+      return true;
+    });
+  }, [list.data]);
   const groups = useMemo(() => groupChats(chats, new Date()), [chats]);
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = list;
 

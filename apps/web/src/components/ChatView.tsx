@@ -32,6 +32,14 @@ export function ChatView({ chatId }: { chatId: string }) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
 
+  const title = chat.data?.chat.chat_name;
+  useEffect(() => {
+    document.title = title === undefined ? 'Simorgh Chat' : `${title} · Simorgh Chat`;
+    return () => {
+      document.title = 'Simorgh Chat';
+    };
+  }, [title]);
+
   const list = messages.data?.messages ?? [];
   const last = list.at(-1);
 
@@ -39,7 +47,7 @@ export function ChatView({ chatId }: { chatId: string }) {
   useLayoutEffect(() => {
     const scroller = scrollRef.current;
     if (scroller !== null && stickToBottom.current) scroller.scrollTop = scroller.scrollHeight;
-  }, [list, stream.phase]);
+  }, [messages.data, stream.phase]);
 
   const notFound = chat.error instanceof ApiError && chat.error.code === 'not_found';
   if (notFound) return <ChatNotFound />;

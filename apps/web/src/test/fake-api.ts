@@ -1,6 +1,8 @@
 import {
   ChatResponseSchema,
   CreateChatResponseSchema,
+  DeleteChatResponseSchema,
+  UpdateChatRequestSchema,
   ListChatsResponseSchema,
   ListMessagesResponseSchema,
   type ChatMetadata,
@@ -36,6 +38,19 @@ export function installFakeApi({ chats = [] as ChatMetadata[], messages = {} as 
     const chat = makeChat({ chat_id: `G-202611-000${state.nextId}`, chat_name: 'New conversation' });
     state.chats.unshift(chat);
     return jsonResponse(CreateChatResponseSchema, { status: 'success', chat, message: 'Chat created' }, 201);
+  });
+
+  mock.on('PATCH', '/api/chats/:chatId', ({ params, body }) => {
+    const index = state.chats.findIndex((c) => c.chat_id === params.chatId);
+    const existing = state.chats[index];
+    if (existing === undefined) return errorResponse(404, 'not_found', `Chat ${params.chatId} not found`);
+    const chat = { ...existing, ...UpdateChatRequestSchema.parse(body) };
+    state.chats[index] = chat;
+    return jsonResponse(ChatResponseSchema, { chat });
+  });
+  mock.on('DELETE', '/api/chats/:chatId', ({ params }) => {
+    state.chats = state.chats.filter((c) => c.chat_id !== params.chatId);
+    return jsonResponse(DeleteChatResponseSchema, { status: 'success', chat_id: params.chatId ?? '' });
   });
 
   return { ...mock, state };

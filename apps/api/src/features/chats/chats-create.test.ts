@@ -188,3 +188,31 @@ describe('POST /api/chats (project)', () => {
     }
   });
 });
+
+describe('Redis databases', () => {
+  it('keeps counters, sessions and cached TPMS answers in their three configured DBs', async () => {
+    clock.set('2026-12-01T00:00:00Z');
+    const res = await stack
+      .http()
+      .post('/api/chats')
+      .set('Authorization', await stack.bearer(arash))
+      .send({ chat_type: 'project', project_number: PROJECTS.refinery.id, page_name: 'DB layout' });
+    const { chat_id } = CreateChatResponseSchema.parse(res.body).chat;
+    const { createClient } = await import('redis');
+    const inDb = async (database: number, key: string) => {
+      const client = createClient({ url: stack.redis.url, database });
+      await client.connect();
+      try {
+        return await client.exists(key);
+      } finally {
+        client.destroy();
+      }
+    };
+    expect(await inDb(0, `session:counter:project:${PROJECTS.refinery.id}`)).toBe(1);
+    expect(await inDb(1, `session:counter:project:${PROJECTS.refinery.id}`)).toBe(0);
+    expect(await inDb(1, `chat:${chat_id}:metadata`)).toBe(1);
+    expect(await inDb(0, `chat:${chat_id}:metadata`)).toBe(0);
+    expect(await inDb(2, `tpms:project:${PROJECTS.refinery.id}`)).toBe(1);
+    expect(await inDb(1, `tpms:project:${PROJECTS.refinery.id}`)).toBe(0);
+  });
+});

@@ -1,9 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HealthResponseSchema } from '@simorgh/contracts';
+import { HealthResponseSchema, type ServiceHealth } from '@simorgh/contracts';
 import request from 'supertest';
 import { startTestStack, type TestStack } from '../../test/harness.js';
 
 let stack: TestStack;
+
+/** Swaps the LLM probe for one test, restoring whatever the LLM feature installed. */
+async function withLlmHealth(probe: (() => Promise<ServiceHealth>) | undefined, run: () => Promise<void>) {
+  const original = stack.deps.llmHealth;
+  if (probe) stack.deps.llmHealth = probe;
+  else delete stack.deps.llmHealth;
+  try {
+    await run();
+  } finally {
+    if (original) stack.deps.llmHealth = original;
+    else delete stack.deps.llmHealth;
+  }
+}
 
 beforeAll(async () => {
   stack = await startTestStack();
@@ -14,8 +27,7 @@ afterAll(async () => {
 
 describe('GET /api/health', () => {
   it('is public and reports each service with a latency', async () => {
-    stack.deps.llmHealth = async () => ({ status: 'ok', latency_ms: 3 });
-    try {
+    await withLlmHealth(async () => ({ status: 'ok', latency_ms: 3 }), async () => {
       const res = await stack.http().get('/api/health');
       expect(res.status).toBe(200);
       const body = HealthResponseSchema.parse(res.body);
@@ -24,28 +36,26 @@ describe('GET /api/health', () => {
       expect(body.services.redis.latency_ms).toBeGreaterThanOrEqual(0);
       expect(body.services.sql_auth.status).toBe('ok');
       expect(body.services.llm).toEqual({ status: 'ok', latency_ms: 3 });
-    } finally {
-      delete stack.deps.llmHealth;
-    }
+    });
   });
 
-  it('is degraded (200) when no LLM is configured', async () => {
-    const body = HealthResponseSchema.parse((await stack.http().get('/api/health').expect(200)).body);
-    expect(body.status).toBe('degraded');
-    expect(body.services.llm.status).toBe('not_configured');
+  it('is degraded (200) when no LLM probe is installed', async () => {
+    await withLlmHealth(undefined, async () => {
+      const body = HealthResponseSchema.parse((await stack.http().get('/api/health').expect(200)).body);
+      expect(body.status).toBe('degraded');
+      expect(body.services.llm.status).toBe('not_configured');
+    });
   });
 
   it('is degraded (200) when the LLM check fails or throws', async () => {
-    stack.deps.llmHealth = async () => {
+    const failing = async (): Promise<ServiceHealth> => {
       throw new Error('connection refused');
     };
-    try {
+    await withLlmHealth(failing, async () => {
       const body = HealthResponseSchema.parse((await stack.http().get('/api/health').expect(200)).body);
       expect(body.status).toBe('degraded');
       expect(body.services.llm).toMatchObject({ status: 'down', detail: 'connection refused' });
-    } finally {
-      delete stack.deps.llmHealth;
-    }
+    });
   });
 
   it('is degraded (200), quickly, when TPMS is unreachable', async () => {

@@ -23,7 +23,8 @@ const THINK_BLOCK = /<think(?:ing)?>[\s\S]*?<\/think(?:ing)?>/gi;
 const UNCLOSED_THINK = /<think(?:ing)?>[\s\S]*$/i;
 const TITLE_LABEL = /^(?:title|conversation title|chat title|عنوان)\s*[:：-]\s*/i;
 const QUOTES = /["'`“”‘’«»„‚‹›「」『』]/g;
-const EMOJI = /[\p{Extended_Pictographic}\u{1F1E6}-\u{1F1FF}\u{FE0F}\u{200D}\u{20E3}]/gu;
+// Alternation, not a character class: joiners and variation selectors combine with neighbours.
+const EMOJI = /\p{Extended_Pictographic}|[\u{1F1E6}-\u{1F1FF}]|\u{FE0F}|\u{200D}|\u{20E3}/gu;
 // Emphasis and heading marks; underscores stay because identifiers like flow_rate use them.
 const MARKDOWN = /\*+|~~|^#+\s*|^>\s*/g;
 const TRAILING_PUNCTUATION = /[\s.,;:!?؟،؛…。！？、·\-–—]+$/u;

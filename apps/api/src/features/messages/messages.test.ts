@@ -12,8 +12,8 @@ import { listen, postStream } from '../../test/event-stream-client.js';
 import { PROJECTS, USERS } from '../../test/fixtures.js';
 import { startTestStack, type TestStack } from '../../test/harness.js';
 
-const arash = USERS.arash.username;
-const sara = USERS.sara.username;
+const arash: string = USERS.arash.username;
+const sara: string = USERS.sara.username;
 
 let llm: FakeLlm;
 let stack: TestStack;

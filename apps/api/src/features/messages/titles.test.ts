@@ -11,7 +11,7 @@ import { eventually, listen, postStream } from '../../test/event-stream-client.j
 import { PROJECTS, USERS } from '../../test/fixtures.js';
 import { startTestStack, type TestStack } from '../../test/harness.js';
 
-const arash = USERS.arash.username;
+const arash: string = USERS.arash.username;
 const SLOW_TITLE_MS = 1500;
 
 let llm: FakeLlm;

@@ -10,7 +10,7 @@ let stack: TestStack;
 let proxy: TcpProxy;
 /** An app whose TPMS connection goes through `proxy`, which tests cut and hang. */
 let flakyApp: Express;
-const arash = USERS.arash.username;
+const arash: string = USERS.arash.username;
 
 beforeAll(async () => {
   stack = await startTestStack();
@@ -25,7 +25,7 @@ beforeEach(async () => {
   await stack.deps.redis.cache.flushDb();
 });
 
-const lookup = async (projectNumber: string | number, user = arash, app: Express = stack.app) =>
+const lookup = async (projectNumber: string | number, user: string = arash, app: Express = stack.app) =>
   request(app).get(`/api/projects/${projectNumber}`).set('Authorization', await stack.bearer(user));
 
 describe('GET /api/projects/:project_number', () => {

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { EnvError, loadEnv } from './env.js';
+
+const minimal = { JWT_SECRET_KEY: 'dev-secret' };
+
+function errorOf(source: Record<string, string>): string {
+  try {
+    loadEnv(source);
+  } catch (error) {
+    expect(error).toBeInstanceOf(EnvError);
+    return (error as Error).message;
+  }
+  throw new Error('expected loadEnv to fail');
+}
+
+describe('loadEnv', () => {
+  it('applies the documented defaults', () => {
+    const env = loadEnv(minimal);
+    expect(env).toMatchObject({
+      PORT: 3000,
+      HOST: '0.0.0.0',
+      REDIS_URL: 'redis://127.0.0.1:6379/0',
+      REDIS_CHAT_DB: 1,
+      REDIS_CACHE_DB: 2,
+      MYSQL_PORT: 3306,
+      MYSQL_DATABASE: 'tpms',
+      JWT_EXPIRES_IN: 8 * 3600,
+      TPMS_CACHE_TTL_S: 3600,
+      TPMS_NEGATIVE_CACHE_TTL_S: 60,
+      ADMIN_USERS: [],
+    });
+    expect(env.MYSQL_HOST).toBeUndefined();
+  });
+
+  it('parses durations and admin lists', () => {
+    const env = loadEnv({ ...minimal, JWT_EXPIRES_IN: '30m', ADMIN_USERS: ' ops.admin, it.lead ,' });
+    expect(env.JWT_EXPIRES_IN).toBe(1800);
+    expect(env.ADMIN_USERS).toEqual(['ops.admin', 'it.lead']);
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ REDIS_URL: 'http://127.0.0.1:6379' }, 'REDIS_URL'],
+    [{ REDIS_URL: 'redis://127.0.0.1:6379/zero' }, 'REDIS_URL'],
+    [{ REDIS_CHAT_DB: '0' }, 'REDIS_CHAT_DB'],
+    [{ JWT_EXPIRES_IN: 'forever' }, 'JWT_EXPIRES_IN'],
+    [{ TPMS_CACHE_TTL_S: '-1' }, 'TPMS_CACHE_TTL_S'],
+    [{ MYSQL_DATABASE: 'tpms; DROP' }, 'MYSQL_DATABASE'],
+    [{ NODE_ENV: 'staging' }, 'NODE_ENV'],
+  ])('fails on %j with one line naming %s', (override, name) => {
+    const message = errorOf({ ...minimal, ...override });
+    expect(message.split('\n')).toHaveLength(1);
+    expect(message).toMatch(new RegExp(`^Invalid configuration: ${name} `));
+  });
+
+  it('requires JWT_SECRET_KEY', () => {
+    expect(errorOf({})).toBe('Invalid configuration: JWT_SECRET_KEY is required');
+  });
+
+  it('refuses a short JWT_SECRET_KEY in production only', () => {
+    expect(errorOf({ NODE_ENV: 'production', JWT_SECRET_KEY: 'short' })).toMatch(/JWT_SECRET_KEY must be at least 32 bytes/);
+    expect(loadEnv({ NODE_ENV: 'production', JWT_SECRET_KEY: 'x'.repeat(32) }).NODE_ENV).toBe('production');
+  });
+
+  it('reports every bad variable, one per line', () => {
+    expect(errorOf({ PORT: 'x', LOG_LEVEL: 'loud' }).split('\n')).toHaveLength(3);
+  });
+});

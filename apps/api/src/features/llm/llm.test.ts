@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import request from 'supertest';
+import { ErrorBodySchema, HealthResponseSchema, LlmDiagnosticsSchema } from '@simorgh/contracts';
+import { startFakeLlm, type FakeLlm } from '../../local-stack/fake-llm.js';
+import { USERS } from '../../test/fixtures.js';
+import { startTestStack, type TestStack } from '../../test/harness.js';
+
+const KEY = 'sk-test-secret-key-0123456789';
+const arash: string = USERS.arash.username;
+
+let llm: FakeLlm;
+let stack: TestStack;
+
+beforeAll(async () => {
+  llm = await startFakeLlm({ apiKey: KEY });
+  stack = await startTestStack({
+    llmBaseUrl: llm.url,
+    env: { OPENAI_API_KEY: KEY, OPENAI_TITLE_MODEL: 'fake-title-model' },
+  });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  await llm?.stop();
+});
+
+beforeEach(() => {
+  llm.setMode('normal');
+});
+
+/** A fresh app (and so a fresh probe cache) on the same stack. */
+async function freshApp(env: Record<string, string | undefined> = {}) {
+  return (await stack.build({ llmBaseUrl: llm.url, env: { OPENAI_API_KEY: KEY, ...env } })).app;
+}
+
+async function diagnostics(app = stack.app) {
+  const response = await request(app).get('/api/llm/diagnostics').set('Authorization', await stack.bearer(arash));
+  expect(response.status).toBe(200);
+  expect(response.text).not.toContain(KEY);
+  return LlmDiagnosticsSchema.parse(response.body);
+}
+
+describe('GET /api/llm/diagnostics', () => {
+  it('reports the host, models, reachability and probe latency, never the key', async () => {
+    const before = llm.requests.length;
+    const result = await diagnostics();
+    expect(result).toMatchObject({
+      configured: true,
+      base_url_host: `127.0.0.1:${llm.port}`,
+      chat_model: 'fake-model',
+      title_model: 'fake-title-model',
+      reachable: true,
+      last_error: null,
+    });
+    expect(result.latency_ms).toBeGreaterThanOrEqual(0);
+    expect(result.last_success_at).not.toBeNull();
+    expect(result.checked_at).not.toBeNull();
+    const probe = llm.requests.slice(before).find((item) => item.kind === 'models');
+    expect(probe?.authorization).toBe(`Bearer ${KEY}`);
+  });
+
+  it('reuses a recent probe instead of asking the model server again', async () => {
+    const app = await freshApp();
+    await diagnostics(app);
+    const probes = llm.requests.filter((item) => item.kind === 'models').length;
+    await diagnostics(app);
+    await request(app).get('/api/health');
+    expect(llm.requests.filter((item) => item.kind === 'models').length).toBe(probes);
+  });
+
+  it('reports an unreachable model server with a readable last error', async () => {
+    llm.setMode('failing');
+    const result = await diagnostics(await freshApp());
+    expect(result.reachable).toBe(false);
+    expect(result.last_error).toMatch(/HTTP 500/);
+  });
+
+  it('gives up on a hanging model server quickly', async () => {
+    llm.setMode('hanging');
+    const started = Date.now();
+    const result = await diagnostics(await freshApp());
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(result.reachable).toBe(false);
+  });
+
+  it('says the key was refused, without showing it', async () => {
+    const result = await diagnostics(await freshApp({ OPENAI_API_KEY: 'sk-wrong-key-abcdef' }));
+    expect(result.reachable).toBe(false);
+    expect(result.last_error).toMatch(/refused the API key/);
+    expect(JSON.stringify(result)).not.toContain('sk-wrong-key-abcdef');
+  });
+
+  it('needs a signed-in user (401)', async () => {
+    const response = await request(stack.app).get('/api/llm/diagnostics');
+    expect(response.status).toBe(401);
+    expect(ErrorBodySchema.parse(response.body).code).toBe('unauthorized');
+  });
+});
+
+describe('health of the model server', () => {
+  it('is ok with a latency when the models endpoint answers', async () => {
+    const health = HealthResponseSchema.parse((await request(await freshApp()).get('/api/health')).body);
+    expect(health.services.llm.status).toBe('ok');
+    expect(health.services.llm.latency_ms).toBeGreaterThanOrEqual(0);
+  });
+
+  it('is down, and the API degraded (200), when the model server fails', async () => {
+    llm.setMode('failing');
+    const response = await request(await freshApp()).get('/api/health');
+    expect(response.status).toBe(200);
+    const health = HealthResponseSchema.parse(response.body);
+    expect(health.services.llm.status).toBe('down');
+    expect(health.status).toBe('degraded');
+  });
+});

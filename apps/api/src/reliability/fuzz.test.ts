@@ -1,0 +1,232 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { CreateChatResponseSchema, ErrorBodySchema, StreamEventSchema } from '@simorgh/contracts';
+import { startFakeLlm, type FakeLlm } from '../local-stack/fake-llm.js';
+import { listen } from '../test/event-stream-client.js';
+import { PROJECTS, USERS } from '../test/fixtures.js';
+import { startTestStack, type TestStack } from '../test/harness.js';
+
+/**
+ * Property-based fuzzing of everything a client controls: JSON and raw bodies, path
+ * parameters, query strings and headers, on every endpoint. The properties: never a 5xx, every
+ * 4xx is the one error body, every other answer is JSON or a well-formed event stream.
+ */
+let llm: FakeLlm;
+let stack: TestStack;
+let server: Awaited<ReturnType<typeof listen>>;
+let token: string;
+let adminToken: string;
+let ownChat: string;
+const RUNS = 100;
+
+beforeAll(async () => {
+  llm = await startFakeLlm({ tokenDelayMs: 0 });
+  stack = await startTestStack({
+    llmBaseUrl: llm.url,
+    env: { MESSAGES_PER_MINUTE: '10000', CONCURRENT_STREAMS: '50', LLM_TIMEOUT_MS: '2000' },
+  });
+  server = await listen(stack.app);
+  token = await stack.tokenFor(USERS.arash.username);
+  adminToken = await stack.tokenFor(USERS.admin.username);
+  const res = await fetch(`${server.url}/api/chats`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ chat_type: 'general' }),
+  });
+  ownChat = CreateChatResponseSchema.parse(await res.json()).chat.chat_id;
+});
+afterAll(async () => {
+  await server?.close();
+  await stack?.stop();
+  await llm?.stop();
+});
+
+type Sent = { method: string; path: string; headers?: Record<string, string>; body?: string };
+
+/** Sends one request and checks the properties every answer must have. */
+async function check(request: Sent): Promise<number> {
+  const label = `${request.method} ${request.path} ${JSON.stringify(request.headers ?? {})} ${(request.body ?? '').slice(0, 200)}`;
+  const res = await fetch(`${server.url}${request.path}`, {
+    method: request.method,
+    headers: request.headers ?? {},
+    ...(request.body !== undefined ? { body: request.body } : {}),
+  });
+  const type = res.headers.get('content-type') ?? '';
+  const text = await res.text();
+  expect(res.status, label).toBeLessThan(500);
+  if (type.startsWith('text/event-stream')) {
+    expect(res.status, label).toBe(200);
+    for (const frame of text.split('\n\n').filter((part) => part.trim() !== '' && !part.startsWith(':'))) {
+      const data = frame.split('\n').find((line) => line.startsWith('data: '))?.slice(6);
+      const event = StreamEventSchema.parse(JSON.parse(data ?? 'null'));
+      if (event.type === 'error') expect(event.code, label).not.toBe('internal');
+    }
+    return res.status;
+  }
+  expect(type, label).toMatch(/^application\/json/);
+  const body: unknown = JSON.parse(text);
+  if (res.status >= 400) expect(() => ErrorBodySchema.parse(body), label).not.toThrow();
+  return res.status;
+}
+
+const auth = (value = token) => ({ Authorization: `Bearer ${value}` });
+const json = (value = token) => ({ ...auth(value), 'Content-Type': 'application/json' });
+
+/** JSON values of every shape, and objects that look like the real bodies with wild field values. */
+const wildValue = fc.oneof(
+  fc.jsonValue({ maxDepth: 2 }),
+  fc.string({ maxLength: 40 }),
+  fc.string({ unit: 'binary', maxLength: 40 }),
+  fc.integer(),
+  fc.double(),
+  fc.constantFrom('', ' ', '0', '-1', '1e309', '10234', '010234', 'general', 'project', 'active', 'archived', 'all', null, true, [], {}, 'x'.repeat(70_000)),
+);
+const bodyLike = (fields: string[]) =>
+  fc.oneof(
+    fc.jsonValue({ maxDepth: 3 }),
+    fc.dictionary(fc.constantFrom(...fields, '__proto__', 'constructor', 'extra'), wildValue, { maxKeys: fields.length + 1 }),
+  );
+
+const JSON_ENDPOINTS: Array<{ name: string; method: string; path: () => string; fields: string[]; headers: () => Record<string, string> }> = [
+  { name: 'POST /api/auth/login', method: 'POST', path: () => '/api/auth/login', fields: ['username', 'password'], headers: () => ({ 'Content-Type': 'application/json' }) },
+  { name: 'POST /api/chats', method: 'POST', path: () => '/api/chats', fields: ['chat_type', 'project_number', 'page_name', 'chat_name', 'user_id'], headers: () => json() },
+  { name: 'PATCH /api/chats/:id', method: 'PATCH', path: () => `/api/chats/${ownChat}`, fields: ['chat_name', 'status', 'pinned'], headers: () => json() },
+  { name: 'POST /api/chats/:id/messages', method: 'POST', path: () => `/api/chats/${ownChat}/messages`, fields: ['content'], headers: () => json() },
+  { name: 'POST /api/chats/:id/generate-title', method: 'POST', path: () => `/api/chats/${ownChat}/generate-title`, fields: ['first_message'], headers: () => json() },
+  { name: 'POST /api/chats/:id/regenerate', method: 'POST', path: () => `/api/chats/${ownChat}/regenerate`, fields: [], headers: () => json() },
+  { name: 'POST /api/chats/:id/stop', method: 'POST', path: () => `/api/chats/${ownChat}/stop`, fields: [], headers: () => json() },
+  { name: 'POST /api/admin/tpms-cache/invalidate', method: 'POST', path: () => '/api/admin/tpms-cache/invalidate', fields: ['project_number', 'user_id'], headers: () => json(adminToken) },
+];
+
+describe('fuzzing request bodies', () => {
+  it.each(JSON_ENDPOINTS.map((endpoint) => [endpoint.name, endpoint] as const))(
+    'never answers 5xx to any JSON body on %s',
+    async (_name, endpoint) => {
+      await fc.assert(
+        fc.asyncProperty(bodyLike(endpoint.fields), async (body) => {
+          await check({ method: endpoint.method, path: endpoint.path(), headers: endpoint.headers(), body: JSON.stringify(body) });
+        }),
+        { numRuns: RUNS },
+      );
+    },
+  );
+
+  it('never answers 5xx to raw bytes under any content type', async () => {
+    const contentType = fc.oneof(
+      fc.constantFrom(
+        'application/json',
+        'application/json; charset=latin1',
+        'application/json; charset=utf-16',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data',
+        'multipart/form-data; boundary=xyz',
+        'text/plain',
+        'application/octet-stream',
+      ),
+      fc.string({ maxLength: 30 }),
+    );
+    const rawBody = fc.oneof(
+      fc.string({ maxLength: 200 }),
+      fc.string({ unit: 'binary', maxLength: 200 }),
+      fc.constantFrom('{', '{"content":', '[]', 'null', 'first_message=%E0%A4%A', '--xyz\r\nContent-Disposition: form-data; name="first_message"\r\n\r\nhi\r\n--xyz--', '--xyz\r\n\r\n'),
+    );
+    const target = fc.constantFrom(
+      '/api/chats',
+      `/api/chats/:own/messages`,
+      `/api/chats/:own/generate-title`,
+      '/api/auth/login',
+      '/api/admin/tpms-cache/invalidate',
+    );
+    await fc.assert(
+      fc.asyncProperty(target, contentType, rawBody, fc.boolean(), async (path, type, body, asAdmin) => {
+        await check({
+          method: 'POST',
+          path: path.replace(':own', ownChat),
+          headers: { ...auth(asAdmin ? adminToken : token), 'Content-Type': type },
+          body,
+        });
+      }),
+      { numRuns: RUNS * 3 },
+    );
+  });
+});
+
+describe('fuzzing path parameters and query strings', () => {
+  const routes: Array<[string, (param: string) => string]> = [
+    ['GET', (id) => `/api/chats/${id}`],
+    ['PATCH', (id) => `/api/chats/${id}`],
+    ['DELETE', (id) => `/api/chats/${id}`],
+    ['GET', (id) => `/api/chats/${id}/messages`],
+    ['POST', (id) => `/api/chats/${id}/messages`],
+    ['POST', (id) => `/api/chats/${id}/stop`],
+    ['POST', (id) => `/api/chats/${id}/regenerate`],
+    ['POST', (id) => `/api/chats/${id}/generate-title`],
+    ['GET', (number) => `/api/projects/${number}`],
+  ];
+  const param = fc.oneof(
+    fc.string({ unit: 'binary', minLength: 1, maxLength: 60 }).map(encodeURIComponent),
+    fc.string({ minLength: 1, maxLength: 60 }).map(encodeURIComponent),
+    fc.constantFrom('%', '%E0%A4%A', '%00', '..', '%2e%2e', 'G-202601-000001', 'G-209912-999999', 'P-10234-000001', 'P-0-000001', '1e5', String(PROJECTS.refinery.id), '9'.repeat(400)),
+  );
+
+  it('never answers 5xx to any path parameter, and never finds a session the user does not own', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...routes), param, async ([method, path], value) => {
+        // Dot segments ('.', '%2e', '..') are resolved by the client's URL parser before sending.
+        fc.pre(value !== ownChat && !/^(\.|%2e){1,2}$/i.test(value));
+        const withBody = method === 'POST' || method === 'PATCH';
+        const status = await check({ method, path: path(value), headers: json(), ...(withBody ? { body: JSON.stringify({ content: 'x', chat_name: 'y' }) } : {}) });
+        // A session route answers 404 (or 400 for a path that is not even valid percent-encoding).
+        if (!path(value).startsWith('/api/projects/')) expect([400, 404]).toContain(status);
+      }),
+      { numRuns: RUNS * 4 },
+    );
+  });
+
+  it('never answers 5xx to any query string on GET /api/chats', async () => {
+    const key = fc.constantFrom('limit', 'cursor', 'chat_type', 'project_number', 'status', 'limit[]', 'status[$ne]', 'cursor[a]', '__proto__');
+    const value = fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('0', '-1', '100', '101', '1.5', 'all', 'archived', 'project', '10234', 'W1sw', 'eyJ4IjoxfQ'));
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(key, value), { maxLength: 5 }), async (pairs) => {
+        const query = pairs.map(([name, text]) => `${encodeURIComponent(name)}=${encodeURIComponent(text)}`).join('&');
+        await check({ method: 'GET', path: `/api/chats?${query}`, headers: auth() });
+      }),
+      { numRuns: RUNS * 2 },
+    );
+  });
+});
+
+describe('fuzzing headers', () => {
+  it('never answers 5xx to any Authorization, Content-Type, Content-Encoding, Accept or X-Request-ID', async () => {
+    const header = (common: string[]) => fc.option(fc.oneof(fc.constantFrom(...common), fc.string({ maxLength: 80 })), { nil: undefined });
+    const routes: Array<[string, string, string | undefined]> = [
+      ['GET', '/api/health', undefined],
+      ['GET', '/api/auth/me', undefined],
+      ['GET', '/api/llm/diagnostics', undefined],
+      ['GET', '/api/chats', undefined],
+      ['POST', '/api/chats', JSON.stringify({ chat_type: 'general' })],
+      ['POST', '/api/auth/login', JSON.stringify({ username: 'nobody', password: 'x' })],
+      ['GET', `/api/projects/${PROJECTS.refinery.id}`, undefined],
+    ];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...routes),
+        header([`Bearer ${token}`, 'Bearer', 'Bearer ', 'bearer x.y.z', `Basic ${token}`, `Bearer ${token} extra`, `Bearer ${token}.x`]),
+        header(['application/json', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data']),
+        header(['gzip', 'deflate', 'br', 'identity', 'x-unknown']),
+        header(['application/json', 'text/event-stream', '*/*']),
+        header(['req-1', '', 'x'.repeat(200)]),
+        async ([method, path, body], authorization, contentType, contentEncoding, accept, requestId) => {
+          const headers: Record<string, string> = {};
+          if (authorization !== undefined) headers.Authorization = authorization;
+          if (contentType !== undefined) headers['Content-Type'] = contentType;
+          if (contentEncoding !== undefined && body !== undefined) headers['Content-Encoding'] = contentEncoding;
+          if (accept !== undefined) headers.Accept = accept;
+          if (requestId !== undefined) headers['X-Request-ID'] = requestId;
+          await check({ method, path, headers, ...(body !== undefined ? { body } : {}) });
+        },
+      ),
+      { numRuns: RUNS * 4 },
+    );
+  });
+});

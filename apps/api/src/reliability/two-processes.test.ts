@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateChatResponseSchema, ListMessagesResponseSchema, parseSessionId, StopResponseSchema } from '@simorgh/contracts';
+import { startFakeLlm, type FakeLlm } from '../local-stack/fake-llm.js';
+import { startApiProcess, type ApiProcess } from '../test/api-process.js';
+import { postStream } from '../test/event-stream-client.js';
+import { USERS } from '../test/fixtures.js';
+import { startTestStack, TEST_JWT_SECRET, type TestStack } from '../test/harness.js';
+import { startNginx, type NginxServer } from '../test/nginx-server.js';
+
+/**
+ * Two API processes (separate node processes, as two containers would be) sharing one Redis
+ * and one TPMS, behind the repository's nginx.conf balancing between them.
+ */
+let stack: TestStack;
+let llm: FakeLlm;
+let apis: ApiProcess[] = [];
+let nginx: NginxServer;
+let logDir: string;
+
+beforeAll(async () => {
+  llm = await startFakeLlm({ tokenDelayMs: 25 });
+  stack = await startTestStack();
+  logDir = mkdtempSync(join(tmpdir(), 'simorgh-two-api-'));
+  const { env } = stack;
+  const apiEnv = {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'info',
+    REDIS_URL: env.REDIS_URL,
+    REDIS_CHAT_DB: String(env.REDIS_CHAT_DB),
+    REDIS_CACHE_DB: String(env.REDIS_CACHE_DB),
+    MYSQL_HOST: env.MYSQL_HOST,
+    MYSQL_PORT: String(env.MYSQL_PORT),
+    MYSQL_USER: env.MYSQL_USER,
+    MYSQL_PASSWORD: env.MYSQL_PASSWORD,
+    MYSQL_DATABASE: env.MYSQL_DATABASE,
+    JWT_SECRET_KEY: TEST_JWT_SECRET,
+    OPENAI_BASE_URL: llm.url,
+    OPENAI_MODEL: 'fake-model',
+    MESSAGES_PER_MINUTE: '1000',
+    CONCURRENT_STREAMS: '10',
+  };
+  apis = await Promise.all([0, 1].map((index) => startApiProcess({ env: apiEnv, logFile: join(logDir, `api-${index}.log`) })));
+  nginx = await startNginx({ upstreamPorts: apis.map((api) => api.port) });
+}, 120_000);
+
+afterAll(async () => {
+  await nginx?.stop();
+  await Promise.all(apis.map((api) => api.stop()));
+  await stack?.stop();
+  await llm?.stop();
+  if (logDir) rmSync(logDir, { recursive: true, force: true });
+});
+
+async function create(baseUrl: string, token: string) {
+  const res = await fetch(`${baseUrl}/api/chats`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ chat_type: 'general' }),
+  });
+  expect(res.status).toBe(201);
+  return CreateChatResponseSchema.parse(await res.json()).chat.chat_id;
+}
+
+describe('two API processes behind one nginx', () => {
+  it('issue no duplicate IDs under concurrent load through nginx, and both processes take part', async () => {
+    const users = Array.from({ length: 20 }, (_, index) => `two.proc${index}`);
+    const tokens = await Promise.all(users.map((user) => stack.tokenFor(user)));
+    const ids = await Promise.all(Array.from({ length: 400 }, (_, index) => create(nginx.url, tokens[index % tokens.length] as string)));
+    expect(new Set(ids).size).toBe(400);
+    const seqs = ids.map((id) => (parseSessionId(id) as { seq: number }).seq).sort((a, b) => a - b);
+    expect(seqs).toEqual(Array.from({ length: 400 }, (_, index) => index + 1));
+    for (const api of apis) expect(api.log().split('"session created"').length - 1).toBeGreaterThan(20);
+  }, 60_000);
+
+  it('stream replies through nginx frame by frame, several at once', async () => {
+    const users = [USERS.arash.username, USERS.sara.username, 'two.stream1', 'two.stream2', 'two.stream3', 'two.stream4'];
+    const replies = await Promise.all(
+      users.map(async (user) => {
+        const token = await stack.tokenFor(user);
+        const chatId = await create(nginx.url, token);
+        const reply = await postStream(`${nginx.url}/api/chats/${chatId}/messages`, token, { content: `Flange rating for ${user}?` });
+        return { reply, chatId, token };
+      }),
+    );
+    for (const { reply, chatId, token } of replies) {
+      expect(reply.status).toBe(200);
+      expect(reply.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      const deltas = reply.events.filter((item) => item.event.type === 'delta');
+      expect(deltas.length).toBeGreaterThan(10);
+      // Unbuffered: the first delta arrives long before the last one (tokens are 25 ms apart).
+      expect((deltas.at(-1)?.at ?? 0) - (deltas[0]?.at ?? 0)).toBeGreaterThan(200);
+      expect(reply.of('assistant_message')[0]?.message.status).toBe('complete');
+      expect(reply.events.at(-1)?.event.type).toBe('done');
+      const stored = await fetch(`${nginx.url}/api/chats/${chatId}/messages`, { headers: { Authorization: `Bearer ${token}` } });
+      expect(ListMessagesResponseSchema.parse(await stored.json()).messages.map((message) => message.status)).toEqual(['complete', 'complete']);
+    }
+  }, 60_000);
+
+  it('stops a reply streamed by one process from a request to the other', async () => {
+    llm.configure({ tokenDelayMs: 80 });
+    try {
+      const [streaming, other] = apis as [ApiProcess, ApiProcess];
+      const token = await stack.tokenFor(USERS.arash.username);
+      const chatId = await create(streaming.url, token);
+      let stop: Promise<Response> | null = null;
+      const reply = await postStream(`${streaming.url}/api/chats/${chatId}/messages`, token, { content: 'List every API 610 pump type' }, {
+        onEvent: (event) => {
+          if (event.type === 'delta' && !stop) {
+            stop = fetch(`${other.url}/api/chats/${chatId}/stop`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
+          }
+        },
+      });
+      const stopped = await (stop as Promise<Response> | null);
+      expect(stopped?.status).toBe(200);
+      expect(StopResponseSchema.parse(await stopped?.json()).stopped).toBe(true);
+      expect(reply.of('assistant_message')[0]?.message.status).toBe('stopped');
+      expect(reply.events.at(-1)?.event.type).toBe('done');
+    } finally {
+      llm.configure({ tokenDelayMs: 25 });
+    }
+  }, 30_000);
+});

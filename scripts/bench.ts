@@ -1,0 +1,228 @@
+/**
+ * `pnpm bench`: measures Simorgh Chat beside baselines measured in the same run on the same
+ * machine (absolute numbers drift on shared machines; ratios hold) and prints one table.
+ * See docs/performance.md.
+ *
+ *   BENCH_TARGET=https://host BENCH_TOKEN=<jwt>   run the HTTP figures against a deployed instance
+ *   BENCH_PROJECT=<n>                             (target mode) a project the token's user may use
+ *   BENCH_DURATION_S (5)  BENCH_CONNECTIONS (50)  BENCH_STREAMS (50)
+ *   BENCH_REDIS_APPENDFSYNC (always)              local Redis fsync policy, to see what durability costs
+ */
+import { resolve } from 'node:path';
+import { createTokenService } from '../apps/api/src/features/auth/tokens.js';
+import { initialBundle } from './bench/bundle.js';
+import { BENCH_USER, COLD_PROJECT_BASE, COLD_PROJECT_COUNT, startLocalStack, WARM_PROJECT, type LocalStack } from './bench/local-stack.js';
+import { measureLoad, type LoadResult, type LoadSettings } from './bench/load.js';
+import { describeMachine } from './bench/machine.js';
+import { seedSessions } from './bench/seed.js';
+import { percentile } from './bench/stats.js';
+import { firstMessageThroughApi, firstTokenDirect, titleDirect } from './bench/streams.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const say = (line: string) => process.stderr.write(`${line}\n`);
+const intEnv = (name: string, fallback: number) => {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`);
+  return value;
+};
+const settings: LoadSettings = { connections: intEnv('BENCH_CONNECTIONS', 50), durationS: intEnv('BENCH_DURATION_S', 5) };
+const STREAMS = intEnv('BENCH_STREAMS', 50);
+
+type Row = { measure: string; value: string; baseline: string; ratio: string; goal: string; result: '' | 'PASS' | 'MISS' };
+const rows: Row[] = [];
+const ms = (value: number) => (Number.isNaN(value) ? 'n/a' : `${value.toFixed(value < 10 ? 2 : 1)} ms`);
+const rps = (value: number) => `${Math.round(value)} req/s`;
+const verdict = (ok: boolean): Row['result'] => (ok ? 'PASS' : 'MISS');
+const failuresNote = (result: LoadResult) => (result.failures > 0 ? ` (${result.failures} failed)` : '');
+
+function loadRows(name: string, result: LoadResult, baseline: LoadResult | null, goals: boolean) {
+  const ratio = baseline ? result.rps / baseline.rps : Number.NaN;
+  rows.push({
+    measure: `${name}: throughput`,
+    value: `${rps(result.rps)}${failuresNote(result)}`,
+    baseline: baseline ? rps(baseline.rps) : '-',
+    ratio: baseline ? `${ratio.toFixed(2)}x` : '-',
+    goal: goals ? '>= 0.8x' : '-',
+    result: goals && baseline ? verdict(ratio >= 0.8 && result.failures === 0 && result.total > 0) : '',
+  });
+  rows.push({
+    measure: `${name}: p50 / p99`,
+    value: `${ms(result.p50)} / ${ms(result.p99)}`,
+    baseline: baseline ? `${ms(baseline.p50)} / ${ms(baseline.p99)}` : '-',
+    ratio: baseline ? `${(result.p99 / Math.max(baseline.p99, 1)).toFixed(2)}x` : '-',
+    goal: goals ? 'p99 < 20 ms' : '-',
+    result: goals ? verdict(result.p99 < 20) : '',
+  });
+}
+
+function printTable(title: string) {
+  const header: Row = { measure: 'Measure', value: 'Simorgh Chat', baseline: 'Baseline', ratio: 'Ratio', goal: 'Goal', result: '' };
+  const all = [header, ...rows];
+  const keys = ['measure', 'value', 'baseline', 'ratio', 'goal', 'result'] as const;
+  const widths = keys.map((key) => Math.max(...all.map((row) => (key === 'result' && row === header ? 6 : row[key].length))));
+  const line = (row: Row) => `| ${keys.map((key, index) => (row === header && key === 'result' ? 'Result' : row[key]).padEnd(widths[index] as number)).join(' | ')} |`;
+  process.stdout.write(`\n${title}\n\n${line(header)}\n| ${widths.map((width) => '-'.repeat(width)).join(' | ')} |\n${rows.map(line).join('\n')}\n`);
+}
+
+async function streamFigures(targets: Array<{ name: string; url: string }>, token: string, llmUrl: string | null) {
+  const direct: number[] = [];
+  const titlesDirect: number[] = [];
+  const byTarget = new Map(targets.map((target) => [target.name, { firstToken: [] as number[], title: [] as number[] }]));
+  // Interleaved, so a slow moment of the machine hits every column alike.
+  for (let index = 0; index < STREAMS; index += 1) {
+    if (llmUrl) direct.push(await firstTokenDirect(llmUrl));
+    if (llmUrl && index % 2 === 0) titlesDirect.push(await titleDirect(llmUrl));
+    for (const target of targets) {
+      const figures = await firstMessageThroughApi(target.url, token);
+      byTarget.get(target.name)?.firstToken.push(figures.firstToken);
+      byTarget.get(target.name)?.title.push(figures.title);
+    }
+  }
+  const directP50 = llmUrl ? percentile(direct, 50) : Number.NaN;
+  for (const target of targets) {
+    const figures = byTarget.get(target.name);
+    if (!figures) continue;
+    const p50 = percentile(figures.firstToken, 50);
+    const added = p50 - directP50;
+    rows.push({
+      measure: `First token, p50 of ${STREAMS} (${target.name})`,
+      value: ms(p50),
+      baseline: llmUrl ? `${ms(directP50)} direct` : '-',
+      ratio: llmUrl ? `+${ms(added)}` : '-',
+      goal: llmUrl ? '<= +5 ms' : '-',
+      result: llmUrl ? verdict(added <= 5) : '',
+    });
+  }
+  const first = targets[0];
+  const titles = first ? (byTarget.get(first.name)?.title ?? []) : [];
+  const titleBaseline = llmUrl ? percentile(titlesDirect, 50) : Number.NaN;
+  rows.push({
+    measure: `First message -> stored title, p50 (${first?.name ?? '-'})`,
+    value: ms(percentile(titles, 50)),
+    baseline: llmUrl ? `${ms(titleBaseline)} title call` : '-',
+    ratio: llmUrl ? `+${ms(percentile(titles, 50) - titleBaseline)}` : '-',
+    goal: '-',
+    result: '',
+  });
+}
+
+async function runLocal(): Promise<void> {
+  const machine = describeMachine();
+  say(`Simorgh Chat bench on ${machine}`);
+  const bundle = initialBundle(ROOT);
+  let stack: LocalStack | undefined;
+  const stopStack = () => stack?.stop();
+  process.once('SIGINT', () => void stopStack()?.finally(() => process.exit(130)));
+  try {
+    const appendfsync = process.env.BENCH_REDIS_APPENDFSYNC;
+    if (appendfsync && !['always', 'everysec', 'no'].includes(appendfsync)) throw new Error('BENCH_REDIS_APPENDFSYNC must be always, everysec or no');
+    stack = await startLocalStack(say, appendfsync ? { appendfsync } : {});
+    say(`Redis appendfsync ${appendfsync ?? 'always'}`);
+    say(`API running ${stack.api.compiled ? 'compiled (apps/api/dist)' : 'from TypeScript sources (tsx; apps/api/dist is missing or stale)'}`);
+    const tokens = createTokenService(stack.jwtSecret, 8 * 3600, () => new Date());
+    const tokenFor = async (user: string) => (await tokens.sign(user, user)).token;
+    const auth = (token: string) => ({ Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' });
+    const benchToken = await tokenFor(BENCH_USER);
+
+    say(`load runs: ${settings.connections} connections, ${settings.durationS} s each (+1 s warm-up)`);
+    say('  bare Express baseline...');
+    const baseline = await measureLoad(
+      { url: `${stack.baselineUrl}/baseline`, method: 'POST', headers: auth(benchToken), body: JSON.stringify({ chat_type: 'general' }) },
+      settings,
+    );
+    say('  POST /api/chats general...');
+    const general = await measureLoad(
+      { url: `${stack.api.url}/api/chats`, method: 'POST', headers: auth(benchToken), body: JSON.stringify({ chat_type: 'general' }) },
+      settings,
+    );
+    say('  POST /api/chats project, warm cache...');
+    const warmBody = JSON.stringify({ chat_type: 'project', project_number: String(WARM_PROJECT), page_name: 'Bench page' });
+    const warm = await measureLoad({ url: `${stack.api.url}/api/chats`, method: 'POST', headers: auth(benchToken), body: warmBody }, settings);
+    say('  POST /api/chats project, cold cache (a new project for every request)...');
+    let coldIndex = 0;
+    const cold = await measureLoad(
+      {
+        url: `${stack.api.url}/api/chats`,
+        headers: auth(benchToken),
+        requests: [
+          {
+            method: 'POST',
+            setupRequest: (request) => ({
+              ...request,
+              body: JSON.stringify({ chat_type: 'project', project_number: String(COLD_PROJECT_BASE + (coldIndex++ % COLD_PROJECT_COUNT)), page_name: 'Cold page' }),
+            }),
+          },
+        ],
+      },
+      settings,
+    );
+    if (coldIndex > COLD_PROJECT_COUNT) say(`  note: ${coldIndex} cold requests for ${COLD_PROJECT_COUNT} projects; some hit the cache`);
+
+    say('  GET /api/chats for users with 10 and 10 000 sessions...');
+    await seedSessions(stack.redisUrl, 1, 'list.small', 10);
+    await seedSessions(stack.redisUrl, 1, 'list.large', 10_000);
+    const small = await measureLoad({ url: `${stack.api.url}/api/chats`, headers: auth(await tokenFor('list.small')) }, settings);
+    const large = await measureLoad({ url: `${stack.api.url}/api/chats`, headers: auth(await tokenFor('list.large')) }, settings);
+
+    say(`  ${STREAMS} sequential first messages, directly to the model server, through the API, through nginx...`);
+    loadRows('POST /api/chats general', general, baseline, true);
+    loadRows('POST /api/chats project, warm cache', warm, baseline, true);
+    loadRows('POST /api/chats project, cold cache', cold, baseline, false);
+    const listRatio = large.total > 0 ? large.p50 / Math.max(small.p50, 0.01) : Number.POSITIVE_INFINITY;
+    rows.push({
+      measure: 'GET /api/chats page 1: 10 000 vs 10 sessions',
+      value: large.total > 0 ? `${ms(large.p50)} p50, ${rps(large.rps)}${failuresNote(large)}` : 'no answer within 10 s',
+      baseline: `${ms(small.p50)} p50, ${rps(small.rps)}${failuresNote(small)}`,
+      ratio: Number.isFinite(listRatio) ? `${listRatio.toFixed(2)}x` : '-',
+      goal: '<= 1.5x',
+      result: verdict(listRatio <= 1.5 && large.failures === 0 && small.total > 0),
+    });
+    await streamFigures(
+      [
+        { name: 'API', url: stack.api.url },
+        { name: 'nginx + API', url: stack.nginx.url },
+      ],
+      await tokenFor('bench.streams'),
+      stack.llm.url,
+    );
+    rows.push({
+      measure: 'Initial web bundle, gzip (JS + CSS)',
+      value: `${bundle.jsKb.toFixed(1)} KB JS + ${bundle.cssKb.toFixed(1)} KB CSS`,
+      baseline: '-',
+      ratio: '-',
+      goal: 'JS <= 150 KB',
+      result: verdict(bundle.jsKb <= 150),
+    });
+    printTable(`Simorgh Chat bench, ${new Date().toISOString().slice(0, 10)}, ${machine}`);
+  } finally {
+    await stopStack();
+  }
+}
+
+/** Against a deployed instance: HTTP figures only, no baselines (they need the machine). */
+async function runTarget(target: string): Promise<void> {
+  const token = process.env.BENCH_TOKEN;
+  if (!token) throw new Error('BENCH_TARGET needs BENCH_TOKEN (an access token of a dedicated bench user)');
+  const url = target.replace(/\/+$/, '');
+  const auth = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
+  say(`Simorgh Chat bench against ${url} (creates sessions for the token's user)`);
+  const general = await measureLoad({ url: `${url}/api/chats`, method: 'POST', headers: auth, body: JSON.stringify({ chat_type: 'general' }) }, settings);
+  loadRows('POST /api/chats general', general, null, false);
+  const project = process.env.BENCH_PROJECT;
+  if (project) {
+    const body = JSON.stringify({ chat_type: 'project', project_number: project, page_name: 'Bench page' });
+    loadRows('POST /api/chats project, warm cache', await measureLoad({ url: `${url}/api/chats`, method: 'POST', headers: auth, body }, settings), null, false);
+  }
+  loadRows("GET /api/chats page 1 (token's user)", await measureLoad({ url: `${url}/api/chats`, headers: auth }, settings), null, false);
+  await streamFigures([{ name: url, url }], token, null);
+  printTable(`Simorgh Chat bench against ${url}, ${new Date().toISOString()}`);
+}
+
+const target = process.env.BENCH_TARGET;
+(target ? runTarget(target) : runLocal()).then(
+  () => process.exit(0),
+  (error: unknown) => {
+    say(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exit(1);
+  },
+);

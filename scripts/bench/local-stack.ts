@@ -1,0 +1,149 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startFakeLlm, type FakeLlm } from '../../apps/api/src/local-stack/fake-llm.js';
+import {
+  createReadOnlyUser,
+  DEMO_TPMS,
+  freePort,
+  loadTpms,
+  startMariaDb,
+  startRedisServer,
+  stopProcess,
+  waitForPort,
+  type MariaDbServer,
+  type RedisServer,
+} from '../../apps/api/src/local-stack/index.js';
+import { createLogger } from '../../apps/api/src/logger.js';
+import { createRedisClient } from '../../apps/api/src/redis.js';
+import { startApiProcess, type ApiProcess } from '../../apps/api/src/test/api-process.js';
+import { startNginx, type NginxServer } from '../../apps/api/src/test/nginx-server.js';
+
+export const BENCH_USER = 'bench.user';
+/** Projects that exist only for the cold-cache run: each request names a new one. */
+export const COLD_PROJECT_BASE = 500_000;
+export const COLD_PROJECT_COUNT = 30_000;
+/** A demo project the bench user may use (warm-cache run). */
+export const WARM_PROJECT = 10234;
+
+export type LocalStack = {
+  redis: RedisServer;
+  mariadb: MariaDbServer;
+  llm: FakeLlm;
+  api: ApiProcess;
+  nginx: NginxServer;
+  baselineUrl: string;
+  jwtSecret: string;
+  redisUrl: string;
+  stop(): Promise<void>;
+};
+
+/** Bulk rows for the cold-cache run, in a few multi-row INSERTs (seconds, not minutes). */
+async function loadColdProjects(mariadb: MariaDbServer, database: string): Promise<void> {
+  const admin = await mariadb.adminConnection(database);
+  try {
+    for (let start = 0; start < COLD_PROJECT_COUNT; start += 5000) {
+      const ids = Array.from({ length: Math.min(5000, COLD_PROJECT_COUNT - start) }, (_, index) => COLD_PROJECT_BASE + start + index);
+      await admin.query(`INSERT INTO projects (IDProjectMain, Project_Name) VALUES ${ids.map((id) => `(${id}, 'Bench project ${id}')`).join(',')}`);
+      await admin.query(`INSERT INTO draft_permission (project_ID, user) VALUES ${ids.map((id) => `(${id}, '${BENCH_USER}')`).join(',')}`);
+    }
+  } finally {
+    await admin.end();
+  }
+}
+
+/** Lets a run compare Redis fsync policies (the starters default to `always`). */
+async function setAppendfsync(url: string, policy: string): Promise<void> {
+  const client = createRedisClient(url, 0, createLogger({ LOG_LEVEL: 'silent', NODE_ENV: 'production' }), 'bench-config');
+  await client.connect();
+  try {
+    await client.configSet('appendfsync', policy);
+  } finally {
+    client.destroy();
+  }
+}
+
+/**
+ * Throwaway services on loopback, each in a temp dir: redis-server, mariadbd with the demo TPMS
+ * plus bench projects, the local OpenAI-compatible server, the API as its own process, the
+ * repository's nginx.conf in front of it, and the bare Express baseline.
+ */
+export async function startLocalStack(say: (line: string) => void, options: { appendfsync?: string } = {}): Promise<LocalStack> {
+  const root = mkdtempSync(join(tmpdir(), 'simorgh-bench-'));
+  const cleanups: Array<() => Promise<void>> = [async () => rmSync(root, { recursive: true, force: true })];
+  const stop = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      try {
+        await cleanup();
+      } catch {
+        // keep stopping the rest
+      }
+    }
+  };
+  try {
+    say('starting redis-server, mariadbd and the local model server...');
+    const [redis, mariadb, llm] = await Promise.all([
+      startRedisServer({ dataDir: join(root, 'redis') }),
+      startMariaDb({ dataDir: join(root, 'mysql') }),
+      startFakeLlm({ tokenDelayMs: 0, model: 'bench-model' }),
+    ]);
+    cleanups.push(() => redis.stop(), () => mariadb.stop(), () => llm.stop());
+    if (options.appendfsync) await setAppendfsync(`${redis.url}/0`, options.appendfsync);
+
+    say('loading the TPMS fixtures...');
+    const database = 'tpms_bench';
+    const password = randomBytes(12).toString('hex');
+    const admin = await mariadb.adminConnection();
+    try {
+      await loadTpms(admin, database, {
+        ...DEMO_TPMS,
+        permissions: [...DEMO_TPMS.permissions, [WARM_PROJECT, BENCH_USER]],
+      });
+      await createReadOnlyUser(admin, database, 'simorgh_ro', password);
+    } finally {
+      await admin.end();
+    }
+    await loadColdProjects(mariadb, database);
+
+    const jwtSecret = randomBytes(32).toString('hex');
+    const redisUrl = `${redis.url}/0`;
+    say('starting the API process, nginx and the baseline...');
+    const api = await startApiProcess({
+      logFile: join(root, 'api.log'),
+      env: {
+        NODE_ENV: 'production',
+        LOG_LEVEL: 'info',
+        REDIS_URL: redisUrl,
+        MYSQL_HOST: '127.0.0.1',
+        MYSQL_PORT: String(mariadb.port),
+        MYSQL_USER: 'simorgh_ro',
+        MYSQL_PASSWORD: password,
+        MYSQL_DATABASE: database,
+        JWT_SECRET_KEY: jwtSecret,
+        OPENAI_BASE_URL: llm.url,
+        OPENAI_MODEL: 'bench-model',
+        MESSAGES_PER_MINUTE: '10000',
+        CONCURRENT_STREAMS: '100',
+      },
+    });
+    cleanups.push(() => api.stop());
+    const nginx = await startNginx({ upstreamPorts: [api.port] });
+    cleanups.push(() => nginx.stop());
+
+    const baselinePort = await freePort();
+    const baseline: ChildProcess = spawn(
+      process.execPath,
+      ['--import', 'tsx', resolve(import.meta.dirname, 'baseline-server.ts')],
+      { env: { ...process.env, PORT: String(baselinePort), NODE_ENV: 'production' }, stdio: 'ignore' },
+    );
+    cleanups.push(() => stopProcess(baseline));
+    await waitForPort(baselinePort, 30_000, baseline);
+
+    return { redis, mariadb, llm, api, nginx, baselineUrl: `http://127.0.0.1:${baselinePort}`, jwtSecret, redisUrl, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
