@@ -1,17 +1,11 @@
 import { AppError } from '../../http/app-error.js';
 
 /**
- * Position in the list order (pinned first, then newest first, then ID): the last item of a
- * page. The next page starts strictly after it, so inserts and deletes never repeat or skip
+ * Position in the list order (pinned first, then newest first, then ID descending): the last
+ * item of a page, or the last entry scanned when a page stopped short (see chat-list.ts). The next page starts strictly after it, so inserts and deletes never repeat or skip
  * the items that remain.
  */
 export type ListPosition = { pinned: boolean; createdMs: number; id: string };
-
-export function compareListOrder(a: ListPosition, b: ListPosition): number {
-  if (a.pinned !== b.pinned) return a.pinned ? -1 : 1;
-  if (a.createdMs !== b.createdMs) return b.createdMs - a.createdMs;
-  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
-}
 
 export function encodeCursor(position: ListPosition): string {
   return Buffer.from(JSON.stringify([position.pinned ? 1 : 0, position.createdMs, position.id])).toString('base64url');

@@ -10,6 +10,7 @@ import {
 import { buildServices } from '../../app.js';
 import { manualClock, startTestStack, type TestStack } from '../../test/harness.js';
 import { PROJECTS, USERS } from '../../test/fixtures.js';
+import { MAX_SCANNED_PER_PAGE } from './chat-list.js';
 import { reconcileChats } from './chats-startup.js';
 
 const clock = manualClock('2026-02-01T09:00:00Z');
@@ -117,6 +118,93 @@ describe('listing sessions', () => {
       expect(res.status).toBe(400);
       expect(ErrorBodySchema.parse(res.body).code).toBe('validation');
     }
+  });
+});
+
+/**
+ * Writes legacy (UUID) sessions straight into Redis, as the previous system did; `series` keeps
+ * each user's IDs apart.
+ */
+async function seed(user: string, series: number, count: number, at: (index: number) => number, extra: (index: number) => Record<string, unknown> = () => ({})) {
+  const ids: string[] = [];
+  let writes: Array<Promise<unknown>> = [];
+  for (let index = 0; index < count; index += 1) {
+    // The client refuses more than 2000 queued commands (see redis.ts).
+    if (writes.length >= 1000) {
+      await Promise.all(writes);
+      writes = [];
+    }
+    const chatId = `${String(series).padStart(8, '0')}-0000-4000-8000-${String(index).padStart(12, '0')}`;
+    const createdAt = new Date(at(index)).toISOString();
+    writes.push(
+      stack.deps.redis.chat.set(
+        `chat:${chatId}:metadata`,
+        JSON.stringify({ chat_id: chatId, user_id: user, chat_name: `Seeded ${index}`, created_at: createdAt, message_count: 0, ...extra(index) }),
+      ),
+      stack.deps.redis.chat.zAdd(`user:${user}:chats`, { score: at(index), value: chatId }),
+    );
+    ids.push(chatId);
+  }
+  await Promise.all(writes);
+  return ids;
+}
+
+describe('listing a large index', () => {
+  const heavy = 'heavy.user';
+  const size = MAX_SCANNED_PER_PAGE + 500;
+  let ids: string[];
+
+  beforeAll(async () => {
+    // Oldest first; the oldest one is the only archived session, far beyond one scan's reach.
+    ids = await seed(heavy, 1, size, (index) => Date.parse('2024-01-01T00:00:00Z') + index * 60_000, (index) =>
+      index === 0 ? { status: 'archived' } : {},
+    );
+  });
+
+  it('pages through thousands of sessions with pinned ones first, none repeated or skipped', async () => {
+    const pinned = [ids[10], ids[2000]];
+    for (const id of pinned) {
+      const res = await stack.http().patch(`/api/chats/${id}`).set('Authorization', await auth(heavy)).send({ pinned: true });
+      expect(ChatResponseSchema.parse(res.body).chat.pinned).toBe(true);
+    }
+    const first = await list(heavy, { limit: 5 });
+    expect(first.chats.map((chat) => chat.chat_id)).toEqual([ids[2000], ids[10], ids[size - 1], ids[size - 2], ids[size - 3]]);
+    const all = await listAll(heavy, { limit: 100 });
+    const unpinned = [...ids].reverse().filter((id) => id !== ids[0] && !pinned.includes(id));
+    expect(all).toEqual([ids[2000], ids[10], ...unpinned]);
+
+    const unpin = await stack.http().patch(`/api/chats/${ids[2000]}`).set('Authorization', await auth(heavy)).send({ pinned: false });
+    expect(ChatResponseSchema.parse(unpin.body).chat.pinned).toBe(false);
+    expect(await stack.deps.redis.chat.zRange(`user:${heavy}:pinned`, 0, -1)).toEqual([ids[10]]);
+    const deleted = await stack.http().delete(`/api/chats/${ids[10]}`).set('Authorization', await auth(heavy));
+    expect(deleted.status).toBe(200);
+    expect(await stack.deps.redis.chat.exists(`user:${heavy}:pinned`)).toBe(0);
+    expect((await list(heavy, { limit: 1 })).chats[0]?.chat_id).toBe(ids[size - 1]);
+  });
+
+  it('bounds the scan for a rare filter and returns a cursor to continue it', async () => {
+    const first = await list(heavy, { status: 'archived' });
+    expect(first.chats).toEqual([]);
+    expect(first.next_cursor).not.toBeNull();
+    expect(await listAll(heavy, { status: 'archived' })).toEqual([ids[0]]);
+  });
+
+  it('walks sessions created in the same millisecond in ID order without stalling', async () => {
+    const same = await seed('tied.user', 2, 75, () => Date.parse('2025-06-01T12:00:00Z'));
+    const all = await listAll('tied.user', { limit: 7 });
+    expect(all).toEqual([...same].sort().reverse());
+  });
+
+  it('restores the pinned set at start-up for sessions pinned before it existed', async () => {
+    const [plain, pinnedBefore] = await seed('old.pinner', 3, 2, (index) => Date.parse('2023-03-01T00:00:00Z') + index * 1000, (index) =>
+      index === 1 ? { pinned: true } : {},
+    );
+    await reconcileChats(stack.deps);
+    const after = await list('old.pinner');
+    expect(after.chats.map((chat) => [chat.chat_id, chat.pinned])).toEqual([
+      [pinnedBefore, true],
+      [plain, false],
+    ]);
   });
 });
 

@@ -2,7 +2,7 @@ import { counterKeyOf, parseSessionId } from '@simorgh/contracts';
 import type { Deps } from '../../deps.js';
 import { evalScript } from '../../redis.js';
 import { createdMsOf, normalizeMetadata } from './chat-metadata.js';
-import { userIndexKey } from './chats.store.js';
+import { userIndexKey, userPinnedKey } from './chats.store.js';
 
 const METADATA_KEY = /^chat:(.+):metadata$/;
 
@@ -22,7 +22,9 @@ export type ReconcileReport = { scanned: number; indexed: number; countersRaised
  * - raises every session counter to at least the highest stored ID drawn from it, so a
  *   counter lost in a crash or flush never hands out a number again;
  * - adds sessions missing from their owner's index (legacy UUID sessions written by the
- *   previous system) so they show up in the list.
+ *   previous system) so they show up in the list;
+ * - adds pinned sessions missing from their owner's pinned set (pinned by the previous system,
+ *   or before the set existed): the list reads pinned sessions from that set alone.
  */
 export async function reconcileChats(deps: Pick<Deps, 'redis' | 'logger'>): Promise<ReconcileReport> {
   const { chat, counters } = deps.redis;
@@ -56,9 +58,13 @@ export async function reconcileChats(deps: Pick<Deps, 'redis' | 'logger'>): Prom
         const metadata = normalizeMetadata(id, raw, 0);
         if (!metadata) return;
         const key = userIndexKey(metadata.user_id);
-        if ((await chat.zScore(key, id)) !== null) return;
-        await chat.zAdd(key, { score: createdMsOf(metadata), value: id });
-        indexed += 1;
+        let score = await chat.zScore(key, id);
+        if (score === null) {
+          score = createdMsOf(metadata);
+          await chat.zAdd(key, { score, value: id });
+          indexed += 1;
+        }
+        if (metadata.pinned) await chat.zAdd(userPinnedKey(metadata.user_id), { score, value: id });
       }),
     );
   }

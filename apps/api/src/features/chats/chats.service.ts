@@ -16,7 +16,8 @@ import type { z } from 'zod';
 import type { Deps } from '../../deps.js';
 import { AppError, chatNotFound } from '../../http/app-error.js';
 import type { ProjectsService } from '../projects/projects.service.js';
-import { compareListOrder, decodeCursor, encodeCursor, type ListPosition } from './chat-cursor.js';
+import { decodeCursor, encodeCursor } from './chat-cursor.js';
+import { readListPage } from './chat-list.js';
 import { needsMessageCount, normalizeMetadata } from './chat-metadata.js';
 import type { ChatsStore } from './chats.store.js';
 import { allocateId } from './id-allocator.js';
@@ -24,8 +25,6 @@ import { allocateId } from './id-allocator.js';
 type CreateInput = z.output<typeof CreateChatRequestSchema>;
 type ListInput = z.output<typeof ListChatsQuerySchema>;
 type UpdateInput = z.output<typeof UpdateChatRequestSchema>;
-
-const MGET_BATCH = 200;
 
 export function createChatsService(deps: Pick<Deps, 'redis' | 'clock' | 'logger'>, store: ChatsStore, projects: ProjectsService) {
   const nowIso = () => deps.clock.now().toISOString();
@@ -118,39 +117,21 @@ export function createChatsService(deps: Pick<Deps, 'redis' | 'clock' | 'logger'
 
   async function list(userId: string, query: ListInput): Promise<ListChatsResponse> {
     const after = query.cursor === undefined ? null : decodeCursor(query.cursor);
-    const entries = await store.listIndex(userId);
-    const candidates: Array<{ raw: unknown; chat: ChatMetadata; position: ListPosition }> = [];
-    for (let start = 0; start < entries.length; start += MGET_BATCH) {
-      const batch = entries.slice(start, start + MGET_BATCH);
-      const raws = await store.getManyRaw(batch.map((entry) => entry.id));
-      batch.forEach((entry, index) => {
-        const raw = raws[index];
-        const chat = raw == null ? null : normalizeMetadata(entry.id, raw, null);
-        if (!chat || chat.user_id !== userId) return;
-        if (query.status !== 'all' && chat.status !== query.status) return;
-        if (query.chat_type && chat.chat_type !== query.chat_type) return;
-        if (query.project_number && chat.project_number !== query.project_number) return;
-        candidates.push({ raw, chat, position: { pinned: chat.pinned, createdMs: entry.score, id: entry.id } });
-      });
-    }
-    candidates.sort((a, b) => compareListOrder(a.position, b.position));
-    const remaining = after ? candidates.filter((item) => compareListOrder(item.position, after) > 0) : candidates;
-    const page = remaining.slice(0, query.limit);
-    const last = page.at(-1);
+    const page = await readListPage(store, userId, query, after);
     const chats = await Promise.all(
-      page.map(async (item) =>
+      page.items.map(async (item) =>
         needsMessageCount(item.raw)
           ? { ...item.chat, message_count: await store.countMessages(item.chat.chat_id) }
           : item.chat,
       ),
     );
-    return { chats, next_cursor: remaining.length > query.limit && last ? encodeCursor(last.position) : null };
+    return { chats, next_cursor: page.next ? encodeCursor(page.next) : null };
   }
 
   async function update(userId: string, chatId: string, changes: UpdateInput): Promise<ChatMetadata> {
     await getOwnedChat(userId, chatId);
     const patch = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
-    const raw = await store.patch(chatId, { ...patch, updated_at: nowIso() });
+    const raw = await store.patch(chatId, { ...patch, updated_at: nowIso() }, { owner: userId });
     const chat = raw === null ? null : await withCount(chatId, raw);
     if (!chat) throw chatNotFound(chatId);
     return chat;

@@ -4,6 +4,9 @@
  *   chat:<id>:metadata      JSON string, the ChatMetadata fields (legacy UUID sessions may lack
  *                           some; readers fill defaults, see chat-metadata.ts)
  *   user:<user_id>:chats    ZSET of the user's session IDs, score = creation time in ms
+ *   user:<user_id>:pinned   ZSET of the pinned ones among them, same scores: the list reads it
+ *                           first so a page costs O(page), not O(sessions). Kept by the pin
+ *                           (PATCH_SCRIPT) and delete scripts; start-up reconciliation repairs it
  *   chat:<id>:messages      reserved for the messages feature (its own format)
  *   chat:<id>:message_seq   reserved for the messages feature (message ID counter)
  *   session:counter:general:<yyyyMM>, session:counter:project:<n>
@@ -23,6 +26,7 @@ export const metadataKey = (chatId: string) => `chat:${chatId}:metadata`;
 export const messagesKey = (chatId: string) => `chat:${chatId}:messages`;
 export const messageSeqKey = (chatId: string) => `chat:${chatId}:message_seq`;
 export const userIndexKey = (userId: string) => `user:${userId}:chats`;
+export const userPinnedKey = (userId: string) => `user:${userId}:pinned`;
 
 /** KEYS: metadata, user index. ARGV: json, score, id. 1 when created, 0 when the ID was taken. */
 const CREATE_SCRIPT = `
@@ -44,9 +48,10 @@ local function count_messages(key)
 end`;
 
 /**
- * KEYS: metadata, messages. ARGV: patch JSON, guard field ('' for none), guard value,
- * message_count delta. Returns the new JSON, or false when the key is missing or the guard
- * field no longer holds the guard value (compare-and-set).
+ * KEYS: metadata, messages, and (only when the patch may change `pinned`) user index, user
+ * pinned set. ARGV: patch JSON, guard field ('' for none), guard value, message_count delta,
+ * chat ID. Returns the new JSON, or false when the key is missing or the guard field no longer
+ * holds the guard value (compare-and-set).
  */
 export const PATCH_SCRIPT = `${COUNT_MESSAGES_LUA}
 local raw = redis.call('GET', KEYS[1])
@@ -67,12 +72,21 @@ end
 for field, value in pairs(cjson.decode(ARGV[1])) do meta[field] = value end
 local encoded = cjson.encode(meta)
 redis.call('SET', KEYS[1], encoded)
+if KEYS[4] then
+  local score = redis.call('ZSCORE', KEYS[3], ARGV[5])
+  if meta['pinned'] == true and score then
+    redis.call('ZADD', KEYS[4], score, ARGV[5])
+  else
+    redis.call('ZREM', KEYS[4], ARGV[5])
+  end
+end
 return encoded`;
 
-/** KEYS: metadata, messages, message_seq, user index. ARGV: id. */
+/** KEYS: metadata, messages, message_seq, user index, user pinned set. ARGV: id. */
 const DELETE_SCRIPT = `
 local removed = redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 redis.call('ZREM', KEYS[4], ARGV[1])
+redis.call('ZREM', KEYS[5], ARGV[1])
 return removed`;
 
 const COUNT_SCRIPT = `${COUNT_MESSAGES_LUA}
@@ -84,13 +98,15 @@ export function createChatsStore(chat: RedisClient) {
   async function patch(
     chatId: string,
     changes: MetadataPatch,
-    options: { guard?: { field: 'chat_name'; value: string }; messageDelta?: number } = {},
+    options: { guard?: { field: 'chat_name'; value: string }; messageDelta?: number; owner?: string } = {},
   ): Promise<unknown | null> {
+    // A pin change must move the session between the index and the pinned set in the same step.
+    const pinKeys = changes.pinned !== undefined && options.owner !== undefined ? [userIndexKey(options.owner), userPinnedKey(options.owner)] : [];
     const result = await evalScript(
       chat,
       PATCH_SCRIPT,
-      [metadataKey(chatId), messagesKey(chatId)],
-      [JSON.stringify(changes), options.guard?.field ?? '', options.guard?.value ?? '', String(options.messageDelta ?? 0)],
+      [metadataKey(chatId), messagesKey(chatId), ...pinKeys],
+      [JSON.stringify(changes), options.guard?.field ?? '', options.guard?.value ?? '', String(options.messageDelta ?? 0), chatId],
     );
     return typeof result === 'string' ? (JSON.parse(result) as unknown) : null;
   }
@@ -123,9 +139,13 @@ export function createChatsStore(chat: RedisClient) {
       return Number(await evalScript(chat, COUNT_SCRIPT, [messagesKey(chatId)], []));
     },
 
-    /** The user's session IDs with creation scores, newest first. */
-    async listIndex(userId: string): Promise<Array<{ id: string; score: number }>> {
-      const entries = await chat.zRangeWithScores(userIndexKey(userId), 0, -1, { REV: true });
+    /**
+     * Up to `count` entries of an index ZSET, newest first, with score <= `maxScore`, skipping
+     * the first `offset` of them (entries sharing `maxScore` already seen).
+     */
+    async rangeNewestFirst(key: string, maxScore: number, offset: number, count: number): Promise<IndexEntry[]> {
+      const max = maxScore === Number.POSITIVE_INFINITY ? '+inf' : String(maxScore);
+      const entries = await chat.zRangeWithScores(key, max, '-inf', { BY: 'SCORE', REV: true, LIMIT: { offset, count } });
       return entries.map((entry) => ({ id: String(entry.value), score: entry.score }));
     },
 
@@ -145,7 +165,7 @@ export function createChatsStore(chat: RedisClient) {
       await evalScript(
         chat,
         DELETE_SCRIPT,
-        [metadataKey(chatId), messagesKey(chatId), messageSeqKey(chatId), userIndexKey(userId)],
+        [metadataKey(chatId), messagesKey(chatId), messageSeqKey(chatId), userIndexKey(userId), userPinnedKey(userId)],
         [chatId],
       );
     },
@@ -153,6 +173,7 @@ export function createChatsStore(chat: RedisClient) {
 }
 
 export type ChatsStore = ReturnType<typeof createChatsStore>;
+export type IndexEntry = { id: string; score: number };
 
 function parseJson(value: string | null): unknown | null {
   if (value === null) return null;

@@ -34,6 +34,15 @@ type StopReason = 'disconnect' | 'stop';
 
 export type MessagesService = ReturnType<typeof createMessagesService>;
 
+/** Iterates a generator whose first step was already started (to send its request early). */
+async function* resume<T>(generator: AsyncGenerator<T, void, undefined>, first: Promise<IteratorResult<T, void>>): AsyncGenerator<T, void, undefined> {
+  try {
+    for (let step = await first; !step.done; step = await generator.next()) yield step.value;
+  } finally {
+    await generator.return(undefined);
+  }
+}
+
 export function createMessagesService(deps: {
   clock: Clock;
   logger: Logger;
@@ -70,34 +79,38 @@ export function createMessagesService(deps: {
 
   /**
    * Everything that can refuse the request happens here, before the stream opens, so refusals
-   * are ordinary JSON errors (429, 409, 503) rather than events.
+   * are ordinary JSON errors (429, 409, 503) rather than events. Two Redis round trips before
+   * the model is called: the user's limits (cache DB) and the session's lock, history and new
+   * message IDs (chat DB) together, then saving the user message.
    */
   async function begin(job: ReplyJob) {
     const { chat, userId } = job;
     const token = randomUUID();
-    await limits.takeMessage(userId, token);
-    await limits.acquireStream(userId, token, leaseMs);
-    let locked = false;
+    const reserve = job.content !== undefined ? 2 : 0;
+    const [admitted, opening] = await Promise.allSettled([
+      limits.admit(userId, token, leaseMs),
+      store.openReply(chat.chat_id, token, leaseMs, reserve),
+    ]);
+    const opened = opening.status === 'fulfilled' ? opening.value : null;
+    let saved = false;
     try {
-      locked = await store.lockStream(chat.chat_id, token, leaseMs);
-      if (!locked) {
+      if (admitted.status === 'rejected') throw admitted.reason;
+      if (opening.status === 'rejected') throw opening.reason;
+      if (!opened) {
         throw new AppError('conflict', 'A reply is still being written in this conversation. Stop it or wait for it to finish.');
       }
-      let history = await store.list(chat.chat_id);
+      let history = opened.history;
       let userMessage: Message | null = null;
       let replyId: string;
       if (job.content !== undefined) {
+        const [userMessageId, nextId] = opened.reservedIds;
+        if (!userMessageId || !nextId) throw new Error('message IDs were not reserved');
         // Saved before the model is called: whatever happens next, the message is kept.
-        userMessage = {
-          message_id: await store.nextMessageId(chat.chat_id),
-          role: 'user',
-          content: job.content,
-          created_at: nowIso(),
-          status: 'complete',
-        };
-        if (!(await store.save(chat.chat_id, userMessage, userMessage.created_at))) throw chatNotFound(chat.chat_id);
+        userMessage = { message_id: userMessageId, role: 'user', content: job.content, created_at: nowIso(), status: 'complete' };
+        saved = await store.save(chat.chat_id, userMessage, userMessage.created_at);
+        if (!saved) throw chatNotFound(chat.chat_id);
         history = [...history, userMessage];
-        replyId = await store.nextMessageId(chat.chat_id);
+        replyId = nextId;
       } else {
         const lastUser = history.findLastIndex((message) => message.role === 'user');
         if (lastUser < 0) throw new AppError('conflict', 'There is no message to answer yet: send one first.');
@@ -108,8 +121,11 @@ export function createMessagesService(deps: {
       }
       return { token, history, userMessage, replyId };
     } catch (error) {
-      if (locked) await store.unlockStream(chat.chat_id, token).catch(() => undefined);
-      await limits.releaseStream(userId, token).catch(() => undefined);
+      if (opened) {
+        const release = saved ? store.unlockStream(chat.chat_id, token) : store.abandonReply(chat.chat_id, token, opened);
+        await release.catch(() => undefined);
+      }
+      if (admitted.status === 'fulfilled') await limits.releaseStream(userId, token).catch(() => undefined);
       throw error;
     }
   }
@@ -151,10 +167,18 @@ export function createMessagesService(deps: {
       events = openEventStream(res, heartbeatMs);
       if (userMessage) events.send({ type: 'user_message', message: userMessage });
 
+      const startedAt = nowIso();
+      const turns = buildModelTurns(systemPromptFor(llm.systemPrompt, chat), history, historyCharBudget);
+      // The reply request goes out first (first token is what the user waits for); the title
+      // request follows on the next turn of the event loop, concurrently.
+      const pieces = llm.streamChat(turns, controller.signal);
+      const firstPiece = pieces.next();
+      firstPiece.catch(() => undefined);
+
       const firstUser = history.find((message) => message.role === 'user');
       const titling =
         chat.chat_type === 'general' && chat.chat_name === PLACEHOLDER_TITLE && firstUser
-          ? autoTitle(chat.chat_id, firstUser.content)
+          ? new Promise<void>((resolve) => setImmediate(resolve)).then(() => autoTitle(chat.chat_id, firstUser.content))
           : null;
       let titleSent = false;
       const sendTitle = (title: string | null) => {
@@ -165,12 +189,10 @@ export function createMessagesService(deps: {
       };
       void titling?.then(sendTitle);
 
-      const startedAt = nowIso();
-      const turns = buildModelTurns(systemPromptFor(llm.systemPrompt, chat), history, historyCharBudget);
       let content = '';
       let failure: LlmError | null = null;
       try {
-        for await (const piece of llm.streamChat(turns, controller.signal)) {
+        for await (const piece of resume(pieces, firstPiece)) {
           content += piece;
           events.send({ type: 'delta', message_id: replyId, content: piece });
         }

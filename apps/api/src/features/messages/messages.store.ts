@@ -18,16 +18,37 @@ import { messageSeqKey, messagesKey, metadataKey } from '../chats/chats.store.js
 export const streamLockKey = (chatId: string) => `chat:${chatId}:streaming`;
 
 /**
- * KEYS: messages, message_seq. Legacy sessions have messages but no counter: start it at the
- * number of stored messages so new IDs follow the old ones.
+ * Reserves `count` message numbers; returns the last. Legacy sessions have messages but no
+ * counter: start it at the number of stored messages so new IDs follow the old ones.
  */
-const NEXT_SEQ_SCRIPT = `
-if redis.call('EXISTS', KEYS[2]) == 0 then
-  local existing = 0
-  if redis.call('TYPE', KEYS[1])['ok'] == 'list' then existing = redis.call('LLEN', KEYS[1]) end
-  redis.call('SET', KEYS[2], existing)
-end
-return redis.call('INCR', KEYS[2])`;
+const RESERVE_SEQ_LUA = `
+local function reserve_seq(messages_key, seq_key, count)
+  if redis.call('EXISTS', seq_key) == 0 then
+    local existing = 0
+    if redis.call('TYPE', messages_key)['ok'] == 'list' then existing = redis.call('LLEN', messages_key) end
+    redis.call('SET', seq_key, existing)
+  end
+  return redis.call('INCRBY', seq_key, count)
+end`;
+
+/** KEYS: messages, message_seq. */
+const NEXT_SEQ_SCRIPT = `${RESERVE_SEQ_LUA}
+return reserve_seq(KEYS[1], KEYS[2], 1)`;
+
+/**
+ * KEYS: stream lock, messages, message_seq. ARGV: token, lease ms, message numbers to reserve.
+ * Everything a reply needs before the model is called, in one round trip: takes the session's
+ * reply lock, reads the stored messages, and reserves the new messages' numbers.
+ * Returns false when another reply holds the lock, else {last reserved number (0 if none), messages}.
+ */
+const OPEN_REPLY_SCRIPT = `${RESERVE_SEQ_LUA}
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
+local history = {}
+if redis.call('TYPE', KEYS[2])['ok'] == 'list' then history = redis.call('LRANGE', KEYS[2], 0, -1) end
+local seq = 0
+local count = tonumber(ARGV[3])
+if count > 0 then seq = reserve_seq(KEYS[2], KEYS[3], count) end
+return {seq, history}`;
 
 /**
  * KEYS: metadata, messages. ARGV: message JSON, message_id, updated_at.
@@ -60,6 +81,16 @@ return length`;
 const RENEW_SCRIPT = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0`;
+
+/**
+ * KEYS: lock, message_seq. ARGV: token, last reserved number, count. For a reply refused after
+ * its lock was taken: hands the unused message numbers back (the lock kept anyone else from
+ * drawing after them) and releases the lock, so a refusal leaves no gap in the message IDs.
+ */
+const ABANDON_SCRIPT = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if tonumber(ARGV[3]) > 0 and redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DECRBY', KEYS[2], ARGV[3]) end
+return redis.call('DEL', KEYS[1])`;
 
 /** KEYS: lock. ARGV: token. Releases only our own lock (a lapsed lease may belong to another). */
 const RELEASE_SCRIPT = `
@@ -98,12 +129,44 @@ export function parseStoredMessage(chatId: string, raw: string, index: number): 
   return parsed.success ? parsed.data : null;
 }
 
+const parseStoredMessages = (chatId: string, raws: string[]): Message[] =>
+  raws.flatMap((raw, index) => parseStoredMessage(chatId, raw, index) ?? []);
+
+export type OpenedReply = { history: Message[]; reservedIds: string[]; lastSeq: number };
+
 export function createMessagesStore(chat: RedisClient) {
   return {
     async list(chatId: string): Promise<Message[]> {
       if ((await chat.type(messagesKey(chatId))) !== 'list') return [];
-      const raws = await chat.lRange(messagesKey(chatId), 0, -1);
-      return raws.flatMap((raw, index) => parseStoredMessage(chatId, raw, index) ?? []);
+      return parseStoredMessages(chatId, await chat.lRange(messagesKey(chatId), 0, -1));
+    },
+
+    /**
+     * Takes the session's reply lock and returns the stored messages with `reserve` new message
+     * IDs, oldest first; null while another reply holds the lock.
+     */
+    async openReply(chatId: string, token: string, leaseMs: number, reserve: number): Promise<OpenedReply | null> {
+      const result = await evalScript(
+        chat,
+        OPEN_REPLY_SCRIPT,
+        [streamLockKey(chatId), messagesKey(chatId), messageSeqKey(chatId)],
+        [token, String(leaseMs), String(reserve)],
+      );
+      if (!Array.isArray(result)) return null;
+      const [last, raws] = result as [unknown, unknown];
+      const lastSeq = Number(last);
+      const reservedIds = Array.from({ length: reserve }, (_, index) => formatMessageId(chatId, lastSeq - reserve + 1 + index));
+      return { history: parseStoredMessages(chatId, Array.isArray(raws) ? raws.map(String) : []), reservedIds, lastSeq };
+    },
+
+    /** Undoes `openReply` for a reply refused before anything was saved. */
+    async abandonReply(chatId: string, token: string, opened: OpenedReply): Promise<void> {
+      await evalScript(
+        chat,
+        ABANDON_SCRIPT,
+        [streamLockKey(chatId), messageSeqKey(chatId)],
+        [token, String(opened.lastSeq), String(opened.reservedIds.length)],
+      );
     },
 
     /** The next message ID of the session (reserved: nobody else gets it). */
@@ -121,11 +184,6 @@ export function createMessagesStore(chat: RedisClient) {
         [JSON.stringify(message), message.message_id, updatedAt],
       );
       return typeof result === 'number';
-    },
-
-    /** Takes the session's reply lock; false while another reply is being written. */
-    async lockStream(chatId: string, token: string, leaseMs: number): Promise<boolean> {
-      return (await chat.set(streamLockKey(chatId), token, { condition: 'NX', expiration: { type: 'PX', value: leaseMs } })) === 'OK';
     },
 
     async renewStreamLock(chatId: string, token: string, leaseMs: number): Promise<void> {

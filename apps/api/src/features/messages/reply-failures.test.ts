@@ -234,6 +234,8 @@ describe('per-user limits', () => {
       expect(retryAfter).toBeGreaterThanOrEqual(1);
       expect(retryAfter).toBeLessThanOrEqual(60);
       expect((await chatOf(chat.chat_id, user)).message_count).toBe(4);
+      // No message number was spent on the refused one: the next message follows on.
+      expect(await stack.deps.redis.chat.get(`chat:${chat.chat_id}:message_seq`)).toBe('4');
       // Another user is not affected.
       const other = await newChat('limit.other', limited.app);
       expect((await send(other.chat_id, 'one', { userId: 'limit.other', url: limitedServer.url })).status).toBe(200);

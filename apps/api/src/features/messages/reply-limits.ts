@@ -18,8 +18,12 @@ const STREAM_RETRY_AFTER_S = 2;
 const messagesKey = (userId: string) => `ratelimit:messages:${userId}`;
 const streamsKey = (userId: string) => `ratelimit:streams:${userId}`;
 
-/** KEYS: log. ARGV: now ms, window ms, limit, member. Returns 0 when taken, else ms to wait. */
-const TAKE_MESSAGE_SCRIPT = `
+/**
+ * KEYS: message log, stream slots. ARGV: now ms, window ms, messages per window, lease ms,
+ * stream limit, token. Checks both limits, then takes both or neither, in one round trip.
+ * Returns {0} when admitted, {1, ms to wait} over the message limit, {2} with no free stream slot.
+ */
+const ADMIT_SCRIPT = `
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
@@ -27,20 +31,15 @@ if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
   local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
   local wait = tonumber(oldest[2]) + window - now
   if wait < 1 then wait = 1 end
-  return wait
+  return {1, wait}
 end
-redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return {2} end
+redis.call('ZADD', KEYS[1], now, ARGV[6])
 redis.call('PEXPIRE', KEYS[1], window)
-return 0`;
-
-/** KEYS: slots. ARGV: now ms, lease ms, limit, token. 1 when a slot was taken. */
-const ACQUIRE_STREAM_SCRIPT = `
-local now = tonumber(ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[4])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1`;
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), ARGV[6])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+return {0}`;
 
 /** KEYS: slots. ARGV: expiry ms, lease ms, token. */
 const RENEW_STREAM_SCRIPT = `
@@ -58,41 +57,36 @@ export function createReplyLimits(options: {
 }) {
   const { cache, now } = options;
   return {
-    /** Counts one message (or regeneration) against the per-minute limit; 429 when over it. */
-    async takeMessage(userId: string, token: string): Promise<void> {
-      const waitMs = Number(
-        await evalScript(cache, TAKE_MESSAGE_SCRIPT, [messagesKey(userId)], [
-          String(now().getTime()),
-          String(WINDOW_MS),
-          String(options.messagesPerMinute),
-          token,
-        ]),
-      );
-      if (waitMs > 0) {
-        const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+    /**
+     * Counts one message (or regeneration) against the per-minute limit and takes one of the
+     * user's stream slots for `leaseMs`; 429 when either is exhausted, and then neither is taken.
+     */
+    async admit(userId: string, token: string, leaseMs: number): Promise<void> {
+      const result = await evalScript(cache, ADMIT_SCRIPT, [messagesKey(userId), streamsKey(userId)], [
+        String(now().getTime()),
+        String(WINDOW_MS),
+        String(options.messagesPerMinute),
+        String(leaseMs),
+        String(options.concurrentStreams),
+        token,
+      ]);
+      const [verdict, waitMs] = Array.isArray(result) ? result.map(Number) : [Number.NaN];
+      if (verdict === 1) {
+        const seconds = Math.max(1, Math.ceil((waitMs ?? 1000) / 1000));
         throw new AppError(
           'rate_limited',
           `You can send ${options.messagesPerMinute} messages per minute. Try again in ${seconds} s.`,
           { 'Retry-After': String(seconds) },
         );
       }
-    },
-
-    /** Takes one of the user's stream slots for `leaseMs`; 429 when all are taken. */
-    async acquireStream(userId: string, token: string, leaseMs: number): Promise<void> {
-      const taken = await evalScript(cache, ACQUIRE_STREAM_SCRIPT, [streamsKey(userId)], [
-        String(now().getTime()),
-        String(leaseMs),
-        String(options.concurrentStreams),
-        token,
-      ]);
-      if (taken !== 1) {
+      if (verdict === 2) {
         throw new AppError(
           'rate_limited',
           `You already have ${options.concurrentStreams} replies in progress. Wait for one to finish or stop it.`,
           { 'Retry-After': String(STREAM_RETRY_AFTER_S) },
         );
       }
+      if (verdict !== 0) throw new Error(`unexpected reply limits answer: ${JSON.stringify(result)}`);
     },
 
     async renewStream(userId: string, token: string, leaseMs: number): Promise<void> {

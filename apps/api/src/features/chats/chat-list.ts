@@ -1,0 +1,97 @@
+import type { ChatMetadata, ListChatsQuerySchema } from '@simorgh/contracts';
+import type { z } from 'zod';
+import type { ListPosition } from './chat-cursor.js';
+import { normalizeMetadata } from './chat-metadata.js';
+import { userIndexKey, userPinnedKey, type ChatsStore, type IndexEntry } from './chats.store.js';
+
+type ListInput = z.output<typeof ListChatsQuerySchema>;
+
+/**
+ * Most index entries one request reads. A filter that matches rarely (archived sessions, one
+ * project among thousands) would otherwise read the whole index; past this the page is
+ * returned short, with a cursor to go on from where the scan stopped.
+ */
+export const MAX_SCANNED_PER_PAGE = 2000;
+const MAX_CHUNK = 200;
+
+export type ListedChat = { raw: unknown; chat: ChatMetadata; position: ListPosition };
+/** `next` is where the following page starts; null once nothing is left. */
+export type ListedPage = { items: ListedChat[]; next: ListPosition | null };
+
+/**
+ * Reads one page in list order (pinned first, then newest first, then ID descending), starting
+ * strictly after `after`. The pinned set is read first, then the main index; both newest-first
+ * in chunks of about twice the page, each chunk's metadata in one MGET, until the page plus
+ * one is found. Cost follows the page size, not the number of sessions the user has.
+ */
+export async function readListPage(store: ChatsStore, userId: string, query: ListInput, after: ListPosition | null): Promise<ListedPage> {
+  const wanted = query.limit + 1;
+  const chunk = Math.min(MAX_CHUNK, Math.max(32, 2 * wanted));
+  const items: ListedChat[] = [];
+  let budget = MAX_SCANNED_PER_PAGE;
+  let lastScanned: ListPosition | null = null;
+
+  const parts: Array<{ pinned: boolean; key: string; after: ListPosition | null }> = [];
+  if (!after || after.pinned) parts.push({ pinned: true, key: userPinnedKey(userId), after });
+  parts.push({ pinned: false, key: userIndexKey(userId), after: after && !after.pinned ? after : null });
+
+  for (const part of parts) {
+    for await (const entries of newestFirst(store, part.key, part.after, () => Math.min(chunk, budget))) {
+      const raws = await store.getManyRaw(entries.map((entry) => entry.id));
+      for (const [index, entry] of entries.entries()) {
+        const raw = raws[index];
+        const position: ListPosition = { pinned: part.pinned, createdMs: entry.score, id: entry.id };
+        lastScanned = position;
+        budget -= 1;
+        const chat = raw == null ? null : normalizeMetadata(entry.id, raw, null);
+        // The main index holds pinned sessions too: they were listed from the pinned set.
+        if (!chat || chat.pinned !== part.pinned || !matches(chat, userId, query)) continue;
+        items.push({ raw, chat, position });
+        if (items.length === wanted) {
+          const page = items.slice(0, query.limit);
+          return { items: page, next: page.at(-1)?.position ?? null };
+        }
+      }
+      // A pinned position resumes the pinned part, then goes on to the rest.
+      if (budget <= 0) return { items, next: lastScanned };
+    }
+  }
+  return { items, next: null };
+}
+
+function matches(chat: ChatMetadata, userId: string, query: ListInput): boolean {
+  if (chat.user_id !== userId) return false;
+  if (query.status !== 'all' && chat.status !== query.status) return false;
+  if (query.chat_type && chat.chat_type !== query.chat_type) return false;
+  if (query.project_number && chat.project_number !== query.project_number) return false;
+  return true;
+}
+
+/**
+ * Walks an index ZSET newest first (score descending, then member descending, which is Redis's
+ * REV order), strictly after `after`, one chunk per Redis call. Each call asks for scores up to
+ * the last score seen, skipping the entries at that score already read, so equal creation
+ * times never stall or repeat the walk.
+ */
+async function* newestFirst(
+  store: ChatsStore,
+  key: string,
+  after: ListPosition | null,
+  chunkSize: () => number,
+): AsyncGenerator<IndexEntry[]> {
+  let maxScore = after ? after.createdMs : Number.POSITIVE_INFINITY;
+  let offset = 0;
+  for (;;) {
+    const count = chunkSize();
+    if (count <= 0) return;
+    const entries = await store.rangeNewestFirst(key, maxScore, offset, count);
+    const last = entries.at(-1);
+    if (!last) return;
+    const tiesAtLast = entries.filter((entry) => entry.score === last.score).length;
+    offset = last.score === maxScore ? offset + tiesAtLast : tiesAtLast;
+    maxScore = last.score;
+    const fresh = after ? entries.filter((entry) => !(entry.score === after.createdMs && entry.id >= after.id)) : entries;
+    if (fresh.length > 0) yield fresh;
+    if (entries.length < count) return;
+  }
+}

@@ -1,0 +1,263 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { monthKey, PLACEHOLDER_TITLE } from '@simorgh/contracts';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FIXTURE_PASSWORD, PROJECTS, UNKNOWN_PROJECT, USERS } from '../../api/src/test/fixtures.js';
+import { ARTIFACTS_DIR, launchChromium, openPage, prepareArtifactsDir, waitUntil, type BrowserPage } from './browser.js';
+import { MODEL_TITLE, startE2eStack, type E2eStack } from './e2e-stack.js';
+
+const FIRST_MESSAGE = 'Cooling tower fan vibration limits?';
+const EXPECTED_TITLE = MODEL_TITLE;
+const PAGE_NAME = 'Flare header sizing';
+const PROJECT_CHAT_ID = `P-${PROJECTS.refinery.id}-000001`;
+
+let stack: E2eStack | undefined;
+let browser: Browser | undefined;
+const openPages: BrowserPage[] = [];
+
+/** Sessions the first user made in the journeys; the later journeys look for them. */
+const firstUser = { generalChatId: '', projectChatId: '' };
+
+beforeAll(async () => {
+  prepareArtifactsDir();
+  const [stackResult, browserResult] = await Promise.allSettled([
+    startE2eStack({ apiLogFile: join(ARTIFACTS_DIR, 'api.log') }),
+    launchChromium(),
+  ]);
+  if (stackResult.status === 'fulfilled') stack = stackResult.value;
+  if (browserResult.status === 'fulfilled') browser = browserResult.value;
+  if (stackResult.status === 'rejected') throw stackResult.reason;
+  if (browserResult.status === 'rejected') throw browserResult.reason;
+});
+
+afterAll(async () => {
+  await Promise.allSettled(openPages.map((open) => open.close()));
+  await browser?.close().catch(() => undefined);
+  if (stack !== undefined) {
+    writeFileSync(join(ARTIFACTS_DIR, 'nginx-error.log'), stack.nginx.errorLog());
+    await stack.stop();
+  }
+});
+
+async function newPage(options?: Parameters<typeof openPage>[1]): Promise<BrowserPage> {
+  if (browser === undefined || stack === undefined) throw new Error('the browser or the stack did not start');
+  const open = await openPage(browser, options);
+  openPages.push(open);
+  return open;
+}
+
+function appUrl(path: string): string {
+  if (stack === undefined) throw new Error('the stack did not start');
+  return `${stack.url}${path}`;
+}
+
+const sidebarOf = (page: Page) => page.getByRole('navigation', { name: 'Chats' });
+const headingOf = (page: Page) => page.getByRole('main').getByRole('heading', { level: 1 });
+const replies = (page: Page) => page.getByRole('article', { name: 'Simorgh Chat replied' });
+
+async function signIn(page: Page, username: string): Promise<void> {
+  await page.getByLabel('Username', { exact: true }).fill(username);
+  await page.getByLabel('Password', { exact: true }).fill(FIXTURE_PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await sidebarOf(page).getByRole('button', { name: 'New chat', exact: true }).waitFor();
+}
+
+async function isFocused(page: Page, label: string): Promise<boolean> {
+  return page.getByLabel(label, { exact: true }).evaluate((element) => element === document.activeElement);
+}
+
+describe('Simorgh Chat in Chromium, served by nginx', () => {
+  it('signs in, starts a chat at once, streams the reply, retitles it live and keeps it across a reload', async () => {
+    const { page, problems, screenshot } = await newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(appUrl('/'));
+    await page.waitForURL('**/login');
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await screenshot('01-sign-in');
+
+    await page.getByLabel('Username', { exact: true }).fill(USERS.arash.username);
+    await page.getByLabel('Password', { exact: true }).fill('not the password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Invalid username or password' }).waitFor();
+
+    await signIn(page, USERS.arash.username);
+    await page.getByRole('heading', { name: 'Start a conversation' }).waitFor();
+    await screenshot('02-signed-in');
+
+    const sidebar = sidebarOf(page);
+    const monthBefore = monthKey(new Date());
+    await sidebar.getByRole('button', { name: 'New chat', exact: true }).click();
+    await sidebar.getByText(PLACEHOLDER_TITLE, { exact: true }).waitFor();
+    await page.waitForURL(/\/c\/G-\d{6}-\d{6}$/);
+    const chatId = decodeURIComponent(new URL(page.url()).pathname.slice('/c/'.length));
+    firstUser.generalChatId = chatId;
+    expect([monthBefore, monthKey(new Date())]).toContain(chatId.slice(2, 8));
+    await waitUntil('the message box has focus', () => isFocused(page, 'Message'));
+    await waitUntil('the header shows the placeholder title', async () => (await headingOf(page).textContent()) === PLACEHOLDER_TITLE);
+    await page.getByRole('main').getByText(chatId, { exact: true }).waitFor();
+
+    // Marks this document: if the page reloaded, the marker would be gone.
+    await page.evaluate(() => Object.assign(window, { e2eSameDocument: true }));
+    await page.keyboard.type(FIRST_MESSAGE);
+    await page.keyboard.press('Enter');
+    await page.getByRole('article', { name: 'You said' }).filter({ hasText: FIRST_MESSAGE }).waitFor();
+
+    // A snapshot taken mid-stream, in one go: part of the reply is there, the title is not yet.
+    const midStream = await (
+      await page.waitForFunction(
+        () => {
+          const reply = document.querySelector('article[aria-label="Simorgh Chat replied"]');
+          const text = reply?.textContent ?? '';
+          if (reply?.getAttribute('aria-busy') !== 'true' || text === '') return null;
+          return { length: text.length, heading: document.querySelector('main h1')?.textContent ?? '' };
+        },
+        undefined,
+        { polling: 'raf', timeout: 10_000 },
+      )
+    ).jsonValue();
+    expect(midStream?.heading).toBe(PLACEHOLDER_TITLE);
+    await screenshot('03-reply-streaming');
+
+    const reply = replies(page).first();
+    await reply.filter({ hasText: 'Messages from you in this conversation: 1' }).waitFor();
+    const replyText = (await reply.textContent()) ?? '';
+    expect(replyText).toContain(`You asked: ${FIRST_MESSAGE}`);
+    expect(replyText).toContain('local demo model');
+    expect(replyText.length).toBeGreaterThan(midStream?.length ?? Infinity);
+
+    // The title arrives after the reply, on the same stream, without any reload.
+    await waitUntil('the header shows the generated title', async () => (await headingOf(page).textContent()) === EXPECTED_TITLE);
+    await sidebar.getByRole('link', { name: EXPECTED_TITLE }).waitFor();
+    expect(await sidebar.getByText(PLACEHOLDER_TITLE, { exact: true }).count()).toBe(0);
+    expect(await page.evaluate(() => 'e2eSameDocument' in window)).toBe(true);
+    await page.getByRole('button', { name: 'Regenerate' }).waitFor();
+    await screenshot('04-reply-and-live-title');
+
+    await page.reload();
+    await page.getByRole('article', { name: 'You said' }).filter({ hasText: FIRST_MESSAGE }).waitFor();
+    await replies(page).filter({ hasText: 'Messages from you in this conversation: 1' }).waitFor();
+    expect(decodeURIComponent(new URL(page.url()).pathname)).toBe(`/c/${chatId}`);
+    await waitUntil('the reloaded header shows the title', async () => (await headingOf(page).textContent()) === EXPECTED_TITLE);
+    expect(await page.evaluate(() => 'e2eSameDocument' in window)).toBe(false);
+    await screenshot('05-after-reload');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await screenshot('05b-after-reload-dark-theme');
+
+    expect(problems).toEqual([]);
+  });
+
+  it('checks a typed Project ID live (not found, access denied, found) and opens the new project chat', async () => {
+    const { page, problems, screenshot } = await newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(appUrl('/login'));
+    await signIn(page, USERS.arash.username);
+    const sidebar = sidebarOf(page);
+
+    await sidebar.getByRole('button', { name: 'New project chat' }).click();
+    const dialog = page.getByRole('dialog', { name: 'New project chat' });
+    await dialog.waitFor();
+    const projectId = dialog.getByLabel('Project ID', { exact: true });
+    const create = dialog.getByRole('button', { name: 'Create' });
+    await waitUntil('the Project ID field has focus', () => isFocused(page, 'Project ID'));
+
+    await projectId.fill('12a');
+    await dialog.getByText('Project ID must contain digits only.').waitFor();
+
+    await projectId.fill(String(UNKNOWN_PROJECT));
+    await dialog.getByText(`Project ID ${UNKNOWN_PROJECT} not found in database`).waitFor();
+    expect(await create.isDisabled()).toBe(true);
+    await screenshot('06-project-not-found');
+
+    await projectId.fill(String(PROJECTS.tankFarm.id));
+    await dialog.getByText(`Access denied for project ${PROJECTS.tankFarm.id}`).waitFor();
+    expect(await create.isDisabled()).toBe(true);
+    await screenshot('07-project-access-denied');
+
+    await projectId.fill(String(PROJECTS.refinery.id));
+    await dialog.getByText(PROJECTS.refinery.name).waitFor();
+    expect(await create.isDisabled()).toBe(true);
+    await dialog.getByLabel('Page Name', { exact: true }).fill(PAGE_NAME);
+    await screenshot('08-project-found');
+    await create.click();
+
+    await dialog.waitFor({ state: 'hidden' });
+    await page.waitForURL(`**/c/${PROJECT_CHAT_ID}`);
+    firstUser.projectChatId = PROJECT_CHAT_ID;
+    const main = page.getByRole('main');
+    await main.getByText(PROJECT_CHAT_ID, { exact: true }).waitFor();
+    await main.getByText(`${PROJECTS.refinery.name} · ${PAGE_NAME}`).waitFor();
+    await sidebar.getByRole('link').filter({ hasText: PAGE_NAME }).waitFor();
+    await waitUntil('the message box has focus', () => isFocused(page, 'Message'));
+    await screenshot('09-project-chat-open');
+
+    expect(problems).toEqual([]);
+  });
+
+  it("shows a second user none of the first user's chats, not even at their URLs", async () => {
+    expect(firstUser.generalChatId, 'the first journey must have created a chat').not.toBe('');
+    expect(firstUser.projectChatId, 'the second journey must have created a project chat').not.toBe('');
+    const { page, problems, screenshot } = await newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(appUrl('/login'));
+    await signIn(page, USERS.arash.username);
+    const sidebar = sidebarOf(page);
+    await sidebar.getByRole('link').filter({ hasText: PAGE_NAME }).waitFor();
+
+    await sidebar.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await signIn(page, USERS.sara.username);
+    await sidebar.getByText('No chats yet.').waitFor();
+    await sidebar.getByText(USERS.sara.displayName).waitFor();
+    expect(await sidebar.getByRole('link').count()).toBe(0);
+    await screenshot('10-second-user-empty');
+
+    // Sara may use the refinery project too: only ownership keeps the project chat from her.
+    for (const chatId of [firstUser.generalChatId, firstUser.projectChatId]) {
+      await page.goto(appUrl(`/c/${chatId}`));
+      await page.getByRole('heading', { name: 'Chat not found' }).waitFor();
+      expect(await page.getByText(FIRST_MESSAGE).count()).toBe(0);
+      expect(await page.getByText(PAGE_NAME).count()).toBe(0);
+      expect(await page.getByText(EXPECTED_TITLE).count()).toBe(0);
+    }
+    await screenshot('11-second-user-not-found');
+    await sidebar.getByText('No chats yet.').waitFor();
+
+    expect(problems).toEqual([]);
+  });
+
+  it('works 375 px wide: the chat list opens as a drawer, and a chat can be read and continued', async () => {
+    const { page, problems, screenshot } = await newPage({
+      viewport: { width: 375, height: 740 },
+      deviceScaleFactor: 2,
+      isMobile: true,
+      hasTouch: true,
+    });
+    await page.goto(appUrl('/login'));
+    await screenshot('12-mobile-sign-in');
+    await page.getByLabel('Username', { exact: true }).fill(USERS.arash.username);
+    await page.getByLabel('Password', { exact: true }).fill(FIXTURE_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Start a conversation' }).waitFor();
+
+    const sidebar = sidebarOf(page);
+    const toggle = page.getByRole('button', { name: 'Open chat list' });
+    expect(await sidebar.getByRole('button', { name: 'New chat', exact: true }).isVisible()).toBe(false);
+    await toggle.click();
+    const general = sidebar.getByRole('link', { name: EXPECTED_TITLE });
+    await general.waitFor();
+    await sidebar.getByRole('link').filter({ hasText: PAGE_NAME }).waitFor();
+    await screenshot('13-mobile-drawer');
+
+    await general.click();
+    await page.waitForURL(`**/c/${firstUser.generalChatId}`);
+    await sidebar.waitFor({ state: 'hidden' });
+    await replies(page).filter({ hasText: 'Messages from you in this conversation: 1' }).waitFor();
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+
+    await page.getByLabel('Message', { exact: true }).fill('And the alarm threshold?');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await replies(page).filter({ hasText: 'Messages from you in this conversation: 2' }).waitFor();
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    await screenshot('14-mobile-chat');
+
+    expect(problems).toEqual([]);
+  });
+});
