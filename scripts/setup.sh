@@ -3,14 +3,14 @@
 # (default: everything the test suite uses), the pnpm version pinned in package.json, and the
 # workspace dependencies. Safe to run again: it only installs what is missing.
 #
-#   bash scripts/setup.sh                              # redis, MariaDB, nginx, Chromium
+#   bash scripts/setup.sh                              # redis, MariaDB, nginx, Chromium, curl, jq
 #   bash scripts/setup.sh redis-server mariadb-server  # only what `pnpm dev` needs
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 packages=("$@")
 if [ ${#packages[@]} -eq 0 ]; then
-  packages=(redis-server mariadb-server nginx chromium)
+  packages=(redis-server mariadb-server nginx chromium curl jq)
 fi
 
 as_root() {

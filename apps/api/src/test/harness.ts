@@ -11,7 +11,7 @@ import { buildDeps, closeDeps, type Clock, type Deps } from '../deps.js';
 import { loadEnv, type Env } from '../env.js';
 import { createTokenService } from '../features/auth/tokens.js';
 import { createLogger } from '../logger.js';
-import { createReadOnlyUser, loadTpms, startRedisServer, type RedisServer } from '../local-stack/index.js';
+import { createReadOnlyUser, loadTpms, startRedisServer, type RedisServer, type TpmsData } from '../local-stack/index.js';
 import { ADMIN_USERS, TEST_TPMS } from './fixtures.js';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
@@ -38,6 +38,8 @@ export type StackOptions = {
   appOptions?: CreateAppOptions;
   /** Set LLM base URL for the messages feature (OPENAI_BASE_URL). */
   llmBaseUrl?: string;
+  /** TPMS contents for this file's database; the shared fixtures by default. */
+  tpms?: TpmsData;
 };
 
 export type TestStack = {
@@ -75,7 +77,7 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
   const admin = () => mysql.createConnection({ socketPath, user: 'root', multipleStatements: true });
   const setup = await admin();
   try {
-    await loadTpms(setup, database, TEST_TPMS);
+    await loadTpms(setup, database, options.tpms ?? TEST_TPMS);
     await createReadOnlyUser(setup, database, sqlUser, sqlPassword);
   } finally {
     await setup.end();
