@@ -62,6 +62,29 @@ describe('sending a message', () => {
     expect(screen.getByRole('button', { name: 'Send' })).toBeInTheDocument();
   });
 
+  it('ends the reply when it is final, while the stream still waits for a late title', async () => {
+    const app = setup();
+    let stream: ReturnType<typeof openSseStream> | undefined;
+    app.api.on('POST', '/api/chats/:chatId/messages', ({ signal }) => {
+      stream = openSseStream(signal);
+      return stream.response;
+    });
+    await app.user.type(await screen.findByRole('textbox', { name: 'Message' }), 'What is NPSH?{Enter}');
+    stream?.send({ type: 'user_message', message: userMessage('What is NPSH?') });
+    stream?.send({ type: 'delta', message_id: REPLY_MSG, content: 'Net positive suction head.' });
+    expect(await screen.findByRole('button', { name: 'Stop' })).toBeInTheDocument();
+
+    stream?.send({ type: 'assistant_message', message: replyMessage('Net positive suction head.') });
+    expect(await screen.findByRole('button', { name: 'Send' })).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Stop' })).not.toBeInTheDocument();
+    expect(stream?.closed).toBe(false);
+
+    stream?.send({ type: 'title', chat_id: CHAT_ID, title: 'NPSH basics' });
+    expect(await screen.findByRole('heading', { level: 1, name: 'NPSH basics' })).toBeInTheDocument();
+    stream?.send({ type: 'done' });
+    stream?.close();
+  });
+
   it('falls back to a refetch for the title when the stream carried none', async () => {
     const app = setup();
     app.api.on('POST', '/api/chats/:chatId/messages', () => {

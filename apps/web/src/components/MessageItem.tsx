@@ -28,7 +28,6 @@ export function MessageItem({ message, streaming }: MessageItemProps) {
           <Markdown text={message.content} />
         </Suspense>
       )}
-      {streaming && <span className="cursor" aria-hidden="true" />}
       {message.status === 'stopped' && <p className="message-note">Stopped</p>}
       {message.status === 'error' && (
         <p className="message-note message-note-error">{message.error ?? 'This reply failed.'}</p>

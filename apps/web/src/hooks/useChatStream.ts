@@ -25,15 +25,31 @@ export function useChatStream(chatId: string) {
   const [phase, setPhase] = useState<StreamPhase>('idle');
   const [failure, setFailure] = useState<StreamFailure | null>(null);
   const [streamingId, setStreamingId] = useState<string | null>(null);
+  /** The reply being written; cleared as soon as the reply is final. */
   const controllerRef = useRef<AbortController | null>(null);
+  /** Every open stream, including ones that only wait for a late title event. */
+  const openStreams = useRef(new Set<AbortController>());
 
-  useEffect(() => () => controllerRef.current?.abort(), [chatId]);
+  useEffect(() => {
+    const streams = openStreams.current;
+    return () => {
+      for (const controller of streams) controller.abort();
+      streams.clear();
+    };
+  }, [chatId]);
 
   const run = useCallback(
     async (request: Run): Promise<void> => {
       if (controllerRef.current !== null) return;
       const controller = new AbortController();
       controllerRef.current = controller;
+      openStreams.current.add(controller);
+      const settle = () => {
+        if (controllerRef.current !== controller) return; // settled already, or a newer reply owns the state
+        controllerRef.current = null;
+        setPhase('idle');
+        setStreamingId(null);
+      };
       const cache = messageCache(queryClient, chatId);
       setFailure(null);
       setPhase('waiting');
@@ -79,6 +95,8 @@ export function useChatStream(chatId: string) {
             cache.upsert(replyId ?? event.message.message_id, event.message);
             replyId = event.message.message_id;
             finalReply = true;
+            // The reply is complete; the stream may stay open a moment longer for the title.
+            settle();
             break;
           case 'title':
             patchChat(queryClient, event.chat_id, { chat_name: event.title });
@@ -99,9 +117,8 @@ export function useChatStream(chatId: string) {
       } catch (error) {
         requestError = error;
       } finally {
-        controllerRef.current = null;
-        setPhase('idle');
-        setStreamingId(null);
+        openStreams.current.delete(controller);
+        settle();
       }
 
       if (isAbortError(requestError)) {
