@@ -3,8 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startFakeLlm, type FakeLlm } from '../../apps/api/src/local-stack/fake-llm.js';
 import {
+  startFakeLlm,
+  type FakeLlm,
   createReadOnlyUser,
   DEMO_TPMS,
   freePort,
@@ -15,11 +16,12 @@ import {
   waitForPort,
   type MariaDbServer,
   type RedisServer,
+  startNginx,
+  type NginxServer,
 } from '../../apps/api/src/local-stack/index.js';
 import { createLogger } from '../../apps/api/src/logger.js';
 import { createRedisClient } from '../../apps/api/src/redis.js';
 import { startApiProcess, type ApiProcess } from '../../apps/api/src/test/api-process.js';
-import { startNginx, type NginxServer } from '../../apps/api/src/test/nginx-server.js';
 
 export const BENCH_USER = 'bench.user';
 /** Projects that exist only for the cold-cache run: each request names a new one. */

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { prepareNginx, SUBSTITUTED_LINES, testNginxConfig } from './nginx-harness.js';
+import { prepareNginx, SUBSTITUTED_LINES, testNginxConfig } from '../../apps/api/src/local-stack/index.js';
 import { readRepoFile } from './repo.js';
 
 const cleanup: string[] = [];
@@ -13,7 +13,7 @@ afterAll(() => {
 describe('nginx.conf', () => {
   it('is a complete main config that the real nginx accepts (nginx -t)', () => {
     const webRoot = mkdtempSync(join(tmpdir(), 'simorgh-web-'));
-    const run = prepareNginx({ upstreamPort: 3000, listenPort: 18080, webRoot });
+    const run = prepareNginx({ upstreamPorts: [3000], listenPort: 18080, webRoot });
     cleanup.push(webRoot, run.prefix);
     const result = testNginxConfig(run);
     expect(result.output).toContain('syntax is ok');

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorBodySchema } from '../../packages/contracts/src/index.js';
-import { startNginx, type RunningNginx } from './nginx-harness.js';
+import { startNginx, type NginxServer } from '../../apps/api/src/local-stack/index.js';
 
 const INDEX_HTML = '<!doctype html><html><head><title>Simorgh Chat</title><script type="module" src="/assets/index-B7x9kQ2a.js"></script></head><body><div id="root"></div></body></html>\n';
 const ASSET_JS = `export const greeting = ${JSON.stringify('Simorgh Chat '.repeat(200))};\n`;
@@ -64,7 +64,7 @@ function startUpstream() {
 
 describe('nginx serving the web app and proxying the API', () => {
   let webRoot: string;
-  let nginx: RunningNginx;
+  let nginx: NginxServer;
   let upstream: ReturnType<typeof startUpstream>;
   let port: number;
 
@@ -77,7 +77,7 @@ describe('nginx serving the web app and proxying the API', () => {
     upstream = startUpstream();
     await new Promise<void>((resolve) => upstream.server.listen(0, '127.0.0.1', resolve));
     const upstreamPort = (upstream.server.address() as AddressInfo).port;
-    nginx = await startNginx({ upstreamPort, webRoot });
+    nginx = await startNginx({ upstreamPorts: [upstreamPort], webRoot });
     port = nginx.port;
   });
 

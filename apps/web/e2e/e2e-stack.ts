@@ -2,11 +2,18 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startFakeLlm, type FakeLlm } from '../../api/src/local-stack/fake-llm.js';
-import { createReadOnlyUser, loadTpms, startMariaDb, startRedisServer } from '../../api/src/local-stack/index.js';
+import {
+  startFakeLlm,
+  type FakeLlm,
+  createReadOnlyUser,
+  loadTpms,
+  startMariaDb,
+  startRedisServer,
+  startNginx,
+  type NginxServer,
+} from '../../api/src/local-stack/index.js';
 import { startApiProcess, type ApiProcess } from '../../api/src/test/api-process.js';
 import { TEST_TPMS } from '../../api/src/test/fixtures.js';
-import { startNginx, type NginxServer } from '../../api/src/test/nginx-server.js';
 import { copyBuiltWebApp } from './web-dist.js';
 
 /** Reply tokens arrive this far apart, so a reply takes about a second to stream in. */

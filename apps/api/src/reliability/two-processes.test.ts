@@ -3,12 +3,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateChatResponseSchema, ListMessagesResponseSchema, parseSessionId, StopResponseSchema } from '@simorgh/contracts';
-import { startFakeLlm, type FakeLlm } from '../local-stack/fake-llm.js';
+import {
+  startFakeLlm,
+  type FakeLlm,
+  startNginx,
+  type NginxServer,
+} from '../local-stack/index.js';
 import { startApiProcess, type ApiProcess } from '../test/api-process.js';
 import { postStream } from '../test/event-stream-client.js';
 import { USERS } from '../test/fixtures.js';
 import { startTestStack, TEST_JWT_SECRET, type TestStack } from '../test/harness.js';
-import { startNginx, type NginxServer } from '../test/nginx-server.js';
 
 /**
  * Two API processes (separate node processes, as two containers would be) sharing one Redis

@@ -1,9 +1,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { freePort, requireBinary, stopProcess, waitForPort } from '../../apps/api/src/local-stack/index.js';
-import { repoPath } from './repo.js';
+import { join, resolve } from 'node:path';
+import { freePort } from './free-port.js';
+import { requireBinary, stopProcess, waitForPort } from './processes.js';
+
+const NGINX_CONF = resolve(import.meta.dirname, '../../../../nginx.conf');
 
 /** The lines of nginx.conf that name production hosts and paths; each must occur exactly once. */
 export const SUBSTITUTED_LINES = {
@@ -16,32 +18,34 @@ export const SUBSTITUTED_LINES = {
 
 export type NginxRun = { prefix: string; configPath: string };
 
+export type NginxOptions = {
+  /** API ports; with several, nginx balances between them as with scaled API containers. */
+  upstreamPorts: number[];
+  listenPort: number;
+  /** The built web app; an empty temporary folder when omitted. */
+  webRoot?: string;
+};
+
 /**
  * Copies the repository's nginx.conf into a temporary prefix with the upstream, port, web
  * root and log paths pointed at loopback and temporary places. Everything else is the file
  * as shipped.
  */
-export function prepareNginx(options: { upstreamPort: number; listenPort: number; webRoot: string }): NginxRun {
+export function prepareNginx(options: NginxOptions): NginxRun {
   const prefix = mkdtempSync(join(tmpdir(), 'simorgh-nginx-'));
   // Workers drop root privileges; they must be able to read the web root and the prefix.
   chmodSync(prefix, 0o755);
-  const source = readFileSync(repoPath('nginx.conf'), 'utf8');
+  const temps = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(
+    (kind) => `${kind}_temp_path ${join(prefix, `${kind}_temp`)};`,
+  );
   const replacements: Array<[string, string]> = [
-    [SUBSTITUTED_LINES.upstream, `server 127.0.0.1:${options.upstreamPort};`],
+    [SUBSTITUTED_LINES.upstream, options.upstreamPorts.map((port) => `server 127.0.0.1:${port};`).join('\n    ')],
     [SUBSTITUTED_LINES.listen, `listen 127.0.0.1:${options.listenPort};`],
-    [SUBSTITUTED_LINES.root, `root ${options.webRoot};`],
+    [SUBSTITUTED_LINES.root, `root ${options.webRoot ?? prefix};`],
     [SUBSTITUTED_LINES.accessLog, `access_log ${join(prefix, 'access.log')} simorgh;`],
-    [
-      SUBSTITUTED_LINES.mimeTypes,
-      [
-        SUBSTITUTED_LINES.mimeTypes,
-        ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(
-          (kind) => `${kind}_temp_path ${join(prefix, `${kind}_temp`)};`,
-        ),
-      ].join('\n  '),
-    ],
+    [SUBSTITUTED_LINES.mimeTypes, [SUBSTITUTED_LINES.mimeTypes, ...temps].join('\n  ')],
   ];
-  let config = source;
+  let config = readFileSync(NGINX_CONF, 'utf8');
   for (const [from, to] of replacements) {
     const count = config.split(from).length - 1;
     if (count !== 1) throw new Error(`nginx.conf must contain "${from}" exactly once (found ${count})`);
@@ -58,24 +62,21 @@ export function nginxArgs(run: NginxRun, globals: string[] = []): string[] {
   return ['-p', run.prefix, '-e', join(run.prefix, 'error.log'), '-c', run.configPath, '-g', [pid, ...globals].join(' ')];
 }
 
-export function nginxBinary(): string {
-  return requireBinary('nginx', 'nginx');
-}
-
+/** `nginx -t` on a prepared configuration. */
 export function testNginxConfig(run: NginxRun): { status: number | null; output: string } {
-  const result = spawnSync(nginxBinary(), ['-t', ...nginxArgs(run)], { encoding: 'utf8' });
+  const result = spawnSync(requireBinary('nginx', 'nginx'), ['-t', ...nginxArgs(run)], { encoding: 'utf8' });
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
-export type RunningNginx = { port: number; stop(): Promise<void>; errorLog(): string };
+export type NginxServer = { url: string; port: number; errorLog(): string; stop(): Promise<void> };
 
-export async function startNginx(options: { upstreamPort: number; webRoot: string }): Promise<RunningNginx> {
+/** Runs the real nginx binary with the repository's nginx.conf on a free loopback port. */
+export async function startNginx(options: Omit<NginxOptions, 'listenPort'>): Promise<NginxServer> {
+  const binary = requireBinary('nginx', 'nginx');
   const port = await freePort();
   const run = prepareNginx({ ...options, listenPort: port });
   const output: string[] = [];
-  const child: ChildProcess = spawn(nginxBinary(), nginxArgs(run, ['daemon off;']), {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(binary, nginxArgs(run, ['daemon off;']), { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   const errorLog = () => {
@@ -91,6 +92,7 @@ export async function startNginx(options: { upstreamPort: number; webRoot: strin
     throw new Error(`nginx did not start: ${(error as Error).message}\n${output.join('')}\n${errorLog()}`);
   }
   return {
+    url: `http://127.0.0.1:${port}`,
     port,
     errorLog,
     stop: async () => {
