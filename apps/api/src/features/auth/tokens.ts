@@ -2,6 +2,17 @@ import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 
 export const MAX_TOKEN_LENGTH = 4096;
 const CLOCK_TOLERANCE_S = 30;
+/**
+ * Verified tokens are remembered, by their exact text, for this long: a browser sends the same
+ * token on every request, and an HMAC check through WebCrypto was the largest single cost of a
+ * request under load. A hit still honours exp/nbf against the current time; anything else a
+ * verification checks depends only on the token text and the key, so the answer cannot differ.
+ */
+const VERIFIED_TTL_MS = 60_000;
+const VERIFIED_MAX = 10_000;
+
+/** Seconds bounds mirror jose's checks: valid while nbf - tolerance <= now < exp + tolerance. */
+type Verified = { userId: string; cachedUntilMs: number; notBeforeS: number; expiresS: number };
 
 export type TokenService = {
   sign(userId: string, displayName: string): Promise<{ token: string; expiresIn: number }>;
@@ -15,6 +26,15 @@ export type TokenService = {
  */
 export function createTokenService(secret: string, expiresInSeconds: number, now: () => Date): TokenService {
   const key = new TextEncoder().encode(secret);
+  const verified = new Map<string, Verified>();
+  const remember = (token: string, entry: Verified) => {
+    if (verified.size >= VERIFIED_MAX) {
+      // Oldest first (Map keeps insertion order): enough to bound memory.
+      const oldest = verified.keys().next().value;
+      if (oldest !== undefined) verified.delete(oldest);
+    }
+    verified.set(token, entry);
+  };
   return {
     async sign(userId, displayName) {
       const issuedAt = Math.floor(now().getTime() / 1000);
@@ -28,15 +48,32 @@ export function createTokenService(secret: string, expiresInSeconds: number, now
     },
     async verify(token) {
       if (token.length > MAX_TOKEN_LENGTH) return null;
+      const currentDate = now();
+      const nowMs = currentDate.getTime();
+      const hit = verified.get(token);
+      if (hit) {
+        const nowS = Math.floor(nowMs / 1000);
+        if (nowMs < hit.cachedUntilMs && nowS >= hit.notBeforeS && nowS < hit.expiresS) return hit.userId;
+        verified.delete(token);
+      }
       try {
         const { payload } = await jwtVerify(token, key, {
           algorithms: ['HS256'],
           requiredClaims: ['exp', 'sub'],
           clockTolerance: CLOCK_TOLERANCE_S,
-          currentDate: now(),
+          currentDate,
         });
         const subject = payload.sub;
-        return typeof subject === 'string' && subject.length > 0 && subject.length <= 150 ? subject : null;
+        if (!(typeof subject === 'string' && subject.length > 0 && subject.length <= 150)) return null;
+        if (typeof payload.exp === 'number') {
+          remember(token, {
+            userId: subject,
+            cachedUntilMs: nowMs + VERIFIED_TTL_MS,
+            notBeforeS: typeof payload.nbf === 'number' ? payload.nbf - CLOCK_TOLERANCE_S : Number.NEGATIVE_INFINITY,
+            expiresS: payload.exp + CLOCK_TOLERANCE_S,
+          });
+        }
+        return subject;
       } catch (error) {
         if (error instanceof joseErrors.JOSEError || error instanceof TypeError) return null;
         throw error;
