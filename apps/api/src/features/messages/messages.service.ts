@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Response } from 'express';
-import { PLACEHOLDER_TITLE, type ChatMetadata, type Message } from '@simorgh/contracts';
+import { PLACEHOLDER_TITLE, type Message } from '@simorgh/contracts';
 import type { Clock } from '../../deps.js';
 import { AppError, chatNotFound } from '../../http/app-error.js';
 import type { Logger } from '../../logger.js';
@@ -8,7 +8,7 @@ import type { ChatsService } from '../chats/chats.service.js';
 import { LlmError } from '../llm/llm-errors.js';
 import type { LlmService } from '../llm/llm.service.js';
 import { HEARTBEAT_MS, openEventStream, type EventStream } from './event-stream.js';
-import type { MessagesStore } from './messages.store.js';
+import type { MessagesStore, OpenedReply } from './messages.store.js';
 import { buildModelTurns, HISTORY_CHAR_BUDGET, systemPromptFor } from './model-context.js';
 import type { ReplyLimits } from './reply-limits.js';
 import type { StopBus } from './stop-bus.js';
@@ -20,13 +20,6 @@ export type MessagesServiceOptions = {
   historyCharBudget?: number;
   /** Lease of the session's stream lock and the user's stream slot, renewed while streaming. */
   leaseMs?: number;
-};
-
-type ReplyJob = {
-  chat: ChatMetadata;
-  userId: string;
-  /** Set for a new message; absent for a regeneration. */
-  content?: string;
 };
 
 /** Why a reply ended early: the browser went away, or someone pressed stop. */
@@ -79,37 +72,38 @@ export function createMessagesService(deps: {
 
   /**
    * Everything that can refuse the request happens here, before the stream opens, so refusals
-   * are ordinary JSON errors (429, 409, 503) rather than events. Two Redis round trips before
-   * the model is called: the user's limits (cache DB) and the session's lock, history and new
-   * message IDs (chat DB) together, then saving the user message.
+   * are ordinary JSON errors (404, 429, 409, 503) rather than events. Two round trips before the
+   * model is called: the session's ownership and the user's limits (cache DB) together, then one
+   * script that takes the session's lock, reads its history, reserves the new message IDs and
+   * saves the user message (chat DB).
    */
-  async function begin(job: ReplyJob) {
-    const { chat, userId } = job;
+  async function begin(userId: string, chatId: string, content: string | undefined) {
     const token = randomUUID();
-    const reserve = job.content !== undefined ? 2 : 0;
-    const [admitted, opening] = await Promise.allSettled([
-      limits.admit(userId, token, leaseMs),
-      store.openReply(chat.chat_id, token, leaseMs, reserve),
-    ]);
-    const opened = opening.status === 'fulfilled' ? opening.value : null;
-    let saved = false;
+    // The limits do not depend on the session, so they are checked while its ownership is.
+    const [owned, admitted] = await Promise.allSettled([chats.getOwnedChat(userId, chatId), limits.admit(userId, token, leaseMs)]);
+    if (owned.status === 'rejected') {
+      // Not this user's session: as if the request had never been admitted.
+      if (admitted.status === 'fulfilled') await limits.refund(userId, token).catch(() => undefined);
+      throw owned.reason;
+    }
+    if (admitted.status === 'rejected') throw admitted.reason;
+    const chat = owned.value;
+    let opened: OpenedReply | null = null;
     try {
-      if (admitted.status === 'rejected') throw admitted.reason;
-      if (opening.status === 'rejected') throw opening.reason;
-      if (!opened) {
+      // Saved before the model is called: whatever happens next, the message is kept.
+      const userMessage = content !== undefined ? ({ role: 'user', content, created_at: nowIso(), status: 'complete' } as const) : null;
+      const opening = await store.openReply(chat.chat_id, token, leaseMs, userMessage ? { reserve: 2, userMessage } : { reserve: 0 });
+      if (opening === 'gone') throw chatNotFound(chat.chat_id);
+      if (opening === 'busy') {
         throw new AppError('conflict', 'A reply is still being written in this conversation. Stop it or wait for it to finish.');
       }
+      opened = opening;
       let history = opened.history;
-      let userMessage: Message | null = null;
       let replyId: string;
-      if (job.content !== undefined) {
-        const [userMessageId, nextId] = opened.reservedIds;
-        if (!userMessageId || !nextId) throw new Error('message IDs were not reserved');
-        // Saved before the model is called: whatever happens next, the message is kept.
-        userMessage = { message_id: userMessageId, role: 'user', content: job.content, created_at: nowIso(), status: 'complete' };
-        saved = await store.save(chat.chat_id, userMessage, userMessage.created_at);
-        if (!saved) throw chatNotFound(chat.chat_id);
-        history = [...history, userMessage];
+      if (opened.userMessage) {
+        const [nextId] = opened.reservedIds;
+        if (!nextId) throw new Error('the reply ID was not reserved');
+        history = [...history, opened.userMessage];
         replyId = nextId;
       } else {
         const lastUser = history.findLastIndex((message) => message.role === 'user');
@@ -119,13 +113,10 @@ export function createMessagesService(deps: {
         // The new reply takes the old one's place and ID, so clients replace it in place.
         replyId = replaced?.message_id ?? (await store.nextMessageId(chat.chat_id));
       }
-      return { token, history, userMessage, replyId };
+      return { chat, token, history, userMessage: opened.userMessage, replyId };
     } catch (error) {
-      if (opened) {
-        const release = saved ? store.unlockStream(chat.chat_id, token) : store.abandonReply(chat.chat_id, token, opened);
-        await release.catch(() => undefined);
-      }
-      if (admitted.status === 'fulfilled') await limits.releaseStream(userId, token).catch(() => undefined);
+      if (opened) await store.unlockStream(chat.chat_id, token).catch(() => undefined);
+      await limits.releaseStream(userId, token).catch(() => undefined);
       throw error;
     }
   }
@@ -135,11 +126,11 @@ export function createMessagesService(deps: {
    *   user_message (new messages only) → delta* → [title] → assistant_message → [error] → [title] → done
    * The assistant message is always saved — complete, stopped (client gone or stop pressed;
    * the partial text is kept) or error (with a readable `error`) — so each answered user
-   * message has exactly one reply and the session stays usable.
+   * message has exactly one reply and the session stays usable. The session's lock and the
+   * user's stream slot are released once the reply is saved, before a title is awaited.
    */
-  async function streamReply(res: Response, job: ReplyJob): Promise<void> {
-    const { chat, userId } = job;
-    const { token, history, userMessage, replyId } = await begin(job);
+  async function streamReply(res: Response, userId: string, chatId: string, content?: string): Promise<void> {
+    const { chat, token, history, userMessage, replyId } = await begin(userId, chatId, content);
     const controller = new AbortController();
     let stopReason: StopReason | null = null;
     const stop = (reason: StopReason) => {
@@ -161,6 +152,17 @@ export function createMessagesService(deps: {
       ]).catch((error: unknown) => logger.warn({ err: error }, 'could not renew the reply lease'));
     }, Math.max(1000, Math.floor(leaseMs / 3)));
     renew.unref();
+    // The lock and the stream slot guard writing the reply, not waiting for its title: once the
+    // reply is saved they are released, so the client may send its next message at once.
+    let released: Promise<unknown> | null = null;
+    const release = () => {
+      if (!released) {
+        clearInterval(renew);
+        unregister();
+        released = Promise.allSettled([store.unlockStream(chat.chat_id, token), limits.releaseStream(userId, token)]);
+      }
+      return released;
+    };
 
     let events: EventStream | null = null;
     try {
@@ -214,6 +216,8 @@ export function createMessagesService(deps: {
         logger.error({ err: error, chat_id: chat.chat_id }, 'could not save the reply');
         return null;
       });
+      // Before the assistant_message event: a client that answers it at once must find the lock free.
+      await release();
       logger.info(
         { chat_id: chat.chat_id, message_id: replyId, status: reply.status, stop: stopReason, chars: content.length },
         'reply finished',
@@ -240,10 +244,8 @@ export function createMessagesService(deps: {
       events.send({ type: 'done' });
     } finally {
       finished = true;
-      clearInterval(renew);
-      unregister();
       events?.end();
-      await Promise.allSettled([store.unlockStream(chat.chat_id, token), limits.releaseStream(userId, token)]);
+      await release();
     }
   }
 
@@ -254,13 +256,11 @@ export function createMessagesService(deps: {
     },
 
     async send(res: Response, userId: string, chatId: string, content: string): Promise<void> {
-      const chat = await chats.getOwnedChat(userId, chatId);
-      await streamReply(res, { chat, userId, content });
+      await streamReply(res, userId, chatId, content);
     },
 
     async regenerate(res: Response, userId: string, chatId: string): Promise<void> {
-      const chat = await chats.getOwnedChat(userId, chatId);
-      await streamReply(res, { chat, userId });
+      await streamReply(res, userId, chatId);
     },
 
     /** True when a reply was being written (here or in another process) and was told to stop. */

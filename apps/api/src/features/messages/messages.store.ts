@@ -11,7 +11,7 @@
  * length in the same Lua script, so the two can never disagree; a write for a session whose
  * metadata is gone (deleted meanwhile) is refused instead of resurrecting its messages.
  */
-import { formatMessageId, MessageSchema, type Message } from '@simorgh/contracts';
+import { formatMessageId, MESSAGE_SEQ_WIDTH, MessageSchema, type Message } from '@simorgh/contracts';
 import { evalScript, type RedisClient } from '../../redis.js';
 import { messageSeqKey, messagesKey, metadataKey } from '../chats/chats.store.js';
 
@@ -35,19 +35,40 @@ end`;
 const NEXT_SEQ_SCRIPT = `${RESERVE_SEQ_LUA}
 return reserve_seq(KEYS[1], KEYS[2], 1)`;
 
+/** Rewrites message_count (and updated_at) in the metadata JSON `raw` stored at `meta_key`. */
+const SET_COUNT_LUA = `
+local function set_count(meta_key, raw, length, updated_at)
+  local meta = cjson.decode(raw)
+  meta['message_count'] = length
+  meta['updated_at'] = updated_at
+  redis.call('SET', meta_key, cjson.encode(meta))
+end`;
+
 /**
- * KEYS: stream lock, messages, message_seq. ARGV: token, lease ms, message numbers to reserve.
+ * KEYS: metadata, stream lock, messages, message_seq. ARGV: token, lease ms, message numbers to
+ * reserve, updated_at, message ID prefix, message number width, user message JSON without its
+ * message_id ('' for none).
  * Everything a reply needs before the model is called, in one round trip: takes the session's
- * reply lock, reads the stored messages, and reserves the new messages' numbers.
- * Returns false when another reply holds the lock, else {last reserved number (0 if none), messages}.
+ * reply lock, reads the stored messages, reserves the new messages' numbers and saves the user
+ * message under the first of them. Nothing is taken when the request is refused.
+ * Returns -1 when the session's metadata is gone, false when another reply holds the lock,
+ * else {last reserved number (0 if none), messages before the user message}.
  */
 const OPEN_REPLY_SCRIPT = `${RESERVE_SEQ_LUA}
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
+${SET_COUNT_LUA}
+local raw = redis.call('GET', KEYS[1])
+if not raw then return -1 end
+if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
 local history = {}
-if redis.call('TYPE', KEYS[2])['ok'] == 'list' then history = redis.call('LRANGE', KEYS[2], 0, -1) end
+if redis.call('TYPE', KEYS[3])['ok'] == 'list' then history = redis.call('LRANGE', KEYS[3], 0, -1) end
 local seq = 0
 local count = tonumber(ARGV[3])
-if count > 0 then seq = reserve_seq(KEYS[2], KEYS[3], count) end
+if count > 0 then seq = reserve_seq(KEYS[3], KEYS[4], count) end
+if ARGV[7] ~= '' then
+  local id = ARGV[5] .. string.format('%0' .. ARGV[6] .. 'd', seq - count + 1)
+  local length = redis.call('RPUSH', KEYS[3], '{"message_id":' .. cjson.encode(id) .. ',' .. string.sub(ARGV[7], 2))
+  set_count(KEYS[1], raw, length, ARGV[4])
+end
 return {seq, history}`;
 
 /**
@@ -56,7 +77,7 @@ return {seq, history}`;
  * place and ID) or appends it; then sets message_count to the list length.
  * Returns the new count, or false when the session's metadata is missing.
  */
-const UPSERT_SCRIPT = `
+const UPSERT_SCRIPT = `${SET_COUNT_LUA}
 local raw = redis.call('GET', KEYS[1])
 if not raw then return false end
 local length = redis.call('LLEN', KEYS[2])
@@ -71,26 +92,13 @@ for i = #tail, 1, -1 do
   end
 end
 if not replaced then length = redis.call('RPUSH', KEYS[2], ARGV[1]) end
-local meta = cjson.decode(raw)
-meta['message_count'] = length
-meta['updated_at'] = ARGV[3]
-redis.call('SET', KEYS[1], cjson.encode(meta))
+set_count(KEYS[1], raw, length, ARGV[3])
 return length`;
 
 /** KEYS: lock. ARGV: token, lease ms. Renews only our own lease. */
 const RENEW_SCRIPT = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0`;
-
-/**
- * KEYS: lock, message_seq. ARGV: token, last reserved number, count. For a reply refused after
- * its lock was taken: hands the unused message numbers back (the lock kept anyone else from
- * drawing after them) and releases the lock, so a refusal leaves no gap in the message IDs.
- */
-const ABANDON_SCRIPT = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-if tonumber(ARGV[3]) > 0 and redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DECRBY', KEYS[2], ARGV[3]) end
-return redis.call('DEL', KEYS[1])`;
 
 /** KEYS: lock. ARGV: token. Releases only our own lock (a lapsed lease may belong to another). */
 const RELEASE_SCRIPT = `
@@ -132,7 +140,27 @@ export function parseStoredMessage(chatId: string, raw: string, index: number): 
 const parseStoredMessages = (chatId: string, raws: string[]): Message[] =>
   raws.flatMap((raw, index) => parseStoredMessage(chatId, raw, index) ?? []);
 
-export type OpenedReply = { history: Message[]; reservedIds: string[]; lastSeq: number };
+export type OpenedReply = {
+  /** Stored messages before this request's user message. */
+  history: Message[];
+  /** The saved user message (first reserved ID), or null when none was given. */
+  userMessage: Message | null;
+  /** IDs reserved after the user message's, oldest first. */
+  reservedIds: string[];
+};
+
+export type OpenReplyOptions = {
+  /** Message numbers to reserve, the user message's included. */
+  reserve: number;
+  /** Saved under the first reserved ID before the script returns; its created_at becomes updated_at. */
+  userMessage?: Omit<Message, 'message_id'>;
+};
+
+/** The session's message IDs split where the number goes, for the script to fill in. */
+function messageIdParts(chatId: string) {
+  const sample = formatMessageId(chatId, 1);
+  return { prefix: sample.slice(0, -MESSAGE_SEQ_WIDTH), width: MESSAGE_SEQ_WIDTH };
+}
 
 export function createMessagesStore(chat: RedisClient) {
   return {
@@ -142,31 +170,38 @@ export function createMessagesStore(chat: RedisClient) {
     },
 
     /**
-     * Takes the session's reply lock and returns the stored messages with `reserve` new message
-     * IDs, oldest first; null while another reply holds the lock.
+     * Takes the session's reply lock, returns the stored messages, saves the user message (if
+     * any) and reserves `reserve` message IDs in all, oldest first. 'busy' while another reply
+     * holds the lock, 'gone' when the session was deleted; then nothing was taken or saved.
      */
-    async openReply(chatId: string, token: string, leaseMs: number, reserve: number): Promise<OpenedReply | null> {
+    async openReply(chatId: string, token: string, leaseMs: number, options: OpenReplyOptions): Promise<OpenedReply | 'busy' | 'gone'> {
+      const { reserve, userMessage } = options;
+      if (userMessage && reserve < 1) throw new RangeError('the user message needs a reserved ID');
+      const { prefix, width } = messageIdParts(chatId);
       const result = await evalScript(
         chat,
         OPEN_REPLY_SCRIPT,
-        [streamLockKey(chatId), messagesKey(chatId), messageSeqKey(chatId)],
-        [token, String(leaseMs), String(reserve)],
+        [metadataKey(chatId), streamLockKey(chatId), messagesKey(chatId), messageSeqKey(chatId)],
+        [
+          token,
+          String(leaseMs),
+          String(reserve),
+          userMessage?.created_at ?? '',
+          prefix,
+          String(width),
+          userMessage ? JSON.stringify(userMessage) : '',
+        ],
       );
-      if (!Array.isArray(result)) return null;
+      if (result === -1) return 'gone';
+      if (!Array.isArray(result)) return 'busy';
       const [last, raws] = result as [unknown, unknown];
       const lastSeq = Number(last);
-      const reservedIds = Array.from({ length: reserve }, (_, index) => formatMessageId(chatId, lastSeq - reserve + 1 + index));
-      return { history: parseStoredMessages(chatId, Array.isArray(raws) ? raws.map(String) : []), reservedIds, lastSeq };
-    },
-
-    /** Undoes `openReply` for a reply refused before anything was saved. */
-    async abandonReply(chatId: string, token: string, opened: OpenedReply): Promise<void> {
-      await evalScript(
-        chat,
-        ABANDON_SCRIPT,
-        [streamLockKey(chatId), messageSeqKey(chatId)],
-        [token, String(opened.lastSeq), String(opened.reservedIds.length)],
-      );
+      const ids = Array.from({ length: reserve }, (_, index) => formatMessageId(chatId, lastSeq - reserve + 1 + index));
+      const history = parseStoredMessages(chatId, Array.isArray(raws) ? raws.map(String) : []);
+      if (!userMessage) return { history, userMessage: null, reservedIds: ids };
+      const [userMessageId, ...reservedIds] = ids;
+      if (!userMessageId) throw new Error('no message ID was reserved');
+      return { history, userMessage: { message_id: userMessageId, ...userMessage }, reservedIds };
     },
 
     /** The next message ID of the session (reserved: nobody else gets it). */

@@ -153,6 +153,21 @@ describe('POST /api/chats/:id/messages', () => {
     expect(ErrorBodySchema.parse(second.json).code).toBe('conflict');
     expect((await first).of('assistant_message')[0]?.message.status).toBe('complete');
     expect((await chatOf(arash, chat.chat_id)).message_count).toBe(2);
+    // The refused message was not saved and spent no message number.
+    expect((await messagesOf(arash, chat.chat_id)).map((message) => message.content)).toEqual(['First question', expect.any(String)]);
+    expect(await stack.deps.redis.chat.get(`chat:${chat.chat_id}:message_seq`)).toBe('2');
+  });
+
+  it('has saved the user message, with its message_count, by the time the model is asked', async () => {
+    const chat = await newChat(arash);
+    llm.setMode('slow');
+    const reply = send(arash, chat.chat_id, 'Is the message stored yet?');
+    await llm.waitForRequest((item) => item.kind === 'chat' && item.messages.at(-1)?.content === 'Is the message stored yet?');
+    expect(await messagesOf(arash, chat.chat_id)).toMatchObject([
+      { message_id: `S-${chat.chat_id}-M-001`, role: 'user', content: 'Is the message stored yet?', status: 'complete' },
+    ]);
+    expect((await chatOf(arash, chat.chat_id)).message_count).toBe(1);
+    expect((await reply).of('user_message')[0]?.message).toEqual((await messagesOf(arash, chat.chat_id))[0]);
   });
 
   it.each([

@@ -244,6 +244,27 @@ describe('per-user limits', () => {
     }
   });
 
+  it("does not count a message sent to a session the user cannot see (404) against MESSAGES_PER_MINUTE", async () => {
+    const limited = await stack.build({ llmBaseUrl: llm.url, env: { MESSAGES_PER_MINUTE: '2' } });
+    const limitedServer = await listen(limited.app);
+    try {
+      const user = 'limit.notfound';
+      const others = await newChat(arash, limited.app);
+      for (const content of ['probe one', 'probe two']) {
+        const refused = await send(others.chat_id, content, { userId: user, url: limitedServer.url });
+        expect(refused.status).toBe(404);
+        expect(ErrorBodySchema.parse(refused.json).code).toBe('not_found');
+      }
+      const own = await newChat(user, limited.app);
+      for (const content of ['one', 'two']) {
+        expect((await send(own.chat_id, content, { userId: user, url: limitedServer.url })).status).toBe(200);
+      }
+      expect((await chatOf(others.chat_id)).message_count).toBe(0);
+    } finally {
+      await limitedServer.close();
+    }
+  });
+
   it('refuses a stream over CONCURRENT_STREAMS with 429 and Retry-After', async () => {
     const limited = await stack.build({ llmBaseUrl: llm.url, env: { CONCURRENT_STREAMS: '1', LLM_TIMEOUT_MS: '10000' } });
     const limitedServer = await listen(limited.app);

@@ -100,5 +100,10 @@ export function createReplyLimits(options: {
     async releaseStream(userId: string, token: string): Promise<void> {
       await cache.zRem(streamsKey(userId), token);
     },
+
+    /** Undoes `admit` for a request refused for another reason: it counts against no limit. */
+    async refund(userId: string, token: string): Promise<void> {
+      await cache.multi().zRem(messagesKey(userId), token).zRem(streamsKey(userId), token).exec();
+    },
   };
 }

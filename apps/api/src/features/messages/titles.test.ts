@@ -4,10 +4,11 @@ import {
   CreateChatResponseSchema,
   ErrorBodySchema,
   GenerateTitleResponseSchema,
+  ListMessagesResponseSchema,
   PLACEHOLDER_TITLE,
 } from '@simorgh/contracts';
 import { startFakeLlm, type FakeLlm } from '../../local-stack/fake-llm.js';
-import { eventually, listen, postStream } from '../../test/event-stream-client.js';
+import { eventually, listen, postStream, type StreamReply } from '../../test/event-stream-client.js';
 import { PROJECTS, USERS } from '../../test/fixtures.js';
 import { startTestStack, type TestStack } from '../../test/harness.js';
 
@@ -137,6 +138,51 @@ describe('automatic titles', () => {
       await eventually(async () => (await nameOf(chat.chat_id)) === 'Late Arriving Title', 5000);
     } finally {
       await quickServer.close();
+    }
+  });
+
+  it('accepts the next message as soon as the reply is saved, while the title is still on its way', async () => {
+    // One stream slot: the first stream must hand back its slot as well as the session's lock.
+    const strict = await stack.build({
+      llmBaseUrl: llm.url,
+      env: { MESSAGES_PER_MINUTE: '1000', CONCURRENT_STREAMS: '1' },
+      appOptions: { messages: { titleWaitMs: 3000 } },
+    });
+    const strictServer = await listen(strict.app);
+    try {
+      llm.setTitleMode('slow');
+      llm.configure({ titleReply: 'Pump Seal Flush Plans' });
+      const chat = await newChat();
+      const token = await stack.tokenFor(arash);
+      const url = `${strictServer.url}/api/chats/${chat.chat_id}/messages`;
+      const next: Array<{ sentAt: number; reply: Promise<StreamReply> }> = [];
+      const first = await postStream(url, token, { content: 'Which seal flush plan for hot water?' }, {
+        onEvent: (event) => {
+          if (event.type !== 'assistant_message') return;
+          next.push({ sentAt: performance.now(), reply: postStream(url, token, { content: 'And for light hydrocarbons?' }) });
+        },
+      });
+      expect(next).toHaveLength(1);
+      const second = await next[0]!.reply;
+
+      expect(next[0]!.sentAt).toBeLessThan(first.firstAt('done')!);
+      expect(first.of('title')).toEqual([{ type: 'title', chat_id: chat.chat_id, title: 'Pump Seal Flush Plans' }]);
+      expect(second.status).toBe(200);
+      expect(second.json).toBeNull();
+      expect(second.of('user_message')[0]?.message.content).toBe('And for light hydrocarbons?');
+      expect(second.of('assistant_message')[0]?.message.status).toBe('complete');
+      expect(second.events.at(-1)?.event.type).toBe('done');
+      expect(await nameOf(chat.chat_id)).toBe('Pump Seal Flush Plans');
+      const stored = await stack.http().get(`/api/chats/${chat.chat_id}/messages`).set('Authorization', await stack.bearer(arash));
+      expect(stored.status).toBe(200);
+      expect(ListMessagesResponseSchema.parse(stored.body).messages.map((message) => message.role)).toEqual([
+        'user',
+        'assistant',
+        'user',
+        'assistant',
+      ]);
+    } finally {
+      await strictServer.close();
     }
   });
 
