@@ -5,6 +5,13 @@ import { join } from 'node:path';
 import type { Express } from 'express';
 import mysql from 'mysql2/promise';
 import request from 'supertest';
+import {
+  ChatResponseSchema,
+  CreateChatResponseSchema,
+  ListMessagesResponseSchema,
+  type ChatMetadata,
+  type Message,
+} from '@simorgh/contracts';
 import { inject } from 'vitest';
 import { createApp, type CreateAppOptions } from '../app.js';
 import { buildDeps, closeDeps, type Clock, type Deps } from '../deps.js';
@@ -56,6 +63,12 @@ export type TestStack = {
   tokenFor: (userId: string, displayName?: string) => Promise<string>;
   /** `Authorization` header value for a user. */
   bearer: (userId: string) => Promise<string>;
+  /** Creates a session through the API as `userId`; throws unless it answers 201. */
+  createChat: (userId: string, body?: Record<string, unknown>, app?: Express) => Promise<ChatMetadata>;
+  /** A session's metadata as `userId` sees it; throws unless it answers 200. */
+  chatOf: (userId: string, chatId: string) => Promise<ChatMetadata>;
+  /** A session's messages as `userId` sees them; throws unless it answers 200. */
+  messagesOf: (userId: string, chatId: string) => Promise<Message[]>;
   /** Another deps/app on the same Redis (and TPMS unless overridden); closed by stop(). */
   build: (options?: StackOptions) => Promise<{ env: Env; deps: Deps; app: Express }>;
   stop: () => Promise<void>;
@@ -118,6 +131,13 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
   const tokens = createTokenService(TEST_JWT_SECRET, 3600, () => main.deps.clock.now());
   const tokenFor = async (userId: string, displayName = userId) => (await tokens.sign(userId, displayName)).token;
 
+  const expectOk = (response: request.Response, status: number, what: string) => {
+    if (response.status !== status) {
+      throw new Error(`${what} answered ${response.status}, not ${status}: ${JSON.stringify(response.body)}`);
+    }
+    return response.body as unknown;
+  };
+
   return {
     redis,
     env: main.env,
@@ -132,6 +152,20 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
     },
     tokenFor,
     bearer: async (userId) => `Bearer ${await tokenFor(userId)}`,
+    createChat: async (userId, body = { chat_type: 'general' }, app = main.app) => {
+      const response = await request(app).post('/api/chats').set('Authorization', `Bearer ${await tokenFor(userId)}`).send(body);
+      return CreateChatResponseSchema.parse(expectOk(response, 201, 'POST /api/chats')).chat;
+    },
+    chatOf: async (userId, chatId) => {
+      const response = await request(main.app).get(`/api/chats/${chatId}`).set('Authorization', `Bearer ${await tokenFor(userId)}`);
+      return ChatResponseSchema.parse(expectOk(response, 200, `GET /api/chats/${chatId}`)).chat;
+    },
+    messagesOf: async (userId, chatId) => {
+      const response = await request(main.app)
+        .get(`/api/chats/${chatId}/messages`)
+        .set('Authorization', `Bearer ${await tokenFor(userId)}`);
+      return ListMessagesResponseSchema.parse(expectOk(response, 200, `GET /api/chats/${chatId}/messages`)).messages;
+    },
     build,
     stop: async () => {
       await Promise.allSettled(built.map((deps) => closeDeps(deps)));

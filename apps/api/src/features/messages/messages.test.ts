@@ -1,9 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
-  ChatResponseSchema,
-  CreateChatResponseSchema,
   ErrorBodySchema,
-  ListMessagesResponseSchema,
   MESSAGE_CONTENT_MAX,
   PLACEHOLDER_TITLE,
 } from '@simorgh/contracts';
@@ -40,27 +37,14 @@ beforeEach(() => {
   llm.configure({ tokenDelayMs: 2, slowDelayMs: 300, reply: undefined, titleReply: undefined });
 });
 
-async function newChat(userId: string, body: Record<string, unknown> = { chat_type: 'general' }) {
-  const response = await stack.http().post('/api/chats').set('Authorization', await stack.bearer(userId)).send(body);
-  expect(response.status).toBe(201);
-  return CreateChatResponseSchema.parse(response.body).chat;
-}
+const newChat = (userId: string, body?: Record<string, unknown>) => stack.createChat(userId, body);
 
 async function send(userId: string, chatId: string, content: string) {
   return postStream(`${server.url}/api/chats/${chatId}/messages`, await stack.tokenFor(userId), { content });
 }
 
-async function messagesOf(userId: string, chatId: string) {
-  const response = await stack.http().get(`/api/chats/${chatId}/messages`).set('Authorization', await stack.bearer(userId));
-  expect(response.status).toBe(200);
-  return ListMessagesResponseSchema.parse(response.body).messages;
-}
-
-async function chatOf(userId: string, chatId: string) {
-  const response = await stack.http().get(`/api/chats/${chatId}`).set('Authorization', await stack.bearer(userId));
-  expect(response.status).toBe(200);
-  return ChatResponseSchema.parse(response.body).chat;
-}
+const messagesOf = (userId: string, chatId: string) => stack.messagesOf(userId, chatId);
+const chatOf = (userId: string, chatId: string) => stack.chatOf(userId, chatId);
 
 describe('POST /api/chats/:id/messages', () => {
   it('streams the reply and saves both messages with consecutive IDs and message_count', async () => {

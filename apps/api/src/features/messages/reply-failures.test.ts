@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
-  ChatResponseSchema,
-  CreateChatResponseSchema,
   ErrorBodySchema,
   HealthResponseSchema,
-  ListMessagesResponseSchema,
   LlmDiagnosticsSchema,
   PLACEHOLDER_TITLE,
   StopResponseSchema,
@@ -42,25 +39,14 @@ beforeEach(() => {
   llm.configure({ tokenDelayMs: 2, slowDelayMs: 3000, retryAfterS: 7, reply: undefined, titleReply: undefined });
 });
 
-async function newChat(userId = arash, app: Express = stack.app) {
-  const response = await request(app).post('/api/chats').set('Authorization', await stack.bearer(userId)).send({ chat_type: 'general' });
-  expect(response.status).toBe(201);
-  return CreateChatResponseSchema.parse(response.body).chat;
-}
+const newChat = (userId = arash, app?: Express) => stack.createChat(userId, undefined, app);
 
 async function send(chatId: string, content: string, options: Parameters<typeof postStream>[3] & { userId?: string; url?: string } = {}) {
   return postStream(`${options.url ?? server.url}/api/chats/${chatId}/messages`, await stack.tokenFor(options.userId ?? arash), { content }, options);
 }
 
-async function messagesOf(chatId: string, userId = arash) {
-  const response = await stack.http().get(`/api/chats/${chatId}/messages`).set('Authorization', await stack.bearer(userId));
-  return ListMessagesResponseSchema.parse(response.body).messages;
-}
-
-async function chatOf(chatId: string, userId = arash) {
-  const response = await stack.http().get(`/api/chats/${chatId}`).set('Authorization', await stack.bearer(userId));
-  return ChatResponseSchema.parse(response.body).chat;
-}
+const messagesOf = (chatId: string, userId = arash) => stack.messagesOf(userId, chatId);
+const chatOf = (chatId: string, userId = arash) => stack.chatOf(userId, chatId);
 
 const lastChatRequest = (content: string) =>
   llm.waitForRequest((item) => item.kind === 'chat' && item.messages.at(-1)?.content === content);

@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
-  ChatResponseSchema,
-  CreateChatResponseSchema,
   ErrorBodySchema,
   GenerateTitleResponseSchema,
-  ListMessagesResponseSchema,
   PLACEHOLDER_TITLE,
 } from '@simorgh/contracts';
 import { startFakeLlm, type FakeLlm } from '../../local-stack/fake-llm.js';
@@ -40,19 +37,14 @@ beforeEach(() => {
   llm.configure({ tokenDelayMs: 2, slowDelayMs: SLOW_TITLE_MS, reply: undefined, titleReply: undefined });
 });
 
-async function newChat(body: Record<string, unknown> = { chat_type: 'general' }) {
-  const response = await stack.http().post('/api/chats').set('Authorization', await stack.bearer(arash)).send(body);
-  expect(response.status).toBe(201);
-  return CreateChatResponseSchema.parse(response.body).chat;
-}
+const newChat = (body?: Record<string, unknown>) => stack.createChat(arash, body);
 
 async function send(chatId: string, content: string, url = server.url) {
   return postStream(`${url}/api/chats/${chatId}/messages`, await stack.tokenFor(arash), { content });
 }
 
 async function nameOf(chatId: string) {
-  const response = await stack.http().get(`/api/chats/${chatId}`).set('Authorization', await stack.bearer(arash));
-  return ChatResponseSchema.parse(response.body).chat.chat_name;
+  return (await stack.chatOf(arash, chatId)).chat_name;
 }
 
 describe('automatic titles', () => {
@@ -173,9 +165,8 @@ describe('automatic titles', () => {
       expect(second.of('assistant_message')[0]?.message.status).toBe('complete');
       expect(second.events.at(-1)?.event.type).toBe('done');
       expect(await nameOf(chat.chat_id)).toBe('Pump Seal Flush Plans');
-      const stored = await stack.http().get(`/api/chats/${chat.chat_id}/messages`).set('Authorization', await stack.bearer(arash));
-      expect(stored.status).toBe(200);
-      expect(ListMessagesResponseSchema.parse(stored.body).messages.map((message) => message.role)).toEqual([
+      const stored = await stack.messagesOf(arash, chat.chat_id);
+      expect(stored.map((message) => message.role)).toEqual([
         'user',
         'assistant',
         'user',
