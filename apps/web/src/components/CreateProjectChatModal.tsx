@@ -1,6 +1,6 @@
 import { useId, useState, type FormEvent } from 'react';
 import { ApiError } from '../api/client';
-import { useCreateProjectChat } from '../hooks/useChats';
+import { useCreateProjectChat, useOpenNewChat } from '../hooks/useChats';
 import { useProjectLookup, type ProjectLookup } from '../hooks/useProjects';
 import { Modal } from './Modal';
 
@@ -40,6 +40,7 @@ export function CreateProjectChatModal({ onClose }: { onClose: () => void }) {
   const [pageName, setPageName] = useState('');
   const lookup = useProjectLookup(projectInput);
   const create = useCreateProjectChat();
+  const openNewChat = useOpenNewChat();
 
   const project = lookup.state === 'found' ? lookup.project : null;
   const canCreate = project !== null && pageName.trim() !== '' && !create.isPending;
@@ -48,7 +49,15 @@ export function CreateProjectChatModal({ onClose }: { onClose: () => void }) {
   const onSubmit = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     if (!canCreate) return;
-    create.mutate({ projectNumber: project.project_number, pageName: pageName.trim() }, { onSuccess: onClose });
+    create.mutate(
+      { projectNumber: project.project_number, pageName: pageName.trim() },
+      {
+        onSuccess: ({ chat }) => {
+          onClose();
+          openNewChat(chat.chat_id);
+        },
+      },
+    );
   };
 
   const createError =

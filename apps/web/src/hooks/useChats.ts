@@ -37,13 +37,19 @@ export function useChat(chatId: string) {
   });
 }
 
+/** Opens a chat that was just created, with the message box focused. */
+export function useOpenNewChat(): (chatId: string) => void {
+  const navigate = useNavigate();
+  return (chatId) => void navigate(`/c/${encodeURIComponent(chatId)}`, { state: { focusComposer: true } });
+}
+
 /**
  * New chat without a form: the sidebar shows "New conversation" before the request leaves, the
  * server's record replaces it, and a failure removes it again with a notice.
  */
 export function useCreateGeneralChat() {
   const queryClient = useQueryClient();
-  const navigate = useNavigate();
+  const openNewChat = useOpenNewChat();
   const { push } = useNotices();
   return useMutation({
     mutationFn: () => createChat({ chat_type: 'general' }),
@@ -61,7 +67,7 @@ export function useCreateGeneralChat() {
     onSuccess: ({ chat }, _vars, context) => {
       replaceChat(queryClient, context.placeholderId, chat);
       queryClient.setQueryData(queryKeys.messages(chat.chat_id), { messages: [] });
-      void navigate(`/c/${encodeURIComponent(chat.chat_id)}`, { state: { focusComposer: true } });
+      openNewChat(chat.chat_id);
     },
     onError: (error, _vars, context) => {
       if (context !== undefined) removeChat(queryClient, context.placeholderId);
@@ -72,10 +78,13 @@ export function useCreateGeneralChat() {
 
 export type ProjectChatInput = { projectNumber: string; pageName: string };
 
-/** Project chats are created from the dialog, which shows any error itself. */
+/**
+ * Project chats are created from the dialog, which shows any error itself and opens the new
+ * chat: it closes first, in the same render as the navigation, so its focus return to the
+ * opener cannot run after the chat view has focused the message box.
+ */
 export function useCreateProjectChat() {
   const queryClient = useQueryClient();
-  const navigate = useNavigate();
   return useMutation({
     mutationFn: ({ projectNumber, pageName }: ProjectChatInput) =>
       createChat({ chat_type: 'project', project_number: projectNumber, page_name: pageName }),
@@ -83,7 +92,6 @@ export function useCreateProjectChat() {
       prependChat(queryClient, chat);
       queryClient.setQueryData(queryKeys.chat(chat.chat_id), { chat });
       queryClient.setQueryData(queryKeys.messages(chat.chat_id), { messages: [] });
-      void navigate(`/c/${encodeURIComponent(chat.chat_id)}`, { state: { focusComposer: true } });
     },
   });
 }
