@@ -1,7 +1,6 @@
-import express, { Router, type Express } from 'express';
-import helmet from 'helmet';
-import { pinoHttp } from 'pino-http';
+import express, { type Express } from 'express';
 import type { Deps } from './deps.js';
+import { redisDbOf } from './env.js';
 import { createAdminRouter } from './features/admin/admin.router.js';
 import { createAuthRouter } from './features/auth/auth.router.js';
 import { createAuthService } from './features/auth/auth.service.js';
@@ -23,9 +22,11 @@ import { createProjectsRouter } from './features/projects/projects.router.js';
 import { createProjectsService, type ProjectsService } from './features/projects/projects.service.js';
 import { createProjectsStore } from './features/projects/projects.store.js';
 import { createTpmsCache } from './features/projects/tpms-cache.js';
-import { errorHandler, notFoundHandler } from './http/error-handler.js';
+import { accessLog } from './http/access-log.js';
+import { createErrorHandlers } from './http/error-handler.js';
 import { requestId } from './http/request-id.js';
 import { requireAuth } from './http/require-auth.js';
+import { securityHeaders } from './http/security-headers.js';
 
 export type Services = {
   tokens: TokenService;
@@ -47,7 +48,7 @@ export function buildServices(deps: Deps, options: CreateAppOptions = {}): Servi
       negative: deps.env.TPMS_NEGATIVE_CACHE_TTL_S,
     }),
   );
-  const chats = createChatsService(deps, createChatsStore(deps.redis.chat), projects);
+  const chats = createChatsService(deps, createChatsStore(deps.redis.chat, { counters: redisDbOf(deps.env.REDIS_URL), chat: deps.env.REDIS_CHAT_DB }), projects);
   const messages = createMessagesService({
     clock: deps.clock,
     logger: deps.logger,
@@ -85,40 +86,25 @@ export function createApp(deps: Deps, options: CreateAppOptions = {}): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', deps.env.TRUST_PROXY);
-  app.use(helmet());
+  app.use(securityHeaders);
   app.use(requestId);
-  app.use(
-    pinoHttp({
-      logger: deps.logger,
-      genReqId: (_req, res) => res.locals.requestId ?? 'unknown',
-      // Method, path and status only: no headers (tokens) and no bodies (passwords, messages).
-      serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
-        res: (res: { statusCode: number }) => ({ status: res.statusCode }),
-      },
-      // 503 means a dependency is down: expected during an outage, not a bug in this service.
-      customLogLevel: (_req, res, error) =>
-        res.statusCode === 503 ? 'warn' : error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug',
-    }),
-  );
+  app.use(accessLog(deps.logger));
   app.use(express.json({ limit: '64kb' }));
   app.use(express.urlencoded({ extended: false, limit: '64kb' }));
 
-  const api = Router();
+  // Each feature is mounted straight on the app at its own prefix, so a request enters only the
+  // router that can answer it (walking every feature's router cost a sixth of a creation's CPU).
+  const { notFound, errorHandler } = createErrorHandlers(deps.logger);
   // Public routes.
-  api.use(createHealthRouter(deps));
-  api.use(createAuthRouter(auth, authenticated));
-  // Everything below needs a valid bearer token.
-  api.use(authenticated);
-  api.use(createChatsRouter(services.chats));
-  api.use(createProjectsRouter(services.projects));
-  api.use(createAdminRouter(services.projects, deps.env.ADMIN_USERS));
-  api.use(createMessagesRouter(services.messages));
-  api.use(createLlmRouter(services.llm));
-  api.use(notFoundHandler);
-
-  app.use('/api', api);
-  app.use(notFoundHandler);
+  app.use('/api/health', createHealthRouter(deps));
+  app.use('/api/auth', createAuthRouter(auth, authenticated));
+  // Everything else under /api needs a valid bearer token, unknown paths included.
+  app.use('/api', authenticated);
+  app.use('/api/chats', createChatsRouter(services.chats), createMessagesRouter(services.messages));
+  app.use('/api/projects', createProjectsRouter(services.projects));
+  app.use('/api/admin', createAdminRouter(services.projects, deps.env.ADMIN_USERS));
+  app.use('/api/llm', createLlmRouter(services.llm));
+  app.use(notFound);
   app.use(errorHandler);
   return app;
 }

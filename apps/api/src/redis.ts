@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   createClient,
   ClientClosedError,
@@ -13,6 +14,8 @@ import type { Logger } from './logger.js';
 export const REDIS_COMMAND_TIMEOUT_MS = 1000;
 /** Commands waiting on a frozen Redis are capped; beyond this they fail at once. */
 const MAX_QUEUED_COMMANDS = 2000;
+/** How often overdue commands are failed: a deadline fires between `ms` and `ms` + this. */
+const DEADLINE_SWEEP_MS = 50;
 /** Client methods that manage the connection itself and must not get the per-command deadline. */
 const NO_DEADLINE = new Set<PropertyKey>(['connect', 'close', 'destroy', 'quit', 'disconnect', 'QUIT']);
 
@@ -28,9 +31,9 @@ export function createRedisClient(url: string, database: number, logger: Logger,
     // A stopped or dead Redis must fail requests at once, not queue them without bound.
     RESP: 2,
     disableOfflineQueue: true,
+    // No `commandOptions.timeout`: it arms an AbortSignal timer per command that fires even
+    // after the reply; withDeadline bounds the whole command instead, at a fraction of the cost.
     commandsQueueMaxLength: MAX_QUEUED_COMMANDS,
-    // Only bounds the wait before a command is written; withDeadline bounds the reply.
-    commandOptions: { timeout: REDIS_COMMAND_TIMEOUT_MS },
     socket: {
       connectTimeout: 2000,
       // Keep retrying forever, at most every 2 s, so the API recovers by itself.
@@ -50,35 +53,82 @@ export function createRedisClient(url: string, database: number, logger: Logger,
 
 /**
  * node-redis stops timing a command once it is written to the socket, so a frozen Redis
- * (alive TCP connection, no replies) would hang requests forever. Every command promise
- * is raced against a deadline; a late reply is simply dropped when it finally arrives.
+ * (alive TCP connection, no replies) would hang requests forever. Every command gets a
+ * deadline; a late reply is simply dropped when it finally arrives. One sweep timer per
+ * client serves all commands (a timer per command was a measurable cost under load).
  */
 function withDeadline(client: RedisClient, ms: number): RedisClient {
+  // Insertion order is deadline order, so a sweep stops at the first command still in time.
+  const pending = new Set<{ deadline: number; reject: (error: Error) => void }>();
+  let sweeper: NodeJS.Timeout | undefined;
+  const sweep = () => {
+    const now = performance.now();
+    for (const entry of pending) {
+      if (entry.deadline > now) return;
+      pending.delete(entry);
+      entry.reject(new TimeoutError());
+    }
+    clearInterval(sweeper);
+    sweeper = undefined;
+  };
+  const wrapped = new Map<PropertyKey, (...args: unknown[]) => unknown>();
+  const wrap = (method: (...args: unknown[]) => unknown) => (...args: unknown[]) => {
+    const result: unknown = method.apply(client, args);
+    if (!(result instanceof Promise)) return result;
+    return new Promise((resolve, reject) => {
+      const entry = { deadline: performance.now() + ms, reject };
+      pending.add(entry);
+      if (!sweeper) {
+        sweeper = setInterval(sweep, DEADLINE_SWEEP_MS);
+        sweeper.unref();
+      }
+      result.then(
+        (value: unknown) => {
+          pending.delete(entry);
+          resolve(value);
+        },
+        (error: unknown) => {
+          pending.delete(entry);
+          reject(error as Error);
+        },
+      );
+    });
+  };
   return new Proxy(client, {
     get(target, property) {
       const value: unknown = Reflect.get(target, property, target);
       if (typeof value !== 'function' || NO_DEADLINE.has(property)) return value;
-      return (...args: unknown[]) => {
-        const result: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
-        if (!(result instanceof Promise)) return result;
-        result.catch(() => undefined);
-        let timer: NodeJS.Timeout | undefined;
-        const deadline = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new TimeoutError()), ms);
-        });
-        return Promise.race([result, deadline]).finally(() => clearTimeout(timer));
-      };
+      let method = wrapped.get(property);
+      if (!method) {
+        method = wrap(value as (...args: unknown[]) => unknown);
+        wrapped.set(property, method);
+      }
+      return method;
     },
   });
 }
 
+const scriptShas = new Map<string, string>();
+
 /**
  * Runs a Lua script atomically. Scripts are how this API writes several keys together:
- * unlike MULTI, EVAL honours the command timeout and the disabled offline queue, so a
- * stopped Redis fails fast instead of hanging the request.
+ * unlike MULTI, EVAL honours the command deadline and the disabled offline queue, so a
+ * stopped Redis fails fast instead of hanging the request. Sent by SHA1 (EVALSHA); a Redis
+ * that does not know the script yet (first use, restart) answers NOSCRIPT without running
+ * anything, and gets the full text once.
  */
 export async function evalScript(client: RedisClient, script: string, keys: string[], args: string[]): Promise<unknown> {
-  return client.eval(script, { keys, arguments: args });
+  let sha = scriptShas.get(script);
+  if (sha === undefined) {
+    sha = createHash('sha1').update(script).digest('hex');
+    scriptShas.set(script, sha);
+  }
+  try {
+    return await client.evalSha(sha, { keys, arguments: args });
+  } catch (error) {
+    if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
+    return client.eval(script, { keys, arguments: args });
+  }
 }
 
 /** True for errors meaning "Redis is unreachable or too slow right now" (→ 503). */

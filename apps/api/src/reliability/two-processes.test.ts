@@ -31,7 +31,7 @@ beforeAll(async () => {
   const { env } = stack;
   const apiEnv = {
     NODE_ENV: 'production',
-    LOG_LEVEL: 'info',
+    LOG_LEVEL: 'debug', // 'session created' lines show which process served each creation
     REDIS_URL: env.REDIS_URL,
     REDIS_CHAT_DB: String(env.REDIS_CHAT_DB),
     REDIS_CACHE_DB: String(env.REDIS_CACHE_DB),

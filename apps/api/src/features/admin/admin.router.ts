@@ -12,17 +12,17 @@ const InvalidateRequestSchema = z
   });
 
 /**
- * Operator endpoints, allowed only for the users named in ADMIN_USERS.
+ * Operator endpoints under /api/admin, allowed only for the users named in ADMIN_USERS.
  * POST /api/admin/tpms-cache/invalidate {project_number?, user_id?} drops cached TPMS answers
  * (e.g. right after revoking someone's access) and returns how many entries were removed.
  */
 export function createAdminRouter(projects: ProjectsService, adminUsers: readonly string[]): Router {
   const router = Router();
-  router.use('/admin', (_req, res, next) => {
+  router.use((_req, res, next) => {
     if (!adminUsers.includes(currentUser(res))) throw new AppError('forbidden', 'This endpoint is for administrators only');
     next();
   });
-  router.post('/admin/tpms-cache/invalidate', async (req, res) => {
+  router.post('/tpms-cache/invalidate', async (req, res) => {
     const body = InvalidateRequestSchema.parse(req.body ?? {});
     const removed = await projects.invalidate({
       ...(body.project_number ? { projectNumber: body.project_number } : {}),

@@ -3,14 +3,14 @@ import { LoginRequestSchema, type MeResponse } from '@simorgh/contracts';
 import { currentUser } from '../../http/require-auth.js';
 import type { AuthService } from './auth.service.js';
 
-/** Login is public; `me` sits behind `requireAuth`, passed in by createApp. */
+/** Mounted at /api/auth. Login is public; `me` sits behind `requireAuth`, passed in by createApp. */
 export function createAuthRouter(auth: AuthService, requireAuth: RequestHandler): Router {
   const router = Router();
-  router.post('/auth/login', async (req, res) => {
+  router.post('/login', async (req, res) => {
     const credentials = LoginRequestSchema.parse(req.body ?? {});
     res.json(await auth.login(credentials, req.ip ?? 'unknown'));
   });
-  router.get('/auth/me', requireAuth, async (_req, res) => {
+  router.get('/me', requireAuth, async (_req, res) => {
     const body: MeResponse = { user: await auth.me(currentUser(res)) };
     res.json(body);
   });

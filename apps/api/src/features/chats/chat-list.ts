@@ -21,12 +21,12 @@ export type ListedPage = { items: ListedChat[]; next: ListPosition | null };
 /**
  * Reads one page in list order (pinned first, then newest first, then ID descending), starting
  * strictly after `after`. The pinned set is read first, then the main index; both newest-first
- * in chunks of about twice the page, each chunk's metadata in one MGET, until the page plus
- * one is found. Cost follows the page size, not the number of sessions the user has.
+ * in chunks, each chunk's metadata in one MGET, until the page plus one is found. The first
+ * chunk is exactly that many (enough unless filters drop sessions); later ones double. Cost
+ * follows the page size, not the number of sessions the user has.
  */
 export async function readListPage(store: ChatsStore, userId: string, query: ListInput, after: ListPosition | null): Promise<ListedPage> {
   const wanted = query.limit + 1;
-  const chunk = Math.min(MAX_CHUNK, Math.max(32, 2 * wanted));
   const items: ListedChat[] = [];
   let budget = MAX_SCANNED_PER_PAGE;
   let lastScanned: ListPosition | null = null;
@@ -36,7 +36,13 @@ export async function readListPage(store: ChatsStore, userId: string, query: Lis
   parts.push({ pinned: false, key: userIndexKey(userId), after: after && !after.pinned ? after : null });
 
   for (const part of parts) {
-    for await (const entries of newestFirst(store, part.key, part.after, () => Math.min(chunk, budget))) {
+    let chunk = wanted - items.length;
+    const nextChunk = () => {
+      const size = Math.min(chunk, budget);
+      chunk = Math.min(MAX_CHUNK, chunk * 2);
+      return size;
+    };
+    for await (const entries of newestFirst(store, part.key, part.after, nextChunk)) {
       const raws = await store.getManyRaw(entries.map((entry) => entry.id));
       for (const [index, entry] of entries.entries()) {
         const raw = raws[index];

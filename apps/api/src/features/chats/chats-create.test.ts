@@ -109,6 +109,18 @@ describe('POST /api/chats (general)', () => {
     expect(await stack.deps.redis.chat.zScore(`user:${USERS.sara.username}:chats`, 'G-202608-000001')).toBeNull();
   });
 
+  it('widens past 999999 exactly as ids.ts formats it, in the stored key and JSON alike', async () => {
+    clock.set('2026-10-05T00:00:00Z');
+    await stack.deps.redis.counters.set('session:counter:general:202610', '999998');
+    const last = await createGeneral(arash);
+    const widened = await createGeneral(arash);
+    expect([last.chat.chat_id, widened.chat.chat_id]).toEqual(['G-202610-999999', 'G-202610-1000000']);
+    expect(widened.chat.chat_id).toBe(formatGeneralId(new Date('2026-10-05T00:00:00Z'), 1_000_000));
+    const stored = JSON.parse((await stack.deps.redis.chat.get('chat:G-202610-1000000:metadata')) ?? '{}');
+    expect(stored).toEqual(widened.chat);
+    expect(await stack.deps.redis.chat.zScore(`user:${USERS.arash.username}:chats`, 'G-202610-1000000')).toBe(Date.parse('2026-10-05T00:00:00Z'));
+  });
+
   it('raises counters at start-up to the highest stored ID', async () => {
     const month = new Date('2026-09-09T00:00:00Z');
     const stored = { chat_id: formatGeneralId(month, 41), user_id: USERS.arash.username, chat_name: 'x', created_at: month.toISOString() };

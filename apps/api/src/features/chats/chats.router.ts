@@ -12,28 +12,28 @@ import type { ChatsService } from './chats.service.js';
 export function createChatsRouter(chats: ChatsService): Router {
   const router = Router();
 
-  router.post('/chats', async (req, res) => {
+  router.post('/', async (req, res) => {
     const body = CreateChatRequestSchema.parse(req.body ?? {});
     res.status(201).json(await chats.create(currentUser(res), body));
   });
 
-  router.get('/chats', async (req, res) => {
+  router.get('/', async (req, res) => {
     const query = ListChatsQuerySchema.parse(req.query);
     res.json(await chats.list(currentUser(res), query));
   });
 
-  router.get('/chats/:id', async (req, res) => {
+  router.get('/:id', async (req, res) => {
     const body: ChatResponse = { chat: await chats.getOwnedChat(currentUser(res), req.params.id) };
     res.json(body);
   });
 
-  router.patch('/chats/:id', async (req, res) => {
+  router.patch('/:id', async (req, res) => {
     const changes = UpdateChatRequestSchema.parse(req.body ?? {});
     const body: ChatResponse = { chat: await chats.update(currentUser(res), req.params.id, changes) };
     res.json(body);
   });
 
-  router.delete('/chats/:id', async (req, res) => {
+  router.delete('/:id', async (req, res) => {
     await chats.remove(currentUser(res), req.params.id);
     const body: DeleteChatResponse = { status: 'success', chat_id: req.params.id };
     res.json(body);

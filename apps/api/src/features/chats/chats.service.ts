@@ -4,6 +4,7 @@ import {
   generalCounterKey,
   parseSessionId,
   PLACEHOLDER_TITLE,
+  SESSION_SEQ_WIDTH,
   projectCounterKey,
   type ChatMetadata,
   type CreateChatRequestSchema,
@@ -20,7 +21,6 @@ import { decodeCursor, encodeCursor } from './chat-cursor.js';
 import { readListPage } from './chat-list.js';
 import { needsMessageCount, normalizeMetadata } from './chat-metadata.js';
 import type { ChatsStore } from './chats.store.js';
-import { allocateId } from './id-allocator.js';
 
 type CreateInput = z.output<typeof CreateChatRequestSchema>;
 type ListInput = z.output<typeof ListChatsQuerySchema>;
@@ -97,21 +97,22 @@ export function createChatsService(deps: Pick<Deps, 'redis' | 'clock' | 'logger'
       format = (seq) => formatGeneralId(now, seq);
       message = 'General session created';
     }
-    let chat: ChatMetadata | undefined;
-    await allocateId({
-      counters: deps.redis.counters,
+    // ids.ts owns the format: the script appends the zero-padded number to this prefix, and
+    // the result is checked against formatGeneralId/formatProjectId before anyone sees it.
+    const created = await store.createWithNextId({
       counterKey,
-      format,
-      logger: deps.logger,
-      tryWrite: async (id) => {
-        const candidate: ChatMetadata = { chat_id: id, ...template };
-        const created = await store.create(candidate, now.getTime());
-        if (created) chat = candidate;
-        return created;
-      },
+      idPrefix: format(1).slice(0, -SESSION_SEQ_WIDTH),
+      width: SESSION_SEQ_WIDTH,
+      metadata: template,
+      createdMs: now.getTime(),
     });
-    if (!chat) throw new Error('session allocation finished without a session');
-    deps.logger.info({ chat_id: chat.chat_id, user_id: userId, chat_type: chat.chat_type }, 'session created');
+    if (created.seq === 0) throw new Error(`No free session ID after ${created.skipped} attempts on ${counterKey}`);
+    if (created.chatId !== format(created.seq)) throw new Error(`Session ID ${created.chatId} does not match number ${created.seq}`);
+    if (created.skipped > 0) {
+      deps.logger.warn({ chat_id: created.chatId, skipped: created.skipped, counter: counterKey }, 'session IDs already taken; counter was behind, skipped them');
+    }
+    const chat: ChatMetadata = { chat_id: created.chatId, ...template };
+    deps.logger.debug({ chat_id: chat.chat_id, user_id: userId, chat_type: chat.chat_type }, 'session created');
     return { status: 'success', chat, message };
   }
 

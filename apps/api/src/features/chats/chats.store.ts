@@ -10,7 +10,8 @@
  *   chat:<id>:messages      reserved for the messages feature (its own format)
  *   chat:<id>:message_seq   reserved for the messages feature (message ID counter)
  *   session:counter:general:<yyyyMM>, session:counter:project:<n>
- *                           INCR counters, in the counters DB (REDIS_URL's DB), never in this one
+ *                           INCR counters, in the counters DB (REDIS_URL's DB), never in this one;
+ *                           CREATE_SCRIPT reaches them with a SELECT of its own
  *
  * Multi-key writes are Lua scripts (atomic, and unlike MULTI they obey the client's command
  * timeout when Redis stalls). Metadata changes go through PATCH_SCRIPT, which decodes the JSON,
@@ -28,13 +29,33 @@ export const messageSeqKey = (chatId: string) => `chat:${chatId}:message_seq`;
 export const userIndexKey = (userId: string) => `user:${userId}:chats`;
 export const userPinnedKey = (userId: string) => `user:${userId}:pinned`;
 
-/** KEYS: metadata, user index. ARGV: json, score, id. 1 when created, 0 when the ID was taken. */
+/**
+ * Takes the next session number and writes the session in one step (one round trip, one fsync
+ * wait). The counter lives in the counters DB: the script SELECTs it for the INCR only (a
+ * script's SELECT never changes the caller's DB). A number whose session already exists (the
+ * counter was lost or flushed) is skipped, never reused.
+ *
+ * KEYS: counter (counters DB), user index. ARGV: counters DB, chat DB, ID prefix, number
+ * width, metadata JSON after its chat_id field, score, max attempts.
+ * Returns { number, ID, numbers skipped }; number 0 when every attempt was taken.
+ */
 const CREATE_SCRIPT = `
-if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
-  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
-  return 1
+local skipped = 0
+for attempt = 1, tonumber(ARGV[7]) do
+  redis.call('SELECT', ARGV[1])
+  local seq = redis.call('INCR', KEYS[1])
+  redis.call('SELECT', ARGV[2])
+  local id = ARGV[3] .. string.format('%0' .. ARGV[4] .. 'd', seq)
+  if redis.call('SET', 'chat:' .. id .. ':metadata', '{"chat_id":"' .. id .. '",' .. ARGV[5], 'NX') then
+    redis.call('ZADD', KEYS[2], ARGV[6], id)
+    return { seq, id, skipped }
+  end
+  skipped = skipped + 1
 end
-return 0`;
+return { 0, '', skipped }`;
+
+/** Give up after this many taken numbers in a row; start-up reconciliation should prevent it. */
+const MAX_CREATE_ATTEMPTS = 10_000;
 
 /** Counts a messages key whatever structure holds it (legacy lists, newer hashes/zsets). */
 const COUNT_MESSAGES_LUA = `
@@ -94,7 +115,10 @@ return count_messages(KEYS[1])`;
 
 export type MetadataPatch = Partial<Pick<ChatMetadata, 'chat_name' | 'status' | 'pinned' | 'updated_at'>>;
 
-export function createChatsStore(chat: RedisClient) {
+export type NewSession = { seq: number; chatId: string; skipped: number };
+
+/** `databases`: the counters DB (REDIS_URL's) and the chat DB this client is on. */
+export function createChatsStore(chat: RedisClient, databases: { counters: number; chat: number }) {
   async function patch(
     chatId: string,
     changes: MetadataPatch,
@@ -112,15 +136,32 @@ export function createChatsStore(chat: RedisClient) {
   }
 
   return {
-    /** Writes metadata and index entry if the ID is unused; false when it already exists. */
-    async create(metadata: ChatMetadata, createdMs: number): Promise<boolean> {
-      const result = await evalScript(
+    /**
+     * Numbers and stores a new session: `idPrefix` + the counter's next number, zero-padded to
+     * `width`. `metadata` is everything but chat_id. seq is 0 when no free number was found.
+     */
+    async createWithNextId(options: {
+      counterKey: string;
+      idPrefix: string;
+      width: number;
+      metadata: Omit<ChatMetadata, 'chat_id'>;
+      createdMs: number;
+    }): Promise<NewSession> {
+      const result = (await evalScript(
         chat,
         CREATE_SCRIPT,
-        [metadataKey(metadata.chat_id), userIndexKey(metadata.user_id)],
-        [JSON.stringify(metadata), String(createdMs), metadata.chat_id],
-      );
-      return result === 1;
+        [options.counterKey, userIndexKey(options.metadata.user_id)],
+        [
+          String(databases.counters),
+          String(databases.chat),
+          options.idPrefix,
+          String(options.width),
+          JSON.stringify(options.metadata).slice(1),
+          String(options.createdMs),
+          String(MAX_CREATE_ATTEMPTS),
+        ],
+      )) as [number, string, number];
+      return { seq: Number(result[0]), chatId: String(result[1]), skipped: Number(result[2]) };
     },
 
     /** Parsed stored JSON (possibly legacy-shaped), or null when absent or unreadable. */

@@ -4,7 +4,7 @@ import { checkHealth } from './health.service.js';
 
 export function createHealthRouter(deps: Deps): Router {
   const router = Router();
-  router.get('/health', async (_req, res) => {
+  router.get('/', async (_req, res) => {
     const health = await checkHealth(deps);
     res.set('Cache-Control', 'no-store');
     res.status(health.status === 'unhealthy' ? 503 : 200).json(health);

@@ -11,32 +11,32 @@ import { currentUser } from '../../http/require-auth.js';
 import type { MessagesService } from './messages.service.js';
 import { readMultipartFields } from './multipart-fields.js';
 
-/** Routes of a session's conversation; mounted under /api behind requireAuth. */
+/** Routes of a session's conversation; mounted at /api/chats behind requireAuth. */
 export function createMessagesRouter(messages: MessagesService): Router {
   const router = Router();
 
-  router.get('/chats/:id/messages', async (req, res) => {
+  router.get('/:id/messages', async (req, res) => {
     const body: ListMessagesResponse = { messages: await messages.list(currentUser(res), req.params.id) };
     res.json(body);
   });
 
   // Answers with text/event-stream once accepted; refusals before that are JSON errors.
-  router.post('/chats/:id/messages', async (req, res) => {
+  router.post('/:id/messages', async (req, res) => {
     const { content } = SendMessageRequestSchema.parse(req.body ?? {});
     await messages.send(res, currentUser(res), req.params.id, content);
   });
 
-  router.post('/chats/:id/regenerate', async (req, res) => {
+  router.post('/:id/regenerate', async (req, res) => {
     await messages.regenerate(res, currentUser(res), req.params.id);
   });
 
-  router.post('/chats/:id/stop', async (req, res) => {
+  router.post('/:id/stop', async (req, res) => {
     const stopped = await messages.stop(currentUser(res), req.params.id);
     const body: StopResponse = { status: 'success', chat_id: req.params.id, stopped };
     res.json(body);
   });
 
-  router.post('/chats/:id/generate-title', async (req, res) => {
+  router.post('/:id/generate-title', async (req, res) => {
     // JSON and URL-encoded bodies are parsed by the app; multipart (curl -F) only here.
     const raw = req.is('multipart/form-data')
       ? await readMultipartFields(req, MESSAGE_CONTENT_MAX * 4)

@@ -6,7 +6,7 @@ import type { ProjectsService } from './projects.service.js';
 export function createProjectsRouter(projects: ProjectsService): Router {
   const router = Router();
   // Live validation for the "new project chat" dialog: same 404/403/503 as creating a session.
-  router.get('/projects/:project_number', async (req, res) => {
+  router.get('/:project_number', async (req, res) => {
     const projectNumber = ProjectNumberSchema.parse(req.params.project_number);
     const project: Project = await projects.requireAccess(currentUser(res), projectNumber);
     res.json(project);
