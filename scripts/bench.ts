@@ -159,10 +159,18 @@ async function runLocal(): Promise<void> {
     if (coldIndex > COLD_PROJECT_COUNT) say(`  note: ${coldIndex} cold requests for ${COLD_PROJECT_COUNT} projects; some hit the cache`);
 
     say('  GET /api/chats for users with 10 and 10 000 sessions...');
-    await seedSessions(stack.redisUrl, 1, 'list.small', 10);
+    await seedSessions(stack.redisUrl, 1, 'list.small', 10, 900_000);
     await seedSessions(stack.redisUrl, 1, 'list.large', 10_000);
-    const small = await measureLoad({ url: `${stack.api.url}/api/chats`, headers: auth(await tokenFor('list.small')) }, settings);
-    const large = await measureLoad({ url: `${stack.api.url}/api/chats`, headers: auth(await tokenFor('list.large')) }, settings);
+    const smallToken = await tokenFor('list.small');
+    const largeToken = await tokenFor('list.large');
+    // Both first pages must be full: 10 sessions, and a whole page of the 10 000.
+    const listUrl = `${stack.api.url}/api/chats`;
+    const pageLength = async (token: string) =>
+      ((await (await fetch(listUrl, { headers: auth(token) })).json()) as { chats: unknown[] }).chats.length;
+    const [smallPage, largePage] = [await pageLength(smallToken), await pageLength(largeToken)];
+    if (smallPage !== 10 || largePage <= 10) throw new Error(`seeded users list ${smallPage} and ${largePage} sessions on page 1`);
+    const small = await measureLoad({ url: `${stack.api.url}/api/chats`, headers: auth(smallToken) }, settings);
+    const large = await measureLoad({ url: `${stack.api.url}/api/chats`, headers: auth(largeToken) }, settings);
 
     say(`  ${STREAMS} sequential first messages, directly to the model server, through the API, through nginx...`);
     loadRows('POST /api/chats general', general, baseline, true);

@@ -4,8 +4,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
-  startFakeLlm,
-  type FakeLlm,
   createReadOnlyUser,
   DEMO_TPMS,
   freePort,
@@ -33,7 +31,8 @@ export const WARM_PROJECT = 10234;
 export type LocalStack = {
   redis: RedisServer;
   mariadb: MariaDbServer;
-  llm: FakeLlm;
+  /** The local OpenAI-compatible server (its own process). */
+  llm: { url: string };
   api: ApiProcess;
   nginx: NginxServer;
   baselineUrl: string;
@@ -54,6 +53,18 @@ async function loadColdProjects(mariadb: MariaDbServer, database: string): Promi
   } finally {
     await admin.end();
   }
+}
+
+/** Runs one of the bench's helper servers (next to this file) as its own node process on a free port. */
+async function startNodeScript(file: string, cleanups: Array<() => Promise<void>>): Promise<{ url: string }> {
+  const port = await freePort();
+  const child: ChildProcess = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', resolve(import.meta.dirname, file)], {
+    env: { ...process.env, PORT: String(port), NODE_ENV: 'production' },
+    stdio: 'ignore',
+  });
+  cleanups.push(() => stopProcess(child));
+  await waitForPort(port, 30_000, child);
+  return { url: `http://127.0.0.1:${port}` };
 }
 
 /** Lets a run compare Redis fsync policies (the starters default to `always`). */
@@ -89,9 +100,9 @@ export async function startLocalStack(say: (line: string) => void, options: { ap
     const [redis, mariadb, llm] = await Promise.all([
       startRedisServer({ dataDir: join(root, 'redis') }),
       startMariaDb({ dataDir: join(root, 'mysql') }),
-      startFakeLlm({ tokenDelayMs: 0, model: 'bench-model' }),
-    ]);
-    cleanups.push(() => redis.stop(), () => mariadb.stop(), () => llm.stop());
+      startNodeScript('model-server.ts', cleanups),
+    ]).then(([redis, mariadb, model]) => [redis, mariadb, { url: `${model.url}/v1` }] as const);
+    cleanups.push(() => redis.stop(), () => mariadb.stop());
     if (options.appendfsync) await setAppendfsync(`${redis.url}/0`, options.appendfsync);
 
     say('loading the TPMS fixtures...');
@@ -134,16 +145,8 @@ export async function startLocalStack(say: (line: string) => void, options: { ap
     const nginx = await startNginx({ upstreamPorts: [api.port] });
     cleanups.push(() => nginx.stop());
 
-    const baselinePort = await freePort();
-    const baseline: ChildProcess = spawn(
-      process.execPath,
-      ['--import', 'tsx', resolve(import.meta.dirname, 'baseline-server.ts')],
-      { env: { ...process.env, PORT: String(baselinePort), NODE_ENV: 'production' }, stdio: 'ignore' },
-    );
-    cleanups.push(() => stopProcess(baseline));
-    await waitForPort(baselinePort, 30_000, baseline);
-
-    return { redis, mariadb, llm, api, nginx, baselineUrl: `http://127.0.0.1:${baselinePort}`, jwtSecret, redisUrl, stop };
+    const baseline = await startNodeScript('baseline-server.ts', cleanups);
+    return { redis, mariadb, llm, api, nginx, baselineUrl: baseline.url, jwtSecret, redisUrl, stop };
   } catch (error) {
     await stop();
     throw error;

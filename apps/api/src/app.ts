@@ -54,7 +54,7 @@ export function buildServices(deps: Deps, options: CreateAppOptions = {}): Servi
     logger: deps.logger,
     chats,
     llm: deps.llm,
-    store: createMessagesStore(deps.redis.chat),
+    store: createMessagesStore(deps.redis.chat, { chat: deps.env.REDIS_CHAT_DB, cache: deps.env.REDIS_CACHE_DB }),
     limits: createReplyLimits({
       cache: deps.redis.cache,
       now: () => deps.clock.now(),

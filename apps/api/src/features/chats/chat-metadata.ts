@@ -8,6 +8,10 @@ import {
 
 type Stored = Record<string, unknown>;
 
+// Plain lookups, not safeParse: this runs for every session of every list page.
+const CHAT_TYPES: ReadonlySet<unknown> = new Set(ChatTypeSchema.options);
+const CHAT_STATUSES: ReadonlySet<unknown> = new Set(ChatStatusSchema.options);
+
 const text = (value: unknown): string | null => (typeof value === 'string' && value.trim() !== '' ? value : null);
 
 /** ISO text for a stored time that may be ISO text, epoch seconds or epoch ms (legacy). */
@@ -43,7 +47,7 @@ export function normalizeMetadata(chatId: string, raw: unknown, countedMessages:
     chat_id: chatId,
     chat_name: text(stored.chat_name) ?? text(stored.title) ?? PLACEHOLDER_TITLE,
     user_id: userId,
-    chat_type: ChatTypeSchema.safeParse(stored.chat_type).data ?? 'general',
+    chat_type: CHAT_TYPES.has(stored.chat_type) ? (stored.chat_type as ChatMetadata['chat_type']) : 'general',
     project_number: projectNumber,
     project_name: text(stored.project_name),
     page_name: text(stored.page_name),
@@ -51,7 +55,7 @@ export function normalizeMetadata(chatId: string, raw: unknown, countedMessages:
     updated_at: isoTime(stored.updated_at) ?? createdAt,
     message_count:
       typeof count === 'number' && Number.isInteger(count) && count >= 0 ? count : (countedMessages ?? 0),
-    status: ChatStatusSchema.safeParse(stored.status).data ?? 'active',
+    status: CHAT_STATUSES.has(stored.status) ? (stored.status as ChatMetadata['status']) : 'active',
     pinned: stored.pinned === true,
   };
 }

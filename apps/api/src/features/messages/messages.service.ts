@@ -73,30 +73,29 @@ export function createMessagesService(deps: {
   /**
    * Everything that can refuse the request happens here, before the stream opens, so refusals
    * are ordinary JSON errors (404, 429, 409, 503) rather than events. Two round trips before the
-   * model is called: the session's ownership and the user's limits (cache DB) together, then one
-   * script that takes the session's lock, reads its history, reserves the new message IDs and
-   * saves the user message (chat DB).
+   * model is called: the session's ownership (a read), then one script that admits the reply
+   * against the user's limits, takes the session's lock, reads its history, reserves the new
+   * message IDs and saves the user message — one fsync wait in all.
    */
   async function begin(userId: string, chatId: string, content: string | undefined) {
     const token = randomUUID();
-    // The limits do not depend on the session, so they are checked while its ownership is.
-    const [owned, admitted] = await Promise.allSettled([chats.getOwnedChat(userId, chatId), limits.admit(userId, token, leaseMs)]);
-    if (owned.status === 'rejected') {
-      // Not this user's session: as if the request had never been admitted.
-      if (admitted.status === 'fulfilled') await limits.refund(userId, token).catch(() => undefined);
-      throw owned.reason;
-    }
-    if (admitted.status === 'rejected') throw admitted.reason;
-    const chat = owned.value;
+    const chat = await chats.getOwnedChat(userId, chatId);
     let opened: OpenedReply | null = null;
     try {
       // Saved before the model is called: whatever happens next, the message is kept.
       const userMessage = content !== undefined ? ({ role: 'user', content, created_at: nowIso(), status: 'complete' } as const) : null;
-      const opening = await store.openReply(chat.chat_id, token, leaseMs, userMessage ? { reserve: 2, userMessage } : { reserve: 0 });
+      const admission = limits.admission(userId, token, leaseMs);
+      const opening = await store.openReply(
+        chat.chat_id,
+        token,
+        leaseMs,
+        userMessage ? { reserve: 2, userMessage, admission } : { reserve: 0, admission },
+      );
       if (opening === 'gone') throw chatNotFound(chat.chat_id);
       if (opening === 'busy') {
         throw new AppError('conflict', 'A reply is still being written in this conversation. Stop it or wait for it to finish.');
       }
+      if ('limited' in opening) throw limits.refusal(opening.limited.verdict, opening.limited.waitMs);
       opened = opening;
       let history = opened.history;
       let replyId: string;

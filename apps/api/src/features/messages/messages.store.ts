@@ -14,6 +14,7 @@
 import { formatMessageId, MESSAGE_SEQ_WIDTH, MessageSchema, type Message } from '@simorgh/contracts';
 import { evalScript, type RedisClient } from '../../redis.js';
 import { messageSeqKey, messagesKey, metadataKey } from '../chats/chats.store.js';
+import { ADMISSION_LUA, type Admission } from './reply-limits.js';
 
 export const streamLockKey = (chatId: string) => `chat:${chatId}:streaming`;
 
@@ -45,20 +46,37 @@ local function set_count(meta_key, raw, length, updated_at)
 end`;
 
 /**
- * KEYS: metadata, stream lock, messages, message_seq. ARGV: token, lease ms, message numbers to
- * reserve, updated_at, message ID prefix, message number width, user message JSON without its
- * message_id ('' for none).
- * Everything a reply needs before the model is called, in one round trip: takes the session's
- * reply lock, reads the stored messages, reserves the new messages' numbers and saves the user
- * message under the first of them. Nothing is taken when the request is refused.
- * Returns -1 when the session's metadata is gone, false when another reply holds the lock,
- * else {last reserved number (0 if none), messages before the user message}.
+ * KEYS: metadata, stream lock, messages, message_seq (chat DB), then the admission's keys (cache
+ * DB). ARGV: token, lease ms, message numbers to reserve, updated_at, message ID prefix, message
+ * number width, user message JSON without its message_id ('' for none), cache DB, chat DB, then
+ * the admission's arguments.
+ * Everything a reply needs before the model is called, in one round trip (one fsync wait):
+ * admits it against the user's limits (cache DB, selected for that part only), takes the
+ * session's reply lock, reads the stored messages, reserves the new messages' numbers and saves
+ * the user message under the first of them. Nothing is taken when the request is refused.
+ * Returns {'limited', verdict, wait ms} over a limit, -1 when the session's metadata is gone,
+ * false when another reply holds the lock, else {last reserved number (0 if none), messages
+ * before the user message}.
  */
-const OPEN_REPLY_SCRIPT = `${RESERVE_SEQ_LUA}
+const OPEN_REPLY_SCRIPT = `${ADMISSION_LUA}
+${RESERVE_SEQ_LUA}
 ${SET_COUNT_LUA}
+redis.call('SELECT', ARGV[8])
+local verdict = admit(KEYS[5], KEYS[6], ARGV[10], ARGV[11], ARGV[12], ARGV[13], ARGV[14], ARGV[15])
+if verdict[1] ~= 0 then return {'limited', verdict[1], verdict[2] or 0} end
+redis.call('SELECT', ARGV[9])
 local raw = redis.call('GET', KEYS[1])
-if not raw then return -1 end
-if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
+local refused = nil
+if not raw then
+  refused = -1
+elseif not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  refused = false
+end
+if refused ~= nil then
+  redis.call('SELECT', ARGV[8])
+  refund(KEYS[5], KEYS[6], ARGV[1])
+  return refused
+end
 local history = {}
 if redis.call('TYPE', KEYS[3])['ok'] == 'list' then history = redis.call('LRANGE', KEYS[3], 0, -1) end
 local seq = 0
@@ -154,7 +172,12 @@ export type OpenReplyOptions = {
   reserve: number;
   /** Saved under the first reserved ID before the script returns; its created_at becomes updated_at. */
   userMessage?: Omit<Message, 'message_id'>;
+  /** The user's reply limits, taken in the same step (see reply-limits.ts). */
+  admission: Admission;
 };
+
+/** The admission was refused: `verdict` and `waitMs` for ReplyLimits.refusal. */
+export type LimitedReply = { limited: { verdict: number; waitMs: number } };
 
 /** The session's message IDs split where the number goes, for the script to fill in. */
 function messageIdParts(chatId: string) {
@@ -162,7 +185,8 @@ function messageIdParts(chatId: string) {
   return { prefix: sample.slice(0, -MESSAGE_SEQ_WIDTH), width: MESSAGE_SEQ_WIDTH };
 }
 
-export function createMessagesStore(chat: RedisClient) {
+/** `databases`: the chat DB this client is on and the cache DB holding the reply limits. */
+export function createMessagesStore(chat: RedisClient, databases: { chat: number; cache: number }) {
   return {
     async list(chatId: string): Promise<Message[]> {
       if ((await chat.type(messagesKey(chatId))) !== 'list') return [];
@@ -170,18 +194,24 @@ export function createMessagesStore(chat: RedisClient) {
     },
 
     /**
-     * Takes the session's reply lock, returns the stored messages, saves the user message (if
-     * any) and reserves `reserve` message IDs in all, oldest first. 'busy' while another reply
-     * holds the lock, 'gone' when the session was deleted; then nothing was taken or saved.
+     * Admits the reply against the user's limits, takes the session's reply lock, returns the
+     * stored messages, saves the user message (if any) and reserves `reserve` message IDs in
+     * all, oldest first. `limited` over a limit, 'busy' while another reply holds the lock,
+     * 'gone' when the session was deleted; then nothing was taken or saved.
      */
-    async openReply(chatId: string, token: string, leaseMs: number, options: OpenReplyOptions): Promise<OpenedReply | 'busy' | 'gone'> {
-      const { reserve, userMessage } = options;
+    async openReply(
+      chatId: string,
+      token: string,
+      leaseMs: number,
+      options: OpenReplyOptions,
+    ): Promise<OpenedReply | LimitedReply | 'busy' | 'gone'> {
+      const { reserve, userMessage, admission } = options;
       if (userMessage && reserve < 1) throw new RangeError('the user message needs a reserved ID');
       const { prefix, width } = messageIdParts(chatId);
       const result = await evalScript(
         chat,
         OPEN_REPLY_SCRIPT,
-        [metadataKey(chatId), streamLockKey(chatId), messagesKey(chatId), messageSeqKey(chatId)],
+        [metadataKey(chatId), streamLockKey(chatId), messagesKey(chatId), messageSeqKey(chatId), ...admission.keys],
         [
           token,
           String(leaseMs),
@@ -190,9 +220,13 @@ export function createMessagesStore(chat: RedisClient) {
           prefix,
           String(width),
           userMessage ? JSON.stringify(userMessage) : '',
+          String(databases.cache),
+          String(databases.chat),
+          ...admission.args,
         ],
       );
       if (result === -1) return 'gone';
+      if (Array.isArray(result) && result[0] === 'limited') return { limited: { verdict: Number(result[1]), waitMs: Number(result[2]) } };
       if (!Array.isArray(result)) return 'busy';
       const [last, raws] = result as [unknown, unknown];
       const lastSeq = Number(last);

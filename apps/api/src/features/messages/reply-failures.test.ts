@@ -251,6 +251,29 @@ describe('per-user limits', () => {
     }
   });
 
+  it('does not count a message refused because a reply is still being written (409) against MESSAGES_PER_MINUTE', async () => {
+    const limited = await stack.build({ llmBaseUrl: llm.url, env: { MESSAGES_PER_MINUTE: '2', LLM_TIMEOUT_MS: '10000' } });
+    const limitedServer = await listen(limited.app);
+    try {
+      const user = 'limit.busy';
+      const busy = await newChat(user, limited.app);
+      const other = await newChat(user, limited.app);
+      llm.configure({ slowDelayMs: 800 });
+      llm.setMode('slow');
+      const running = send(busy.chat_id, 'slow one', { userId: user, url: limitedServer.url });
+      await lastChatRequest('slow one');
+      const refused = await send(busy.chat_id, 'while busy', { userId: user, url: limitedServer.url });
+      expect(refused.status).toBe(409);
+      expect((await running).of('assistant_message')[0]?.message.status).toBe('complete');
+      llm.setMode('normal');
+      // The 409 took nothing: the second message of the minute is still free, the third is not.
+      expect((await send(other.chat_id, 'second', { userId: user, url: limitedServer.url })).status).toBe(200);
+      expect((await send(other.chat_id, 'third', { userId: user, url: limitedServer.url })).status).toBe(429);
+    } finally {
+      await limitedServer.close();
+    }
+  });
+
   it('refuses a stream over CONCURRENT_STREAMS with 429 and Retry-After', async () => {
     const limited = await stack.build({ llmBaseUrl: llm.url, env: { CONCURRENT_STREAMS: '1', LLM_TIMEOUT_MS: '10000' } });
     const limitedServer = await listen(limited.app);

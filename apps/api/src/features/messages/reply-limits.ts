@@ -6,7 +6,8 @@
  *                               expiry ms), CONCURRENT_STREAMS; a stream renews its lease while
  *                               open, so a crashed process frees its slots when the lease lapses
  *
- * Times come from the injected clock, not Redis TIME, so tests can control them.
+ * Times come from the injected clock, not Redis TIME, so tests can control them. A reply is
+ * admitted by the script that opens it (messages.store.ts), in the same round trip.
  */
 import { AppError } from '../../http/app-error.js';
 import { evalScript, type RedisClient } from '../../redis.js';
@@ -19,27 +20,36 @@ const messagesKey = (userId: string) => `ratelimit:messages:${userId}`;
 const streamsKey = (userId: string) => `ratelimit:streams:${userId}`;
 
 /**
- * KEYS: message log, stream slots. ARGV: now ms, window ms, messages per window, lease ms,
- * stream limit, token. Checks both limits, then takes both or neither, in one round trip.
- * Returns {0} when admitted, {1, ms to wait} over the message limit, {2} with no free stream slot.
+ * Lua for the reply-opening script (messages.store.ts), run with the cache DB selected:
+ * `admit` checks both limits, then takes both or neither, and returns {0} when admitted,
+ * {1, ms to wait} over the message limit, {2} with no free stream slot; `refund` gives both back.
  */
-const ADMIT_SCRIPT = `
-local now = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
-  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  local wait = tonumber(oldest[2]) + window - now
-  if wait < 1 then wait = 1 end
-  return {1, wait}
+export const ADMISSION_LUA = `
+local function admit(log_key, slots_key, now, window, per_window, lease, stream_limit, token)
+  now = tonumber(now)
+  window = tonumber(window)
+  redis.call('ZREMRANGEBYSCORE', log_key, '-inf', now - window)
+  if redis.call('ZCARD', log_key) >= tonumber(per_window) then
+    local oldest = redis.call('ZRANGE', log_key, 0, 0, 'WITHSCORES')
+    local wait = tonumber(oldest[2]) + window - now
+    if wait < 1 then wait = 1 end
+    return {1, wait}
+  end
+  redis.call('ZREMRANGEBYSCORE', slots_key, '-inf', now)
+  if redis.call('ZCARD', slots_key) >= tonumber(stream_limit) then return {2} end
+  redis.call('ZADD', log_key, now, token)
+  redis.call('PEXPIRE', log_key, window)
+  redis.call('ZADD', slots_key, now + tonumber(lease), token)
+  redis.call('PEXPIRE', slots_key, lease)
+  return {0}
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return {2} end
-redis.call('ZADD', KEYS[1], now, ARGV[6])
-redis.call('PEXPIRE', KEYS[1], window)
-redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), ARGV[6])
-redis.call('PEXPIRE', KEYS[2], ARGV[4])
-return {0}`;
+local function refund(log_key, slots_key, token)
+  redis.call('ZREM', log_key, token)
+  redis.call('ZREM', slots_key, token)
+end`;
+
+/** What the reply-opening script needs to admit one reply: its keys and `admit`'s arguments after them. */
+export type Admission = { keys: [string, string]; args: string[] };
 
 /** KEYS: slots. ARGV: expiry ms, lease ms, token. */
 const RENEW_STREAM_SCRIPT = `
@@ -58,35 +68,31 @@ export function createReplyLimits(options: {
   const { cache, now } = options;
   return {
     /**
-     * Counts one message (or regeneration) against the per-minute limit and takes one of the
-     * user's stream slots for `leaseMs`; 429 when either is exhausted, and then neither is taken.
+     * One message (or regeneration) against the per-minute limit and one of the user's stream
+     * slots for `leaseMs`, for the reply-opening script to take (both or neither).
      */
-    async admit(userId: string, token: string, leaseMs: number): Promise<void> {
-      const result = await evalScript(cache, ADMIT_SCRIPT, [messagesKey(userId), streamsKey(userId)], [
-        String(now().getTime()),
-        String(WINDOW_MS),
-        String(options.messagesPerMinute),
-        String(leaseMs),
-        String(options.concurrentStreams),
-        token,
-      ]);
-      const [verdict, waitMs] = Array.isArray(result) ? result.map(Number) : [Number.NaN];
+    admission(userId: string, token: string, leaseMs: number): Admission {
+      return {
+        keys: [messagesKey(userId), streamsKey(userId)],
+        args: [String(now().getTime()), String(WINDOW_MS), String(options.messagesPerMinute), String(leaseMs), String(options.concurrentStreams), token],
+      };
+    },
+
+    /** The 429 for a refused admission: `verdict` and `waitMs` as `admit` returned them. */
+    refusal(verdict: number, waitMs: number): AppError {
       if (verdict === 1) {
-        const seconds = Math.max(1, Math.ceil((waitMs ?? 1000) / 1000));
-        throw new AppError(
+        const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+        return new AppError(
           'rate_limited',
           `You can send ${options.messagesPerMinute} messages per minute. Try again in ${seconds} s.`,
           { 'Retry-After': String(seconds) },
         );
       }
-      if (verdict === 2) {
-        throw new AppError(
-          'rate_limited',
-          `You already have ${options.concurrentStreams} replies in progress. Wait for one to finish or stop it.`,
-          { 'Retry-After': String(STREAM_RETRY_AFTER_S) },
-        );
-      }
-      if (verdict !== 0) throw new Error(`unexpected reply limits answer: ${JSON.stringify(result)}`);
+      return new AppError(
+        'rate_limited',
+        `You already have ${options.concurrentStreams} replies in progress. Wait for one to finish or stop it.`,
+        { 'Retry-After': String(STREAM_RETRY_AFTER_S) },
+      );
     },
 
     async renewStream(userId: string, token: string, leaseMs: number): Promise<void> {
@@ -99,11 +105,6 @@ export function createReplyLimits(options: {
 
     async releaseStream(userId: string, token: string): Promise<void> {
       await cache.zRem(streamsKey(userId), token);
-    },
-
-    /** Undoes `admit` for a request refused for another reason: it counts against no limit. */
-    async refund(userId: string, token: string): Promise<void> {
-      await cache.multi().zRem(messagesKey(userId), token).zRem(streamsKey(userId), token).exec();
     },
   };
 }

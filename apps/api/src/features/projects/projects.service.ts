@@ -1,7 +1,7 @@
 import type { Project } from '@simorgh/contracts';
 import { AppError } from '../../http/app-error.js';
 import type { ProjectsStore } from './projects.store.js';
-import type { TpmsCache } from './tpms-cache.js';
+import type { CachedProject, TpmsCache } from './tpms-cache.js';
 
 export const projectNotFound = (projectNumber: string) =>
   new AppError('not_found', `Project ID ${projectNumber} not found in database`);
@@ -13,31 +13,35 @@ export const projectForbidden = (projectNumber: string) =>
  * TPMS failures surface as upstream_unavailable (503) and are never cached.
  */
 export function createProjectsService(store: ProjectsStore, cache: TpmsCache) {
-  async function lookupProject(projectNumber: string): Promise<Project> {
-    let cached = await cache.getProject(projectNumber);
-    if (!cached) {
-      const row = await store.findProject(projectNumber);
-      cached = row ? { found: true, name: row.project_name } : { found: false };
-      await cache.setProject(projectNumber, cached);
-    }
-    if (!cached.found) throw projectNotFound(projectNumber);
-    return { project_number: projectNumber, project_name: cached.name };
+  async function fetchProject(projectNumber: string): Promise<CachedProject> {
+    const row = await store.findProject(projectNumber);
+    const answer: CachedProject = row ? { found: true, name: row.project_name } : { found: false };
+    await cache.setProject(projectNumber, answer);
+    return answer;
   }
 
-  async function checkPermission(projectNumber: string, userId: string): Promise<boolean> {
-    const cached = await cache.getPermission(projectNumber, userId);
-    if (cached !== null) return cached;
+  async function fetchPermission(projectNumber: string, userId: string): Promise<boolean> {
     const allowed = await store.hasPermission(projectNumber, userId);
     await cache.setPermission(projectNumber, userId, allowed);
     return allowed;
   }
 
   return {
-    /** The project if it exists and the user may draft in it; else 404, 403 or 503. */
+    /**
+     * The project if it exists and the user may draft in it; else 404, 403 or 503. Both cached
+     * answers are read in one round trip; what is missing is asked of TPMS in parallel. An
+     * unknown project is 404 whatever the permission says.
+     */
     async requireAccess(userId: string, projectNumber: string): Promise<Project> {
-      const project = await lookupProject(projectNumber);
-      if (!(await checkPermission(projectNumber, userId))) throw projectForbidden(projectNumber);
-      return project;
+      const cached = await cache.getAccess(projectNumber, userId);
+      if (cached.project?.found === false) throw projectNotFound(projectNumber);
+      const [project, allowed] = await Promise.all([
+        cached.project ?? fetchProject(projectNumber),
+        cached.allowed ?? fetchPermission(projectNumber, userId),
+      ]);
+      if (!project.found) throw projectNotFound(projectNumber);
+      if (!allowed) throw projectForbidden(projectNumber);
+      return { project_number: projectNumber, project_name: project.name };
     },
     invalidate: cache.invalidate,
   };

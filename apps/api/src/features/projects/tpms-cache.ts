@@ -16,6 +16,17 @@ const globLiteral = (text: string) => text.replace(/[*?[\]\\]/g, (char) => `\\${
 
 export type CachedProject = { found: true; name: string } | { found: false };
 
+function parseProject(value: string | null): CachedProject | null {
+  if (value === null) return null;
+  if (value === MISSING) return { found: false };
+  try {
+    const parsed = JSON.parse(value) as { name?: unknown };
+    return typeof parsed.name === 'string' ? { found: true, name: parsed.name } : null;
+  } catch {
+    return null;
+  }
+}
+
 export function createTpmsCache(cache: RedisClient, ttl: { positive: number; negative: number }) {
   async function deleteMatching(pattern: string): Promise<number> {
     let deleted = 0;
@@ -26,26 +37,16 @@ export function createTpmsCache(cache: RedisClient, ttl: { positive: number; neg
   }
 
   return {
-    async getProject(projectNumber: string): Promise<CachedProject | null> {
-      const value = await cache.get(projectKey(projectNumber));
-      if (value === null) return null;
-      if (value === MISSING) return { found: false };
-      try {
-        const parsed = JSON.parse(value) as { name?: unknown };
-        return typeof parsed.name === 'string' ? { found: true, name: parsed.name } : null;
-      } catch {
-        return null;
-      }
+    /** Both cached answers for a project/user pair in one round trip; null where none is cached. */
+    async getAccess(projectNumber: string, userId: string): Promise<{ project: CachedProject | null; allowed: boolean | null }> {
+      const [project, permission] = await cache.mGet([projectKey(projectNumber), permissionKey(projectNumber, userId)]);
+      return { project: parseProject(project ?? null), allowed: permission == null ? null : permission === '1' };
     },
     async setProject(projectNumber: string, answer: CachedProject): Promise<void> {
       const value = answer.found ? JSON.stringify({ name: answer.name }) : MISSING;
       await cache.set(projectKey(projectNumber), value, {
         expiration: { type: 'EX', value: answer.found ? ttl.positive : ttl.negative },
       });
-    },
-    async getPermission(projectNumber: string, userId: string): Promise<boolean | null> {
-      const value = await cache.get(permissionKey(projectNumber, userId));
-      return value === null ? null : value === '1';
     },
     async setPermission(projectNumber: string, userId: string, allowed: boolean): Promise<void> {
       await cache.set(permissionKey(projectNumber, userId), allowed ? '1' : '0', {
