@@ -5,14 +5,14 @@
  *
  *   BENCH_TARGET=https://host BENCH_TOKEN=<jwt>   run the HTTP figures against a deployed instance
  *   BENCH_PROJECT=<n>                             (target mode) a project the token's user may use
- *   BENCH_DURATION_S (5)  BENCH_CONNECTIONS (50)  BENCH_STREAMS (50)
+ *   BENCH_DURATION_S (3)  BENCH_ROUNDS (3)  BENCH_CONNECTIONS (50)  BENCH_STREAMS (50)
  *   BENCH_REDIS_APPENDFSYNC (always)              local Redis fsync policy, to see what durability costs
  */
 import { resolve } from 'node:path';
 import { createTokenService } from '../apps/api/src/features/auth/tokens.js';
 import { initialBundle } from './bench/bundle.js';
 import { BENCH_USER, COLD_PROJECT_BASE, COLD_PROJECT_COUNT, startLocalStack, WARM_PROJECT, type LocalStack } from './bench/local-stack.js';
-import { measureLoad, type LoadResult, type LoadSettings } from './bench/load.js';
+import { measureRounds, medianRatio, summarize, type Load, type LoadResult, type LoadSettings } from './bench/load.js';
 import { describeMachine } from './bench/machine.js';
 import { seedSessions } from './bench/seed.js';
 import { percentile } from './bench/stats.js';
@@ -25,7 +25,11 @@ const intEnv = (name: string, fallback: number) => {
   if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`);
   return value;
 };
-const settings: LoadSettings = { connections: intEnv('BENCH_CONNECTIONS', 50), durationS: intEnv('BENCH_DURATION_S', 5) };
+const settings: LoadSettings = {
+  connections: intEnv('BENCH_CONNECTIONS', 50),
+  durationS: intEnv('BENCH_DURATION_S', 3),
+  rounds: intEnv('BENCH_ROUNDS', 3),
+};
 const STREAMS = intEnv('BENCH_STREAMS', 50);
 
 type Row = { measure: string; value: string; baseline: string; ratio: string; goal: string; result: '' | 'PASS' | 'MISS' };
@@ -35,21 +39,24 @@ const rps = (value: number) => `${Math.round(value)} req/s`;
 const verdict = (ok: boolean): Row['result'] => (ok ? 'PASS' : 'MISS');
 const failuresNote = (result: LoadResult) => (result.failures > 0 ? ` (${result.failures} failed)` : '');
 
-function loadRows(name: string, result: LoadResult, baseline: LoadResult | null, goals: boolean) {
-  const ratio = baseline ? result.rps / baseline.rps : Number.NaN;
+/** Rows for one load measured in rounds; ratios are medians of same-round ratios to the baseline. */
+function loadRows(name: string, rounds: LoadResult[], baseline: LoadResult[] | null, goals: boolean) {
+  const result = summarize(rounds);
+  const base = baseline ? summarize(baseline) : null;
+  const ratio = baseline ? medianRatio(rounds, baseline, (round) => round.rps) : Number.NaN;
   rows.push({
     measure: `${name}: throughput`,
     value: `${rps(result.rps)}${failuresNote(result)}`,
-    baseline: baseline ? rps(baseline.rps) : '-',
-    ratio: baseline ? `${ratio.toFixed(2)}x` : '-',
+    baseline: base ? rps(base.rps) : '-',
+    ratio: base ? `${ratio.toFixed(2)}x` : '-',
     goal: goals ? '>= 0.8x' : '-',
-    result: goals && baseline ? verdict(ratio >= 0.8 && result.failures === 0 && result.total > 0) : '',
+    result: goals && base ? verdict(ratio >= 0.8 && result.failures === 0 && result.total > 0) : '',
   });
   rows.push({
     measure: `${name}: p50 / p99`,
     value: `${ms(result.p50)} / ${ms(result.p99)}`,
-    baseline: baseline ? `${ms(baseline.p50)} / ${ms(baseline.p99)}` : '-',
-    ratio: baseline ? `${(result.p99 / Math.max(baseline.p99, 1)).toFixed(2)}x` : '-',
+    baseline: base ? `${ms(base.p50)} / ${ms(base.p99)}` : '-',
+    ratio: baseline ? `${medianRatio(rounds, baseline, (round) => Math.max(round.p99, 1)).toFixed(2)}x` : '-',
     goal: goals ? 'p99 < 20 ms' : '-',
     result: goals ? verdict(result.p99 < 20) : '',
   });
@@ -124,37 +131,36 @@ async function runLocal(): Promise<void> {
     const auth = (token: string) => ({ Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' });
     const benchToken = await tokenFor(BENCH_USER);
 
-    say(`load runs: ${settings.connections} connections, ${settings.durationS} s each (+1 s warm-up)`);
-    say('  bare Express baseline...');
-    const baseline = await measureLoad(
-      { url: `${stack.baselineUrl}/baseline`, method: 'POST', headers: auth(benchToken), body: JSON.stringify({ chat_type: 'general' }) },
-      settings,
-    );
-    say('  POST /api/chats general...');
-    const general = await measureLoad(
-      { url: `${stack.api.url}/api/chats`, method: 'POST', headers: auth(benchToken), body: JSON.stringify({ chat_type: 'general' }) },
-      settings,
-    );
-    say('  POST /api/chats project, warm cache...');
-    const warmBody = JSON.stringify({ chat_type: 'project', project_number: String(WARM_PROJECT), page_name: 'Bench page' });
-    const warm = await measureLoad({ url: `${stack.api.url}/api/chats`, method: 'POST', headers: auth(benchToken), body: warmBody }, settings);
-    say('  POST /api/chats project, cold cache (a new project for every request)...');
+    say(`load runs: ${settings.connections} connections, ${settings.rounds} rounds of ${settings.durationS} s each (after 1 s warm-up)`);
+    const chatsUrl = `${stack.api.url}/api/chats`;
+    const post = (body: unknown) => ({ method: 'POST' as const, headers: auth(benchToken), body: JSON.stringify(body) });
     let coldIndex = 0;
-    const cold = await measureLoad(
-      {
-        url: `${stack.api.url}/api/chats`,
-        headers: auth(benchToken),
-        requests: [
-          {
-            method: 'POST',
-            setupRequest: (request) => ({
-              ...request,
-              body: JSON.stringify({ chat_type: 'project', project_number: String(COLD_PROJECT_BASE + (coldIndex++ % COLD_PROJECT_COUNT)), page_name: 'Cold page' }),
-            }),
+    say('  bare Express baseline, POST /api/chats general, project with a warm cache, project with a cold cache...');
+    const creations = await measureRounds(
+      [
+        { name: 'baseline', options: { url: `${stack.baselineUrl}/baseline`, ...post({ chat_type: 'general' }) } },
+        { name: 'general', options: { url: chatsUrl, ...post({ chat_type: 'general' }) } },
+        { name: 'warm', options: { url: chatsUrl, ...post({ chat_type: 'project', project_number: String(WARM_PROJECT), page_name: 'Bench page' }) } },
+        {
+          // A new project for every request, so each one makes both TPMS queries.
+          name: 'cold',
+          options: {
+            url: chatsUrl,
+            headers: auth(benchToken),
+            requests: [
+              {
+                method: 'POST',
+                setupRequest: (request) => ({
+                  ...request,
+                  body: JSON.stringify({ chat_type: 'project', project_number: String(COLD_PROJECT_BASE + (coldIndex++ % COLD_PROJECT_COUNT)), page_name: 'Cold page' }),
+                }),
+              },
+            ],
           },
-        ],
-      },
+        },
+      ],
       settings,
+      say,
     );
     if (coldIndex > COLD_PROJECT_COUNT) say(`  note: ${coldIndex} cold requests for ${COLD_PROJECT_COUNT} projects; some hit the cache`);
 
@@ -164,19 +170,27 @@ async function runLocal(): Promise<void> {
     const smallToken = await tokenFor('list.small');
     const largeToken = await tokenFor('list.large');
     // Both first pages must be full: 10 sessions, and a whole page of the 10 000.
-    const listUrl = `${stack.api.url}/api/chats`;
     const pageLength = async (token: string) =>
-      ((await (await fetch(listUrl, { headers: auth(token) })).json()) as { chats: unknown[] }).chats.length;
+      ((await (await fetch(chatsUrl, { headers: auth(token) })).json()) as { chats: unknown[] }).chats.length;
     const [smallPage, largePage] = [await pageLength(smallToken), await pageLength(largeToken)];
     if (smallPage !== 10 || largePage <= 10) throw new Error(`seeded users list ${smallPage} and ${largePage} sessions on page 1`);
-    const small = await measureLoad({ url: `${stack.api.url}/api/chats`, headers: auth(smallToken) }, settings);
-    const large = await measureLoad({ url: `${stack.api.url}/api/chats`, headers: auth(largeToken) }, settings);
+    const lists = await measureRounds(
+      [
+        { name: 'small', options: { url: chatsUrl, headers: auth(smallToken) } },
+        { name: 'large', options: { url: chatsUrl, headers: auth(largeToken) } },
+      ],
+      settings,
+      say,
+    );
 
     say(`  ${STREAMS} sequential first messages, directly to the model server, through the API, through nginx...`);
-    loadRows('POST /api/chats general', general, baseline, true);
-    loadRows('POST /api/chats project, warm cache', warm, baseline, true);
-    loadRows('POST /api/chats project, cold cache', cold, baseline, false);
-    const listRatio = large.total > 0 ? large.p50 / Math.max(small.p50, 0.01) : Number.POSITIVE_INFINITY;
+    const roundsOf = (results: Map<string, LoadResult[]>, name: string) => results.get(name) ?? [];
+    const baselineRounds = roundsOf(creations, 'baseline');
+    loadRows('POST /api/chats general', roundsOf(creations, 'general'), baselineRounds, true);
+    loadRows('POST /api/chats project, warm cache', roundsOf(creations, 'warm'), baselineRounds, true);
+    loadRows('POST /api/chats project, cold cache', roundsOf(creations, 'cold'), baselineRounds, false);
+    const [small, large] = [summarize(roundsOf(lists, 'small')), summarize(roundsOf(lists, 'large'))];
+    const listRatio = large.total > 0 ? medianRatio(roundsOf(lists, 'large'), roundsOf(lists, 'small'), (round) => round.p50) : Number.POSITIVE_INFINITY;
     rows.push({
       measure: 'GET /api/chats page 1: 10 000 vs 10 sessions',
       value: large.total > 0 ? `${ms(large.p50)} p50, ${rps(large.rps)}${failuresNote(large)}` : 'no answer within 10 s',
@@ -214,14 +228,14 @@ async function runTarget(target: string): Promise<void> {
   const url = target.replace(/\/+$/, '');
   const auth = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
   say(`Simorgh Chat bench against ${url} (creates sessions for the token's user)`);
-  const general = await measureLoad({ url: `${url}/api/chats`, method: 'POST', headers: auth, body: JSON.stringify({ chat_type: 'general' }) }, settings);
-  loadRows('POST /api/chats general', general, null, false);
+  const once = async (options: Load['options']) => (await measureRounds([{ name: 'target', options }], settings)).get('target') ?? [];
+  loadRows('POST /api/chats general', await once({ url: `${url}/api/chats`, method: 'POST', headers: auth, body: JSON.stringify({ chat_type: 'general' }) }), null, false);
   const project = process.env.BENCH_PROJECT;
   if (project) {
     const body = JSON.stringify({ chat_type: 'project', project_number: project, page_name: 'Bench page' });
-    loadRows('POST /api/chats project, warm cache', await measureLoad({ url: `${url}/api/chats`, method: 'POST', headers: auth, body }, settings), null, false);
+    loadRows('POST /api/chats project, warm cache', await once({ url: `${url}/api/chats`, method: 'POST', headers: auth, body }), null, false);
   }
-  loadRows("GET /api/chats page 1 (token's user)", await measureLoad({ url: `${url}/api/chats`, headers: auth }, settings), null, false);
+  loadRows("GET /api/chats page 1 (token's user)", await once({ url: `${url}/api/chats`, headers: auth }), null, false);
   await streamFigures([{ name: url, url }], token, null);
   printTable(`Simorgh Chat bench against ${url}, ${new Date().toISOString()}`);
 }
