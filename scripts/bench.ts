@@ -14,6 +14,7 @@ import { initialBundle } from './bench/bundle.js';
 import { BENCH_USER, COLD_PROJECT_BASE, COLD_PROJECT_COUNT, startLocalStack, WARM_PROJECT, type LocalStack } from './bench/local-stack.js';
 import { measureRounds, medianRatio, summarize, type Load, type LoadResult, type LoadSettings } from './bench/load.js';
 import { describeMachine } from './bench/machine.js';
+import { waitForRedisIdle } from './bench/redis-idle.js';
 import { seedSessions } from './bench/seed.js';
 import { percentile } from './bench/stats.js';
 import { firstMessageThroughApi, firstTokenDirect, titleDirect } from './bench/streams.js';
@@ -174,6 +175,7 @@ async function runLocal(): Promise<void> {
       ((await (await fetch(chatsUrl, { headers: auth(token) })).json()) as { chats: unknown[] }).chats.length;
     const [smallPage, largePage] = [await pageLength(smallToken), await pageLength(largeToken)];
     if (smallPage !== 10 || largePage <= 10) throw new Error(`seeded users list ${smallPage} and ${largePage} sessions on page 1`);
+    await waitForRedisIdle(stack.redisUrl);
     const lists = await measureRounds(
       [
         { name: 'small', options: { url: chatsUrl, headers: auth(smallToken) } },
@@ -199,6 +201,7 @@ async function runLocal(): Promise<void> {
       goal: '<= 1.5x',
       result: verdict(listRatio <= 1.5 && large.failures === 0 && small.total > 0),
     });
+    await waitForRedisIdle(stack.redisUrl);
     await streamFigures(
       [
         { name: 'API', url: stack.api.url },

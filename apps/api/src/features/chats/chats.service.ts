@@ -119,12 +119,15 @@ export function createChatsService(deps: Pick<Deps, 'redis' | 'clock' | 'logger'
   async function list(userId: string, query: ListInput): Promise<ListChatsResponse> {
     const after = query.cursor === undefined ? null : decodeCursor(query.cursor);
     const page = await readListPage(store, userId, query, after);
-    const chats = await Promise.all(
-      page.items.map(async (item) =>
-        needsMessageCount(item.raw)
-          ? { ...item.chat, message_count: await store.countMessages(item.chat.chat_id) }
-          : item.chat,
-      ),
+    const chats = page.items.map((item) => item.chat);
+    // Only sessions from before message_count was stored are counted (one call each); the rest
+    // are ready as they are, without a promise per item on the way to the response.
+    const uncounted = page.items.flatMap((item, index) => (needsMessageCount(item.raw) ? [index] : []));
+    await Promise.all(
+      uncounted.map(async (index) => {
+        const chat = chats[index] as ChatMetadata;
+        chats[index] = { ...chat, message_count: await store.countMessages(chat.chat_id) };
+      }),
     );
     return { chats, next_cursor: page.next ? encodeCursor(page.next) : null };
   }
