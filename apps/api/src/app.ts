@@ -23,6 +23,7 @@ import { createProjectsService, type ProjectsService } from './features/projects
 import { createProjectsStore } from './features/projects/projects.store.js';
 import { createTpmsCache } from './features/projects/tpms-cache.js';
 import { accessLog } from './http/access-log.js';
+import { BODY_LIMIT } from './http/body-limit.js';
 import { createErrorHandlers } from './http/error-handler.js';
 import { requestId } from './http/request-id.js';
 import { requireAuth } from './http/require-auth.js';
@@ -89,8 +90,9 @@ export function createApp(deps: Deps, options: CreateAppOptions = {}): Express {
   app.use(securityHeaders);
   app.use(requestId);
   app.use(accessLog(deps.logger));
-  app.use(express.json({ limit: '64kb' }));
-  app.use(express.urlencoded({ extended: false, limit: '64kb' }));
+  // ETags are for caches; API answers are per user and never cached, so hashing each body is waste.
+  app.set('etag', false);
+  app.use(express.json({ limit: BODY_LIMIT }));
 
   // Each feature is mounted straight on the app at its own prefix, so a request enters only the
   // router that can answer it (walking every feature's router cost a sixth of a creation's CPU).

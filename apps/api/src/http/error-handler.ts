@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import { isRedisUnavailable } from '../redis.js';
 import { AppError } from './app-error.js';
 import { levelForStatus, requestFields } from './access-log.js';
+import { sendJson } from './send-json.js';
 
 type BodyParserError = Error & { type?: string; status?: number; expose?: boolean };
 
@@ -19,7 +20,7 @@ export function createErrorHandlers(logger: Logger): { notFound: RequestHandler;
     const requestId = res.locals.requestId;
     if (requestId) body.request_id = requestId;
     logger[levelForStatus(status)]({ req: requestFields(req, res), res: { status }, code, ...(err ? { err } : {}) }, detail);
-    res.status(status).json(body);
+    sendJson(res, status, body);
   }
 
   /** Unknown routes under /api answer with the one error body, not Express's HTML page. */

@@ -79,4 +79,25 @@ describe('response hygiene', () => {
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
     expect(ErrorBodySchema.parse(res.body).request_id).toBe(id);
   });
+
+  it('answers JSON with its charset and length, without an ETag, and HEAD without a body', async () => {
+    const created = await stack.http().post('/api/chats').set('Authorization', auth).send({ chat_type: 'general' });
+    expect(created.status).toBe(201);
+    expect(created.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(Number(created.headers['content-length'])).toBe(Buffer.byteLength(JSON.stringify(created.body)));
+    expect(created.headers.etag).toBeUndefined();
+
+    const listed = await stack.http().get('/api/chats').set('Authorization', auth);
+    expect(listed.headers.etag).toBeUndefined();
+    const head = await stack.http().head('/api/chats').set('Authorization', auth);
+    expect(head.status).toBe(200);
+    expect(head.headers['content-length']).toBe(listed.headers['content-length']);
+    expect(head.text ?? '').toBe('');
+  });
+
+  it('reads form bodies only where a form is documented (generate-title)', async () => {
+    const form = await stack.http().post('/api/chats').set('Authorization', auth).type('form').send({ chat_type: 'general' });
+    expect(form.status).toBe(400);
+    expect(ErrorBodySchema.parse(form.body).code).toBe('validation');
+  });
 });

@@ -4,6 +4,7 @@ import { ProjectNumberSchema } from '@simorgh/contracts';
 import { AppError } from '../../http/app-error.js';
 import { currentUser } from '../../http/require-auth.js';
 import type { ProjectsService } from '../projects/projects.service.js';
+import { sendJson } from '../../http/send-json.js';
 
 const InvalidateRequestSchema = z
   .object({ project_number: ProjectNumberSchema.optional(), user_id: z.string().trim().min(1).max(150).optional() })
@@ -28,7 +29,7 @@ export function createAdminRouter(projects: ProjectsService, adminUsers: readonl
       ...(body.project_number ? { projectNumber: body.project_number } : {}),
       ...(body.user_id ? { userId: body.user_id } : {}),
     });
-    res.json({ status: 'success', removed });
+    sendJson(res, 200, { status: 'success', removed });
   });
   return router;
 }

@@ -6,6 +6,7 @@ import {
   type ChatResponse,
   type DeleteChatResponse,
 } from '@simorgh/contracts';
+import { sendJson } from '../../http/send-json.js';
 import { currentUser } from '../../http/require-auth.js';
 import type { ChatsService } from './chats.service.js';
 
@@ -14,29 +15,29 @@ export function createChatsRouter(chats: ChatsService): Router {
 
   router.post('/', async (req, res) => {
     const body = CreateChatRequestSchema.parse(req.body ?? {});
-    res.status(201).json(await chats.create(currentUser(res), body));
+    sendJson(res, 201, await chats.create(currentUser(res), body));
   });
 
   router.get('/', async (req, res) => {
     const query = ListChatsQuerySchema.parse(req.query);
-    res.json(await chats.list(currentUser(res), query));
+    sendJson(res, 200, await chats.list(currentUser(res), query));
   });
 
   router.get('/:id', async (req, res) => {
     const body: ChatResponse = { chat: await chats.getOwnedChat(currentUser(res), req.params.id) };
-    res.json(body);
+    sendJson(res, 200, body);
   });
 
   router.patch('/:id', async (req, res) => {
     const changes = UpdateChatRequestSchema.parse(req.body ?? {});
     const body: ChatResponse = { chat: await chats.update(currentUser(res), req.params.id, changes) };
-    res.json(body);
+    sendJson(res, 200, body);
   });
 
   router.delete('/:id', async (req, res) => {
     await chats.remove(currentUser(res), req.params.id);
     const body: DeleteChatResponse = { status: 'success', chat_id: req.params.id };
-    res.json(body);
+    sendJson(res, 200, body);
   });
 
   return router;

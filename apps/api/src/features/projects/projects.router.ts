@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { ProjectNumberSchema, type Project } from '@simorgh/contracts';
 import { currentUser } from '../../http/require-auth.js';
 import type { ProjectsService } from './projects.service.js';
+import { sendJson } from '../../http/send-json.js';
 
 export function createProjectsRouter(projects: ProjectsService): Router {
   const router = Router();
@@ -9,7 +10,7 @@ export function createProjectsRouter(projects: ProjectsService): Router {
   router.get('/:project_number', async (req, res) => {
     const projectNumber = ProjectNumberSchema.parse(req.params.project_number);
     const project: Project = await projects.requireAccess(currentUser(res), projectNumber);
-    res.json(project);
+    sendJson(res, 200, project);
   });
   return router;
 }
