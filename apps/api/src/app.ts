@@ -89,7 +89,7 @@ export function createApp(deps: Deps, options: CreateAppOptions = {}): Express {
   app.set('trust proxy', deps.env.TRUST_PROXY);
   app.use(securityHeaders);
   app.use(requestId);
-  app.use(accessLog(deps.logger));
+  if (deps.logger.isLevelEnabled('debug')) app.use(accessLog(deps.logger));
   // ETags are for caches; API answers are per user and never cached, so hashing each body is waste.
   app.set('etag', false);
   app.use(express.json({ limit: BODY_LIMIT }));

@@ -16,16 +16,12 @@ export function requestFields(req: Request, res: Response): { id: string | undef
 }
 
 /**
- * With LOG_LEVEL=debug, one line per request: status and time. Error responses are logged
- * by the error handler at any level; successes are debug detail, and listening for the end of
- * every request only to drop the line was a measurable cost under load.
+ * One line per request (status and time), for LOG_LEVEL=debug: createApp mounts it only then.
+ * Error responses are logged by the error handler at any level; listening for the end of every
+ * request only to drop the line was a measurable cost under load.
  */
 export function accessLog(logger: Logger): RequestHandler {
   return (req, res, next) => {
-    if (!logger.isLevelEnabled('debug')) {
-      next();
-      return;
-    }
     const started = performance.now();
     res.once('close', () => {
       logger.debug(

@@ -176,6 +176,45 @@ describe('POST /api/chats (project)', () => {
     expect(await stack.deps.redis.counters.get(`session:counter:project:${PROJECTS.substation.id}`)).toBeNull();
   });
 
+  it('checks access against the cache as it is now, for a project opened before', async () => {
+    const project = String(PROJECTS.compression.id);
+    const counterKey = `session:counter:project:${project}`;
+    const permissionKey = `tpms:perm:${project}:${arash}`;
+    const projectKey = `tpms:project:${project}`;
+    const create = () => createProject(arash, { project_number: project, page_name: 'Again' });
+    expect((await create()).status).toBe(201);
+    const spent = await stack.deps.redis.counters.get(counterKey);
+
+    // Denied in the cache since (e.g. revoked and re-read): 403, no number spent.
+    await stack.deps.redis.cache.set(permissionKey, '0');
+    const denied = await create();
+    expect(denied.status).toBe(403);
+    expect(ErrorBodySchema.parse(denied.body).detail).toBe(`Access denied for project ${project}`);
+    expect(await stack.deps.redis.counters.get(counterKey)).toBe(spent);
+
+    // Not cached any more: asked of TPMS again (which allows it) and cached.
+    await stack.deps.redis.cache.del(permissionKey);
+    expect((await create()).status).toBe(201);
+    expect(await stack.deps.redis.cache.get(permissionKey)).toBe('1');
+
+    // Renamed in the cache: the session takes the name the cache holds now.
+    await stack.deps.redis.cache.set(projectKey, JSON.stringify({ name: 'Compression Station (renamed)' }));
+    try {
+      const renamed = CreateChatResponseSchema.parse((await create()).body);
+      expect(renamed.chat.project_name).toBe('Compression Station (renamed)');
+      expect(renamed.message).toBe('Project session created for Compression Station (renamed)');
+    } finally {
+      await stack.deps.redis.cache.del(projectKey);
+    }
+    // Unknown to the cache and TPMS alike would be 404: the project key says "missing".
+    await stack.deps.redis.cache.set(projectKey, 'missing');
+    try {
+      expect((await create()).status).toBe(404);
+    } finally {
+      await stack.deps.redis.cache.del(projectKey);
+    }
+  });
+
   it.each([
     [{ page_name: 'No project' }, 'project_number'],
     [{ project_number: String(PROJECTS.refinery.id) }, 'page_name'],

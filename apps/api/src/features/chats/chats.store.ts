@@ -119,6 +119,7 @@ export type NewSession = { seq: number; chatId: string; skipped: number };
 
 /** `databases`: the counters DB (REDIS_URL's) and the chat DB this client is on. */
 export function createChatsStore(chat: RedisClient, databases: { counters: number; chat: number }) {
+  const [countersDb, chatDb] = [String(databases.counters), String(databases.chat)];
   async function patch(
     chatId: string,
     changes: MetadataPatch,
@@ -152,8 +153,8 @@ export function createChatsStore(chat: RedisClient, databases: { counters: numbe
         CREATE_SCRIPT,
         [options.counterKey, userIndexKey(options.metadata.user_id)],
         [
-          String(databases.counters),
-          String(databases.chat),
+          countersDb,
+          chatDb,
           options.idPrefix,
           String(options.width),
           JSON.stringify(options.metadata).slice(1),
