@@ -25,6 +25,7 @@ import { createTpmsCache } from './features/projects/tpms-cache.js';
 import { accessLog } from './http/access-log.js';
 import { BODY_LIMIT } from './http/body-limit.js';
 import { createErrorHandlers } from './http/error-handler.js';
+import { jsonBody } from './http/json-body.js';
 import { requestId } from './http/request-id.js';
 import { requireAuth } from './http/require-auth.js';
 import { securityHeaders } from './http/security-headers.js';
@@ -92,7 +93,7 @@ export function createApp(deps: Deps, options: CreateAppOptions = {}): Express {
   if (deps.logger.isLevelEnabled('debug')) app.use(accessLog(deps.logger));
   // ETags are for caches; API answers are per user and never cached, so hashing each body is waste.
   app.set('etag', false);
-  app.use(express.json({ limit: BODY_LIMIT }));
+  app.use(jsonBody(BODY_LIMIT));
 
   // Each feature is mounted straight on the app at its own prefix, so a request enters only the
   // router that can answer it (walking every feature's router cost a sixth of a creation's CPU).
