@@ -72,26 +72,35 @@ export function createMessagesService(deps: {
 
   /**
    * Everything that can refuse the request happens here, before the stream opens, so refusals
-   * are ordinary JSON errors (404, 429, 409, 503) rather than events. Two round trips before the
-   * model is called: the session's ownership (a read), then one script that admits the reply
-   * against the user's limits, takes the session's lock, reads its history, reserves the new
-   * message IDs and saves the user message — one fsync wait in all.
+   * are ordinary JSON errors (404, 429, 409, 503) rather than events. One round trip before the
+   * model is called for a general session: the session's read (ownership, as the rest of the
+   * app sees it) and one script that admits the reply against the user's limits, checks the
+   * owner itself, takes the session's lock, reads its history, reserves the new message IDs and
+   * saves the user message (one fsync wait) go out together. A project session's script stops
+   * before taking anything until the read has re-checked the user's TPMS access; then it runs again.
    */
   async function begin(userId: string, chatId: string, content: string | undefined) {
     const token = randomUUID();
-    const chat = await chats.getOwnedChat(userId, chatId);
+    // Saved before the model is called: whatever happens next, the message is kept.
+    const userMessage = content !== undefined ? ({ role: 'user', content, created_at: nowIso(), status: 'complete' } as const) : null;
+    const admission = limits.admission(userId, token, leaseMs);
+    const open = (projectChecked: boolean) =>
+      store.openReply(chatId, token, leaseMs, {
+        ...(userMessage ? { reserve: 2, userMessage } : { reserve: 0 }),
+        admission,
+        owner: userId,
+        projectChecked,
+      });
     let opened: OpenedReply | null = null;
     try {
-      // Saved before the model is called: whatever happens next, the message is kept.
-      const userMessage = content !== undefined ? ({ role: 'user', content, created_at: nowIso(), status: 'complete' } as const) : null;
-      const admission = limits.admission(userId, token, leaseMs);
-      const opening = await store.openReply(
-        chat.chat_id,
-        token,
-        leaseMs,
-        userMessage ? { reserve: 2, userMessage, admission } : { reserve: 0, admission },
-      );
-      if (opening === 'gone') throw chatNotFound(chat.chat_id);
+      const [owned, first] = await Promise.allSettled([chats.getOwnedChat(userId, chatId), open(false)]);
+      if (first.status === 'fulfilled' && typeof first.value === 'object' && 'history' in first.value) opened = first.value;
+      // The read decides 404 and 403, whatever the script said.
+      if (owned.status === 'rejected') throw owned.reason;
+      if (first.status === 'rejected') throw first.reason;
+      const chat = owned.value;
+      const opening = first.value === 'project' ? await open(true) : first.value;
+      if (opening === 'gone' || opening === 'project') throw chatNotFound(chat.chat_id);
       if (opening === 'busy') {
         throw new AppError('conflict', 'A reply is still being written in this conversation. Stop it or wait for it to finish.');
       }
@@ -114,7 +123,7 @@ export function createMessagesService(deps: {
       }
       return { chat, token, history, userMessage: opened.userMessage, replyId };
     } catch (error) {
-      if (opened) await store.unlockStream(chat.chat_id, token).catch(() => undefined);
+      if (opened) await store.unlockStream(chatId, token).catch(() => undefined);
       await limits.releaseStream(userId, token).catch(() => undefined);
       throw error;
     }

@@ -48,15 +48,18 @@ end`;
 /**
  * KEYS: metadata, stream lock, messages, message_seq (chat DB), then the admission's keys (cache
  * DB). ARGV: token, lease ms, message numbers to reserve, updated_at, message ID prefix, message
- * number width, user message JSON without its message_id ('' for none), cache DB, chat DB, then
- * the admission's arguments.
+ * number width, user message JSON without its message_id ('' for none), cache DB, chat DB, the
+ * admission's six arguments, the owner's user ID, '1' when the caller has checked the user's
+ * project access ('' otherwise).
  * Everything a reply needs before the model is called, in one round trip (one fsync wait):
- * admits it against the user's limits (cache DB, selected for that part only), takes the
- * session's reply lock, reads the stored messages, reserves the new messages' numbers and saves
- * the user message under the first of them. Nothing is taken when the request is refused.
- * Returns {'limited', verdict, wait ms} over a limit, -1 when the session's metadata is gone,
- * false when another reply holds the lock, else {last reserved number (0 if none), messages
- * before the user message}.
+ * admits it against the user's limits (cache DB, selected for that part only), checks that the
+ * session is the owner's, takes the session's reply lock, reads the stored messages, reserves
+ * the new messages' numbers and saves the user message under the first of them. A project
+ * session needs its TPMS permission checked first (cached, in the projects feature): without
+ * the flag the script stops there. Nothing is taken when the request is refused.
+ * Returns {'limited', verdict, wait ms} over a limit, -1 when the session is gone or not the
+ * owner's, 'project' for a project session without the flag, false when another reply holds
+ * the lock, else {last reserved number (0 if none), messages before the user message}.
  */
 const OPEN_REPLY_SCRIPT = `${ADMISSION_LUA}
 ${RESERVE_SEQ_LUA}
@@ -67,8 +70,15 @@ if verdict[1] ~= 0 then return {'limited', verdict[1], verdict[2] or 0} end
 redis.call('SELECT', ARGV[9])
 local raw = redis.call('GET', KEYS[1])
 local refused = nil
-if not raw then
+local meta = nil
+if raw then
+  local ok, decoded = pcall(cjson.decode, raw)
+  if ok and type(decoded) == 'table' then meta = decoded end
+end
+if not meta or meta['user_id'] ~= ARGV[16] then
   refused = -1
+elseif meta['chat_type'] == 'project' and ARGV[17] ~= '1' then
+  refused = 'project'
 elseif not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then
   refused = false
 end
@@ -174,6 +184,10 @@ export type OpenReplyOptions = {
   userMessage?: Omit<Message, 'message_id'>;
   /** The user's reply limits, taken in the same step (see reply-limits.ts). */
   admission: Admission;
+  /** The signed-in user: anyone else's session is 'gone'. */
+  owner: string;
+  /** True once the owner's access to a project session's project was checked. */
+  projectChecked: boolean;
 };
 
 /** The admission was refused: `verdict` and `waitMs` for ReplyLimits.refusal. */
@@ -197,14 +211,15 @@ export function createMessagesStore(chat: RedisClient, databases: { chat: number
      * Admits the reply against the user's limits, takes the session's reply lock, returns the
      * stored messages, saves the user message (if any) and reserves `reserve` message IDs in
      * all, oldest first. `limited` over a limit, 'busy' while another reply holds the lock,
-     * 'gone' when the session was deleted; then nothing was taken or saved.
+     * 'gone' when the session was deleted or is not the owner's, 'project' for a project session
+     * whose access was not checked yet; then nothing was taken or saved.
      */
     async openReply(
       chatId: string,
       token: string,
       leaseMs: number,
       options: OpenReplyOptions,
-    ): Promise<OpenedReply | LimitedReply | 'busy' | 'gone'> {
+    ): Promise<OpenedReply | LimitedReply | 'busy' | 'gone' | 'project'> {
       const { reserve, userMessage, admission } = options;
       if (userMessage && reserve < 1) throw new RangeError('the user message needs a reserved ID');
       const { prefix, width } = messageIdParts(chatId);
@@ -223,9 +238,12 @@ export function createMessagesStore(chat: RedisClient, databases: { chat: number
           String(databases.cache),
           String(databases.chat),
           ...admission.args,
+          options.owner,
+          options.projectChecked ? '1' : '',
         ],
       );
       if (result === -1) return 'gone';
+      if (result === 'project') return 'project';
       if (Array.isArray(result) && result[0] === 'limited') return { limited: { verdict: Number(result[1]), waitMs: Number(result[2]) } };
       if (!Array.isArray(result)) return 'busy';
       const [last, raws] = result as [unknown, unknown];

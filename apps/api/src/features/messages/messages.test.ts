@@ -142,6 +142,37 @@ describe('POST /api/chats/:id/messages', () => {
     expect(await stack.deps.redis.chat.get(`chat:${chat.chat_id}:message_seq`)).toBe('2');
   });
 
+  it('takes nothing for a session of another user, nor for a project the user may no longer use', async () => {
+    const limitsOf = async (userId: string) => [
+      await stack.deps.redis.cache.zCard(`ratelimit:messages:${userId}`),
+      await stack.deps.redis.cache.zCard(`ratelimit:streams:${userId}`),
+    ];
+    const project = String(PROJECTS.refinery.id);
+    const chat = await newChat(arash, { chat_type: 'project', project_number: project, page_name: 'Relief valves' });
+    const before = await limitsOf(sara);
+    const foreign = await send(sara, chat.chat_id, 'Not my session');
+    expect(foreign.status).toBe(404);
+    expect(await limitsOf(sara)).toEqual(before);
+
+    const permissionKey = `tpms:perm:${project}:${arash}`;
+    const mine = await limitsOf(arash);
+    await stack.deps.redis.cache.set(permissionKey, '0');
+    try {
+      const revoked = await send(arash, chat.chat_id, 'Still allowed?');
+      expect(revoked.status).toBe(403);
+      expect(ErrorBodySchema.parse(revoked.json).detail).toBe(`Access denied for project ${project}`);
+    } finally {
+      await stack.deps.redis.cache.del(permissionKey);
+    }
+    expect(await limitsOf(arash)).toEqual(mine);
+    expect(await messagesOf(arash, chat.chat_id)).toEqual([]);
+    expect(await stack.deps.redis.chat.get(`chat:${chat.chat_id}:message_seq`)).toBeNull();
+    expect(await stack.deps.redis.chat.get(`chat:${chat.chat_id}:streaming`)).toBeNull();
+    expect(llm.requests.some((item) => item.messages.some((message) => message.content === 'Still allowed?' || message.content === 'Not my session'))).toBe(false);
+    // Allowed again: the same session answers.
+    expect((await send(arash, chat.chat_id, 'Allowed again')).of('assistant_message')[0]?.message.status).toBe('complete');
+  });
+
   it('has saved the user message, with its message_count, by the time the model is asked', async () => {
     const chat = await newChat(arash);
     llm.setMode('slow');
