@@ -50,7 +50,7 @@ export function buildServices(deps: Deps, options: CreateAppOptions = {}): Servi
       negative: deps.env.TPMS_NEGATIVE_CACHE_TTL_S,
     }),
   );
-  const chats = createChatsService(deps, createChatsStore(deps.redis.chat, { counters: redisDbOf(deps.env.REDIS_URL), chat: deps.env.REDIS_CHAT_DB }), projects);
+  const chats = createChatsService(deps, createChatsStore(deps.redis.chat, { counters: redisDbOf(deps.env.REDIS_URL), chat: deps.env.REDIS_CHAT_DB, cache: deps.env.REDIS_CACHE_DB }), projects);
   const messages = createMessagesService({
     clock: deps.clock,
     logger: deps.logger,

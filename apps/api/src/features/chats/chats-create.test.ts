@@ -176,13 +176,19 @@ describe('POST /api/chats (project)', () => {
     expect(await stack.deps.redis.counters.get(`session:counter:project:${PROJECTS.substation.id}`)).toBeNull();
   });
 
-  it('checks access against the cache as it is now, for a project opened before', async () => {
+  it('checks access inside the creation script for a project opened before, against the cache as it is now', async () => {
     const project = String(PROJECTS.compression.id);
     const counterKey = `session:counter:project:${project}`;
     const permissionKey = `tpms:perm:${project}:${arash}`;
     const projectKey = `tpms:project:${project}`;
     const create = () => createProject(arash, { project_number: project, page_name: 'Again' });
     expect((await create()).status).toBe(201);
+    // Known project, cache unchanged: one script and no separate read of the cached answers.
+    await stack.deps.redis.cache.configResetStat();
+    expect((await create()).status).toBe(201);
+    const stats = await stack.deps.redis.cache.info('commandstats');
+    expect(stats).not.toMatch(/cmdstat_mget:/);
+    expect(stats).toMatch(/cmdstat_evalsha:calls=1,/);
     const spent = await stack.deps.redis.counters.get(counterKey);
 
     // Denied in the cache since (e.g. revoked and re-read): 403, no number spent.

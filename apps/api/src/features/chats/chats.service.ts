@@ -7,6 +7,7 @@ import {
   SESSION_SEQ_WIDTH,
   projectCounterKey,
   type ChatMetadata,
+  type Project,
   type CreateChatRequestSchema,
   type CreateChatResponse,
   type ListChatsQuerySchema,
@@ -17,6 +18,7 @@ import type { z } from 'zod';
 import type { Deps } from '../../deps.js';
 import { AppError, chatNotFound } from '../../http/app-error.js';
 import type { ProjectsService } from '../projects/projects.service.js';
+import type { AccessCheck } from '../projects/tpms-cache.js';
 import { decodeCursor, encodeCursor } from './chat-cursor.js';
 import { readListPage } from './chat-list.js';
 import { needsMessageCount, normalizeMetadata } from './chat-metadata.js';
@@ -50,16 +52,12 @@ export function createChatsService(deps: Pick<Deps, 'redis' | 'clock' | 'logger'
     return chat;
   }
 
-  async function create(userId: string, body: CreateInput): Promise<CreateChatResponse> {
-    if (body.user_id !== undefined && body.user_id !== userId) {
-      throw new AppError('forbidden', 'user_id must be the signed-in user (or left out)');
-    }
-    const now = deps.clock.now();
+  /**
+   * Numbers and stores one session (the metadata, the ID, the owner's index). With `access`, the
+   * creation script first confirms it against the cache; null when it did not (nothing written).
+   */
+  async function createSession(userId: string, now: Date, project: Project | null, pageName: string | null, access?: AccessCheck): Promise<ChatMetadata | null> {
     const createdAt = now.toISOString();
-    // The schema guarantees project_number and page_name for project chats; access is checked
-    // before a number is spent.
-    const project = body.chat_type === 'project' ? await projects.requireAccess(userId, body.project_number as string) : null;
-    const pageName = project ? (body.page_name as string) : null;
     // One literal, in the contract's field order: `{ ...base, more }` would build a slow
     // dictionary-mode object, which cost several microseconds per creation to build and encode.
     const template: Omit<ChatMetadata, 'chat_id'> = {
@@ -77,7 +75,6 @@ export function createChatsService(deps: Pick<Deps, 'redis' | 'clock' | 'logger'
     };
     const counterKey = project ? projectCounterKey(project.project_number) : generalCounterKey(now);
     const format = project ? (seq: number) => formatProjectId(project.project_number, seq) : (seq: number) => formatGeneralId(now, seq);
-    const message = project ? `Project session created for ${project.project_name}` : 'General session created';
     // ids.ts owns the format: the script appends the zero-padded number to this prefix, and
     // the result is checked against formatGeneralId/formatProjectId before anyone sees it.
     const created = await store.createWithNextId({
@@ -86,7 +83,9 @@ export function createChatsService(deps: Pick<Deps, 'redis' | 'clock' | 'logger'
       width: SESSION_SEQ_WIDTH,
       metadata: template,
       createdMs: now.getTime(),
+      access,
     });
+    if (created === 'unverified') return null;
     if (created.seq === 0) throw new Error(`No free session ID after ${created.skipped} attempts on ${counterKey}`);
     if (created.chatId !== format(created.seq)) throw new Error(`Session ID ${created.chatId} does not match number ${created.seq}`);
     if (created.skipped > 0) {
@@ -94,7 +93,33 @@ export function createChatsService(deps: Pick<Deps, 'redis' | 'clock' | 'logger'
     }
     const chat: ChatMetadata = { chat_id: created.chatId, ...template };
     deps.logger.debug({ chat_id: chat.chat_id, user_id: userId, chat_type: chat.chat_type }, 'session created');
-    return { status: 'success', chat, message };
+    return chat;
+  }
+
+  /** A session created without an access check is always written (or the creation threw). */
+  const written = (chat: ChatMetadata | null): ChatMetadata => {
+    if (!chat) throw new Error('a session without an access check was not written');
+    return chat;
+  };
+
+  async function create(userId: string, body: CreateInput): Promise<CreateChatResponse> {
+    if (body.user_id !== undefined && body.user_id !== userId) {
+      throw new AppError('forbidden', 'user_id must be the signed-in user (or left out)');
+    }
+    const now = deps.clock.now();
+    if (body.chat_type !== 'project') {
+      return { status: 'success', chat: written(await createSession(userId, now, null, null)), message: 'General session created' };
+    }
+    // The schema guarantees both for project chats. Access is settled before a number is spent:
+    // for a project this process has opened before, by the creation script itself against the
+    // cache (same round trip); otherwise, or when the cache says anything else, by requireAccess.
+    const projectNumber = body.project_number as string;
+    const pageName = body.page_name as string;
+    const known = projects.cachedAccessCheck(userId, projectNumber);
+    const chat =
+      (known ? await createSession(userId, now, known.project, pageName, known.check) : null) ??
+      written(await createSession(userId, now, await projects.requireAccess(userId, projectNumber), pageName));
+    return { status: 'success', chat, message: `Project session created for ${chat.project_name}` };
   }
 
   async function list(userId: string, query: ListInput): Promise<ListChatsResponse> {

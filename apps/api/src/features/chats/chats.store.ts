@@ -22,6 +22,7 @@
  */
 import type { ChatMetadata } from '@simorgh/contracts';
 import { evalScript, type RedisClient } from '../../redis.js';
+import { CACHED_ACCESS_LUA, type AccessCheck } from '../projects/tpms-cache.js';
 
 export const metadataKey = (chatId: string) => `chat:${chatId}:metadata`;
 export const messagesKey = (chatId: string) => `chat:${chatId}:messages`;
@@ -33,13 +34,21 @@ export const userPinnedKey = (userId: string) => `user:${userId}:pinned`;
  * Takes the next session number and writes the session in one step (one round trip, one fsync
  * wait). The counter lives in the counters DB: the script SELECTs it for the INCR only (a
  * script's SELECT never changes the caller's DB). A number whose session already exists (the
- * counter was lost or flushed) is skipped, never reused.
+ * counter was lost or flushed) is skipped, never reused. A project session may come with an
+ * access check (tpms-cache.ts), run first in the cache DB: when the cache no longer says what
+ * the caller expected, nothing is written.
  *
- * KEYS: counter (counters DB), user index. ARGV: counters DB, chat DB, ID prefix, number
- * width, metadata JSON after its chat_id field, score, max attempts.
- * Returns { number, ID, numbers skipped }; number 0 when every attempt was taken.
+ * KEYS: counter (counters DB), user index, then for an access check its two keys (cache DB).
+ * ARGV: counters DB, chat DB, ID prefix, number width, metadata JSON after its chat_id field,
+ * score, max attempts, then for an access check the cache DB and the expected project value.
+ * Returns { number, ID, numbers skipped }; number 0 when every attempt was taken, -1 when the
+ * access check failed.
  */
-const CREATE_SCRIPT = `
+const CREATE_SCRIPT = `${CACHED_ACCESS_LUA}
+if KEYS[3] then
+  redis.call('SELECT', ARGV[8])
+  if not cached_access(KEYS[3], KEYS[4], ARGV[9]) then return { -1, '', 0 } end
+end
 local skipped = 0
 for attempt = 1, tonumber(ARGV[7]) do
   redis.call('SELECT', ARGV[1])
@@ -117,9 +126,9 @@ export type MetadataPatch = Partial<Pick<ChatMetadata, 'chat_name' | 'status' | 
 
 export type NewSession = { seq: number; chatId: string; skipped: number };
 
-/** `databases`: the counters DB (REDIS_URL's) and the chat DB this client is on. */
-export function createChatsStore(chat: RedisClient, databases: { counters: number; chat: number }) {
-  const [countersDb, chatDb] = [String(databases.counters), String(databases.chat)];
+/** `databases`: the counters DB (REDIS_URL's), the chat DB this client is on, the TPMS cache DB. */
+export function createChatsStore(chat: RedisClient, databases: { counters: number; chat: number; cache: number }) {
+  const [countersDb, chatDb, cacheDb] = [String(databases.counters), String(databases.chat), String(databases.cache)];
   async function patch(
     chatId: string,
     changes: MetadataPatch,
@@ -139,7 +148,8 @@ export function createChatsStore(chat: RedisClient, databases: { counters: numbe
   return {
     /**
      * Numbers and stores a new session: `idPrefix` + the counter's next number, zero-padded to
-     * `width`. `metadata` is everything but chat_id. seq is 0 when no free number was found.
+     * `width`. `metadata` is everything but chat_id. seq is 0 when no free number was found;
+     * 'unverified' when `access` was given and the cache did not confirm it (nothing written).
      */
     async createWithNextId(options: {
       counterKey: string;
@@ -147,22 +157,27 @@ export function createChatsStore(chat: RedisClient, databases: { counters: numbe
       width: number;
       metadata: Omit<ChatMetadata, 'chat_id'>;
       createdMs: number;
-    }): Promise<NewSession> {
-      const result = (await evalScript(
-        chat,
-        CREATE_SCRIPT,
-        [options.counterKey, userIndexKey(options.metadata.user_id)],
-        [
-          countersDb,
-          chatDb,
-          options.idPrefix,
-          String(options.width),
-          JSON.stringify(options.metadata).slice(1),
-          String(options.createdMs),
-          String(MAX_CREATE_ATTEMPTS),
-        ],
-      )) as [number, string, number];
-      return { seq: Number(result[0]), chatId: String(result[1]), skipped: Number(result[2]) };
+      access?: AccessCheck | undefined;
+    }): Promise<NewSession | 'unverified'> {
+      const { access } = options;
+      const keys = [options.counterKey, userIndexKey(options.metadata.user_id)];
+      const args = [
+        countersDb,
+        chatDb,
+        options.idPrefix,
+        String(options.width),
+        JSON.stringify(options.metadata).slice(1),
+        String(options.createdMs),
+        String(MAX_CREATE_ATTEMPTS),
+      ];
+      if (access) {
+        keys.push(...access.keys);
+        args.push(cacheDb, access.expected);
+      }
+      const result = (await evalScript(chat, CREATE_SCRIPT, keys, args)) as [number, string, number];
+      const seq = Number(result[0]);
+      if (seq === -1) return 'unverified';
+      return { seq, chatId: String(result[1]), skipped: Number(result[2]) };
     },
 
     /** Parsed stored JSON (possibly legacy-shaped), or null when absent or unreadable. */

@@ -1,7 +1,10 @@
 import type { Project } from '@simorgh/contracts';
 import { AppError } from '../../http/app-error.js';
 import type { ProjectsStore } from './projects.store.js';
-import type { CachedProject, TpmsCache } from './tpms-cache.js';
+import type { AccessCheck, CachedProject, TpmsCache } from './tpms-cache.js';
+
+/** Project names this process has seen, for `cachedAccessCheck`; bounded, oldest dropped first. */
+const KNOWN_NAMES_MAX = 10_000;
 
 export const projectNotFound = (projectNumber: string) =>
   new AppError('not_found', `Project ID ${projectNumber} not found in database`);
@@ -13,6 +16,17 @@ export const projectForbidden = (projectNumber: string) =>
  * TPMS failures surface as upstream_unavailable (503) and are never cached.
  */
 export function createProjectsService(store: ProjectsStore, cache: TpmsCache) {
+  const knownNames = new Map<string, string>();
+  const remember = (projectNumber: string, name: string) => {
+    if (knownNames.get(projectNumber) === name) return;
+    knownNames.delete(projectNumber);
+    if (knownNames.size >= KNOWN_NAMES_MAX) {
+      const oldest = knownNames.keys().next().value;
+      if (oldest !== undefined) knownNames.delete(oldest);
+    }
+    knownNames.set(projectNumber, name);
+  };
+
   async function fetchProject(projectNumber: string): Promise<CachedProject> {
     const row = await store.findProject(projectNumber);
     const answer: CachedProject = row ? { found: true, name: row.project_name } : { found: false };
@@ -41,7 +55,20 @@ export function createProjectsService(store: ProjectsStore, cache: TpmsCache) {
       ]);
       if (!project.found) throw projectNotFound(projectNumber);
       if (!allowed) throw projectForbidden(projectNumber);
+      remember(projectNumber, project.name);
       return { project_number: projectNumber, project_name: project.name };
+    },
+
+    /**
+     * For a project this process has opened before: the project as it was, and the check a
+     * script can run itself to confirm, in its own round trip, that the cache still says the same
+     * (found, same name, user allowed). When the script finds anything else, call requireAccess:
+     * it gives the real answer (404, 403, a TPMS lookup). Null when the name is not known here.
+     */
+    cachedAccessCheck(userId: string, projectNumber: string): { project: Project; check: AccessCheck } | null {
+      const name = knownNames.get(projectNumber);
+      if (name === undefined) return null;
+      return { project: { project_number: projectNumber, project_name: name }, check: cache.accessCheck(projectNumber, userId, name) };
     },
     invalidate: cache.invalidate,
   };

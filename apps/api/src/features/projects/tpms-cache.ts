@@ -16,6 +16,20 @@ const globLiteral = (text: string) => text.replace(/[*?[\]\\]/g, (char) => `\\${
 
 export type CachedProject = { found: true; name: string } | { found: false };
 
+const encodeProject = (answer: CachedProject) => (answer.found ? JSON.stringify({ name: answer.name }) : MISSING);
+
+/**
+ * Lua for a script that checks access itself, run with the cache DB selected: true when the
+ * cache holds exactly `expected` (see `accessCheck`) for the project and "allowed" for the user.
+ */
+export const CACHED_ACCESS_LUA = `
+local function cached_access(project_key, permission_key, expected)
+  return redis.call('GET', project_key) == expected and redis.call('GET', permission_key) == '1'
+end`;
+
+/** What `cached_access` needs: its two keys and the cached value that means "found, named so". */
+export type AccessCheck = { keys: [string, string]; expected: string };
+
 function parseProject(value: string | null): CachedProject | null {
   if (value === null) return null;
   if (value === MISSING) return { found: false };
@@ -42,9 +56,11 @@ export function createTpmsCache(cache: RedisClient, ttl: { positive: number; neg
       const [project, permission] = await cache.mGet([projectKey(projectNumber), permissionKey(projectNumber, userId)]);
       return { project: parseProject(project ?? null), allowed: permission == null ? null : permission === '1' };
     },
+    accessCheck(projectNumber: string, userId: string, name: string): AccessCheck {
+      return { keys: [projectKey(projectNumber), permissionKey(projectNumber, userId)], expected: encodeProject({ found: true, name }) };
+    },
     async setProject(projectNumber: string, answer: CachedProject): Promise<void> {
-      const value = answer.found ? JSON.stringify({ name: answer.name }) : MISSING;
-      await cache.set(projectKey(projectNumber), value, {
+      await cache.set(projectKey(projectNumber), encodeProject(answer), {
         expiration: { type: 'EX', value: answer.found ? ttl.positive : ttl.negative },
       });
     },
