@@ -22,6 +22,8 @@ export type MessagesServiceOptions = {
   leaseMs?: number;
 };
 
+const noop = () => undefined;
+
 /** Why a reply ended early: the browser went away, or someone pressed stop. */
 type StopReason = 'disconnect' | 'stop';
 
@@ -179,16 +181,25 @@ export function createMessagesService(deps: {
 
       const startedAt = nowIso();
       const turns = buildModelTurns(systemPromptFor(llm.systemPrompt, chat), history, historyCharBudget);
-      // The reply request goes out first (first token is what the user waits for); the title
-      // request follows on the next turn of the event loop, concurrently.
       const pieces = llm.streamChat(turns, controller.signal);
       const firstPiece = pieces.next();
       firstPiece.catch(() => undefined);
 
+      // The title request waits until the reply's first token is out (or the reply ended): sent
+      // together, its setup in this process and its answer competed with the first token. On
+      // the next turn of the event loop, because a response write reaches the socket only after
+      // the current microtasks, which the SDK's setup would otherwise fill.
+      let startTitle = noop;
+      const titleGate = new Promise<void>((resolve) => {
+        startTitle = () => {
+          startTitle = noop;
+          setImmediate(resolve);
+        };
+      });
       const firstUser = history.find((message) => message.role === 'user');
       const titling =
         chat.chat_type === 'general' && chat.chat_name === PLACEHOLDER_TITLE && firstUser
-          ? new Promise<void>((resolve) => setImmediate(resolve)).then(() => autoTitle(chat.chat_id, firstUser.content))
+          ? titleGate.then(() => autoTitle(chat.chat_id, firstUser.content))
           : null;
       let titleSent = false;
       const sendTitle = (title: string | null) => {
@@ -205,12 +216,14 @@ export function createMessagesService(deps: {
         for await (const piece of resume(pieces, firstPiece)) {
           content += piece;
           events.send({ type: 'delta', message_id: replyId, content: piece });
+          startTitle();
         }
       } catch (error) {
         failure = error instanceof LlmError ? error : new LlmError('internal', 'The reply failed unexpectedly. Try again.');
         if (!(error instanceof LlmError)) logger.error({ err: error, chat_id: chat.chat_id }, 'reply failed');
       }
 
+      startTitle();
       const reply: Message = {
         message_id: replyId,
         role: 'assistant',

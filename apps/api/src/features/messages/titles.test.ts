@@ -80,6 +80,22 @@ describe('automatic titles', () => {
     expect(await nameOf(chat.chat_id)).toBe('Compare gate and globe valves');
   });
 
+  it('asks for the title only once the reply has started, so the two never compete for the first token', async () => {
+    const firstTokenMs = 300;
+    llm.setMode('slow');
+    llm.setTitleMode('normal');
+    llm.configure({ slowDelayMs: firstTokenMs });
+    const chat = await newChat();
+    const reply = await send(chat.chat_id, 'Which gasket suits a steam line?');
+
+    expect(reply.firstAt('delta')).toBeDefined();
+    expect(reply.of('title')).toEqual([{ type: 'title', chat_id: chat.chat_id, title: expect.any(String) }]);
+    const chatRequest = llm.requests.filter((item) => item.kind === 'chat').at(-1);
+    const titleRequest = llm.requests.filter((item) => item.kind === 'title').at(-1);
+    // Date.now() on both: a few ms of slack for the clock's granularity.
+    expect(titleRequest!.startedAt - chatRequest!.startedAt).toBeGreaterThanOrEqual(firstTokenMs - 5);
+  });
+
   it('keeps a name the user chose while the title was being generated', async () => {
     llm.setTitleMode('slow');
     const chat = await newChat();
