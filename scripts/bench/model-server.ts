@@ -5,5 +5,6 @@
  */
 import { startFakeLlm } from '../../apps/api/src/local-stack/fake-llm.js';
 
-const llm = await startFakeLlm({ tokenDelayMs: 0, model: 'bench-model', port: Number(process.env.PORT) });
+// bench.ts checks BENCH_TOKEN_DELAY_MS before this process starts.
+const llm = await startFakeLlm({ tokenDelayMs: Number(process.env.BENCH_TOKEN_DELAY_MS ?? 5), model: 'bench-model', port: Number(process.env.PORT) });
 process.on('SIGTERM', () => void llm.stop().finally(() => process.exit(0)));

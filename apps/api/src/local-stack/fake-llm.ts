@@ -308,8 +308,8 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
     if (activeMode === 'slow') await sleep(settings.slowDelayMs);
     if (gone()) return;
     res.write(chunk({ role: 'assistant', content: '' }, null));
-    for (const token of tokenize(text)) {
-      if (settings.tokenDelayMs > 0) await sleep(settings.tokenDelayMs);
+    for (const [index, token] of tokenize(text).entries()) {
+      if (index > 0 && settings.tokenDelayMs > 0) await sleep(settings.tokenDelayMs);
       if (gone()) return;
       res.write(chunk({ content: token }, null));
     }

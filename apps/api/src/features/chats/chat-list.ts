@@ -1,7 +1,7 @@
 import type { ChatMetadata, ListChatsQuerySchema } from '@simorgh/contracts';
 import type { z } from 'zod';
 import type { ListPosition } from './chat-cursor.js';
-import { normalizeMetadata } from './chat-metadata.js';
+import type { ChatRenderer, RenderedChat } from './chat-render.js';
 import { userIndexKey, userPinnedKey, type ChatsStore, type IndexEntry } from './chats.store.js';
 
 type ListInput = z.output<typeof ListChatsQuerySchema>;
@@ -14,7 +14,7 @@ type ListInput = z.output<typeof ListChatsQuerySchema>;
 export const MAX_SCANNED_PER_PAGE = 2000;
 const MAX_CHUNK = 200;
 
-export type ListedChat = { raw: unknown; chat: ChatMetadata; position: ListPosition };
+export type ListedChat = RenderedChat & { position: ListPosition };
 /** `next` is where the following page starts; null once nothing is left. */
 export type ListedPage = { items: ListedChat[]; next: ListPosition | null };
 
@@ -25,7 +25,13 @@ export type ListedPage = { items: ListedChat[]; next: ListPosition | null };
  * chunk is exactly that many (enough unless filters drop sessions); later ones double. Cost
  * follows the page size, not the number of sessions the user has.
  */
-export async function readListPage(store: ChatsStore, userId: string, query: ListInput, after: ListPosition | null): Promise<ListedPage> {
+export async function readListPage(
+  store: ChatsStore,
+  render: ChatRenderer,
+  userId: string,
+  query: ListInput,
+  after: ListPosition | null,
+): Promise<ListedPage> {
   const wanted = query.limit + 1;
   const items: ListedChat[] = [];
   let budget = MAX_SCANNED_PER_PAGE;
@@ -43,16 +49,16 @@ export async function readListPage(store: ChatsStore, userId: string, query: Lis
       return size;
     };
     for await (const entries of newestFirst(store, part.key, part.after, nextChunk)) {
-      const raws = await store.getManyRaw(entries.map((entry) => entry.id));
+      const stored = await store.getManyStored(entries.map((entry) => entry.id));
       for (const [index, entry] of entries.entries()) {
-        const raw = raws[index];
+        const text = stored[index];
         const position: ListPosition = { pinned: part.pinned, createdMs: entry.score, id: entry.id };
         lastScanned = position;
         budget -= 1;
-        const chat = raw == null ? null : normalizeMetadata(entry.id, raw, null);
+        const rendered = text == null ? null : render(entry.id, text);
         // The main index holds pinned sessions too: they were listed from the pinned set.
-        if (!chat || chat.pinned !== part.pinned || !matches(chat, userId, query)) continue;
-        items.push({ raw, chat, position });
+        if (!rendered || rendered.chat.pinned !== part.pinned || !matches(rendered.chat, userId, query)) continue;
+        items.push({ chat: rendered.chat, json: rendered.json, position });
         if (items.length === wanted) {
           const page = items.slice(0, query.limit);
           return { items: page, next: page.at(-1)?.position ?? null };

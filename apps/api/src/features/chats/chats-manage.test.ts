@@ -102,6 +102,23 @@ describe('listing sessions', () => {
     expect(await listAll('lister', { status: 'all' })).toContain(second.chat_id);
   });
 
+  it('shows every change on the next listing, though it remembers the sessions it listed', async () => {
+    const chat = await create('relister');
+    const listed = async () => (await list('relister')).chats.find((item) => item.chat_id === chat.chat_id);
+    expect(await listed()).toMatchObject({ chat_name: 'New conversation', pinned: false, message_count: 0 });
+
+    const renamed = await stack.http().patch(`/api/chats/${chat.chat_id}`).set('Authorization', await auth('relister')).send({ chat_name: 'Flare header sizing' });
+    expect(renamed.status).toBe(200);
+    expect(await listed()).toMatchObject({ chat_name: 'Flare header sizing', pinned: false });
+
+    // Written behind the API's back, in the stored format: the next listing reads it.
+    const key = `chat:${chat.chat_id}:metadata`;
+    const stored = JSON.parse((await stack.deps.redis.chat.get(key)) ?? '{}') as Record<string, unknown>;
+    await stack.deps.redis.chat.set(key, JSON.stringify({ ...stored, message_count: 6, pinned: true }));
+    await stack.deps.redis.chat.zAdd(`user:relister:pinned`, { score: Date.parse(chat.created_at), value: chat.chat_id });
+    expect(await listed()).toMatchObject({ chat_name: 'Flare header sizing', pinned: true, message_count: 6 });
+  });
+
   it('filters by chat_type and project_number', async () => {
     const project = await create(arash, { chat_type: 'project', project_number: PROJECTS.refinery.id, page_name: 'Flare stack' });
     await create(arash, { chat_type: 'project', project_number: PROJECTS.compression.id, page_name: 'Seals' });

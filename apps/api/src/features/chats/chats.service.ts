@@ -17,10 +17,12 @@ import {
 import type { z } from 'zod';
 import type { Deps } from '../../deps.js';
 import { AppError, chatNotFound } from '../../http/app-error.js';
+import { EncodedJson } from '../../http/send-json.js';
 import type { ProjectsService } from '../projects/projects.service.js';
 import type { AccessCheck } from '../projects/tpms-cache.js';
 import { decodeCursor, encodeCursor } from './chat-cursor.js';
 import { readListPage } from './chat-list.js';
+import { createChatRenderer } from './chat-render.js';
 import { needsMessageCount, normalizeMetadata } from './chat-metadata.js';
 import type { ChatsStore } from './chats.store.js';
 
@@ -29,6 +31,7 @@ type ListInput = z.output<typeof ListChatsQuerySchema>;
 type UpdateInput = z.output<typeof UpdateChatRequestSchema>;
 
 export function createChatsService(deps: Pick<Deps, 'redis' | 'clock' | 'logger'>, store: ChatsStore, projects: ProjectsService) {
+  const render = createChatRenderer();
   const nowIso = () => deps.clock.now().toISOString();
 
   async function withCount(chatId: string, raw: unknown): Promise<ChatMetadata | null> {
@@ -122,20 +125,27 @@ export function createChatsService(deps: Pick<Deps, 'redis' | 'clock' | 'logger'
     return { status: 'success', chat, message: `Project session created for ${chat.project_name}` };
   }
 
-  async function list(userId: string, query: ListInput): Promise<ListChatsResponse> {
+  /**
+   * One page of the user's sessions, encoded for the wire from what the renderer remembers of
+   * each (see chat-render.ts). Only legacy sessions without a stored message_count are counted
+   * (one call each); the rest are ready as they are, without a promise per item.
+   */
+  async function list(userId: string, query: ListInput): Promise<EncodedJson<ListChatsResponse>> {
     const after = query.cursor === undefined ? null : decodeCursor(query.cursor);
-    const page = await readListPage(store, userId, query, after);
-    const chats = page.items.map((item) => item.chat);
-    // Only sessions from before message_count was stored are counted (one call each); the rest
-    // are ready as they are, without a promise per item on the way to the response.
-    const uncounted = page.items.flatMap((item, index) => (needsMessageCount(item.raw) ? [index] : []));
-    await Promise.all(
-      uncounted.map(async (index) => {
-        const chat = chats[index] as ChatMetadata;
-        chats[index] = { ...chat, message_count: await store.countMessages(chat.chat_id) };
-      }),
-    );
-    return { chats, next_cursor: page.next ? encodeCursor(page.next) : null };
+    const page = await readListPage(store, render, userId, query, after);
+    const encoded = page.items.map((item) => item.json);
+    const counting: Array<Promise<void>> = [];
+    for (const [index, { chat, json }] of page.items.entries()) {
+      if (json !== null) continue;
+      counting.push(
+        store.countMessages(chat.chat_id).then((count) => {
+          encoded[index] = JSON.stringify({ ...chat, message_count: count });
+        }),
+      );
+    }
+    await Promise.all(counting);
+    const cursor = page.next ? encodeCursor(page.next) : null;
+    return new EncodedJson(`{"chats":[${encoded.join(',')}],"next_cursor":${JSON.stringify(cursor)}}`);
   }
 
   async function update(userId: string, chatId: string, changes: UpdateInput): Promise<ChatMetadata> {

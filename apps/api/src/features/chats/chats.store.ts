@@ -186,10 +186,10 @@ export function createChatsStore(chat: RedisClient, databases: { counters: numbe
       return parseJson(value);
     },
 
-    async getManyRaw(chatIds: string[]): Promise<Array<unknown | null>> {
+    /** The stored metadata texts, unparsed (the list remembers what it made of each). */
+    async getManyStored(chatIds: string[]): Promise<Array<string | null>> {
       if (chatIds.length === 0) return [];
-      const values = await chat.mGet(chatIds.map(metadataKey));
-      return values.map((value) => parseJson(value));
+      return chat.mGet(chatIds.map(metadataKey));
     },
 
     async countMessages(chatId: string): Promise<number> {

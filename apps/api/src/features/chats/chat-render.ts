@@ -1,0 +1,49 @@
+import type { ChatMetadata } from '@simorgh/contracts';
+import { needsMessageCount, normalizeMetadata } from './chat-metadata.js';
+
+/** A session ready for the wire: `json` is `chat` encoded, or null while its message count is unknown. */
+export type RenderedChat = { chat: ChatMetadata; json: string | null };
+
+type Remembered = { stored: string; rendered: RenderedChat };
+
+/** Sessions remembered per process: about 1 KB each. */
+export const MAX_REMEMBERED_CHATS = 10_000;
+
+/**
+ * Turns stored metadata text into the wire object and its JSON, remembering the result per
+ * session while the stored text stays the same. The list reads the same sessions over and over
+ * (every sidebar refresh), and parsing, normalizing and encoding each one was most of a page's
+ * cost per session. Each answer is checked against the stored text it came from, so it is never
+ * stale: any change to a session's metadata is a different text. Legacy records without a
+ * stored message count are not remembered; their count is read each time (`json` null).
+ */
+export function createChatRenderer(maxRemembered = MAX_REMEMBERED_CHATS) {
+  const remembered = new Map<string, Remembered>();
+
+  return (chatId: string, stored: string): RenderedChat | null => {
+    const known = remembered.get(chatId);
+    if (known?.stored === stored) return known.rendered;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(stored);
+    } catch {
+      return null;
+    }
+    const normalized = normalizeMetadata(chatId, raw, null);
+    if (!normalized) return null;
+    // Shared by every page that lists the session until it changes.
+    const chat = Object.freeze(normalized);
+    if (needsMessageCount(raw)) return { chat, json: null };
+    const rendered = { chat, json: JSON.stringify(chat) };
+    // Map order is insertion order: a changed session moves to the end, the oldest go first.
+    remembered.delete(chatId);
+    remembered.set(chatId, { stored, rendered });
+    if (remembered.size > maxRemembered) {
+      const oldest = remembered.keys().next();
+      if (!oldest.done) remembered.delete(oldest.value);
+    }
+    return rendered;
+  };
+}
+
+export type ChatRenderer = ReturnType<typeof createChatRenderer>;
