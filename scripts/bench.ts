@@ -5,7 +5,7 @@
  *
  *   BENCH_TARGET=https://host BENCH_TOKEN=<jwt>   run the HTTP figures against a deployed instance
  *   BENCH_PROJECT=<n>                             (target mode) a project the token's user may use
- *   BENCH_DURATION_S (3)  BENCH_ROUNDS (3)  BENCH_CONNECTIONS (50)  BENCH_STREAMS (50)
+ *   BENCH_DURATION_S (2)  BENCH_ROUNDS (5)  BENCH_CONNECTIONS (50)  BENCH_STREAMS (50)
  *   BENCH_REDIS_APPENDFSYNC (always)              local Redis fsync policy, to see what durability costs
  *   BENCH_TOKEN_DELAY_MS (5)                      local model server's pause between tokens (0: one burst)
  */
@@ -29,8 +29,8 @@ const intEnv = (name: string, fallback: number) => {
 };
 const settings: LoadSettings = {
   connections: intEnv('BENCH_CONNECTIONS', 50),
-  durationS: intEnv('BENCH_DURATION_S', 3),
-  rounds: intEnv('BENCH_ROUNDS', 3),
+  durationS: intEnv('BENCH_DURATION_S', 2),
+  rounds: intEnv('BENCH_ROUNDS', 5),
 };
 const STREAMS = intEnv('BENCH_STREAMS', 50);
 

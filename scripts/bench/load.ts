@@ -21,10 +21,11 @@ async function run(options: Load['options'], connections: number, durationS: num
 }
 
 /**
- * Runs every load once per round, in the given order, for `settings.rounds` rounds, after a 1 s
- * warm-up of each (JIT, connection pools, caches). A slow moment of a shared machine then hits
- * every load alike, and comparisons are made within a round (see `medianRatio`). Each round's
- * figures go to `say`, to judge how steady the machine was.
+ * Runs every load once per round for `settings.rounds` rounds, after a 1 s warm-up of each (JIT,
+ * connection pools, caches), in the given order and in reverse order every other round. A slow
+ * moment of a shared machine then hits every load alike, a machine that slows down or speeds up
+ * over a run favours none, and comparisons are made within a round (see `medianRatio`). Each
+ * round's figures go to `say`, to judge how steady the machine was.
  */
 export async function measureRounds(
   loads: Load[],
@@ -35,7 +36,7 @@ export async function measureRounds(
   const results = new Map<string, LoadResult[]>(loads.map((load) => [load.name, []]));
   for (let round = 0; round < settings.rounds; round += 1) {
     const line: string[] = [];
-    for (const load of loads) {
+    for (const load of round % 2 === 0 ? loads : [...loads].reverse()) {
       const result = await run(load.options, settings.connections, settings.durationS);
       results.get(load.name)?.push(result);
       line.push(`${load.name} ${Math.round(result.rps)} req/s (p50 ${result.p50} ms)`);
