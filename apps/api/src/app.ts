@@ -1,24 +1,24 @@
 import express, { type Express } from 'express';
 import type { Deps } from './deps.js';
 import { redisDbOf } from './env.js';
-import { createAdminRouter } from './features/admin/admin.router.js';
-import { createAuthRouter } from './features/auth/auth.router.js';
+import { createAdminHandlers, requireAdmin } from './features/admin/admin.routes.js';
+import { createAuthHandlers } from './features/auth/auth.routes.js';
 import { createAuthService } from './features/auth/auth.service.js';
 import { createAuthStore } from './features/auth/auth.store.js';
 import { createLoginLimiter, DEFAULT_LOGIN_LIMITS, type LoginLimits } from './features/auth/login-limiter.js';
 import { createTokenService, type TokenService } from './features/auth/tokens.js';
-import { createChatsRouter } from './features/chats/chats.router.js';
+import { createChatsHandlers } from './features/chats/chats.routes.js';
 import { createChatsService, type ChatsService } from './features/chats/chats.service.js';
 import { createChatsStore } from './features/chats/chats.store.js';
-import { createHealthRouter } from './features/health/health.router.js';
-import { createLlmRouter } from './features/llm/llm.router.js';
+import { createHealthHandlers } from './features/health/health.routes.js';
+import { createLlmHandlers } from './features/llm/llm.routes.js';
 import type { LlmService } from './features/llm/llm.service.js';
-import { createMessagesRouter } from './features/messages/messages.router.js';
+import { createMessagesHandlers } from './features/messages/messages.routes.js';
 import { createMessagesService, type MessagesService, type MessagesServiceOptions } from './features/messages/messages.service.js';
 import { createMessagesStore } from './features/messages/messages.store.js';
 import { createReplyLimits } from './features/messages/reply-limits.js';
 import { createStopBus } from './features/messages/stop-bus.js';
-import { createProjectsRouter } from './features/projects/projects.router.js';
+import { createProjectsHandlers } from './features/projects/projects.routes.js';
 import { createProjectsService, type ProjectsService } from './features/projects/projects.service.js';
 import { createProjectsStore } from './features/projects/projects.store.js';
 import { createTpmsCache } from './features/projects/tpms-cache.js';
@@ -28,6 +28,7 @@ import { createErrorHandlers } from './http/error-handler.js';
 import { jsonBody } from './http/json-body.js';
 import { requestId } from './http/request-id.js';
 import { requireAuth } from './http/require-auth.js';
+import { mountRoutes } from './http/mount-routes.js';
 import { securityHeaders } from './http/security-headers.js';
 
 export type Services = {
@@ -38,7 +39,12 @@ export type Services = {
   messages: MessagesService;
 };
 
-export type CreateAppOptions = { loginLimits?: LoginLimits; messages?: MessagesServiceOptions };
+export type CreateAppOptions = {
+  loginLimits?: LoginLimits;
+  messages?: MessagesServiceOptions;
+  /** Interval of the comment lines that keep an idle event stream open. */
+  heartbeatMs?: number;
+};
 
 /** The feature services, built from deps; features use each other only through these. */
 export function buildServices(deps: Deps, options: CreateAppOptions = {}): Services {
@@ -95,18 +101,24 @@ export function createApp(deps: Deps, options: CreateAppOptions = {}): Express {
   app.set('etag', false);
   app.use(jsonBody(BODY_LIMIT));
 
-  // Each feature is mounted straight on the app at its own prefix, so a request enters only the
-  // router that can answer it (walking every feature's router cost a sixth of a creation's CPU).
   const { notFound, errorHandler } = createErrorHandlers(deps.logger);
-  // Public routes.
-  app.use('/api/health', createHealthRouter(deps));
-  app.use('/api/auth', createAuthRouter(auth, authenticated));
-  // Everything else under /api needs a valid bearer token, unknown paths included.
+  // Every route of the contracts' table, each with its handler and the guard its access needs.
+  mountRoutes(
+    app,
+    {
+      ...createHealthHandlers(deps),
+      ...createAuthHandlers(auth),
+      ...createChatsHandlers(services.chats),
+      ...createMessagesHandlers(services.messages),
+      ...createProjectsHandlers(services.projects),
+      ...createAdminHandlers(services.projects),
+      ...createLlmHandlers(services.llm),
+    },
+    { user: authenticated, admin: requireAdmin(deps.env.ADMIN_USERS) },
+    options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs },
+  );
+  // Everything else under /api needs a valid bearer token too, unknown paths included.
   app.use('/api', authenticated);
-  app.use('/api/chats', createChatsRouter(services.chats), createMessagesRouter(services.messages));
-  app.use('/api/projects', createProjectsRouter(services.projects));
-  app.use('/api/admin', createAdminRouter(services.projects, deps.env.ADMIN_USERS));
-  app.use('/api/llm', createLlmRouter(services.llm));
   app.use(notFound);
   app.use(errorHandler);
   return app;

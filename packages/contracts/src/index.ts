@@ -5,3 +5,5 @@ export * from './projects.js';
 export * from './chats.js';
 export * from './messages.js';
 export * from './health.js';
+export * from './admin.js';
+export * from './routes.js';

@@ -1,20 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import type { Response } from 'express';
-import { PLACEHOLDER_TITLE, type Message } from '@simorgh/contracts';
+import { Readable } from 'node:stream';
+import { PLACEHOLDER_TITLE, type Message, type StreamEvent } from '@simorgh/contracts';
 import type { Clock } from '../../deps.js';
 import { AppError, chatNotFound } from '../../http/app-error.js';
 import type { Logger } from '../../logger.js';
 import type { ChatsService } from '../chats/chats.service.js';
 import { LlmError } from '../llm/llm-errors.js';
 import type { LlmService } from '../llm/llm.service.js';
-import { HEARTBEAT_MS, openEventStream, type EventStream } from './event-stream.js';
 import type { MessagesStore, OpenedReply } from './messages.store.js';
 import { buildModelTurns, HISTORY_CHAR_BUDGET, systemPromptFor } from './model-context.js';
 import type { ReplyLimits } from './reply-limits.js';
 import type { StopBus } from './stop-bus.js';
 
 export type MessagesServiceOptions = {
-  heartbeatMs?: number;
   /** How long a finished reply keeps its stream open for a title still being generated. */
   titleWaitMs?: number;
   historyCharBudget?: number;
@@ -24,7 +22,7 @@ export type MessagesServiceOptions = {
 
 const noop = () => undefined;
 
-/** Why a reply ended early: the browser went away, or someone pressed stop. */
+/** Why a reply ended early: the client went away, or someone pressed stop. */
 type StopReason = 'disconnect' | 'stop';
 
 export type MessagesService = ReturnType<typeof createMessagesService>;
@@ -49,7 +47,6 @@ export function createMessagesService(deps: {
   options?: MessagesServiceOptions;
 }) {
   const { clock, logger, chats, llm, store, limits, stopBus } = deps;
-  const heartbeatMs = deps.options?.heartbeatMs ?? HEARTBEAT_MS;
   const titleWaitMs = deps.options?.titleWaitMs ?? 4000;
   const historyCharBudget = deps.options?.historyCharBudget ?? HISTORY_CHAR_BUDGET;
   const leaseMs = deps.options?.leaseMs ?? 60_000;
@@ -132,15 +129,31 @@ export function createMessagesService(deps: {
   }
 
   /**
-   * Streams a reply to `res` as server-sent events:
+   * Opens a reply and returns its events, in this order:
    *   user_message (new messages only) → delta* → [title] → assistant_message → [error] → [title] → done
    * The assistant message is always saved — complete, stopped (client gone or stop pressed;
    * the partial text is kept) or error (with a readable `error`) — so each answered user
    * message has exactly one reply and the session stays usable. The session's lock and the
    * user's stream slot are released once the reply is saved, before a title is awaited.
+   * Refusals are thrown before anything is returned. `signal` aborts when the client goes away.
    */
-  async function streamReply(res: Response, userId: string, chatId: string, content?: string): Promise<void> {
-    const { chat, token, history, userMessage, replyId } = await begin(userId, chatId, content);
+  async function streamReply(userId: string, chatId: string, content: string | undefined, signal: AbortSignal): Promise<AsyncIterable<StreamEvent>> {
+    const opened = await begin(userId, chatId, content);
+    // Pushed as they happen (a title may come at any point); the HTTP layer writes them out.
+    const events = new Readable({ objectMode: true, read: noop });
+    writeReply(userId, opened, signal, (event) => events.push(event)).then(
+      () => events.push(null),
+      (error: unknown) => events.destroy(error instanceof Error ? error : new Error(String(error))),
+    );
+    return events;
+  }
+
+  async function writeReply(
+    userId: string,
+    { chat, token, history, userMessage, replyId }: Awaited<ReturnType<typeof begin>>,
+    signal: AbortSignal,
+    send: (event: StreamEvent) => void,
+  ): Promise<void> {
     const controller = new AbortController();
     let stopReason: StopReason | null = null;
     const stop = (reason: StopReason) => {
@@ -148,12 +161,10 @@ export function createMessagesService(deps: {
       stopReason = reason;
       controller.abort();
     };
-    let finished = false;
-    // The response's close (not the request's, which fires once the body is read) means the
-    // client went away; abort the upstream request at once.
-    res.on('close', () => {
-      if (!finished) stop('disconnect');
-    });
+    // The client went away: abort the upstream request at once.
+    const disconnected = () => stop('disconnect');
+    if (signal.aborted) disconnected();
+    else signal.addEventListener('abort', disconnected, { once: true });
     const unregister = stopBus.register(chat.chat_id, () => stop('stop'));
     const renew = setInterval(() => {
       void Promise.all([
@@ -174,10 +185,8 @@ export function createMessagesService(deps: {
       return released;
     };
 
-    let events: EventStream | null = null;
     try {
-      events = openEventStream(res, heartbeatMs);
-      if (userMessage) events.send({ type: 'user_message', message: userMessage });
+      if (userMessage) send({ type: 'user_message', message: userMessage });
 
       const startedAt = nowIso();
       const turns = buildModelTurns(systemPromptFor(llm.systemPrompt, chat), history, historyCharBudget);
@@ -203,9 +212,9 @@ export function createMessagesService(deps: {
           : null;
       let titleSent = false;
       const sendTitle = (title: string | null) => {
-        if (title && !titleSent && events?.open) {
+        if (title && !titleSent && !signal.aborted) {
           titleSent = true;
-          events.send({ type: 'title', chat_id: chat.chat_id, title });
+          send({ type: 'title', chat_id: chat.chat_id, title });
         }
       };
       void titling?.then(sendTitle);
@@ -215,7 +224,7 @@ export function createMessagesService(deps: {
       try {
         for await (const piece of resume(pieces, firstPiece)) {
           content += piece;
-          events.send({ type: 'delta', message_id: replyId, content: piece });
+          send({ type: 'delta', message_id: replyId, content: piece });
           startTitle();
         }
       } catch (error) {
@@ -243,15 +252,15 @@ export function createMessagesService(deps: {
         { chat_id: chat.chat_id, message_id: replyId, status: reply.status, stop: stopReason, chars: content.length },
         'reply finished',
       );
-      if (saved) events.send({ type: 'assistant_message', message: reply });
-      if (failure) events.send({ type: 'error', detail: failure.detail, code: failure.code });
+      if (saved) send({ type: 'assistant_message', message: reply });
+      if (failure) send({ type: 'error', detail: failure.detail, code: failure.code });
       if (saved === null) {
-        events.send({ type: 'error', detail: 'The reply could not be saved; try again shortly.', code: 'upstream_unavailable' });
+        send({ type: 'error', detail: 'The reply could not be saved; try again shortly.', code: 'upstream_unavailable' });
       } else if (saved === false) {
-        events.send({ type: 'error', detail: 'This conversation was deleted.', code: 'not_found' });
+        send({ type: 'error', detail: 'This conversation was deleted.', code: 'not_found' });
       }
       // Give a title that is still on its way a moment to arrive on this stream.
-      if (titling && events.open && !titleSent) {
+      if (titling && !signal.aborted && !titleSent) {
         let timer: NodeJS.Timeout | undefined;
         const waited = await Promise.race([
           titling,
@@ -262,10 +271,9 @@ export function createMessagesService(deps: {
         clearTimeout(timer);
         sendTitle(waited);
       }
-      events.send({ type: 'done' });
+      send({ type: 'done' });
     } finally {
-      finished = true;
-      events?.end();
+      signal.removeEventListener('abort', disconnected);
       await release();
     }
   }
@@ -276,12 +284,12 @@ export function createMessagesService(deps: {
       return store.list(chatId);
     },
 
-    async send(res: Response, userId: string, chatId: string, content: string): Promise<void> {
-      await streamReply(res, userId, chatId, content);
+    send(userId: string, chatId: string, content: string, signal: AbortSignal): Promise<AsyncIterable<StreamEvent>> {
+      return streamReply(userId, chatId, content, signal);
     },
 
-    async regenerate(res: Response, userId: string, chatId: string): Promise<void> {
-      await streamReply(res, userId, chatId);
+    regenerate(userId: string, chatId: string, signal: AbortSignal): Promise<AsyncIterable<StreamEvent>> {
+      return streamReply(userId, chatId, undefined, signal);
     },
 
     /** True when a reply was being written (here or in another process) and was told to stop. */

@@ -4,9 +4,9 @@ import {
   MESSAGE_CONTENT_MAX,
   PLACEHOLDER_TITLE,
 } from '@simorgh/contracts';
-import { startFakeLlm, type FakeLlm } from '../../local-stack/fake-llm.js';
+import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
 import { listen, postStream } from '../../test/event-stream-client.js';
-import { PROJECTS, USERS } from '../../test/fixtures.js';
+import { PROJECTS, USERS } from '@simorgh/devstack/fixtures';
 import { startTestStack, type TestStack } from '../../test/harness.js';
 
 const arash: string = USERS.arash.username;
@@ -21,7 +21,7 @@ beforeAll(async () => {
   stack = await startTestStack({
     llmBaseUrl: llm.url,
     env: { MESSAGES_PER_MINUTE: '1000', CONCURRENT_STREAMS: '10' },
-    appOptions: { messages: { heartbeatMs: 50, titleWaitMs: 2000 } },
+    appOptions: { heartbeatMs: 50, messages: { titleWaitMs: 2000 } },
   });
   server = await listen(stack.app);
 });

@@ -1,6 +1,6 @@
 import busboy from 'busboy';
 import type { Request } from 'express';
-import { AppError } from '../../http/app-error.js';
+import { AppError } from './app-error.js';
 
 /**
  * Text fields of a multipart/form-data body (as sent by `curl -F name=value`). Files are

@@ -1,0 +1,21 @@
+import type { RouteHandlers } from '../../http/route-handlers.js';
+import type { MessagesService } from './messages.service.js';
+
+/** A chat's conversation. The reply routes answer with the reply's events once it is accepted. */
+export function createMessagesHandlers(
+  messages: MessagesService,
+): RouteHandlers<'listMessages' | 'sendMessage' | 'regenerateReply' | 'stopReply' | 'generateTitle'> {
+  return {
+    listMessages: async ({ userId, params }) => ({ status: 200, body: { messages: await messages.list(userId, params.id) } }),
+    sendMessage: ({ userId, params, body, signal }) => messages.send(userId, params.id, body.content, signal),
+    regenerateReply: ({ userId, params, signal }) => messages.regenerate(userId, params.id, signal),
+    async stopReply({ userId, params }) {
+      const stopped = await messages.stop(userId, params.id);
+      return { status: 200, body: { status: 'success', chat_id: params.id, stopped } };
+    },
+    async generateTitle({ userId, params, body }) {
+      const title = await messages.generateTitle(userId, params.id, body.first_message);
+      return { status: 200, body: { status: 'success', chat_id: params.id, title } };
+    },
+  };
+}
