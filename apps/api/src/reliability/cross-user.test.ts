@@ -11,10 +11,11 @@ import {
   PLACEHOLDER_TITLE,
   type ChatMetadata,
 } from '@simorgh/contracts';
-import { startFakeLlm, type FakeLlm } from '../local-stack/fake-llm.js';
+import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
 import { eventually, listen, postStream } from '../test/event-stream-client.js';
-import { PROJECTS, USERS } from '../test/fixtures.js';
+import { PROJECTS, USERS } from '@simorgh/devstack/fixtures';
 import { startTestStack, type TestStack } from '../test/harness.js';
+import { pathParamsOf, sampleRequest, tableRoutes } from '../test/route-samples.js';
 
 let llm: FakeLlm;
 let stack: TestStack;
@@ -44,17 +45,8 @@ async function create(user: string, body: object): Promise<ChatMetadata> {
   return CreateChatResponseSchema.parse(await res.json()).chat;
 }
 
-/** Every endpoint that takes a session ID. */
-const ENDPOINTS: Array<[string, (id: string) => string, object?]> = [
-  ['GET', (id) => `/api/chats/${id}`],
-  ['PATCH', (id) => `/api/chats/${id}`, { chat_name: 'taken over', pinned: true, status: 'archived' }],
-  ['GET', (id) => `/api/chats/${id}/messages`],
-  ['POST', (id) => `/api/chats/${id}/messages`, { content: 'read me your history' }],
-  ['POST', (id) => `/api/chats/${id}/stop`],
-  ['POST', (id) => `/api/chats/${id}/regenerate`],
-  ['POST', (id) => `/api/chats/${id}/generate-title`, { first_message: 'renamed by someone else' }],
-  ['DELETE', (id) => `/api/chats/${id}`],
-];
+/** Every route of the table that takes a chat ID. */
+const CHAT_ROUTES = tableRoutes((route) => pathParamsOf(route).includes('id'));
 
 /** The ID itself, its neighbours and spelling variants that must not reach another session. */
 function probesFor(id: string): string[] {
@@ -114,15 +106,17 @@ describe("another user's sessions", () => {
     const intruderToken = await stack.tokenFor(intruder);
     const probes = [...new Set([...mine.map((chat) => chat.chat_id), legacyId].flatMap(probesFor))].filter((id) => id !== hers.chat_id);
     let checked = 0;
-    for (const [method, path, body] of ENDPOINTS) {
+    expect(CHAT_ROUTES.length).toBeGreaterThanOrEqual(8);
+    for (const route of CHAT_ROUTES) {
       const results = await Promise.all(
         probes.map(async (id) => {
-          const res = await fetch(`${server.url}${path(id)}`, {
+          const { method, path, body } = sampleRequest(route, { id });
+          const res = await fetch(`${server.url}${path}`, {
             method,
             headers: { Authorization: `Bearer ${intruderToken}`, 'Content-Type': 'application/json' },
-            ...(body ? { body: JSON.stringify(body) } : {}),
+            ...(body ? { body } : {}),
           });
-          return { label: `${method} ${path(id)}`, status: res.status, body: (await res.json()) as unknown };
+          return { label: `${method} ${path}`, status: res.status, body: (await res.json()) as unknown };
         }),
       );
       for (const result of results) {

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { CreateChatResponseSchema, ErrorBodySchema, StreamEventSchema } from '@simorgh/contracts';
-import { startFakeLlm, type FakeLlm } from '../local-stack/fake-llm.js';
-import { listen } from '../test/event-stream-client.js';
-import { PROJECTS, USERS } from '../test/fixtures.js';
+import { CreateChatResponseSchema, ErrorBodySchema, routeUrl } from '@simorgh/contracts';
+import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
+import { listen, parseEventStream } from '../test/event-stream-client.js';
+import { PROJECTS, USERS } from '@simorgh/devstack/fixtures';
 import { startTestStack, type TestStack } from '../test/harness.js';
+import { bodyFieldsOf, pathParamsOf, sampleRequest, tableRoutes, type TableRoute } from '../test/route-samples.js';
 
 /**
  * Property-based fuzzing of everything a client controls: JSON and raw bodies, path
@@ -56,9 +57,7 @@ async function check(request: Sent): Promise<number> {
   expect(res.status, label).toBeLessThan(500);
   if (type.startsWith('text/event-stream')) {
     expect(res.status, label).toBe(200);
-    for (const frame of text.split('\n\n').filter((part) => part.trim() !== '' && !part.startsWith(':'))) {
-      const data = frame.split('\n').find((line) => line.startsWith('data: '))?.slice(6);
-      const event = StreamEventSchema.parse(JSON.parse(data ?? 'null'));
+    for (const event of parseEventStream(text)) {
       if (event.type === 'error') expect(event.code, label).not.toBe('internal');
     }
     return res.status;
@@ -87,16 +86,20 @@ const bodyLike = (fields: string[]) =>
     fc.dictionary(fc.constantFrom(...fields, '__proto__', 'constructor', 'extra'), wildValue, { maxKeys: fields.length + 1 }),
   );
 
-const JSON_ENDPOINTS: Array<{ name: string; method: string; path: () => string; fields: string[]; headers: () => Record<string, string> }> = [
-  { name: 'POST /api/auth/login', method: 'POST', path: () => '/api/auth/login', fields: ['username', 'password'], headers: () => ({ 'Content-Type': 'application/json' }) },
-  { name: 'POST /api/chats', method: 'POST', path: () => '/api/chats', fields: ['chat_type', 'project_number', 'page_name', 'chat_name', 'user_id'], headers: () => json() },
-  { name: 'PATCH /api/chats/:id', method: 'PATCH', path: () => `/api/chats/${ownChat}`, fields: ['chat_name', 'status', 'pinned'], headers: () => json() },
-  { name: 'POST /api/chats/:id/messages', method: 'POST', path: () => `/api/chats/${ownChat}/messages`, fields: ['content'], headers: () => json() },
-  { name: 'POST /api/chats/:id/generate-title', method: 'POST', path: () => `/api/chats/${ownChat}/generate-title`, fields: ['first_message'], headers: () => json() },
-  { name: 'POST /api/chats/:id/regenerate', method: 'POST', path: () => `/api/chats/${ownChat}/regenerate`, fields: [], headers: () => json() },
-  { name: 'POST /api/chats/:id/stop', method: 'POST', path: () => `/api/chats/${ownChat}/stop`, fields: [], headers: () => json() },
-  { name: 'POST /api/admin/tpms-cache/invalidate', method: 'POST', path: () => '/api/admin/tpms-cache/invalidate', fields: ['project_number', 'user_id'], headers: () => json(adminToken) },
-];
+/** Path parameters that exist: the user's own chat and a project the user may open. */
+const ownParams = () => ({ id: ownChat, project_number: String(PROJECTS.refinery.id) });
+/** The headers a route's caller sends: no token on public routes, the admin's on admin routes. */
+const headersFor = (route: TableRoute) =>
+  route.access === 'public' ? { 'Content-Type': 'application/json' } : json(route.access === 'admin' ? adminToken : token);
+
+/** Every route of the table that takes a body, or could (POST and PATCH). */
+const JSON_ENDPOINTS = tableRoutes((route) => route.body !== undefined || route.method === 'POST' || route.method === 'PATCH').map((route) => ({
+  name: `${route.method} ${route.path}`,
+  method: route.method,
+  path: () => routeUrl(route, ownParams()),
+  fields: bodyFieldsOf(route),
+  headers: () => headersFor(route),
+}));
 
 describe('fuzzing request bodies', () => {
   it.each(JSON_ENDPOINTS.map((endpoint) => [endpoint.name, endpoint] as const))(
@@ -130,18 +133,12 @@ describe('fuzzing request bodies', () => {
       fc.string({ unit: 'binary', maxLength: 200 }),
       fc.constantFrom('{', '{"content":', '[]', 'null', 'first_message=%E0%A4%A', '--xyz\r\nContent-Disposition: form-data; name="first_message"\r\n\r\nhi\r\n--xyz--', '--xyz\r\n\r\n'),
     );
-    const target = fc.constantFrom(
-      '/api/chats',
-      `/api/chats/:own/messages`,
-      `/api/chats/:own/generate-title`,
-      '/api/auth/login',
-      '/api/admin/tpms-cache/invalidate',
-    );
+    const target = fc.constantFrom(...tableRoutes((route) => route.body !== undefined));
     await fc.assert(
-      fc.asyncProperty(target, contentType, rawBody, fc.boolean(), async (path, type, body, asAdmin) => {
+      fc.asyncProperty(target, contentType, rawBody, fc.boolean(), async (route, type, body, asAdmin) => {
         await check({
-          method: 'POST',
-          path: path.replace(':own', ownChat),
+          method: route.method,
+          path: routeUrl(route, ownParams()),
           headers: { ...auth(asAdmin ? adminToken : token), 'Content-Type': type },
           body,
         });
@@ -152,17 +149,10 @@ describe('fuzzing request bodies', () => {
 });
 
 describe('fuzzing path parameters and query strings', () => {
-  const routes: Array<[string, (param: string) => string]> = [
-    ['GET', (id) => `/api/chats/${id}`],
-    ['PATCH', (id) => `/api/chats/${id}`],
-    ['DELETE', (id) => `/api/chats/${id}`],
-    ['GET', (id) => `/api/chats/${id}/messages`],
-    ['POST', (id) => `/api/chats/${id}/messages`],
-    ['POST', (id) => `/api/chats/${id}/stop`],
-    ['POST', (id) => `/api/chats/${id}/regenerate`],
-    ['POST', (id) => `/api/chats/${id}/generate-title`],
-    ['GET', (number) => `/api/projects/${number}`],
-  ];
+  // Every route with a path parameter, the parameter filled with the value under test.
+  const routes = tableRoutes((route) => pathParamsOf(route).length > 0).map(
+    (route) => [route.method, (value: string) => route.path.replace(/:\w+/g, value), route] as const,
+  );
   const param = fc.oneof(
     fc.string({ unit: 'binary', minLength: 1, maxLength: 60 }).map(encodeURIComponent),
     fc.string({ minLength: 1, maxLength: 60 }).map(encodeURIComponent),
@@ -171,43 +161,43 @@ describe('fuzzing path parameters and query strings', () => {
 
   it('never answers 5xx to any path parameter, and never finds a session the user does not own', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...routes), param, async ([method, path], value) => {
+      fc.asyncProperty(fc.constantFrom(...routes), param, async ([method, path, route], value) => {
         // Dot segments ('.', '%2e', '..') are resolved by the client's URL parser before sending.
         fc.pre(value !== ownChat && !/^(\.|%2e){1,2}$/i.test(value));
         const withBody = method === 'POST' || method === 'PATCH';
-        const status = await check({ method, path: path(value), headers: json(), ...(withBody ? { body: JSON.stringify({ content: 'x', chat_name: 'y' }) } : {}) });
-        // A session route answers 404 (or 400 for a path that is not even valid percent-encoding).
-        if (!path(value).startsWith('/api/projects/')) expect([400, 404]).toContain(status);
+        const status = await check({ method, path: path(value), headers: headersFor(route), ...(withBody ? { body: JSON.stringify({ content: 'x', chat_name: 'y' }) } : {}) });
+        // A chat route answers 404 (or 400 for a path that is not even valid percent-encoding).
+        if (pathParamsOf(route).includes('id')) expect([400, 404]).toContain(status);
       }),
       { numRuns: RUNS * 4 },
     );
   });
 
-  it('never answers 5xx to any query string on GET /api/chats', async () => {
-    const key = fc.constantFrom('limit', 'cursor', 'chat_type', 'project_number', 'status', 'limit[]', 'status[$ne]', 'cursor[a]', '__proto__');
-    const value = fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('0', '-1', '100', '101', '1.5', 'all', 'archived', 'project', '10234', 'W1sw', 'eyJ4IjoxfQ'));
-    await fc.assert(
-      fc.asyncProperty(fc.array(fc.tuple(key, value), { maxLength: 5 }), async (pairs) => {
-        const query = pairs.map(([name, text]) => `${encodeURIComponent(name)}=${encodeURIComponent(text)}`).join('&');
-        await check({ method: 'GET', path: `/api/chats?${query}`, headers: auth() });
-      }),
-      { numRuns: RUNS * 2 },
-    );
-  });
+  it.each(tableRoutes((route) => route.query !== undefined).map((route) => [`${route.method} ${route.path}`, route] as const))(
+    'never answers 5xx to any query string on %s',
+    async (_name, route) => {
+      const fields = Object.keys((route.query as { shape?: object } | undefined)?.shape ?? {});
+      const key = fc.constantFrom(...fields, ...fields.flatMap((field) => [`${field}[]`, `${field}[$ne]`]), '__proto__');
+      const value = fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('0', '-1', '100', '101', '1.5', 'all', 'archived', 'project', '10234', 'W1sw', 'eyJ4IjoxfQ'));
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.tuple(key, value), { maxLength: 5 }), async (pairs) => {
+          const query = pairs.map(([name, text]) => `${encodeURIComponent(name)}=${encodeURIComponent(text)}`).join('&');
+          await check({ method: route.method, path: `${routeUrl(route, ownParams())}?${query}`, headers: headersFor(route) });
+        }),
+        { numRuns: RUNS * 2 },
+      );
+    },
+  );
 });
 
 describe('fuzzing headers', () => {
   it('never answers 5xx to any Authorization, Content-Type, Content-Encoding, Accept or X-Request-ID', async () => {
     const header = (common: string[]) => fc.option(fc.oneof(fc.constantFrom(...common), fc.string({ maxLength: 80 })), { nil: undefined });
-    const routes: Array<[string, string, string | undefined]> = [
-      ['GET', '/api/health', undefined],
-      ['GET', '/api/auth/me', undefined],
-      ['GET', '/api/llm/diagnostics', undefined],
-      ['GET', '/api/chats', undefined],
-      ['POST', '/api/chats', JSON.stringify({ chat_type: 'general' })],
-      ['POST', '/api/auth/login', JSON.stringify({ username: 'nobody', password: 'x' })],
-      ['GET', `/api/projects/${PROJECTS.refinery.id}`, undefined],
-    ];
+    // Every route of the table; chat routes on a chat that does not exist, so nothing is deleted.
+    const routes = tableRoutes().map((route) => {
+      const { method, path, body } = sampleRequest(route, { ...ownParams(), id: 'G-202601-999999' });
+      return [method, path, body] as const;
+    });
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(...routes),

@@ -3,8 +3,9 @@ import { exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT } from 'jose';
 import fc from 'fast-check';
 import { ErrorBodySchema, MeResponseSchema } from '@simorgh/contracts';
 import { listen } from '../test/event-stream-client.js';
-import { USERS } from '../test/fixtures.js';
+import { USERS } from '@simorgh/devstack/fixtures';
 import { startTestStack, TEST_JWT_SECRET, type TestStack } from '../test/harness.js';
+import { sampleRequest, tableRoutes } from '../test/route-samples.js';
 
 /**
  * Attacks on the bearer token beyond the basic ones in features/auth/auth.test.ts (alg none,
@@ -111,30 +112,18 @@ describe('forged and malformed bearer tokens', () => {
   });
 
   it('refuses every attack token on every protected endpoint (401, never 5xx)', async () => {
-    const chat = 'G-202601-000001';
-    const endpoints: Array<[string, string, object?]> = [
-      ['GET', '/api/auth/me'],
-      ['GET', '/api/chats'],
-      ['POST', '/api/chats', { chat_type: 'general' }],
-      ['GET', `/api/chats/${chat}`],
-      ['PATCH', `/api/chats/${chat}`, { pinned: true }],
-      ['DELETE', `/api/chats/${chat}`],
-      ['GET', `/api/chats/${chat}/messages`],
-      ['POST', `/api/chats/${chat}/messages`, { content: 'hello' }],
-      ['POST', `/api/chats/${chat}/stop`],
-      ['POST', `/api/chats/${chat}/regenerate`],
-      ['POST', `/api/chats/${chat}/generate-title`, { first_message: 'hello' }],
-      ['GET', '/api/projects/10234'],
-      ['POST', '/api/admin/tpms-cache/invalidate', { user_id: arash }],
-      ['GET', '/api/llm/diagnostics'],
-    ];
+    // Every route of the table that needs a token, with a real chat ID and project number.
+    const endpoints = tableRoutes((route) => route.access !== 'public').map((route) =>
+      sampleRequest(route, { id: 'G-202601-000001', project_number: '10234' }),
+    );
+    expect(endpoints.length).toBeGreaterThanOrEqual(14);
     const results = await Promise.all(
-      endpoints.flatMap(([method, path, body]) =>
+      endpoints.flatMap(({ method, path, body }) =>
         tokens.map(async ([name, token]) => {
           const res = await fetch(`${server.url}${path}`, {
             method,
             headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-            ...(body ? { body: JSON.stringify(body) } : {}),
+            ...(body ? { body } : {}),
           });
           return { label: `${method} ${path} with ${name}`, status: res.status, body: (await res.json()) as unknown };
         }),

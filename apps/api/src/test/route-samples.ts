@@ -1,0 +1,47 @@
+import {
+  routeList,
+  routeUrl,
+  type RouteBodyInput,
+  type RouteDefinition,
+  type RouteName,
+  type Routes,
+} from '@simorgh/contracts';
+import type { z } from 'zod';
+
+/**
+ * The isolation, fuzz and attack tests enumerate the route table through these helpers, so a
+ * new route is covered without anyone adding it to a list. A route with a body needs a valid
+ * sample here (a missing one does not typecheck).
+ */
+type RoutesWithBody = { [K in RouteName]: Routes[K] extends { body: z.ZodType } ? K : never }[RouteName];
+
+export const SAMPLE_BODIES: { [K in RoutesWithBody]: RouteBodyInput<Routes[K]> } = {
+  login: { username: 'a.rahimi', password: 'not-the-password' },
+  createChat: { chat_type: 'general' },
+  updateChat: { chat_name: 'taken over', pinned: true, status: 'archived' },
+  sendMessage: { content: 'read me your history' },
+  generateTitle: { first_message: 'renamed by someone else' },
+  invalidateTpmsCache: { user_id: 'a.rahimi' },
+};
+
+export type TableRoute = RouteDefinition & { name: RouteName };
+
+/** Every route of the table, optionally only those matching `filter`. */
+export function tableRoutes(filter: (route: TableRoute) => boolean = () => true): TableRoute[] {
+  return routeList.filter(filter);
+}
+
+/** The route's path parameters' names (`:id` → `id`). */
+export const pathParamsOf = (route: Pick<RouteDefinition, 'path'>): string[] => [...route.path.matchAll(/:(\w+)/g)].map((match) => match[1] as string);
+
+/** A request for `route` with the given path parameters and its sample body (if it takes one). */
+export function sampleRequest(route: TableRoute, params: Record<string, string>): { method: string; path: string; body?: string } {
+  const body = (SAMPLE_BODIES as Partial<Record<RouteName, unknown>>)[route.name];
+  return { method: route.method, path: routeUrl(route, params), ...(body === undefined ? {} : { body: JSON.stringify(body) }) };
+}
+
+/** The top-level field names of a route's body schema (for fuzzing bodies that look real). */
+export function bodyFieldsOf(route: RouteDefinition): string[] {
+  const schema = route.body as { shape?: Record<string, unknown> } | undefined;
+  return schema?.shape ? Object.keys(schema.shape) : [];
+}
