@@ -4,9 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateChatResponseSchema, formatGeneralId, HealthResponseSchema, LoginResponseSchema } from '@simorgh/contracts';
-import { freePort } from './local-stack/index.js';
+import { freePort } from '@simorgh/devstack';
 import { startTestStack, TEST_JWT_SECRET, type TestStack } from './test/harness.js';
-import { FIXTURE_PASSWORD, USERS } from './test/fixtures.js';
+import { FIXTURE_PASSWORD, USERS } from '@simorgh/devstack/fixtures';
 
 const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
 const serverEntry = fileURLToPath(new URL('./server.ts', import.meta.url));
@@ -22,7 +22,7 @@ afterAll(async () => {
 type Running = { child: ChildProcess; output: () => string; exited: Promise<number | null> };
 
 function launch(env: Record<string, string>): Running {
-  const child = spawn(process.execPath, [tsxCli, '--conditions=source', serverEntry], {
+  const child = spawn(process.execPath, [tsxCli, '--conditions=@simorgh/source', serverEntry], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -69,7 +69,7 @@ describe('server.ts start-up wiring', () => {
       }
       if (!health) throw new Error(`server did not answer:\n${server.output()}`);
       expect(health.status).toBe(200);
-      expect(HealthResponseSchema.parse(await health.json()).services.redis.status).toBe('ok');
+      expect(HealthResponseSchema.parse(await health.json()).services.redis.status).toBe('healthy');
 
       const login = await fetch(`${base}/api/auth/login`, {
         method: 'POST',

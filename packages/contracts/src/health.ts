@@ -1,6 +1,8 @@
 import { z } from 'zod';
 
-export const ServiceStatusSchema = z.enum(['ok', 'down', 'not_configured']);
+/** The design guide's words: `degraded` answers but not fully (e.g. no model configured). */
+export const ServiceStatusSchema = z.enum(['healthy', 'degraded', 'unhealthy', 'not_configured']);
+export type ServiceStatus = z.infer<typeof ServiceStatusSchema>;
 
 export const ServiceHealthSchema = z.object({
   status: ServiceStatusSchema,

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorBodySchema, HealthResponseSchema, ListChatsResponseSchema } from '@simorgh/contracts';
 import { startTestStack, type TestStack } from '../test/harness.js';
-import { USERS } from '../test/fixtures.js';
+import { USERS } from '@simorgh/devstack/fixtures';
 
 let stack: TestStack;
 let auth: string;
@@ -62,7 +62,7 @@ describe('Redis outage', () => {
     const started = Date.now();
     const health = await stack.http().get('/api/health');
     expect(health.status).toBe(503);
-    expect(HealthResponseSchema.parse(health.body).services.redis.status).toBe('down');
+    expect(HealthResponseSchema.parse(health.body).services.redis.status).toBe('unhealthy');
     expect(Date.now() - started).toBeLessThan(3000);
     await stack.redis.restart();
     await waitForRecovery();

@@ -4,7 +4,7 @@ import { runInNewContext } from 'node:vm';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorBodySchema, HealthResponseSchema } from '@simorgh/contracts';
 import { listen } from '../test/event-stream-client.js';
-import { PROJECTS, USERS } from '../test/fixtures.js';
+import { PROJECTS, USERS } from '@simorgh/devstack/fixtures';
 import { startTestStack, type TestStack } from '../test/harness.js';
 
 let stack: TestStack;
@@ -101,7 +101,7 @@ describe('Redis frozen (SIGSTOP)', () => {
       expect(after - before).toBeLessThan(8);
       const health = await fetch(`${server.url}/api/health`);
       expect(health.status).toBe(503);
-      expect(HealthResponseSchema.parse(await health.json()).services.redis.status).toBe('down');
+      expect(HealthResponseSchema.parse(await health.json()).services.redis.status).toBe('unhealthy');
     } finally {
       stack.redis.signal('SIGCONT');
     }

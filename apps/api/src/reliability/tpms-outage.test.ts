@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateChatResponseSchema, ErrorBodySchema, HealthResponseSchema, ListChatsResponseSchema } from '@simorgh/contracts';
 import { listen } from '../test/event-stream-client.js';
-import { FIXTURE_PASSWORD, PROJECTS, USERS } from '../test/fixtures.js';
+import { FIXTURE_PASSWORD, PROJECTS, USERS } from '@simorgh/devstack/fixtures';
 import { startTestStack, type TestStack } from '../test/harness.js';
-import { startTcpProxy, type TcpProxy } from '../test/tcp-proxy.js';
+import { startTcpProxy, type TcpProxy } from '@simorgh/devstack/tcp-proxy';
 
 let stack: TestStack;
 let proxy: TcpProxy;
@@ -89,8 +89,8 @@ describe.each([
       expect(Date.now() - started).toBeLessThan(5000);
       expect(degraded.status).toBe(200);
       expect(degraded.body.status).toBe('degraded');
-      expect(degraded.body.services.sql_auth.status).toBe('down');
-      expect(degraded.body.services.redis.status).toBe('ok');
+      expect(degraded.body.services.sql_auth.status).toBe('unhealthy');
+      expect(degraded.body.services.redis.status).toBe('healthy');
     } finally {
       await proxy.restore();
     }
@@ -104,6 +104,6 @@ describe.each([
     }
     expect(recovered.status).toBe(200);
     expect((await call('POST', '/api/chats', projectChat(PROJECTS.compression.id, 'After the outage'))).status).toBe(201);
-    expect((await health()).body.services.sql_auth.status).toBe('ok');
+    expect((await health()).body.services.sql_auth.status).toBe('healthy');
   }, 60_000);
 });

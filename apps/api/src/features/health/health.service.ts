@@ -14,9 +14,9 @@ async function timed(check: () => Promise<unknown>): Promise<ServiceHealth> {
         timer = setTimeout(() => reject(new Error(`no answer within ${HEALTH_CHECK_TIMEOUT_MS} ms`)), HEALTH_CHECK_TIMEOUT_MS);
       }),
     ]);
-    return { status: 'ok', latency_ms: Math.round(performance.now() - started) };
+    return { status: 'healthy', latency_ms: Math.round(performance.now() - started) };
   } catch (error) {
-    return { status: 'down', detail: error instanceof Error ? error.message.slice(0, 200) : 'unreachable' };
+    return { status: 'unhealthy', detail: error instanceof Error ? error.message.slice(0, 200) : 'unreachable' };
   } finally {
     clearTimeout(timer);
   }
@@ -32,10 +32,10 @@ export async function checkHealth(deps: Deps): Promise<HealthResponse> {
     timed(() => Promise.all(Object.values(deps.redis).map((client) => client.ping()))),
     tpms ? timed(() => tpms.execute({ sql: 'SELECT 1', timeout: HEALTH_CHECK_TIMEOUT_MS })) : notConfigured('MYSQL_HOST is not set'),
     llmHealth
-      ? llmHealth().catch((error: unknown): ServiceHealth => ({ status: 'down', detail: String((error as Error)?.message ?? error) }))
+      ? llmHealth().catch((error: unknown): ServiceHealth => ({ status: 'unhealthy', detail: String((error as Error)?.message ?? error) }))
       : notConfigured('no LLM configured'),
   ]);
-  const status = redis.status !== 'ok' ? 'unhealthy' : sqlAuth.status !== 'ok' || llm.status !== 'ok' ? 'degraded' : 'healthy';
+  const status = redis.status !== 'healthy' ? 'unhealthy' : sqlAuth.status !== 'healthy' || llm.status !== 'healthy' ? 'degraded' : 'healthy';
   return { status, services: { redis, sql_auth: sqlAuth, llm } };
 }
 

@@ -27,15 +27,15 @@ afterAll(async () => {
 
 describe('GET /api/health', () => {
   it('is public and reports each service with a latency', async () => {
-    await withLlmHealth(async () => ({ status: 'ok', latency_ms: 3 }), async () => {
+    await withLlmHealth(async () => ({ status: 'healthy', latency_ms: 3 }), async () => {
       const res = await stack.http().get('/api/health');
       expect(res.status).toBe(200);
       const body = HealthResponseSchema.parse(res.body);
       expect(body.status).toBe('healthy');
-      expect(body.services.redis.status).toBe('ok');
+      expect(body.services.redis.status).toBe('healthy');
       expect(body.services.redis.latency_ms).toBeGreaterThanOrEqual(0);
-      expect(body.services.sql_auth.status).toBe('ok');
-      expect(body.services.llm).toEqual({ status: 'ok', latency_ms: 3 });
+      expect(body.services.sql_auth.status).toBe('healthy');
+      expect(body.services.llm).toEqual({ status: 'healthy', latency_ms: 3 });
     });
   });
 
@@ -54,7 +54,7 @@ describe('GET /api/health', () => {
     await withLlmHealth(failing, async () => {
       const body = HealthResponseSchema.parse((await stack.http().get('/api/health').expect(200)).body);
       expect(body.status).toBe('degraded');
-      expect(body.services.llm).toMatchObject({ status: 'down', detail: 'connection refused' });
+      expect(body.services.llm).toMatchObject({ status: 'unhealthy', detail: 'connection refused' });
     });
   });
 
@@ -65,7 +65,7 @@ describe('GET /api/health', () => {
     expect(res.status).toBe(200);
     const body = HealthResponseSchema.parse(res.body);
     expect(body.status).toBe('degraded');
-    expect(body.services.sql_auth.status).toBe('down');
+    expect(body.services.sql_auth.status).toBe('unhealthy');
     expect(Date.now() - started).toBeLessThan(3000);
   });
 

@@ -186,9 +186,9 @@ export function createLlmService(options: LlmServiceOptions): LlmService {
     async health() {
       const result = await currentProbe();
       if (!result) return { status: 'not_configured', detail: 'Set OPENAI_BASE_URL and/or OPENAI_API_KEY to enable replies' };
-      if (!result.reachable) return { status: 'down', latency_ms: result.latencyMs, detail: result.error ?? 'unreachable' };
-      if (!chatModel) return { status: 'down', latency_ms: result.latencyMs, detail: NO_MODEL_DETAIL };
-      return { status: 'ok', latency_ms: result.latencyMs };
+      if (!result.reachable) return { status: 'unhealthy', latency_ms: result.latencyMs, detail: result.error ?? 'unreachable' };
+      if (!chatModel) return { status: 'degraded', latency_ms: result.latencyMs, detail: NO_MODEL_DETAIL };
+      return { status: 'healthy', latency_ms: result.latencyMs };
     },
   };
 }

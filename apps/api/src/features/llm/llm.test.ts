@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { ErrorBodySchema, HealthResponseSchema, LlmDiagnosticsSchema } from '@simorgh/contracts';
-import { startFakeLlm, type FakeLlm } from '../../local-stack/fake-llm.js';
-import { USERS } from '../../test/fixtures.js';
+import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
+import { USERS } from '@simorgh/devstack/fixtures';
 import { startTestStack, type TestStack } from '../../test/harness.js';
 
 const KEY = 'sk-test-secret-key-0123456789';
@@ -98,18 +98,25 @@ describe('GET /api/llm/diagnostics', () => {
 });
 
 describe('health of the model server', () => {
-  it('is ok with a latency when the models endpoint answers', async () => {
+  it('is healthy with a latency when the models endpoint answers', async () => {
     const health = HealthResponseSchema.parse((await request(await freshApp()).get('/api/health')).body);
-    expect(health.services.llm.status).toBe('ok');
+    expect(health.services.llm.status).toBe('healthy');
     expect(health.services.llm.latency_ms).toBeGreaterThanOrEqual(0);
   });
 
-  it('is down, and the API degraded (200), when the model server fails', async () => {
+  it('is degraded when the model server answers but no model is configured', async () => {
+    const health = HealthResponseSchema.parse((await request(await freshApp({ OPENAI_MODEL: undefined })).get('/api/health')).body);
+    expect(health.services.llm.status).toBe('degraded');
+    expect(health.services.llm.detail).toContain('OPENAI_MODEL');
+    expect(health.status).toBe('degraded');
+  });
+
+  it('is unhealthy, and the API degraded (200), when the model server fails', async () => {
     llm.setMode('failing');
     const response = await request(await freshApp()).get('/api/health');
     expect(response.status).toBe(200);
     const health = HealthResponseSchema.parse(response.body);
-    expect(health.services.llm.status).toBe('down');
+    expect(health.services.llm.status).toBe('unhealthy');
     expect(health.status).toBe('degraded');
   });
 });
