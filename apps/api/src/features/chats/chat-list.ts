@@ -2,7 +2,8 @@ import type { ChatMetadata, ListChatsQuerySchema } from '@simorgh/contracts';
 import type { z } from 'zod';
 import type { ListPosition } from './chat-cursor.js';
 import type { ChatRenderer, RenderedChat } from './chat-render.js';
-import { userIndexKey, userPinnedKey, type ChatsStore, type IndexEntry } from './chats.store.js';
+import { userIndexKey, userPinnedKey } from './chat-keys.js';
+import type { ChatsStore, IndexEntry } from './chats.store.js';
 
 type ListInput = z.output<typeof ListChatsQuerySchema>;
 

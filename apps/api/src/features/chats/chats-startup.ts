@@ -1,19 +1,23 @@
 import { counterKeyOf, parseSessionId } from '@simorgh/contracts';
 import type { Deps } from '../../deps.js';
-import { evalScript } from '../../redis.js';
+import { defineScript } from '../../redis-script.js';
 import { createdMsOf, normalizeMetadata } from './chat-metadata.js';
-import { userIndexKey, userPinnedKey } from './chats.store.js';
+import { metadataKey, userIndexKey, userPinnedKey } from './chat-keys.js';
 
 const METADATA_KEY = /^chat:(.+):metadata$/;
 
-/** KEYS: counter. ARGV: floor. Raises the counter to the floor, never lowers it. */
-const RAISE_SCRIPT = `
-local current = tonumber(redis.call('GET', KEYS[1])) or 0
-if current < tonumber(ARGV[1]) then
-  redis.call('SET', KEYS[1], ARGV[1])
+/** Raises the counter to the floor, never lowers it. */
+const RAISE_SCRIPT = defineScript({
+  keys: ['counter'],
+  args: ['floor'],
+  lua: `
+local current = tonumber(redis.call('GET', k.counter)) or 0
+if current < tonumber(a.floor) then
+  redis.call('SET', k.counter, a.floor)
   return 1
 end
-return 0`;
+return 0`,
+});
 
 export type ReconcileReport = { scanned: number; indexed: number; countersRaised: number };
 
@@ -43,7 +47,7 @@ export async function reconcileChats(deps: Pick<Deps, 'redis' | 'logger'>): Prom
         highest.set(counterKey, Math.max(highest.get(counterKey) ?? 0, parts.seq));
       }
     }
-    const values = await chat.mGet(ids.map((id) => `chat:${id}:metadata`));
+    const values = await chat.mGet(ids.map(metadataKey));
     await Promise.all(
       ids.map(async (id, index) => {
         const value = values[index];
@@ -71,7 +75,7 @@ export async function reconcileChats(deps: Pick<Deps, 'redis' | 'logger'>): Prom
 
   let countersRaised = 0;
   for (const [counterKey, floor] of highest) {
-    countersRaised += Number(await evalScript(counters, RAISE_SCRIPT, [counterKey], [String(floor)]));
+    countersRaised += Number(await RAISE_SCRIPT.run(counters, { counter: counterKey }, { floor }));
   }
   deps.logger.info({ scanned, indexed, countersRaised }, 'session store reconciled');
   return { scanned, indexed, countersRaised };

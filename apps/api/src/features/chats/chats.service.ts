@@ -30,7 +30,7 @@ type CreateInput = z.output<typeof CreateChatRequestSchema>;
 type ListInput = z.output<typeof ListChatsQuerySchema>;
 type UpdateInput = z.output<typeof UpdateChatRequestSchema>;
 
-export function createChatsService(deps: Pick<Deps, 'redis' | 'clock' | 'logger'>, store: ChatsStore, projects: ProjectsService) {
+export function createChatsService(deps: Pick<Deps, 'clock' | 'logger'>, store: ChatsStore, projects: ProjectsService) {
   const render = createChatRenderer();
   const nowIso = () => deps.clock.now().toISOString();
 
@@ -170,11 +170,6 @@ export function createChatsService(deps: Pick<Deps, 'redis' | 'clock' | 'logger'
      */
     async setTitleIfPlaceholder(chatId: string, title: string): Promise<boolean> {
       return (await store.setNameIfStill(chatId, PLACEHOLDER_TITLE, title, nowIso())) !== null;
-    },
-
-    /** Atomic message_count change for the messages feature; see chats.store.ts. */
-    async adjustMessageCount(chatId: string, delta: number): Promise<void> {
-      await store.adjustMessageCount(chatId, delta, nowIso());
     },
 
     async remove(userId: string, chatId: string): Promise<void> {

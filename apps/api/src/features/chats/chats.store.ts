@@ -1,34 +1,22 @@
 /**
- * Storage of chat sessions in Redis. Key layout (chat DB = REDIS_CHAT_DB unless noted):
- *
- *   chat:<id>:metadata      JSON string, the ChatMetadata fields (legacy UUID sessions may lack
- *                           some; readers fill defaults, see chat-metadata.ts)
- *   user:<user_id>:chats    ZSET of the user's session IDs, score = creation time in ms
- *   user:<user_id>:pinned   ZSET of the pinned ones among them, same scores: the list reads it
- *                           first so a page costs O(page), not O(sessions). Kept by the pin
- *                           (PATCH_SCRIPT) and delete scripts; start-up reconciliation repairs it
- *   chat:<id>:messages      reserved for the messages feature (its own format)
- *   chat:<id>:message_seq   reserved for the messages feature (message ID counter)
- *   session:counter:general:<yyyyMM>, session:counter:project:<n>
- *                           INCR counters, in the counters DB (REDIS_URL's DB), never in this one;
- *                           CREATE_SCRIPT reaches them with a SELECT of its own
+ * Storage of chat sessions in Redis: the session metadata and the per-user indexes (key names
+ * and the Lua other features compose are in chat-keys.ts). The session ID counters
+ * (session:counter:general:<yyyyMM>, session:counter:project:<n>) are INCR counters in the
+ * counters DB (REDIS_URL's DB), never in the chat DB; CREATE_SCRIPT reaches them with a SELECT
+ * of its own. `user:<id>:pinned` is kept by PATCH_SCRIPT and the delete script; start-up
+ * reconciliation repairs it.
  *
  * Multi-key writes are Lua scripts (atomic, and unlike MULTI they obey the client's command
- * timeout when Redis stalls). Metadata changes go through PATCH_SCRIPT, which decodes the JSON,
- * applies a patch and an optional message_count change, and writes it back in one step; the
- * messages feature keeps message_count current with `adjustMessageCount` below (call it after
- * writing chat:<id>:messages, or run PATCH_SCRIPT itself inside its own script).
- * Deleting a session removes metadata, messages, message_seq and the index entry together.
+ * timeout when Redis stalls). The messages feature keeps message_count current inside its own
+ * scripts (CHAT_METADATA_LUA); deleting a session removes its messages in the same script
+ * through the messages feature's DELETE_MESSAGES_LUA.
  */
 import type { ChatMetadata } from '@simorgh/contracts';
-import { evalScript, type RedisClient } from '../../redis.js';
-import { CACHED_ACCESS_LUA, type AccessCheck } from '../projects/tpms-cache.js';
-
-export const metadataKey = (chatId: string) => `chat:${chatId}:metadata`;
-export const messagesKey = (chatId: string) => `chat:${chatId}:messages`;
-export const messageSeqKey = (chatId: string) => `chat:${chatId}:message_seq`;
-export const userIndexKey = (userId: string) => `user:${userId}:chats`;
-export const userPinnedKey = (userId: string) => `user:${userId}:pinned`;
+import type { RedisClient } from '../../redis.js';
+import { defineScript } from '../../redis-script.js';
+import { COUNT_MESSAGES_LUA, DELETE_MESSAGES_LUA, messagesKey, storedMessageKeys } from '../messages/message-keys.js';
+import { CACHED_ACCESS_ARGS, CACHED_ACCESS_KEYS, CACHED_ACCESS_LUA, type AccessCheck } from '../projects/tpms-cache.js';
+import { metadataKey, userIndexKey, userPinnedKey } from './chat-keys.js';
 
 /**
  * Takes the next session number and writes the session in one step (one round trip, one fsync
@@ -36,91 +24,85 @@ export const userPinnedKey = (userId: string) => `user:${userId}:pinned`;
  * script's SELECT never changes the caller's DB). A number whose session already exists (the
  * counter was lost or flushed) is skipped, never reused. A project session may come with an
  * access check (tpms-cache.ts), run first in the cache DB: when the cache no longer says what
- * the caller expected, nothing is written.
+ * the caller expected, nothing is written. The metadata key is built here from the number, so
+ * it cannot be declared in KEYS (see docs/decisions/session-creation-one-script.md).
  *
- * KEYS: counter (counters DB), user index, then for an access check its two keys (cache DB).
- * ARGV: counters DB, chat DB, ID prefix, number width, metadata JSON after its chat_id field,
- * score, max attempts, then for an access check the cache DB and the expected project value.
- * Returns { number, ID, numbers skipped }; number 0 when every attempt was taken, -1 when the
- * access check failed.
+ * `metaTail`: the metadata JSON after its chat_id field. Returns { number, ID, numbers skipped };
+ * number 0 when every attempt was taken, -1 when the access check failed.
  */
-const CREATE_SCRIPT = `${CACHED_ACCESS_LUA}
-if KEYS[3] then
-  redis.call('SELECT', ARGV[8])
-  if not cached_access(KEYS[3], KEYS[4], ARGV[9]) then return { -1, '', 0 } end
+const CREATE_SCRIPT = defineScript({
+  keys: ['counter', 'index'],
+  optionalKeys: CACHED_ACCESS_KEYS,
+  args: ['countersDb', 'chatDb', 'cacheDb', 'idPrefix', 'width', 'metaTail', 'score', 'maxAttempts', ...CACHED_ACCESS_ARGS],
+  lua: `${CACHED_ACCESS_LUA}
+if k.tpmsProject then
+  redis.call('SELECT', a.cacheDb)
+  if not cached_access(k.tpmsProject, k.tpmsPermission, a.tpmsExpected) then return { -1, '', 0 } end
 end
 local skipped = 0
-for attempt = 1, tonumber(ARGV[7]) do
-  redis.call('SELECT', ARGV[1])
-  local seq = redis.call('INCR', KEYS[1])
-  redis.call('SELECT', ARGV[2])
-  local id = ARGV[3] .. string.format('%0' .. ARGV[4] .. 'd', seq)
-  if redis.call('SET', 'chat:' .. id .. ':metadata', '{"chat_id":"' .. id .. '",' .. ARGV[5], 'NX') then
-    redis.call('ZADD', KEYS[2], ARGV[6], id)
+for attempt = 1, tonumber(a.maxAttempts) do
+  redis.call('SELECT', a.countersDb)
+  local seq = redis.call('INCR', k.counter)
+  redis.call('SELECT', a.chatDb)
+  local id = a.idPrefix .. string.format('%0' .. a.width .. 'd', seq)
+  if redis.call('SET', 'chat:' .. id .. ':metadata', '{"chat_id":"' .. id .. '",' .. a.metaTail, 'NX') then
+    redis.call('ZADD', k.index, a.score, id)
     return { seq, id, skipped }
   end
   skipped = skipped + 1
 end
-return { 0, '', skipped }`;
+return { 0, '', skipped }`,
+});
 
 /** Give up after this many taken numbers in a row; start-up reconciliation should prevent it. */
 const MAX_CREATE_ATTEMPTS = 10_000;
 
-/** Counts a messages key whatever structure holds it (legacy lists, newer hashes/zsets). */
-const COUNT_MESSAGES_LUA = `
-local function count_messages(key)
-  local kind = redis.call('TYPE', key)['ok']
-  if kind == 'list' then return redis.call('LLEN', key) end
-  if kind == 'zset' then return redis.call('ZCARD', key) end
-  if kind == 'hash' then return redis.call('HLEN', key) end
-  if kind == 'stream' then return redis.call('XLEN', key) end
-  return 0
-end`;
-
 /**
- * KEYS: metadata, messages, and (only when the patch may change `pinned`) user index, user
- * pinned set. ARGV: patch JSON, guard field ('' for none), guard value, message_count delta,
- * chat ID. Returns the new JSON, or false when the key is missing or the guard field no longer
- * holds the guard value (compare-and-set).
+ * Applies `patch` (JSON) to the stored metadata in one step. `guardField` ('' for none) must
+ * still hold `guardValue` (compare-and-set). The index keys are given only when the patch may
+ * change `pinned`: the session then moves between the index and the pinned set in the same step.
+ * Returns the new JSON, or false when the key is missing or the guard failed.
  */
-export const PATCH_SCRIPT = `${COUNT_MESSAGES_LUA}
-local raw = redis.call('GET', KEYS[1])
+const PATCH_SCRIPT = defineScript({
+  keys: ['meta'],
+  optionalKeys: ['index', 'pinned'],
+  args: ['patch', 'guardField', 'guardValue', 'chatId'],
+  lua: `
+local raw = redis.call('GET', k.meta)
 if not raw then return false end
 local meta = cjson.decode(raw)
-if ARGV[2] ~= '' and meta[ARGV[2]] ~= ARGV[3] then return false end
-local delta = tonumber(ARGV[4]) or 0
-if delta ~= 0 then
-  local count = tonumber(meta['message_count'])
-  if count == nil then
-    count = count_messages(KEYS[2])
-  else
-    count = count + delta
-  end
-  if count < 0 then count = 0 end
-  meta['message_count'] = count
-end
-for field, value in pairs(cjson.decode(ARGV[1])) do meta[field] = value end
+if a.guardField ~= '' and meta[a.guardField] ~= a.guardValue then return false end
+for field, value in pairs(cjson.decode(a.patch)) do meta[field] = value end
 local encoded = cjson.encode(meta)
-redis.call('SET', KEYS[1], encoded)
-if KEYS[4] then
-  local score = redis.call('ZSCORE', KEYS[3], ARGV[5])
+redis.call('SET', k.meta, encoded)
+if k.pinned then
+  local score = redis.call('ZSCORE', k.index, a.chatId)
   if meta['pinned'] == true and score then
-    redis.call('ZADD', KEYS[4], score, ARGV[5])
+    redis.call('ZADD', k.pinned, score, a.chatId)
   else
-    redis.call('ZREM', KEYS[4], ARGV[5])
+    redis.call('ZREM', k.pinned, a.chatId)
   end
 end
-return encoded`;
+return encoded`,
+});
 
-/** KEYS: metadata, messages, message_seq, user index, user pinned set. ARGV: id. */
-const DELETE_SCRIPT = `
-local removed = redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
-redis.call('ZREM', KEYS[4], ARGV[1])
-redis.call('ZREM', KEYS[5], ARGV[1])
-return removed`;
+/** Removes the session, its messages and its index entries together. */
+const DELETE_SCRIPT = defineScript({
+  keys: ['meta', 'index', 'pinned', 'messages', 'messageSeq'],
+  args: ['chatId'],
+  lua: `${DELETE_MESSAGES_LUA}
+redis.call('DEL', k.meta)
+delete_messages(k.messages, k.messageSeq)
+redis.call('ZREM', k.index, a.chatId)
+redis.call('ZREM', k.pinned, a.chatId)
+return 1`,
+});
 
-const COUNT_SCRIPT = `${COUNT_MESSAGES_LUA}
-return count_messages(KEYS[1])`;
+const COUNT_SCRIPT = defineScript({
+  keys: ['messages'],
+  lua: `${COUNT_MESSAGES_LUA}
+return count_messages(k.messages)`,
+});
 
 export type MetadataPatch = Partial<Pick<ChatMetadata, 'chat_name' | 'status' | 'pinned' | 'updated_at'>>;
 
@@ -128,20 +110,21 @@ export type NewSession = { seq: number; chatId: string; skipped: number };
 
 /** `databases`: the counters DB (REDIS_URL's), the chat DB this client is on, the TPMS cache DB. */
 export function createChatsStore(chat: RedisClient, databases: { counters: number; chat: number; cache: number }) {
-  const [countersDb, chatDb, cacheDb] = [String(databases.counters), String(databases.chat), String(databases.cache)];
   async function patch(
     chatId: string,
     changes: MetadataPatch,
-    options: { guard?: { field: 'chat_name'; value: string }; messageDelta?: number; owner?: string } = {},
+    options: { guard?: { field: 'chat_name'; value: string }; owner?: string } = {},
   ): Promise<unknown | null> {
-    // A pin change must move the session between the index and the pinned set in the same step.
-    const pinKeys = changes.pinned !== undefined && options.owner !== undefined ? [userIndexKey(options.owner), userPinnedKey(options.owner)] : [];
-    const result = await evalScript(
-      chat,
-      PATCH_SCRIPT,
-      [metadataKey(chatId), messagesKey(chatId), ...pinKeys],
-      [JSON.stringify(changes), options.guard?.field ?? '', options.guard?.value ?? '', String(options.messageDelta ?? 0), chatId],
-    );
+    const { owner } = options;
+    const keys = changes.pinned !== undefined && owner !== undefined
+      ? { meta: metadataKey(chatId), index: userIndexKey(owner), pinned: userPinnedKey(owner) }
+      : { meta: metadataKey(chatId) };
+    const result = await PATCH_SCRIPT.run(chat, keys, {
+      patch: JSON.stringify(changes),
+      guardField: options.guard?.field ?? '',
+      guardValue: options.guard?.value ?? '',
+      chatId,
+    });
     return typeof result === 'string' ? (JSON.parse(result) as unknown) : null;
   }
 
@@ -160,21 +143,18 @@ export function createChatsStore(chat: RedisClient, databases: { counters: numbe
       access?: AccessCheck | undefined;
     }): Promise<NewSession | 'unverified'> {
       const { access } = options;
-      const keys = [options.counterKey, userIndexKey(options.metadata.user_id)];
-      const args = [
-        countersDb,
-        chatDb,
-        options.idPrefix,
-        String(options.width),
-        JSON.stringify(options.metadata).slice(1),
-        String(options.createdMs),
-        String(MAX_CREATE_ATTEMPTS),
-      ];
-      if (access) {
-        keys.push(...access.keys);
-        args.push(cacheDb, access.expected);
-      }
-      const result = (await evalScript(chat, CREATE_SCRIPT, keys, args)) as [number, string, number];
+      const index = userIndexKey(options.metadata.user_id);
+      const result = (await CREATE_SCRIPT.run(chat, access ? { counter: options.counterKey, index, ...access.keys } : { counter: options.counterKey, index }, {
+        countersDb: databases.counters,
+        chatDb: databases.chat,
+        cacheDb: databases.cache,
+        idPrefix: options.idPrefix,
+        width: options.width,
+        metaTail: JSON.stringify(options.metadata).slice(1),
+        score: options.createdMs,
+        maxAttempts: MAX_CREATE_ATTEMPTS,
+        tpmsExpected: access ? access.args.tpmsExpected : '',
+      })) as [number, string, number];
       const seq = Number(result[0]);
       if (seq === -1) return 'unverified';
       return { seq, chatId: String(result[1]), skipped: Number(result[2]) };
@@ -193,7 +173,7 @@ export function createChatsStore(chat: RedisClient, databases: { counters: numbe
     },
 
     async countMessages(chatId: string): Promise<number> {
-      return Number(await evalScript(chat, COUNT_SCRIPT, [messagesKey(chatId)], []));
+      return Number(await COUNT_SCRIPT.run(chat, { messages: messagesKey(chatId) }, {}));
     },
 
     /**
@@ -213,17 +193,11 @@ export function createChatsStore(chat: RedisClient, databases: { counters: numbe
       return patch(chatId, { chat_name: name, updated_at: updatedAt }, { guard: { field: 'chat_name', value: placeholder } });
     },
 
-    /** Adds `delta` to message_count (legacy sessions without one get the stored message count). */
-    adjustMessageCount(chatId: string, delta: number, updatedAt: string) {
-      return patch(chatId, { updated_at: updatedAt }, { messageDelta: delta });
-    },
-
     async delete(chatId: string, userId: string): Promise<void> {
-      await evalScript(
+      await DELETE_SCRIPT.run(
         chat,
-        DELETE_SCRIPT,
-        [metadataKey(chatId), messagesKey(chatId), messageSeqKey(chatId), userIndexKey(userId), userPinnedKey(userId)],
-        [chatId],
+        { meta: metadataKey(chatId), index: userIndexKey(userId), pinned: userPinnedKey(userId), ...storedMessageKeys(chatId) },
+        { chatId },
       );
     },
   };

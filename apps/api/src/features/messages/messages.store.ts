@@ -1,22 +1,17 @@
 /**
- * Messages of a session, in the chat DB next to its metadata (key names from chats.store.ts):
+ * Messages of a session, in the chat DB next to its metadata (key names in message-keys.ts).
  *
- *   chat:<id>:messages      LIST of JSON messages, oldest first
- *   chat:<id>:message_seq   INCR counter behind S-<id>-M-nnn (user and assistant share it)
- *   chat:<id>:streaming     a reply is being written: holds the owning stream's token, with a
- *                           lease (PX) the stream keeps renewing; one reply at a time per session
- *                           keeps the list in ID order
- *
- * Every write of the list also rewrites message_count in chat:<id>:metadata to the list's
- * length in the same Lua script, so the two can never disagree; a write for a session whose
- * metadata is gone (deleted meanwhile) is refused instead of resurrecting its messages.
+ * Every write of the list also rewrites message_count in the session's metadata to the list's
+ * length in the same Lua script (through the chats feature's CHAT_METADATA_LUA), so the two can
+ * never disagree; a write for a session whose metadata is gone (deleted meanwhile) is refused
+ * instead of resurrecting its messages.
  */
 import { formatMessageId, MESSAGE_SEQ_WIDTH, MessageSchema, type Message } from '@simorgh/contracts';
-import { evalScript, type RedisClient } from '../../redis.js';
-import { messageSeqKey, messagesKey, metadataKey } from '../chats/chats.store.js';
-import { ADMISSION_LUA, type Admission } from './reply-limits.js';
-
-export const streamLockKey = (chatId: string) => `chat:${chatId}:streaming`;
+import type { RedisClient } from '../../redis.js';
+import { defineScript } from '../../redis-script.js';
+import { CHAT_METADATA_LUA, metadataKey } from '../chats/chat-keys.js';
+import { messageSeqKey, messagesKey, streamLockKey } from './message-keys.js';
+import { ADMISSION_ARGS, ADMISSION_KEYS, ADMISSION_LUA, type Admission } from './reply-limits.js';
 
 /**
  * Reserves `count` message numbers; returns the last. Legacy sessions have messages but no
@@ -32,106 +27,106 @@ local function reserve_seq(messages_key, seq_key, count)
   return redis.call('INCRBY', seq_key, count)
 end`;
 
-/** KEYS: messages, message_seq. */
-const NEXT_SEQ_SCRIPT = `${RESERVE_SEQ_LUA}
-return reserve_seq(KEYS[1], KEYS[2], 1)`;
-
-/** Rewrites message_count (and updated_at) in the metadata JSON `raw` stored at `meta_key`. */
-const SET_COUNT_LUA = `
-local function set_count(meta_key, raw, length, updated_at)
-  local meta = cjson.decode(raw)
-  meta['message_count'] = length
-  meta['updated_at'] = updated_at
-  redis.call('SET', meta_key, cjson.encode(meta))
-end`;
+const NEXT_SEQ_SCRIPT = defineScript({
+  keys: ['messages', 'messageSeq'],
+  lua: `${RESERVE_SEQ_LUA}
+return reserve_seq(k.messages, k.messageSeq, 1)`,
+});
 
 /**
- * KEYS: metadata, stream lock, messages, message_seq (chat DB), then the admission's keys (cache
- * DB). ARGV: token, lease ms, message numbers to reserve, updated_at, message ID prefix, message
- * number width, user message JSON without its message_id ('' for none), cache DB, chat DB, the
- * admission's six arguments, the owner's user ID, '1' when the caller has checked the user's
- * project access ('' otherwise).
  * Everything a reply needs before the model is called, in one round trip (one fsync wait):
  * admits it against the user's limits (cache DB, selected for that part only), checks that the
- * session is the owner's, takes the session's reply lock, reads the stored messages, reserves
- * the new messages' numbers and saves the user message under the first of them. A project
- * session needs its TPMS permission checked first (cached, in the projects feature): without
- * the flag the script stops there. Nothing is taken when the request is refused.
+ * session is `owner`'s, takes the session's reply lock, reads the stored messages, reserves
+ * `reserve` message numbers and saves the user message (`userMessage`: its JSON without
+ * message_id, '' for none) under the first of them, as `idPrefix` + the number padded to
+ * `width`. A project session needs its TPMS permission checked first (cached, in the projects
+ * feature): without `projectChecked` = '1' the script stops there. Nothing is taken when the
+ * request is refused.
  * Returns {'limited', verdict, wait ms} over a limit, -1 when the session is gone or not the
  * owner's, 'project' for a project session without the flag, false when another reply holds
  * the lock, else {last reserved number (0 if none), messages before the user message}.
  */
-const OPEN_REPLY_SCRIPT = `${ADMISSION_LUA}
+const OPEN_REPLY_SCRIPT = defineScript({
+  keys: ['meta', 'lock', 'messages', 'messageSeq', ...ADMISSION_KEYS],
+  args: ['token', 'leaseMs', 'reserve', 'updatedAt', 'idPrefix', 'width', 'userMessage', 'cacheDb', 'chatDb', 'owner', 'projectChecked', ...ADMISSION_ARGS],
+  lua: `${ADMISSION_LUA}
 ${RESERVE_SEQ_LUA}
-${SET_COUNT_LUA}
-redis.call('SELECT', ARGV[8])
-local verdict = admit(KEYS[5], KEYS[6], ARGV[10], ARGV[11], ARGV[12], ARGV[13], ARGV[14], ARGV[15])
+${CHAT_METADATA_LUA}
+redis.call('SELECT', a.cacheDb)
+local verdict = admit(k.rateLog, k.streamSlots, a.now, a.windowMs, a.perWindow, a.slotLeaseMs, a.streamLimit, a.slotToken)
 if verdict[1] ~= 0 then return {'limited', verdict[1], verdict[2] or 0} end
-redis.call('SELECT', ARGV[9])
-local raw = redis.call('GET', KEYS[1])
+redis.call('SELECT', a.chatDb)
+local meta = load_chat(k.meta)
 local refused = nil
-local meta = nil
-if raw then
-  local ok, decoded = pcall(cjson.decode, raw)
-  if ok and type(decoded) == 'table' then meta = decoded end
-end
-if not meta or meta['user_id'] ~= ARGV[16] then
+if not meta or meta['user_id'] ~= a.owner then
   refused = -1
-elseif meta['chat_type'] == 'project' and ARGV[17] ~= '1' then
+elseif meta['chat_type'] == 'project' and a.projectChecked ~= '1' then
   refused = 'project'
-elseif not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then
+elseif not redis.call('SET', k.lock, a.token, 'NX', 'PX', a.leaseMs) then
   refused = false
 end
 if refused ~= nil then
-  redis.call('SELECT', ARGV[8])
-  refund(KEYS[5], KEYS[6], ARGV[1])
+  redis.call('SELECT', a.cacheDb)
+  refund(k.rateLog, k.streamSlots, a.slotToken)
   return refused
 end
 local history = {}
-if redis.call('TYPE', KEYS[3])['ok'] == 'list' then history = redis.call('LRANGE', KEYS[3], 0, -1) end
+if redis.call('TYPE', k.messages)['ok'] == 'list' then history = redis.call('LRANGE', k.messages, 0, -1) end
 local seq = 0
-local count = tonumber(ARGV[3])
-if count > 0 then seq = reserve_seq(KEYS[3], KEYS[4], count) end
-if ARGV[7] ~= '' then
-  local id = ARGV[5] .. string.format('%0' .. ARGV[6] .. 'd', seq - count + 1)
-  local length = redis.call('RPUSH', KEYS[3], '{"message_id":' .. cjson.encode(id) .. ',' .. string.sub(ARGV[7], 2))
-  set_count(KEYS[1], raw, length, ARGV[4])
+local count = tonumber(a.reserve)
+if count > 0 then seq = reserve_seq(k.messages, k.messageSeq, count) end
+if a.userMessage ~= '' then
+  local id = a.idPrefix .. string.format('%0' .. a.width .. 'd', seq - count + 1)
+  local length = redis.call('RPUSH', k.messages, '{"message_id":' .. cjson.encode(id) .. ',' .. string.sub(a.userMessage, 2))
+  set_message_count(k.meta, meta, length, a.updatedAt)
 end
-return {seq, history}`;
+return {seq, history}`,
+});
 
 /**
- * KEYS: metadata, messages. ARGV: message JSON, message_id, updated_at.
  * Replaces the message with the same ID among the last few (a regenerated reply keeps its
  * place and ID) or appends it; then sets message_count to the list length.
  * Returns the new count, or false when the session's metadata is missing.
  */
-const UPSERT_SCRIPT = `${SET_COUNT_LUA}
-local raw = redis.call('GET', KEYS[1])
-if not raw then return false end
-local length = redis.call('LLEN', KEYS[2])
-local tail = redis.call('LRANGE', KEYS[2], -10, -1)
+const UPSERT_SCRIPT = defineScript({
+  keys: ['meta', 'messages'],
+  args: ['message', 'messageId', 'updatedAt'],
+  lua: `${CHAT_METADATA_LUA}
+local meta = load_chat(k.meta)
+if not meta then return false end
+local length = redis.call('LLEN', k.messages)
+local tail = redis.call('LRANGE', k.messages, -10, -1)
 local replaced = false
 for i = #tail, 1, -1 do
   local ok, decoded = pcall(cjson.decode, tail[i])
-  if ok and type(decoded) == 'table' and decoded['message_id'] == ARGV[2] then
-    redis.call('LSET', KEYS[2], length - #tail + i - 1, ARGV[1])
+  if ok and type(decoded) == 'table' and decoded['message_id'] == a.messageId then
+    redis.call('LSET', k.messages, length - #tail + i - 1, a.message)
     replaced = true
     break
   end
 end
-if not replaced then length = redis.call('RPUSH', KEYS[2], ARGV[1]) end
-set_count(KEYS[1], raw, length, ARGV[3])
-return length`;
+if not replaced then length = redis.call('RPUSH', k.messages, a.message) end
+set_message_count(k.meta, meta, length, a.updatedAt)
+return length`,
+});
 
-/** KEYS: lock. ARGV: token, lease ms. Renews only our own lease. */
-const RENEW_SCRIPT = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0`;
+/** Renews only our own lease. */
+const RENEW_SCRIPT = defineScript({
+  keys: ['lock'],
+  args: ['token', 'leaseMs'],
+  lua: `
+if redis.call('GET', k.lock) == a.token then return redis.call('PEXPIRE', k.lock, a.leaseMs) end
+return 0`,
+});
 
-/** KEYS: lock. ARGV: token. Releases only our own lock (a lapsed lease may belong to another). */
-const RELEASE_SCRIPT = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
+/** Releases only our own lock (a lapsed lease may belong to another). */
+const RELEASE_SCRIPT = defineScript({
+  keys: ['lock'],
+  args: ['token'],
+  lua: `
+if redis.call('GET', k.lock) == a.token then return redis.call('DEL', k.lock) end
+return 0`,
+});
 
 /**
  * Reads a stored message. Messages written by the previous system may lack fields: they get
@@ -223,24 +218,23 @@ export function createMessagesStore(chat: RedisClient, databases: { chat: number
       const { reserve, userMessage, admission } = options;
       if (userMessage && reserve < 1) throw new RangeError('the user message needs a reserved ID');
       const { prefix, width } = messageIdParts(chatId);
-      const result = await evalScript(
+      const result = await OPEN_REPLY_SCRIPT.run(
         chat,
-        OPEN_REPLY_SCRIPT,
-        [metadataKey(chatId), streamLockKey(chatId), messagesKey(chatId), messageSeqKey(chatId), ...admission.keys],
-        [
+        { meta: metadataKey(chatId), lock: streamLockKey(chatId), messages: messagesKey(chatId), messageSeq: messageSeqKey(chatId), ...admission.keys },
+        {
           token,
-          String(leaseMs),
-          String(reserve),
-          userMessage?.created_at ?? '',
-          prefix,
-          String(width),
-          userMessage ? JSON.stringify(userMessage) : '',
-          String(databases.cache),
-          String(databases.chat),
+          leaseMs,
+          reserve,
+          updatedAt: userMessage?.created_at ?? '',
+          idPrefix: prefix,
+          width,
+          userMessage: userMessage ? JSON.stringify(userMessage) : '',
+          cacheDb: databases.cache,
+          chatDb: databases.chat,
+          owner: options.owner,
+          projectChecked: options.projectChecked ? '1' : '',
           ...admission.args,
-          options.owner,
-          options.projectChecked ? '1' : '',
-        ],
+        },
       );
       if (result === -1) return 'gone';
       if (result === 'project') return 'project';
@@ -258,27 +252,26 @@ export function createMessagesStore(chat: RedisClient, databases: { chat: number
 
     /** The next message ID of the session (reserved: nobody else gets it). */
     async nextMessageId(chatId: string): Promise<string> {
-      const seq = Number(await evalScript(chat, NEXT_SEQ_SCRIPT, [messagesKey(chatId), messageSeqKey(chatId)], []));
+      const seq = Number(await NEXT_SEQ_SCRIPT.run(chat, { messages: messagesKey(chatId), messageSeq: messageSeqKey(chatId) }, {}));
       return formatMessageId(chatId, seq);
     },
 
     /** Appends, or replaces the message with the same ID; false when the session is gone. */
     async save(chatId: string, message: Message, updatedAt: string): Promise<boolean> {
-      const result = await evalScript(
+      const result = await UPSERT_SCRIPT.run(
         chat,
-        UPSERT_SCRIPT,
-        [metadataKey(chatId), messagesKey(chatId)],
-        [JSON.stringify(message), message.message_id, updatedAt],
+        { meta: metadataKey(chatId), messages: messagesKey(chatId) },
+        { message: JSON.stringify(message), messageId: message.message_id, updatedAt },
       );
       return typeof result === 'number';
     },
 
     async renewStreamLock(chatId: string, token: string, leaseMs: number): Promise<void> {
-      await evalScript(chat, RENEW_SCRIPT, [streamLockKey(chatId)], [token, String(leaseMs)]);
+      await RENEW_SCRIPT.run(chat, { lock: streamLockKey(chatId) }, { token, leaseMs });
     },
 
     async unlockStream(chatId: string, token: string): Promise<void> {
-      await evalScript(chat, RELEASE_SCRIPT, [streamLockKey(chatId)], [token]);
+      await RELEASE_SCRIPT.run(chat, { lock: streamLockKey(chatId) }, { token });
     },
 
     async isStreaming(chatId: string): Promise<boolean> {

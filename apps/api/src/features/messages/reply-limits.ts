@@ -10,7 +10,8 @@
  * admitted by the script that opens it (messages.store.ts), in the same round trip.
  */
 import { AppError } from '../../http/app-error.js';
-import { evalScript, type RedisClient } from '../../redis.js';
+import type { RedisClient } from '../../redis.js';
+import { defineScript } from '../../redis-script.js';
 
 const WINDOW_MS = 60_000;
 /** What a client is told to wait when all its stream slots are taken. */
@@ -21,8 +22,10 @@ const streamsKey = (userId: string) => `ratelimit:streams:${userId}`;
 
 /**
  * Lua for the reply-opening script (messages.store.ts), run with the cache DB selected:
- * `admit` checks both limits, then takes both or neither, and returns {0} when admitted,
- * {1, ms to wait} over the message limit, {2} with no free stream slot; `refund` gives both back.
+ * `admit(log_key, slots_key, now, window, per_window, lease, stream_limit, token)` checks both
+ * limits, then takes both or neither, and returns {0} when admitted, {1, ms to wait} over the
+ * message limit, {2} with no free stream slot; `refund(log_key, slots_key, token)` gives both
+ * back. The script declares ADMISSION_KEYS and ADMISSION_ARGS and passes them in that order.
  */
 export const ADMISSION_LUA = `
 local function admit(log_key, slots_key, now, window, per_window, lease, stream_limit, token)
@@ -48,14 +51,25 @@ local function refund(log_key, slots_key, token)
   redis.call('ZREM', slots_key, token)
 end`;
 
-/** What the reply-opening script needs to admit one reply: its keys and `admit`'s arguments after them. */
-export type Admission = { keys: [string, string]; args: string[] };
+/** The names under which a script declares what `admit` needs (see redis-script.ts). */
+export const ADMISSION_KEYS = ['rateLog', 'streamSlots'] as const;
+export const ADMISSION_ARGS = ['now', 'windowMs', 'perWindow', 'slotLeaseMs', 'streamLimit', 'slotToken'] as const;
 
-/** KEYS: slots. ARGV: expiry ms, lease ms, token. */
-const RENEW_STREAM_SCRIPT = `
-redis.call('ZADD', KEYS[1], 'XX', ARGV[1], ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1`;
+/** What the reply-opening script needs to admit one reply. */
+export type Admission = {
+  keys: Record<(typeof ADMISSION_KEYS)[number], string>;
+  args: Record<(typeof ADMISSION_ARGS)[number], number | string>;
+};
+
+/** Renews only an existing slot (XX): a lapsed one is not taken back. */
+const RENEW_STREAM_SCRIPT = defineScript({
+  keys: ['slots'],
+  args: ['expiresMs', 'leaseMs', 'token'],
+  lua: `
+redis.call('ZADD', k.slots, 'XX', a.expiresMs, a.token)
+redis.call('PEXPIRE', k.slots, a.leaseMs)
+return 1`,
+});
 
 export type ReplyLimits = ReturnType<typeof createReplyLimits>;
 
@@ -73,8 +87,15 @@ export function createReplyLimits(options: {
      */
     admission(userId: string, token: string, leaseMs: number): Admission {
       return {
-        keys: [messagesKey(userId), streamsKey(userId)],
-        args: [String(now().getTime()), String(WINDOW_MS), String(options.messagesPerMinute), String(leaseMs), String(options.concurrentStreams), token],
+        keys: { rateLog: messagesKey(userId), streamSlots: streamsKey(userId) },
+        args: {
+          now: now().getTime(),
+          windowMs: WINDOW_MS,
+          perWindow: options.messagesPerMinute,
+          slotLeaseMs: leaseMs,
+          streamLimit: options.concurrentStreams,
+          slotToken: token,
+        },
       };
     },
 
@@ -96,11 +117,7 @@ export function createReplyLimits(options: {
     },
 
     async renewStream(userId: string, token: string, leaseMs: number): Promise<void> {
-      await evalScript(cache, RENEW_STREAM_SCRIPT, [streamsKey(userId)], [
-        String(now().getTime() + leaseMs),
-        String(leaseMs),
-        token,
-      ]);
+      await RENEW_STREAM_SCRIPT.run(cache, { slots: streamsKey(userId) }, { expiresMs: now().getTime() + leaseMs, leaseMs, token });
     },
 
     async releaseStream(userId: string, token: string): Promise<void> {

@@ -1,0 +1,36 @@
+/**
+ * The chats feature's Redis keys (chat DB), and what other features may compose into their own
+ * scripts. Only this feature builds these key names or writes session metadata; another
+ * feature's script that must change the metadata in the same atomic step includes a fragment
+ * from here and calls it.
+ *
+ *   chat:<id>:metadata      JSON string, the ChatMetadata fields (legacy UUID sessions may lack
+ *                           some; readers fill defaults, see chat-metadata.ts)
+ *   user:<user_id>:chats    ZSET of the user's session IDs, score = creation time in ms
+ *   user:<user_id>:pinned   ZSET of the pinned ones among them, same scores: the list reads it
+ *                           first so a page costs O(page), not O(sessions)
+ */
+export const metadataKey = (chatId: string) => `chat:${chatId}:metadata`;
+export const userIndexKey = (userId: string) => `user:${userId}:chats`;
+export const userPinnedKey = (userId: string) => `user:${userId}:pinned`;
+
+/**
+ * Lua, for scripts that read a session and change its message count atomically with their own
+ * writes (metadataKey's key passed in KEYS):
+ *   load_chat(meta_key)         the decoded metadata table; nil when absent or unreadable
+ *   set_message_count(meta_key, meta, count, updated_at)
+ *                               stores `meta` (from load_chat) with message_count and updated_at
+ */
+export const CHAT_METADATA_LUA = `
+local function load_chat(meta_key)
+  local raw = redis.call('GET', meta_key)
+  if not raw then return nil end
+  local ok, meta = pcall(cjson.decode, raw)
+  if ok and type(meta) == 'table' then return meta end
+  return nil
+end
+local function set_message_count(meta_key, meta, count, updated_at)
+  meta['message_count'] = count
+  meta['updated_at'] = updated_at
+  redis.call('SET', meta_key, cjson.encode(meta))
+end`;

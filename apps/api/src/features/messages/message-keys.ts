@@ -1,0 +1,40 @@
+/**
+ * The messages feature's Redis keys (chat DB, next to the session's metadata), and what other
+ * features may compose into their own scripts. Only this feature builds these key names or
+ * writes messages.
+ *
+ *   chat:<id>:messages      LIST of JSON messages, oldest first
+ *   chat:<id>:message_seq   INCR counter behind S-<id>-M-nnn (user and assistant share it)
+ *   chat:<id>:streaming     a reply is being written: holds the owning stream's token, with a
+ *                           lease (PX) the stream keeps renewing; one reply at a time per session
+ *                           keeps the list in ID order
+ */
+export const messagesKey = (chatId: string) => `chat:${chatId}:messages`;
+export const messageSeqKey = (chatId: string) => `chat:${chatId}:message_seq`;
+export const streamLockKey = (chatId: string) => `chat:${chatId}:streaming`;
+
+/** The keys a session's messages are stored under, for DELETE_MESSAGES_LUA. */
+export const storedMessageKeys = (chatId: string) => ({ messages: messagesKey(chatId), messageSeq: messageSeqKey(chatId) });
+
+/**
+ * Lua: `count_messages(messages_key)`, the number of stored messages whatever structure holds
+ * them (legacy lists, newer hashes/zsets).
+ */
+export const COUNT_MESSAGES_LUA = `
+local function count_messages(key)
+  local kind = redis.call('TYPE', key)['ok']
+  if kind == 'list' then return redis.call('LLEN', key) end
+  if kind == 'zset' then return redis.call('ZCARD', key) end
+  if kind == 'hash' then return redis.call('HLEN', key) end
+  if kind == 'stream' then return redis.call('XLEN', key) end
+  return 0
+end`;
+
+/**
+ * Lua: `delete_messages(messages_key, seq_key)` removes a session's messages and its message
+ * counter (storedMessageKeys), for the script that deletes the session.
+ */
+export const DELETE_MESSAGES_LUA = `
+local function delete_messages(messages_key, seq_key)
+  return redis.call('DEL', messages_key, seq_key)
+end`;
