@@ -1,4 +1,5 @@
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import { LRUCache } from 'lru-cache';
 
 export const MAX_TOKEN_LENGTH = 4096;
 const CLOCK_TOLERANCE_S = 30;
@@ -12,7 +13,7 @@ const VERIFIED_TTL_MS = 60_000;
 const VERIFIED_MAX = 10_000;
 
 /** Seconds bounds mirror jose's checks: valid while nbf - tolerance <= now < exp + tolerance. */
-type Verified = { userId: string; cachedUntilMs: number; notBeforeS: number; expiresS: number };
+type Verified = { userId: string; notBeforeS: number; expiresS: number };
 
 export type TokenService = {
   sign(userId: string, displayName: string): Promise<{ token: string; expiresIn: number }>;
@@ -26,15 +27,13 @@ export type TokenService = {
  */
 export function createTokenService(secret: string, expiresInSeconds: number, now: () => Date): TokenService {
   const key = new TextEncoder().encode(secret);
-  const verified = new Map<string, Verified>();
-  const remember = (token: string, entry: Verified) => {
-    if (verified.size >= VERIFIED_MAX) {
-      // Oldest first (Map keeps insertion order): enough to bound memory.
-      const oldest = verified.keys().next().value;
-      if (oldest !== undefined) verified.delete(oldest);
-    }
-    verified.set(token, entry);
-  };
+  // Entries age by the injected clock, like the token's own exp/nbf checks.
+  const verified = new LRUCache<string, Verified>({
+    max: VERIFIED_MAX,
+    ttl: VERIFIED_TTL_MS,
+    ttlResolution: 0,
+    perf: { now: () => now().getTime() },
+  });
   return {
     async sign(userId, displayName) {
       const issuedAt = Math.floor(now().getTime() / 1000);
@@ -53,7 +52,7 @@ export function createTokenService(secret: string, expiresInSeconds: number, now
       const hit = verified.get(token);
       if (hit) {
         const nowS = Math.floor(nowMs / 1000);
-        if (nowMs < hit.cachedUntilMs && nowS >= hit.notBeforeS && nowS < hit.expiresS) return hit.userId;
+        if (nowS >= hit.notBeforeS && nowS < hit.expiresS) return hit.userId;
         verified.delete(token);
       }
       try {
@@ -66,9 +65,8 @@ export function createTokenService(secret: string, expiresInSeconds: number, now
         const subject = payload.sub;
         if (!(typeof subject === 'string' && subject.length > 0 && subject.length <= 150)) return null;
         if (typeof payload.exp === 'number') {
-          remember(token, {
+          verified.set(token, {
             userId: subject,
-            cachedUntilMs: nowMs + VERIFIED_TTL_MS,
             notBeforeS: typeof payload.nbf === 'number' ? payload.nbf - CLOCK_TOLERANCE_S : Number.NEGATIVE_INFINITY,
             expiresS: payload.exp + CLOCK_TOLERANCE_S,
           });

@@ -1,4 +1,5 @@
 import type { ChatMetadata } from '@simorgh/contracts';
+import { LRUCache } from 'lru-cache';
 import { needsMessageCount, normalizeMetadata } from './chat-metadata.js';
 
 /** A session ready for the wire: `json` is `chat` encoded, or null while its message count is unknown. */
@@ -18,10 +19,11 @@ export const MAX_REMEMBERED_CHATS = 10_000;
  * stored message count are not remembered; their count is read each time (`json` null).
  */
 export function createChatRenderer(maxRemembered = MAX_REMEMBERED_CHATS) {
-  const remembered = new Map<string, Remembered>();
+  const remembered = new LRUCache<string, Remembered>({ max: maxRemembered });
 
   return (chatId: string, stored: string): RenderedChat | null => {
-    const known = remembered.get(chatId);
+    // peek: a hit leaves the order alone, so the sessions stored longest ago go first.
+    const known = remembered.peek(chatId);
     if (known?.stored === stored) return known.rendered;
     let raw: unknown;
     try {
@@ -35,13 +37,7 @@ export function createChatRenderer(maxRemembered = MAX_REMEMBERED_CHATS) {
     const chat = Object.freeze(normalized);
     if (needsMessageCount(raw)) return { chat, json: null };
     const rendered = { chat, json: JSON.stringify(chat) };
-    // Map order is insertion order: a changed session moves to the end, the oldest go first.
-    remembered.delete(chatId);
     remembered.set(chatId, { stored, rendered });
-    if (remembered.size > maxRemembered) {
-      const oldest = remembered.keys().next();
-      if (!oldest.done) remembered.delete(oldest.value);
-    }
     return rendered;
   };
 }

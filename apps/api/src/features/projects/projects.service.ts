@@ -1,9 +1,10 @@
 import type { Project } from '@simorgh/contracts';
+import { LRUCache } from 'lru-cache';
 import { AppError } from '../../http/app-error.js';
 import type { ProjectsStore } from './projects.store.js';
 import type { AccessCheck, CachedProject, TpmsCache } from './tpms-cache.js';
 
-/** Project names this process has seen, for `cachedAccessCheck`; bounded, oldest dropped first. */
+/** Project names this process has seen, for `cachedAccessCheck`; bounded, least recently used dropped first. */
 const KNOWN_NAMES_MAX = 10_000;
 
 export const projectNotFound = (projectNumber: string) =>
@@ -16,16 +17,7 @@ export const projectForbidden = (projectNumber: string) =>
  * TPMS failures surface as upstream_unavailable (503) and are never cached.
  */
 export function createProjectsService(store: ProjectsStore, cache: TpmsCache) {
-  const knownNames = new Map<string, string>();
-  const remember = (projectNumber: string, name: string) => {
-    if (knownNames.get(projectNumber) === name) return;
-    knownNames.delete(projectNumber);
-    if (knownNames.size >= KNOWN_NAMES_MAX) {
-      const oldest = knownNames.keys().next().value;
-      if (oldest !== undefined) knownNames.delete(oldest);
-    }
-    knownNames.set(projectNumber, name);
-  };
+  const knownNames = new LRUCache<string, string>({ max: KNOWN_NAMES_MAX });
 
   async function fetchProject(projectNumber: string): Promise<CachedProject> {
     const row = await store.findProject(projectNumber);
@@ -55,7 +47,7 @@ export function createProjectsService(store: ProjectsStore, cache: TpmsCache) {
       ]);
       if (!project.found) throw projectNotFound(projectNumber);
       if (!allowed) throw projectForbidden(projectNumber);
-      remember(projectNumber, project.name);
+      knownNames.set(projectNumber, project.name);
       return { project_number: projectNumber, project_name: project.name };
     },
 
