@@ -1,4 +1,3 @@
-import type OpenAI from 'openai';
 import type { ServiceHealth } from '@simorgh/contracts';
 import { redisDbOf, type Env } from './env.js';
 import { createOpenAiClient, llmConfigFromEnv } from './features/llm/llm-client.js';
@@ -26,8 +25,6 @@ export type Deps = {
   };
   /** TPMS (project directory and users); null when MYSQL_HOST is unset. */
   tpms: TpmsPool | null;
-  /** Null when neither OPENAI_API_KEY nor OPENAI_BASE_URL is set. */
-  openai: OpenAI | null;
   /** Replies, titles and the model probe; one instance so health and diagnostics share its cache. */
   llm: LlmService;
   /** Filled by the LLM feature; health reports not_configured without it. */
@@ -49,9 +46,9 @@ export async function buildDeps(env: Env, options: BuildDepsOptions = {}): Promi
   await Promise.all(Object.values(redis).map((client) => client.connect()));
   const clock = options.clock ?? systemClock;
   const llmConfig = llmConfigFromEnv(env);
-  const openai = createOpenAiClient(llmConfig);
-  const llm = createLlmService({ openai, config: llmConfig, logger, now: () => clock.now() });
-  return { env, logger, clock, redis, tpms: createTpmsPool(env), openai, llm, llmHealth: () => llm.health() };
+  // The client is the LLM service's alone (null when neither OPENAI_API_KEY nor OPENAI_BASE_URL is set).
+  const llm = createLlmService({ openai: createOpenAiClient(llmConfig), config: llmConfig, logger, now: () => clock.now() });
+  return { env, logger, clock, redis, tpms: createTpmsPool(env), llm, llmHealth: () => llm.health() };
 }
 
 export async function closeDeps(deps: Deps): Promise<void> {

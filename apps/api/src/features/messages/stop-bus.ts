@@ -64,9 +64,5 @@ export function createStopBus(options: {
       await options.publisher.publish(options.channel, chatId);
       return true;
     },
-
-    get activeCount() {
-      return active.size;
-    },
   };
 }
