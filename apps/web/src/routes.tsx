@@ -1,9 +1,8 @@
 import { Navigate, type RouteObject } from 'react-router';
 import { AppLayout } from './components/AppLayout';
-import { ChatRoute } from './components/ChatRoute';
 import { EmptyState } from './components/EmptyState';
-import { RequireAuth } from './components/RequireAuth';
-import { SignInPage } from './components/SignInPage';
+import { RequireAuth, SignInPage } from './features/auth';
+import { ChatRoute } from './features/messages';
 
 export const routes: RouteObject[] = [
   { path: '/login', element: <SignInPage /> },

@@ -1,4 +1,4 @@
-import { ErrorBodySchema, type ErrorCode } from '@simorgh/contracts';
+import { ErrorBodySchema, HTTP_STATUS_BY_CODE, type ErrorCode } from '@simorgh/contracts';
 
 /** A failed API call, carrying the one error body's `code` and human-readable `detail`. */
 export class ApiError extends Error {
@@ -17,17 +17,16 @@ export class ApiError extends Error {
 export const SESSION_EXPIRED_NOTICE = 'Your session has ended. Please sign in again.';
 const UNREACHABLE_DETAIL = "Can't reach Simorgh Chat right now. Check your connection and try again.";
 
+const CODE_BY_STATUS = new Map(
+  Object.entries(HTTP_STATUS_BY_CODE).map(([code, status]) => [status, code as ErrorCode]),
+);
+
 /** Status → code for responses that did not carry the error body (e.g. a proxy's 502 page). */
 function codeForStatus(status: number): ErrorCode {
-  if (status === 401) return 'unauthorized';
-  if (status === 403) return 'forbidden';
-  if (status === 404) return 'not_found';
-  if (status === 409) return 'conflict';
-  if (status === 413) return 'payload_too_large';
-  if (status === 429) return 'rate_limited';
-  if (status === 502 || status === 503 || status === 504) return 'upstream_unavailable';
-  if (status >= 400 && status < 500) return 'validation';
-  return 'internal';
+  const code = CODE_BY_STATUS.get(status);
+  if (code !== undefined) return code;
+  if (status === 502 || status === 504) return 'upstream_unavailable';
+  return status >= 400 && status < 500 ? 'validation' : 'internal';
 }
 
 export async function errorFromResponse(response: Response): Promise<ApiError> {
@@ -57,4 +56,9 @@ export function isAbortError(error: unknown): boolean {
   return error instanceof DOMException
     ? error.name === 'AbortError'
     : error instanceof Error && error.name === 'AbortError';
+}
+
+/** The API's explanation of a failure, or `fallback` when the failure did not come from the API. */
+export function detailOf(error: unknown, fallback: string): string {
+  return error instanceof ApiError ? error.detail : fallback;
 }

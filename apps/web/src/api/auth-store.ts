@@ -55,8 +55,3 @@ export function signOut(notice: string | null = null): void {
   sessionStorage.removeItem(STORAGE_KEY);
   publish({ auth: null, notice });
 }
-
-/** Re-reads storage; tests use it after seeding sessionStorage. */
-export function reloadAuthFromStorage(): void {
-  publish({ auth: readStored(), notice: null });
-}

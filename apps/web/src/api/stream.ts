@@ -1,65 +1,55 @@
-import { StreamEventSchema, type StreamEvent } from '@simorgh/contracts';
-import { apiHeaders, sendApiRequest } from './client';
+import { StreamEventSchema, type RouteDefinition, type StreamEvent } from '@simorgh/contracts';
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { sendRouteRequest, type RouteInput } from './client';
+
+/** The routes that answer with a reply stream. */
+type StreamRoute = RouteDefinition & { stream: true };
 
 /**
- * Reads a reply stream. EventSource cannot POST or send an Authorization header, so the
- * `text/event-stream` body is read from fetch's ReadableStream and split into SSE frames here.
+ * Calls a streaming route and delivers each event of its reply. EventSource cannot POST or send
+ * an Authorization header, so the `text/event-stream` body is read from fetch's ReadableStream.
  * Resolves when the server closes the stream; rejects with an AbortError when `signal` aborts.
  */
-export async function postEventStream(
-  path: string,
-  body: unknown,
+export async function callStreamRoute<R extends StreamRoute>(
+  route: R,
+  input: RouteInput<R> & { signal: AbortSignal },
   onEvent: (event: StreamEvent) => void,
-  signal: AbortSignal,
 ): Promise<void> {
-  const headers = apiHeaders({ Accept: 'text/event-stream' });
-  const init: RequestInit = { method: 'POST', headers, signal };
-  if (body !== undefined) {
-    headers.set('Content-Type', 'application/json');
-    init.body = JSON.stringify(body);
-  }
-  const response = await sendApiRequest(path, init);
+  const { signal } = input;
+  const response = await sendRouteRequest(route, input, 'text/event-stream');
   if (response.body === null) return;
 
+  const parser = createParser({
+    onEvent: (message) => {
+      const event = toStreamEvent(message);
+      if (event !== null) onEvent(event);
+    },
+  });
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   const abort = () => void reader.cancel().catch(() => undefined);
   signal.addEventListener('abort', abort, { once: true });
-  let buffer = '';
   try {
     for (;;) {
       const { value, done } = await reader.read();
       if (signal.aborted) throw new DOMException('The stream was stopped.', 'AbortError');
       if (done) break;
-      buffer = (buffer + decoder.decode(value, { stream: true })).replace(/\r\n/g, '\n');
-      let boundary = buffer.indexOf('\n\n');
-      while (boundary !== -1) {
-        const event = parseFrame(buffer.slice(0, boundary));
-        buffer = buffer.slice(boundary + 2);
-        if (event !== null) onEvent(event);
-        boundary = buffer.indexOf('\n\n');
-      }
+      parser.feed(decoder.decode(value, { stream: true }));
     }
-    const last = parseFrame(buffer);
-    if (last !== null) onEvent(last);
+    // A last event the server did not end with a blank line still counts.
+    parser.feed(`${decoder.decode()}\n\n`);
   } finally {
     signal.removeEventListener('abort', abort);
   }
 }
 
 /**
- * One SSE frame → one event. Comment lines (`: ping` heartbeats) carry nothing. A frame the
- * contract does not know is skipped rather than fatal, so a newer server can add event types
- * without breaking open tabs.
+ * One SSE message → one event. A message the contract does not know is skipped rather than
+ * fatal, so a newer server can add event types without breaking open tabs.
  */
-export function parseFrame(frame: string): StreamEvent | null {
-  const data: string[] = [];
-  for (const line of frame.split('\n')) {
-    if (line.startsWith('data:')) data.push(line.slice(line.startsWith('data: ') ? 6 : 5));
-  }
-  if (data.length === 0) return null;
+function toStreamEvent(message: EventSourceMessage): StreamEvent | null {
   try {
-    const parsed = StreamEventSchema.safeParse(JSON.parse(data.join('\n')));
+    const parsed = StreamEventSchema.safeParse(JSON.parse(message.data));
     return parsed.success ? parsed.data : null;
   } catch {
     return null;

@@ -1,8 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { Outlet } from 'react-router';
-import { useCreateGeneralChat } from '../hooks/useChats';
-import { ChatSidebar } from './ChatSidebar';
-import { CreateProjectChatModal } from './CreateProjectChatModal';
+import { ChatSidebar, useCreateGeneralChat } from '../features/chats';
+import { CreateProjectChatModal } from '../features/projects';
 import { NoticeList } from './NoticeProvider';
 import { isNewChatShortcut } from './shortcuts';
 

@@ -1,57 +1,43 @@
-import {
-  ChatResponseSchema,
-  CreateChatResponseSchema,
-  DeleteChatResponseSchema,
-  UpdateChatRequestSchema,
-  ListChatsResponseSchema,
-  ListMessagesResponseSchema,
-  type ChatMetadata,
-  type Message,
-} from '@simorgh/contracts';
-import { errorResponse, installFetchMock, jsonResponse } from './fetch-mock';
+import { routes, UpdateChatRequestSchema, type ChatMetadata, type Message } from '@simorgh/contracts';
 import { makeChat } from './factories';
+import { errorResponse, onRoute, recordedRequests } from './route-handlers';
 
 /**
  * Default handlers for a signed-in user's chats, backed by plain arrays the test can inspect and
- * seed. Tests register their own handlers on top for the behaviour under test.
+ * seed. Tests register their own handlers on top (`on`) for the behaviour under test.
  */
 export function installFakeApi({ chats = [] as ChatMetadata[], messages = {} as Record<string, Message[]> } = {}) {
-  const mock = installFetchMock();
   const state = { chats: [...chats], messages: { ...messages }, nextId: 100 };
+  const notFound = (chatId: string | undefined) => errorResponse(404, 'not_found', `Chat ${chatId} not found`);
 
-  mock.on('GET', '/api/chats', ({ url }) => {
+  onRoute(routes.listChats, ({ url }) => {
     const status = url.searchParams.get('status') ?? 'active';
     const listed = state.chats.filter((chat) => status === 'all' || chat.status === status);
-    return jsonResponse(ListChatsResponseSchema, { chats: listed, next_cursor: null });
+    return { status: 200, body: { chats: listed, next_cursor: null } };
   });
-  mock.on('GET', '/api/chats/:chatId', ({ params }) => {
-    const chat = state.chats.find((c) => c.chat_id === params.chatId);
-    return chat === undefined
-      ? errorResponse(404, 'not_found', `Chat ${params.chatId} not found`)
-      : jsonResponse(ChatResponseSchema, { chat });
+  onRoute(routes.getChat, ({ params }) => {
+    const chat = state.chats.find((c) => c.chat_id === params.id);
+    return chat === undefined ? notFound(params.id) : { status: 200, body: { chat } };
   });
-  mock.on('GET', '/api/chats/:chatId/messages', ({ params }) =>
-    jsonResponse(ListMessagesResponseSchema, { messages: state.messages[params.chatId ?? ''] ?? [] }),
-  );
-  mock.on('POST', '/api/chats', () => {
+  onRoute(routes.listMessages, ({ params }) => ({ status: 200, body: { messages: state.messages[params.id ?? ''] ?? [] } }));
+  onRoute(routes.createChat, () => {
     state.nextId += 1;
     const chat = makeChat({ chat_id: `G-202611-000${state.nextId}`, chat_name: 'New conversation' });
     state.chats.unshift(chat);
-    return jsonResponse(CreateChatResponseSchema, { status: 'success', chat, message: 'Chat created' }, 201);
+    return { status: 201, body: { status: 'success', chat, message: 'Chat created' } };
   });
-
-  mock.on('PATCH', '/api/chats/:chatId', ({ params, body }) => {
-    const index = state.chats.findIndex((c) => c.chat_id === params.chatId);
+  onRoute(routes.updateChat, ({ params, body }) => {
+    const index = state.chats.findIndex((c) => c.chat_id === params.id);
     const existing = state.chats[index];
-    if (existing === undefined) return errorResponse(404, 'not_found', `Chat ${params.chatId} not found`);
+    if (existing === undefined) return notFound(params.id);
     const chat = { ...existing, ...UpdateChatRequestSchema.parse(body) };
     state.chats[index] = chat;
-    return jsonResponse(ChatResponseSchema, { chat });
+    return { status: 200, body: { chat } };
   });
-  mock.on('DELETE', '/api/chats/:chatId', ({ params }) => {
-    state.chats = state.chats.filter((c) => c.chat_id !== params.chatId);
-    return jsonResponse(DeleteChatResponseSchema, { status: 'success', chat_id: params.chatId ?? '' });
+  onRoute(routes.deleteChat, ({ params }) => {
+    state.chats = state.chats.filter((c) => c.chat_id !== params.id);
+    return { status: 200, body: { status: 'success', chat_id: params.id ?? '' } };
   });
 
-  return { ...mock, state };
+  return { state, on: onRoute, calls: recordedRequests };
 }

@@ -1,27 +1,37 @@
 import { StreamEventSchema, type StreamEvent } from '@simorgh/contracts';
+import { HttpResponse } from 'msw';
 
 const encoder = new TextEncoder();
 
+/** One event as the API writes it, checked against the contract. */
 export function sseFrame(event: StreamEvent): string {
   const parsed = StreamEventSchema.parse(event);
   return `event: ${parsed.type}\ndata: ${JSON.stringify(parsed)}\n\n`;
 }
 
-function streamHeaders(): HeadersInit {
-  return { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' };
+/** A reply stream whose body is `body`, as the API sends one. */
+export function sseBody(body: ReadableStream<Uint8Array>): Response {
+  return new HttpResponse(body, { status: 200, headers: { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' } });
 }
 
-/** A complete reply stream, every event checked against the contract. */
+/** A complete reply stream, after a heartbeat. */
 export function sseResponse(events: StreamEvent[]): Response {
-  const body = `: ping\n\n${events.map(sseFrame).join('')}`;
-  return new Response(encoder.encode(body), { status: 200, headers: streamHeaders() });
+  const text = `: ping\n\n${events.map(sseFrame).join('')}`;
+  return sseBody(
+    new ReadableStream({
+      start(controller) {
+        controller.enqueue(encoder.encode(text));
+        controller.close();
+      },
+    }),
+  );
 }
 
 /**
  * A reply stream the test feeds event by event and closes when it likes; it errors with an
  * AbortError when the request is aborted, as a real fetch body does.
  */
-export function openSseStream(signal: AbortSignal | undefined) {
+export function openSseStream(signal: AbortSignal) {
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   let closed = false;
   const stream = new ReadableStream<Uint8Array>({
@@ -32,13 +42,13 @@ export function openSseStream(signal: AbortSignal | undefined) {
       closed = true;
     },
   });
-  signal?.addEventListener('abort', () => {
+  signal.addEventListener('abort', () => {
     if (closed) return;
     closed = true;
     controller.error(new DOMException('The operation was aborted.', 'AbortError'));
   });
   return {
-    response: new Response(stream, { status: 200, headers: streamHeaders() }),
+    response: sseBody(stream),
     send(event: StreamEvent) {
       if (!closed) controller.enqueue(encoder.encode(sseFrame(event)));
     },

@@ -1,0 +1,18 @@
+import { useQueryClient } from '@tanstack/react-query';
+import { useCallback, useSyncExternalStore } from 'react';
+import { getAuthSnapshot, signOut, subscribeAuth } from '../../../api/auth-store';
+import { useLogin } from '../api/login';
+
+/** The signed-in user (or null), plus sign-in and sign-out that also reset cached data. */
+export function useAuth() {
+  const { auth, notice } = useSyncExternalStore(subscribeAuth, getAuthSnapshot);
+  const queryClient = useQueryClient();
+  const signInWithPassword = useLogin();
+
+  const signOutNow = useCallback(() => {
+    signOut();
+    queryClient.clear();
+  }, [queryClient]);
+
+  return { user: auth?.user ?? null, notice, signIn: signInWithPassword, signOut: signOutNow };
+}

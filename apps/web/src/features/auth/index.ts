@@ -1,0 +1,3 @@
+export { RequireAuth } from './components/RequireAuth';
+export { SignInPage } from './components/SignInPage';
+export { useAuth } from './hooks/useAuth';

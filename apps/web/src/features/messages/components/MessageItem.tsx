@@ -1,0 +1,37 @@
+import type { Message } from '@simorgh/contracts';
+import { lazy, Suspense } from 'react';
+
+const Markdown = lazy(() => import('../../../components/Markdown'));
+
+type MessageItemProps = {
+  message: Message;
+  streaming: boolean;
+};
+
+function PlainText({ text }: { text: string }) {
+  return <div className="plain-text">{text}</div>;
+}
+
+export function MessageItem({ message, streaming }: MessageItemProps) {
+  const mine = message.role === 'user';
+  return (
+    <article
+      className={`message message-${message.role}`}
+      aria-label={mine ? 'You said' : 'Simorgh Chat replied'}
+      aria-busy={streaming || undefined}
+    >
+      {mine ? (
+        <PlainText text={message.content} />
+      ) : (
+        // Until the markdown code arrives the reply shows as plain text, so nothing waits on it.
+        <Suspense fallback={<PlainText text={message.content} />}>
+          <Markdown text={message.content} />
+        </Suspense>
+      )}
+      {message.status === 'stopped' && <p className="message-note">Stopped</p>}
+      {message.status === 'error' && (
+        <p className="message-note message-note-error">{message.error ?? 'This reply failed.'}</p>
+      )}
+    </article>
+  );
+}

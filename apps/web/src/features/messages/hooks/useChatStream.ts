@@ -1,0 +1,174 @@
+import type { Message, StreamEvent } from '@simorgh/contracts';
+import { useQueryClient } from '@tanstack/react-query';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { detailOf, isAbortError } from '../../../api/api-error';
+import { queryKeys } from '../../../api/query-keys';
+import { patchChat } from '../../chats';
+import { regenerateReply } from '../api/regenerate-reply';
+import { sendMessage } from '../api/send-message';
+import { stopReply } from '../api/stop-reply';
+import { messageCache } from '../message-cache';
+
+export type StreamPhase = 'idle' | 'waiting' | 'streaming';
+export type StreamFailure = { detail: string; retry: () => void };
+
+type Run = { kind: 'send'; content: string } | { kind: 'regenerate' };
+
+let localCounter = 0;
+
+/**
+ * Sends a message (or regenerates the last reply) and streams the reply into the messages cache
+ * token by token. The user's message is put on screen before the request leaves and is never
+ * removed by a failure: it stays, with the error and a Retry next to it.
+ */
+export function useChatStream(chatId: string) {
+  const queryClient = useQueryClient();
+  const [phase, setPhase] = useState<StreamPhase>('idle');
+  const [failure, setFailure] = useState<StreamFailure | null>(null);
+  const [streamingId, setStreamingId] = useState<string | null>(null);
+  /** The reply being written; cleared as soon as the reply is final. */
+  const controllerRef = useRef<AbortController | null>(null);
+  /** Every open stream, including ones that only wait for a late title event. */
+  const openStreams = useRef(new Set<AbortController>());
+
+  useEffect(() => {
+    const streams = openStreams.current;
+    return () => {
+      for (const controller of streams) controller.abort();
+      streams.clear();
+    };
+  }, [chatId]);
+
+  const run = useCallback(
+    async (request: Run): Promise<void> => {
+      if (controllerRef.current !== null) return;
+      const controller = new AbortController();
+      controllerRef.current = controller;
+      openStreams.current.add(controller);
+      const settle = () => {
+        if (controllerRef.current !== controller) return; // settled already, or a newer reply owns the state
+        controllerRef.current = null;
+        setPhase('idle');
+        setStreamingId(null);
+      };
+      const cache = messageCache(queryClient, chatId);
+      setFailure(null);
+      setPhase('waiting');
+
+      let localUserId: string | null = null;
+      let userPersisted = false;
+      let replyId: string | null = null;
+      let finalReply = false;
+      let serverError: { detail: string } | null = null;
+      let previousReply: Message | null = null;
+
+      if (request.kind === 'send') {
+        localCounter += 1;
+        localUserId = `local:${localCounter}`;
+        cache.append({
+          message_id: localUserId,
+          role: 'user',
+          content: request.content,
+          created_at: new Date().toISOString(),
+          status: 'complete',
+        });
+      } else {
+        const last = cache.read().at(-1);
+        if (last?.role === 'assistant') {
+          previousReply = last;
+          cache.remove(last.message_id);
+        }
+      }
+
+      const onEvent = (event: StreamEvent) => {
+        switch (event.type) {
+          case 'user_message':
+            if (localUserId !== null) cache.upsert(localUserId, event.message);
+            userPersisted = true;
+            break;
+          case 'delta':
+            replyId = event.message_id;
+            cache.appendText(event.message_id, event.content);
+            setStreamingId(event.message_id);
+            setPhase('streaming');
+            break;
+          case 'assistant_message':
+            cache.upsert(replyId ?? event.message.message_id, event.message);
+            replyId = event.message.message_id;
+            finalReply = true;
+            // The reply is complete; the stream may stay open a moment longer for the title.
+            settle();
+            break;
+          case 'title':
+            patchChat(queryClient, event.chat_id, { chat_name: event.title });
+            break;
+          case 'error':
+            serverError = { detail: event.detail };
+            break;
+          case 'done':
+            break;
+        }
+      };
+
+      let requestError: unknown = null;
+      try {
+        if (request.kind === 'send') await sendMessage(chatId, request.content, onEvent, controller.signal);
+        else await regenerateReply(chatId, onEvent, controller.signal);
+      } catch (error) {
+        requestError = error;
+      } finally {
+        openStreams.current.delete(controller);
+        settle();
+      }
+
+      if (isAbortError(requestError)) {
+        // Stopped by the user: keep what arrived, marked as stopped.
+        if (replyId !== null && !finalReply) cache.patch(replyId, { status: 'stopped' });
+        return;
+      }
+
+      const reachedServer = request.kind === 'regenerate' || userPersisted;
+      if (requestError !== null && replyId === null && previousReply !== null) cache.append(previousReply);
+
+      const retry = () => {
+        if (request.kind === 'send' && !userPersisted && localUserId !== null) {
+          cache.remove(localUserId);
+          void run({ kind: 'send', content: request.content });
+        } else {
+          void run({ kind: 'regenerate' });
+        }
+      };
+      const failed: { detail: string } | null =
+        serverError ??
+        (requestError === null
+          ? null
+          : { detail: detailOf(requestError, 'The reply could not be loaded.') });
+      if (failed !== null) {
+        setFailure({ detail: failed.detail, retry });
+      } else if (!finalReply) {
+        setFailure({ detail: 'The reply ended before it was complete.', retry });
+      }
+
+      if (reachedServer) {
+        // The stream carries the title live; this refetch is the fallback if it was missed, and
+        // brings the new updated_at into the sidebar order.
+        void queryClient.invalidateQueries({ queryKey: queryKeys.chat(chatId) });
+        void queryClient.invalidateQueries({ queryKey: queryKeys.chatLists });
+        if (!finalReply) void queryClient.invalidateQueries({ queryKey: queryKeys.messages(chatId) });
+      }
+    },
+    [chatId, queryClient],
+  );
+
+  const send = useCallback((content: string) => run({ kind: 'send', content }), [run]);
+  const regenerate = useCallback(() => run({ kind: 'regenerate' }), [run]);
+  const stop = useCallback(() => {
+    const controller = controllerRef.current;
+    if (controller === null) return;
+    // Tell the server first so it saves the partial reply, then stop reading at once.
+    void stopReply(chatId).catch(() => undefined);
+    controller.abort();
+  }, [chatId]);
+
+  return { phase, failure, streamingId, send, regenerate, stop };
+}

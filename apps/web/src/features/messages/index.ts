@@ -1,0 +1,1 @@
+export { ChatRoute } from './components/ChatRoute';
