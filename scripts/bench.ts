@@ -10,7 +10,7 @@
  *   BENCH_TOKEN_DELAY_MS (5)                      local model server's pause between tokens (0: one burst)
  */
 import { resolve } from 'node:path';
-import { createTokenService } from '../apps/api/src/features/auth/tokens.js';
+import { createTokenService } from '@simorgh/api/tokens';
 import { initialBundle } from './bench/bundle.js';
 import { BENCH_USER, COLD_PROJECT_BASE, COLD_PROJECT_COUNT, startLocalStack, WARM_PROJECT, type LocalStack } from './bench/local-stack.js';
 import { measureRounds, medianRatio, summarize, type Load, type LoadResult, type LoadSettings } from './bench/load.js';

@@ -13,14 +13,14 @@
  * Ctrl-C stops the app processes first, then the local services.
  */
 import { join, resolve } from 'node:path';
-import { startFakeLlm, type FakeLlm } from '../apps/api/src/local-stack/fake-llm.js';
+import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
 import {
   freePort,
   startMariaDb,
   startRedisServer,
   type MariaDbServer,
   type RedisServer,
-} from '../apps/api/src/local-stack/index.js';
+} from '@simorgh/devstack';
 import { startAppProcess, stopAppProcess, type AppProcess } from './dev/child-processes.js';
 import { DEMO_DATABASE, demoSignIns, prepareDemoTpms, READ_ONLY_USER } from './dev/demo-tpms.js';
 import { isPortFree, parsePort, waitForHttp } from './dev/ports.js';

@@ -1,8 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
-  resolve: { conditions: ['source'] },
-  ssr: { resolve: { conditions: ['source'] } },
+  resolve: { conditions: ['@simorgh/source'] },
+  ssr: { resolve: { conditions: ['@simorgh/source'] } },
   test: {
     name: 'api',
     include: ['src/**/*.test.ts'],

@@ -22,9 +22,9 @@ const apiProxy: Record<string, ProxyOptions> = {
 
 export default defineConfig({
   plugins: [react()],
-  // `source` makes @simorgh/contracts resolve to its TypeScript source, so the web app never
+  // `@simorgh/source` makes @simorgh/contracts resolve to its TypeScript source, so the web app never
   // depends on a stale contracts build.
-  resolve: { conditions: ['source', ...defaultClientConditions] },
+  resolve: { conditions: ['@simorgh/source', ...defaultClientConditions] },
   server: { port: webPort, strictPort: true, proxy: apiProxy },
   preview: { port: webPort, strictPort: true, proxy: apiProxy },
   build: {

@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // No React plugin here: vitest brings its own Vite, whose built-in transform handles TSX with the
 // automatic JSX runtime. Fast refresh, the plugin's only other job, has no use in tests.
 export default defineConfig({
-  resolve: { conditions: ['source', ...defaultClientConditions] },
+  resolve: { conditions: ['@simorgh/source', ...defaultClientConditions] },
   test: {
     name: 'web',
     environment: 'jsdom',

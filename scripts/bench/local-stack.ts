@@ -16,10 +16,10 @@ import {
   type RedisServer,
   startNginx,
   type NginxServer,
-} from '../../apps/api/src/local-stack/index.js';
-import { createLogger } from '../../apps/api/src/logger.js';
-import { createRedisClient } from '../../apps/api/src/redis.js';
-import { startApiProcess, type ApiProcess } from '../../apps/api/src/test/api-process.js';
+} from '@simorgh/devstack';
+import { startApiProcess, type ApiProcess } from '@simorgh/devstack/api-process';
+import { createLogger } from '@simorgh/api/logger';
+import { createRedisClient } from '@simorgh/api/redis';
 
 export const BENCH_USER = 'bench.user';
 /** Projects that exist only for the cold-cache run: each request names a new one. */
@@ -58,7 +58,7 @@ async function loadColdProjects(mariadb: MariaDbServer, database: string): Promi
 /** Runs one of the bench's helper servers (next to this file) as its own node process on a free port. */
 async function startNodeScript(file: string, cleanups: Array<() => Promise<void>>): Promise<{ url: string }> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', resolve(import.meta.dirname, file)], {
+  const child: ChildProcess = spawn(process.execPath, ['--conditions=@simorgh/source', '--import', 'tsx', resolve(import.meta.dirname, file)], {
     env: { ...process.env, PORT: String(port), NODE_ENV: 'production' },
     stdio: 'ignore',
   });

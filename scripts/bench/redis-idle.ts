@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createLogger } from '../../apps/api/src/logger.js';
-import { createRedisClient } from '../../apps/api/src/redis.js';
+import { createLogger } from '@simorgh/api/logger';
+import { createRedisClient } from '@simorgh/api/redis';
 
 /**
  * Waits (up to `maxMs`) until Redis has no RDB save or AOF rewrite running. The load runs write

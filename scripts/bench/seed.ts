@@ -1,5 +1,5 @@
-import { createLogger } from '../../apps/api/src/logger.js';
-import { createRedisClient } from '../../apps/api/src/redis.js';
+import { createLogger } from '@simorgh/api/logger';
+import { createRedisClient } from '@simorgh/api/redis';
 
 /**
  * Writes `count` general sessions for `userId` straight into the chat DB in the layout of

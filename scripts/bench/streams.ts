@@ -1,26 +1,23 @@
 import { PLACEHOLDER_TITLE, StreamEventSchema } from '@simorgh/contracts';
+import { createParser } from 'eventsource-parser';
 
 /** Reads server-sent events, calling `onData` with each `data:` payload until it returns true or the stream ends. */
 async function readEvents(response: Response, onData: (data: string) => boolean): Promise<void> {
   if (!response.body) return;
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
-  let buffer = '';
-  for (;;) {
+  let finished = false;
+  const parser = createParser({
+    onEvent: (message) => {
+      if (!finished) finished = onData(message.data);
+    },
+  });
+  while (!finished) {
     const { value, done } = await reader.read();
     if (done) return;
-    buffer += decoder.decode(value, { stream: true });
-    let end: number;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const frame = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const data = frame.split('\n').find((line) => line.startsWith('data: '))?.slice(6);
-      if (data !== undefined && onData(data)) {
-        await reader.cancel();
-        return;
-      }
-    }
+    parser.feed(decoder.decode(value, { stream: true }));
   }
+  await reader.cancel();
 }
 
 const QUESTION = 'What is the minimum wall thickness for a 6 inch Schedule 40 pipe?';

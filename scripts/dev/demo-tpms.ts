@@ -1,5 +1,5 @@
-import type { MariaDbServer } from '../../apps/api/src/local-stack/index.js';
-import { createReadOnlyUser, DEMO_TPMS, loadTpms } from '../../apps/api/src/local-stack/index.js';
+import type { MariaDbServer } from '@simorgh/devstack';
+import { createReadOnlyUser, DEMO_TPMS, loadTpms } from '@simorgh/devstack';
 
 export const DEMO_DATABASE = 'tpms';
 export const READ_ONLY_USER = 'simorgh_ro';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { EnvSchema } from '../../apps/api/src/env.js';
+import { EnvSchema } from '@simorgh/api/env';
 import { parseEnvExample } from './env-file.js';
 import { readRepoFile, repoFileExists } from './repo.js';
 

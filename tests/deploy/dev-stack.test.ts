@@ -1,12 +1,12 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEMO_TPMS, startMariaDb, type MariaDbServer } from '@simorgh/devstack';
+import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_TPMS, startMariaDb, type MariaDbServer } from '../../apps/api/src/local-stack/index.js';
 import { DEMO_DATABASE, demoSignIns, prepareDemoTpms, READ_ONLY_USER } from '../../scripts/dev/demo-tpms.js';
 import { readOrCreateSecret } from '../../scripts/dev/secrets.js';
 import { claimDataDir } from '../../scripts/dev/single-instance.js';
-import { mysql } from './api-deps.js';
 
 const tempDirs: string[] = [];
 function tempDir(): string {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { prepareNginx, SUBSTITUTED_LINES, testNginxConfig } from '../../apps/api/src/local-stack/index.js';
+import { prepareNginx, SUBSTITUTED_LINES, testNginxConfig } from '@simorgh/devstack';
 import { readRepoFile } from './repo.js';
 
 const cleanup: string[] = [];

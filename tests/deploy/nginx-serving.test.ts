@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ErrorBodySchema } from '../../packages/contracts/src/index.js';
-import { startNginx, type NginxServer } from '../../apps/api/src/local-stack/index.js';
+import { ErrorBodySchema } from '@simorgh/contracts';
+import { startNginx, type NginxServer } from '@simorgh/devstack';
 
 const INDEX_HTML = '<!doctype html><html><head><title>Simorgh Chat</title><script type="module" src="/assets/index-B7x9kQ2a.js"></script></head><body><div id="root"></div></body></html>\n';
 const ASSET_JS = `export const greeting = ${JSON.stringify('Simorgh Chat '.repeat(200))};\n`;

@@ -2,17 +2,19 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEMO_TPMS, loadTpms, requireBinary, startMariaDb, TPMS_SCHEMA_SQL, type MariaDbServer } from '@simorgh/devstack';
+import bcrypt from 'bcryptjs';
+import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATA_FILE, dataSql, DEMO_INIT_DIR, SCHEMA_FILE, schemaSql } from '../../deploy/generate-tpms-demo.js';
-import { DEMO_TPMS, loadTpms, requireBinary, startMariaDb, TPMS_SCHEMA_SQL, type MariaDbServer } from '../../apps/api/src/local-stack/index.js';
-import { bcrypt, mysql } from './api-deps.js';
+
 const REGENERATE = 'regenerate with: pnpm exec tsx deploy/generate-tpms-demo.ts';
 const BCRYPT_HASH = /\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}/g;
 
 const initFile = (name: string) => readFileSync(join(DEMO_INIT_DIR, name), 'utf8');
 
 describe('demo TPMS init SQL (deploy/tpms-demo)', () => {
-  it('creates exactly the schema of apps/api/src/local-stack/tpms-schema.ts', () => {
+  it('creates exactly the schema of packages/devstack/src/tpms-schema.ts', () => {
     expect(initFile(SCHEMA_FILE), REGENERATE).toBe(schemaSql());
     expect(initFile(SCHEMA_FILE)).toContain(TPMS_SCHEMA_SQL.trim());
   });

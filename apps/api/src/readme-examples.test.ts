@@ -5,8 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_TPMS } from './local-stack/index.js';
-import { startFakeLlm, type FakeLlm } from './local-stack/fake-llm.js';
+import { DEMO_TPMS } from '@simorgh/devstack';
+import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
 import { manualClock, startTestStack, type TestStack } from './test/harness.js';
 
 const run = promisify(execFile);

@@ -11,9 +11,9 @@ import {
   startRedisServer,
   startNginx,
   type NginxServer,
-} from '../../api/src/local-stack/index.js';
-import { startApiProcess, type ApiProcess } from '../../api/src/test/api-process.js';
-import { TEST_TPMS } from '../../api/src/test/fixtures.js';
+} from '@simorgh/devstack';
+import { startApiProcess, type ApiProcess } from '@simorgh/devstack/api-process';
+import { TEST_TPMS } from '@simorgh/devstack/fixtures';
 import { copyBuiltWebApp } from './web-dist.js';
 
 /** Reply tokens arrive this far apart, so a reply takes about a second to stream in. */

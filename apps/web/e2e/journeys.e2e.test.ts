@@ -3,21 +3,19 @@ import { join } from 'node:path';
 import { monthKey, PLACEHOLDER_TITLE } from '@simorgh/contracts';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURE_PASSWORD, PROJECTS, UNKNOWN_PROJECT, USERS } from '../../api/src/test/fixtures.js';
+import { FIXTURE_PASSWORD, PROJECTS, UNKNOWN_PROJECT, USERS } from '@simorgh/devstack/fixtures';
+import { apiSession, type ApiSession } from './api-setup.js';
 import { ARTIFACTS_DIR, launchChromium, openPage, prepareArtifactsDir, waitUntil, type BrowserPage } from './browser.js';
 import { MODEL_TITLE, startE2eStack, type E2eStack } from './e2e-stack.js';
 
 const FIRST_MESSAGE = 'Cooling tower fan vibration limits?';
 const EXPECTED_TITLE = MODEL_TITLE;
 const PAGE_NAME = 'Flare header sizing';
-const PROJECT_CHAT_ID = `P-${PROJECTS.refinery.id}-000001`;
+const PROJECT_CHAT_PATTERN = new RegExp(`/c/P-${PROJECTS.refinery.id}-\\d{6}$`);
 
 let stack: E2eStack | undefined;
 let browser: Browser | undefined;
 const openPages: BrowserPage[] = [];
-
-/** Sessions the first user made in the journeys; the later journeys look for them. */
-const firstUser = { generalChatId: '', projectChatId: '' };
 
 beforeAll(async () => {
   prepareArtifactsDir();
@@ -53,6 +51,8 @@ function appUrl(path: string): string {
 }
 
 const sidebarOf = (page: Page) => page.getByRole('navigation', { name: 'Chats' });
+/** One chat's entry in the sidebar; every journey's user may have other chats of the same title. */
+const chatLinkOf = (page: Page, chatId: string) => sidebarOf(page).locator(`a[href="/c/${encodeURIComponent(chatId)}"]`);
 const headingOf = (page: Page) => page.getByRole('main').getByRole('heading', { level: 1 });
 const replies = (page: Page) => page.getByRole('article', { name: 'Simorgh Chat replied' });
 
@@ -61,6 +61,21 @@ async function signIn(page: Page, username: string): Promise<void> {
   await page.getByLabel('Password', { exact: true }).fill(FIXTURE_PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await sidebarOf(page).getByRole('button', { name: 'New chat', exact: true }).waitFor();
+}
+
+/** Signs `username` in through the API, to set up what a journey needs before its browser steps. */
+function apiSessionOf(username: string): Promise<ApiSession> {
+  if (stack === undefined) throw new Error('the stack did not start');
+  return apiSession(stack.url, username, FIXTURE_PASSWORD);
+}
+
+/** A user's general chat with one question answered and titled, and a project chat. */
+async function seedChats(username: string, { question, pageName }: { question: string; pageName: string }) {
+  const api = await apiSessionOf(username);
+  const general = await api.createChat({ chat_type: 'general' });
+  await api.sendMessage(general.chat_id, question, EXPECTED_TITLE);
+  const project = await api.createChat({ chat_type: 'project', project_number: String(PROJECTS.refinery.id), page_name: pageName });
+  return { generalChatId: general.chat_id, projectChatId: project.chat_id };
 }
 
 async function isFocused(page: Page, label: string): Promise<boolean> {
@@ -90,7 +105,6 @@ describe('Simorgh Chat in Chromium, served by nginx', () => {
     await sidebar.getByText(PLACEHOLDER_TITLE, { exact: true }).waitFor();
     await page.waitForURL(/\/c\/G-\d{6}-\d{6}$/);
     const chatId = decodeURIComponent(new URL(page.url()).pathname.slice('/c/'.length));
-    firstUser.generalChatId = chatId;
     expect([monthBefore, monthKey(new Date())]).toContain(chatId.slice(2, 8));
     await waitUntil('the message box has focus', () => isFocused(page, 'Message'));
     await waitUntil('the header shows the placeholder title', async () => (await headingOf(page).textContent()) === PLACEHOLDER_TITLE);
@@ -127,7 +141,7 @@ describe('Simorgh Chat in Chromium, served by nginx', () => {
 
     // The title arrives after the reply, on the same stream, without any reload.
     await waitUntil('the header shows the generated title', async () => (await headingOf(page).textContent()) === EXPECTED_TITLE);
-    await sidebar.getByRole('link', { name: EXPECTED_TITLE }).waitFor();
+    await waitUntil('the sidebar shows the generated title', async () => (await chatLinkOf(page, chatId).textContent()) === EXPECTED_TITLE);
     expect(await sidebar.getByText(PLACEHOLDER_TITLE, { exact: true }).count()).toBe(0);
     expect(await page.evaluate(() => 'e2eSameDocument' in window)).toBe(true);
     await page.getByRole('button', { name: 'Regenerate' }).waitFor();
@@ -180,12 +194,12 @@ describe('Simorgh Chat in Chromium, served by nginx', () => {
     await create.click();
 
     await dialog.waitFor({ state: 'hidden' });
-    await page.waitForURL(`**/c/${PROJECT_CHAT_ID}`);
-    firstUser.projectChatId = PROJECT_CHAT_ID;
+    await page.waitForURL(PROJECT_CHAT_PATTERN);
+    const projectChatId = decodeURIComponent(new URL(page.url()).pathname.slice('/c/'.length));
     const main = page.getByRole('main');
-    await main.getByText(PROJECT_CHAT_ID, { exact: true }).waitFor();
+    await main.getByText(projectChatId, { exact: true }).waitFor();
     await main.getByText(`${PROJECTS.refinery.name} · ${PAGE_NAME}`).waitFor();
-    await sidebar.getByRole('link').filter({ hasText: PAGE_NAME }).waitFor();
+    await chatLinkOf(page, projectChatId).filter({ hasText: PAGE_NAME }).waitFor();
     await waitUntil('the message box has focus', () => isFocused(page, 'Message'));
     await screenshot('09-project-chat-open');
 
@@ -193,13 +207,15 @@ describe('Simorgh Chat in Chromium, served by nginx', () => {
   });
 
   it("shows a second user none of the first user's chats, not even at their URLs", async () => {
-    expect(firstUser.generalChatId, 'the first journey must have created a chat').not.toBe('');
-    expect(firstUser.projectChatId, 'the second journey must have created a project chat').not.toBe('');
+    const question = 'Which gaskets suit the flare knock-out drum?';
+    const pageName = 'Knock-out drum gaskets';
+    const firstUser = await seedChats(USERS.arash.username, { question, pageName });
     const { page, problems, screenshot } = await newPage({ viewport: { width: 1280, height: 800 } });
     await page.goto(appUrl('/login'));
     await signIn(page, USERS.arash.username);
     const sidebar = sidebarOf(page);
-    await sidebar.getByRole('link').filter({ hasText: PAGE_NAME }).waitFor();
+    await chatLinkOf(page, firstUser.generalChatId).filter({ hasText: EXPECTED_TITLE }).waitFor();
+    await chatLinkOf(page, firstUser.projectChatId).filter({ hasText: pageName }).waitFor();
 
     await sidebar.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
@@ -213,8 +229,8 @@ describe('Simorgh Chat in Chromium, served by nginx', () => {
     for (const chatId of [firstUser.generalChatId, firstUser.projectChatId]) {
       await page.goto(appUrl(`/c/${chatId}`));
       await page.getByRole('heading', { name: 'Chat not found' }).waitFor();
-      expect(await page.getByText(FIRST_MESSAGE).count()).toBe(0);
-      expect(await page.getByText(PAGE_NAME).count()).toBe(0);
+      expect(await page.getByText(question).count()).toBe(0);
+      expect(await page.getByText(pageName).count()).toBe(0);
       expect(await page.getByText(EXPECTED_TITLE).count()).toBe(0);
     }
     await screenshot('11-second-user-not-found');
@@ -224,6 +240,8 @@ describe('Simorgh Chat in Chromium, served by nginx', () => {
   });
 
   it('works 375 px wide: the chat list opens as a drawer, and a chat can be read and continued', async () => {
+    const pageName = 'Cooling water pump skid';
+    const firstUser = await seedChats(USERS.arash.username, { question: FIRST_MESSAGE, pageName });
     const { page, problems, screenshot } = await newPage({
       viewport: { width: 375, height: 740 },
       deviceScaleFactor: 2,
@@ -241,9 +259,9 @@ describe('Simorgh Chat in Chromium, served by nginx', () => {
     const toggle = page.getByRole('button', { name: 'Open chat list' });
     expect(await sidebar.getByRole('button', { name: 'New chat', exact: true }).isVisible()).toBe(false);
     await toggle.click();
-    const general = sidebar.getByRole('link', { name: EXPECTED_TITLE });
+    const general = chatLinkOf(page, firstUser.generalChatId).filter({ hasText: EXPECTED_TITLE });
     await general.waitFor();
-    await sidebar.getByRole('link').filter({ hasText: PAGE_NAME }).waitFor();
+    await chatLinkOf(page, firstUser.projectChatId).filter({ hasText: pageName }).waitFor();
     await screenshot('13-mobile-drawer');
 
     await general.click();

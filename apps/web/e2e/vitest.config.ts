@@ -1,9 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
-  // `source` makes @simorgh/contracts resolve to its TypeScript source, as in the API tests.
-  resolve: { conditions: ['source'] },
-  ssr: { resolve: { conditions: ['source'] } },
+  // `@simorgh/source` makes @simorgh/contracts resolve to its TypeScript source, as in the API tests.
+  resolve: { conditions: ['@simorgh/source'] },
+  ssr: { resolve: { conditions: ['@simorgh/source'] } },
   test: {
     name: 'e2e',
     root: import.meta.dirname,

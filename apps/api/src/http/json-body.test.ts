@@ -4,7 +4,7 @@ import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateChatResponseSchema, ErrorBodySchema } from '@simorgh/contracts';
 import { startTestStack, type TestStack } from '../test/harness.js';
-import { USERS } from '../test/fixtures.js';
+import { USERS } from '@simorgh/devstack/fixtures';
 
 let stack: TestStack;
 let auth: string;

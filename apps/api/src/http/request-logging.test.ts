@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../app.js';
 import { createLogger } from '../logger.js';
 import { startTestStack, type TestStack } from '../test/harness.js';
-import { USERS } from '../test/fixtures.js';
+import { USERS } from '@simorgh/devstack/fixtures';
 
 let stack: TestStack;
 

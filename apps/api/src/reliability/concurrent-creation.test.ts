@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateChatResponseSchema, ListChatsResponseSchema, parseSessionId } from '@simorgh/contracts';
 import { listen } from '../test/event-stream-client.js';
-import { PROJECTS, USERS } from '../test/fixtures.js';
+import { PROJECTS, USERS } from '@simorgh/devstack/fixtures';
 import { startTestStack, type TestStack } from '../test/harness.js';
 
 let stack: TestStack;

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ChatResponseSchema, CreateChatResponseSchema, ErrorBodySchema, parseSessionId } from '@simorgh/contracts';
 import { reconcileChats } from '../features/chats/chats-startup.js';
 import { listen } from '../test/event-stream-client.js';
-import { PROJECTS, USERS } from '../test/fixtures.js';
+import { PROJECTS, USERS } from '@simorgh/devstack/fixtures';
 import { startTestStack, type TestStack } from '../test/harness.js';
 
 let stack: TestStack;

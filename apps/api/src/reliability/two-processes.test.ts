@@ -8,10 +8,10 @@ import {
   type FakeLlm,
   startNginx,
   type NginxServer,
-} from '../local-stack/index.js';
-import { startApiProcess, type ApiProcess } from '../test/api-process.js';
+} from '@simorgh/devstack';
+import { startApiProcess, type ApiProcess } from '@simorgh/devstack/api-process';
 import { postStream } from '../test/event-stream-client.js';
-import { USERS } from '../test/fixtures.js';
+import { USERS } from '@simorgh/devstack/fixtures';
 import { startTestStack, TEST_JWT_SECRET, type TestStack } from '../test/harness.js';
 
 /**

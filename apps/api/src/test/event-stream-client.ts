@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import { StreamEventSchema, type StreamEvent } from '@simorgh/contracts';
+import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
 
 /** Listens on a free loopback port: reply streams need a real socket (and a real disconnect). */
 export async function listen(app: Express): Promise<{ url: string; close(): Promise<void> }> {
@@ -17,6 +18,24 @@ export async function listen(app: Express): Promise<{ url: string; close(): Prom
         server.close(() => resolve());
       }),
   };
+}
+
+/** One frame's event, checked against StreamEventSchema and its `event:` line. */
+function streamEvent(message: EventSourceMessage): StreamEvent {
+  const event = StreamEventSchema.parse(JSON.parse(message.data));
+  if (message.event !== event.type) throw new Error(`frame "event: ${message.event}" carries a ${event.type} event`);
+  return event;
+}
+
+function failOnMalformed(error: ParseError): never {
+  throw error;
+}
+
+/** The events of a complete event-stream body (heartbeat comments skipped). */
+export function parseEventStream(text: string): StreamEvent[] {
+  const events: StreamEvent[] = [];
+  createParser({ onEvent: (message) => events.push(streamEvent(message)), onError: failOnMalformed }).feed(text);
+  return events;
 }
 
 export type ReceivedEvent = { event: StreamEvent; at: number };
@@ -58,31 +77,20 @@ export async function postStream(
   if (!(response.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
     json = await response.json();
   } else if (response.body) {
-    const reader = response.body.getReader();
+    const parser = createParser({
+      onComment: () => {
+        pings += 1;
+      },
+      onEvent: (message) => {
+        const event = streamEvent(message);
+        events.push({ event, at: performance.now() });
+        options.onEvent?.(event);
+      },
+      onError: failOnMalformed,
+    });
     const decoder = new TextDecoder();
-    let buffer = '';
     try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buffer += decoder.decode(value, { stream: true });
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const frame = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const lines = frame.split('\n');
-          if (lines.every((line) => line.startsWith(':'))) {
-            pings += 1;
-            continue;
-          }
-          const name = lines.find((line) => line.startsWith('event: '))?.slice(7);
-          const data = lines.find((line) => line.startsWith('data: '))?.slice(6);
-          const event = StreamEventSchema.parse(JSON.parse(data ?? 'null'));
-          if (name !== event.type) throw new Error(`frame "event: ${name}" carries a ${event.type} event`);
-          events.push({ event, at: performance.now() });
-          options.onEvent?.(event);
-        }
-      }
+      for await (const chunk of response.body) parser.feed(decoder.decode(chunk, { stream: true }));
     } catch (error) {
       if (!options.signal?.aborted) throw error;
     }

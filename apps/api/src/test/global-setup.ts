@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { startMariaDb } from '../local-stack/index.js';
+import { startMariaDb } from '@simorgh/devstack';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -18,8 +18,8 @@ import { buildDeps, closeDeps, type Clock, type Deps } from '../deps.js';
 import { loadEnv, type Env } from '../env.js';
 import { createTokenService } from '../features/auth/tokens.js';
 import { createLogger } from '../logger.js';
-import { createReadOnlyUser, loadTpms, startRedisServer, type RedisServer, type TpmsData } from '../local-stack/index.js';
-import { ADMIN_USERS, TEST_TPMS } from './fixtures.js';
+import { createReadOnlyUser, loadTpms, startRedisServer, type RedisServer, type TpmsData } from '@simorgh/devstack';
+import { ADMIN_USERS, TEST_TPMS } from '@simorgh/devstack/fixtures';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
 

@@ -3,8 +3,8 @@ import { SignJWT, UnsecuredJWT } from 'jose';
 import { ErrorBodySchema, LoginResponseSchema, MeResponseSchema } from '@simorgh/contracts';
 import request from 'supertest';
 import { startTestStack, TEST_JWT_SECRET, type TestStack } from '../../test/harness.js';
-import { FIXTURE_PASSWORD, USERS } from '../../test/fixtures.js';
-import { startTcpProxy, type TcpProxy } from '../../test/tcp-proxy.js';
+import { FIXTURE_PASSWORD, USERS } from '@simorgh/devstack/fixtures';
+import { startTcpProxy, type TcpProxy } from '@simorgh/devstack/tcp-proxy';
 
 let stack: TestStack;
 const key = new TextEncoder().encode(TEST_JWT_SECRET);

@@ -7,7 +7,7 @@ import {
   type CreateChatResponse,
 } from '@simorgh/contracts';
 import { manualClock, startTestStack, type TestStack } from '../../test/harness.js';
-import { PROJECTS, UNKNOWN_PROJECT, USERS } from '../../test/fixtures.js';
+import { PROJECTS, UNKNOWN_PROJECT, USERS } from '@simorgh/devstack/fixtures';
 import { reconcileChats } from './chats-startup.js';
 
 const clock = manualClock('2026-03-15T10:00:00Z');

@@ -9,7 +9,7 @@ import {
 } from '@simorgh/contracts';
 import { buildServices } from '../../app.js';
 import { manualClock, startTestStack, type TestStack } from '../../test/harness.js';
-import { PROJECTS, USERS } from '../../test/fixtures.js';
+import { PROJECTS, USERS } from '@simorgh/devstack/fixtures';
 import { MAX_SCANNED_PER_PAGE } from './chat-list.js';
 import { reconcileChats } from './chats-startup.js';
 

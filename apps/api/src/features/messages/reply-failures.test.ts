@@ -8,9 +8,9 @@ import {
 } from '@simorgh/contracts';
 import request from 'supertest';
 import type { Express } from 'express';
-import { demoReply, startFakeLlm, type FakeLlm } from '../../local-stack/fake-llm.js';
+import { demoReply, startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
 import { eventually, listen, postStream } from '../../test/event-stream-client.js';
-import { USERS } from '../../test/fixtures.js';
+import { USERS } from '@simorgh/devstack/fixtures';
 import { startTestStack, type TestStack } from '../../test/harness.js';
 
 const arash: string = USERS.arash.username;

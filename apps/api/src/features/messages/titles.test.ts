@@ -4,9 +4,9 @@ import {
   GenerateTitleResponseSchema,
   PLACEHOLDER_TITLE,
 } from '@simorgh/contracts';
-import { startFakeLlm, type FakeLlm } from '../../local-stack/fake-llm.js';
+import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
 import { eventually, listen, postStream, type StreamReply } from '../../test/event-stream-client.js';
-import { PROJECTS, USERS } from '../../test/fixtures.js';
+import { PROJECTS, USERS } from '@simorgh/devstack/fixtures';
 import { startTestStack, type TestStack } from '../../test/harness.js';
 
 const arash: string = USERS.arash.username;

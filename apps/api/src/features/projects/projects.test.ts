@@ -3,8 +3,8 @@ import { ErrorBodySchema, ProjectSchema } from '@simorgh/contracts';
 import type { Express } from 'express';
 import request from 'supertest';
 import { startTestStack, type TestStack } from '../../test/harness.js';
-import { PROJECTS, UNKNOWN_PROJECT, USERS } from '../../test/fixtures.js';
-import { startTcpProxy, type TcpProxy } from '../../test/tcp-proxy.js';
+import { PROJECTS, UNKNOWN_PROJECT, USERS } from '@simorgh/devstack/fixtures';
+import { startTcpProxy, type TcpProxy } from '@simorgh/devstack/tcp-proxy';
 
 let stack: TestStack;
 let proxy: TcpProxy;

@@ -1,4 +1,4 @@
-import type { TpmsData } from '../local-stack/index.js';
+import type { TpmsData } from './tpms-schema.js';
 
 /** The password of every fixture user. */
 export const FIXTURE_PASSWORD = 'correct horse battery staple';

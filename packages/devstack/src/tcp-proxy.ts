@@ -1,5 +1,5 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { freePort } from '../local-stack/index.js';
+import { freePort } from './free-port.js';
 
 export type TcpProxy = {
   port: number;

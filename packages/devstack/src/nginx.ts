@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { freePort } from './free-port.js';
 import { requireBinary, stopProcess, waitForPort } from './processes.js';
 
-const NGINX_CONF = resolve(import.meta.dirname, '../../../../nginx.conf');
+const NGINX_CONF = resolve(import.meta.dirname, '../../../nginx.conf');
 
 /** The lines of nginx.conf that name production hosts and paths; each must occur exactly once. */
 export const SUBSTITUTED_LINES = {

@@ -2,9 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, openSync, readdirSync, readFileSync, statSync, closeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort, stopProcess } from '../local-stack/index.js';
+import { freePort } from './free-port.js';
+import { stopProcess } from './processes.js';
 
-const API_ROOT = resolve(import.meta.dirname, '../..');
+const API_ROOT = resolve(import.meta.dirname, '../../../apps/api');
 const CONTRACTS_ROOT = resolve(API_ROOT, '../../packages/contracts');
 
 function newestMtime(dir: string, skip: (name: string) => boolean): number {
@@ -35,7 +36,7 @@ export function apiCommand(): { command: string; args: string[]; compiled: boole
   if (fresh) return { command: process.execPath, args: [server], compiled: true };
   return {
     command: process.execPath,
-    args: ['--conditions=source', '--import', 'tsx', join(API_ROOT, 'src/server.ts')],
+    args: ['--conditions=@simorgh/source', '--import', 'tsx', join(API_ROOT, 'src/server.ts')],
     compiled: false,
   };
 }
