@@ -6,7 +6,7 @@ import { App } from '../App';
 import { createQueryClient } from '../query-client';
 import { TEST_USER } from './factories';
 
-export const TEST_TOKEN = 'test-token';
+const TEST_TOKEN = 'test-token';
 
 let currentPath = '';
 

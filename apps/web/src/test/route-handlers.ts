@@ -36,7 +36,7 @@ export function recordedRequests(method?: string, path?: string): RecordedReques
 }
 
 /** The JSON answer `reply` stands for, checked against the route's schema for its status. */
-export function routeResponse<R extends RouteDefinition>(route: R, reply: RouteResponse<R>): Response {
+function routeResponse<R extends RouteDefinition>(route: R, reply: RouteResponse<R>): Response {
   const { status, body } = reply as { status: number; body: unknown };
   const schema = route.responses[status];
   if (schema === undefined) throw new Error(`${route.method} ${route.path} has no ${status} answer in the route table`);
@@ -48,7 +48,7 @@ export function errorResponse(status: number, code: ErrorCode, detail: string): 
 }
 
 /** A handler for `route`; registered later than another for the same route, it wins. */
-export function routeHandler<R extends RouteDefinition>(route: R, resolve: NoInfer<Resolver<R>>) {
+function routeHandler<R extends RouteDefinition>(route: R, resolve: NoInfer<Resolver<R>>) {
   const method = route.method.toLowerCase() as Lowercase<RouteDefinition['method']>;
   return http[method](route.path, async ({ request, params }) => {
     const text = await request.clone().text();

@@ -1,6 +1,6 @@
 import type { ChatMetadata } from '@simorgh/contracts';
 
-export const GROUP_ORDER = ['Pinned', 'Today', 'Yesterday', 'Previous 7 days', 'Older'] as const;
+const GROUP_ORDER = ['Pinned', 'Today', 'Yesterday', 'Previous 7 days', 'Older'] as const;
 export type GroupLabel = (typeof GROUP_ORDER)[number];
 export type ChatGroup = { label: GroupLabel; chats: ChatMetadata[] };
 
