@@ -9,7 +9,7 @@ export default defineConfig({
     root: import.meta.dirname,
     include: ['**/*.e2e.test.ts'],
     environment: 'node',
-    // One stack and one browser serve the journeys of a file, which run in order.
+    // One stack and one browser serve the journeys of a file; each journey sets up its own chats.
     fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 120_000,
