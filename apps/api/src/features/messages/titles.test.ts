@@ -64,19 +64,25 @@ describe('automatic titles', () => {
   it('never delays the first reply token, even when the title is slow', async () => {
     llm.setTitleMode('slow');
     const chat = await newChat();
-    const reply = await send(chat.chat_id, 'Compare gate and globe valves');
+    const content = 'Compare gate and globe valves';
+    const titleRequest = () => llm.requests.find((item) => item.kind === 'title' && item.messages.at(-1)?.content === content);
+    // What the model server had done with the title when the first token reached the client.
+    let titleAtFirstDelta: 'not asked' | 'pending' | 'answered' | undefined;
+    const reply = await postStream(`${server.url}/api/chats/${chat.chat_id}/messages`, await stack.tokenFor(arash), { content }, {
+      onEvent: (event) => {
+        if (event.type !== 'delta' || titleAtFirstDelta !== undefined) return;
+        const request = titleRequest();
+        titleAtFirstDelta = !request ? 'not asked' : request.finishedAt === null ? 'pending' : 'answered';
+      },
+    });
 
-    const firstDelta = reply.firstAt('delta');
-    const title = reply.firstAt('title');
-    expect(firstDelta).toBeDefined();
-    expect(title).toBeDefined();
-    expect(firstDelta! - reply.startedAt).toBeLessThan(SLOW_TITLE_MS / 2);
-    expect(title! - reply.startedAt).toBeGreaterThanOrEqual(SLOW_TITLE_MS - 100);
-    expect(title!).toBeGreaterThan(firstDelta!);
-    // Both model requests were in flight at the same time.
-    const titleRequest = llm.requests.filter((item) => item.kind === 'title').at(-1);
+    expect(titleAtFirstDelta).toBeDefined();
+    expect(titleAtFirstDelta).not.toBe('answered');
+    const types = reply.events.map((item) => item.event.type);
+    expect(types.indexOf('title')).toBeGreaterThan(types.indexOf('delta'));
+    // Both model requests were in flight at the same time (one clock: the model server's).
     const chatRequest = llm.requests.filter((item) => item.kind === 'chat').at(-1);
-    expect(titleRequest!.startedAt).toBeLessThan(chatRequest!.finishedAt!);
+    expect(titleRequest()!.startedAt).toBeLessThanOrEqual(chatRequest!.finishedAt!);
     expect(await nameOf(chat.chat_id)).toBe('Compare gate and globe valves');
   });
 
@@ -92,8 +98,11 @@ describe('automatic titles', () => {
     expect(reply.of('title')).toEqual([{ type: 'title', chat_id: chat.chat_id, title: expect.any(String) }]);
     const chatRequest = llm.requests.filter((item) => item.kind === 'chat').at(-1);
     const titleRequest = llm.requests.filter((item) => item.kind === 'title').at(-1);
-    // Date.now() on both: a few ms of slack for the clock's granularity.
-    expect(titleRequest!.startedAt - chatRequest!.startedAt).toBeGreaterThanOrEqual(firstTokenMs - 5);
+    // The model server holds the first token for firstTokenMs after the chat request arrives, so
+    // a title asked after that token arrives at least that late on the server's clock. A busy
+    // machine only makes it later; 1 ms is Date.now()'s rounding. Asked beside the reply, the
+    // title would arrive within a few ms of the chat request.
+    expect(titleRequest!.startedAt - chatRequest!.startedAt).toBeGreaterThanOrEqual(firstTokenMs - 1);
   });
 
   it('keeps a name the user chose while the title was being generated', async () => {
