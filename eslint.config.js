@@ -20,15 +20,17 @@ const devstackInProduction = {
   group: ['@simorgh/devstack', '@simorgh/devstack/*'],
   message: 'The dev stack is for tests, dev and bench only; production code must not import it.',
 };
-// Inside apps/api/src/features/<f>/, another feature is reached through its service only.
+// Inside apps/api/src/features/<f>/, another feature is reached through its service only, or, for
+// a Redis script that must write another feature's keys atomically, through the Lua fragments and
+// key builders that feature exports in <feature>.scripts.ts.
 const featureInternals = [
   {
-    regex: '^\\.\\./([^/.]+)/(?!\\1\\.service\\.js$)',
-    message: 'Features talk through services: import ../<feature>/<feature>.service.js, not its internals.',
+    regex: '^\\.\\./([^/.]+)/(?!\\1\\.(?:service|scripts)\\.js$)',
+    message: 'Features talk through services: import ../<feature>/<feature>.service.js (or its .scripts.js for Lua fragments), not its internals.',
   },
   {
-    regex: '^(\\.\\./)+features/([^/.]+)/(?!\\2\\.service\\.js$)',
-    message: 'Features talk through services: import ../<feature>/<feature>.service.js, not its internals.',
+    regex: '^(\\.\\./)+features/([^/.]+)/(?!\\2\\.(?:service|scripts)\\.js$)',
+    message: 'Features talk through services: import ../<feature>/<feature>.service.js (or its .scripts.js for Lua fragments), not its internals.',
   },
 ];
 const restrictImports = (...patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });

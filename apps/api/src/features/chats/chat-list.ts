@@ -2,7 +2,7 @@ import type { ChatMetadata, ListChatsQuerySchema } from '@simorgh/contracts';
 import type { z } from 'zod';
 import type { ListPosition } from './chat-cursor.js';
 import type { ChatRenderer, RenderedChat } from './chat-render.js';
-import { userIndexKey, userPinnedKey } from './chat-keys.js';
+import { userIndexKey, userPinnedKey } from './chats.scripts.js';
 import type { ChatsStore, IndexEntry } from './chats.store.js';
 
 type ListInput = z.output<typeof ListChatsQuerySchema>;

@@ -2,7 +2,7 @@ import { counterKeyOf, parseSessionId } from '@simorgh/contracts';
 import type { Deps } from '../../deps.js';
 import { defineScript } from '../../redis-script.js';
 import { createdMsOf, normalizeMetadata } from './chat-metadata.js';
-import { metadataKey, userIndexKey, userPinnedKey } from './chat-keys.js';
+import { metadataKey, userIndexKey, userPinnedKey } from './chats.scripts.js';
 
 const METADATA_KEY = /^chat:(.+):metadata$/;
 

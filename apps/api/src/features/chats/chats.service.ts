@@ -19,7 +19,7 @@ import type { Deps } from '../../deps.js';
 import { AppError, chatNotFound } from '../../http/app-error.js';
 import { EncodedJson } from '../../http/send-json.js';
 import type { ProjectsService } from '../projects/projects.service.js';
-import type { AccessCheck } from '../projects/tpms-cache.js';
+import type { AccessCheck } from '../projects/projects.scripts.js';
 import { decodeCursor, encodeCursor } from './chat-cursor.js';
 import { readListPage } from './chat-list.js';
 import { createChatRenderer } from './chat-render.js';

@@ -1,6 +1,6 @@
 /**
  * Storage of chat sessions in Redis: the session metadata and the per-user indexes (key names
- * and the Lua other features compose are in chat-keys.ts). The session ID counters
+ * and the Lua other features compose are in chats.scripts.ts). The session ID counters
  * (session:counter:general:<yyyyMM>, session:counter:project:<n>) are INCR counters in the
  * counters DB (REDIS_URL's DB), never in the chat DB; CREATE_SCRIPT reaches them with a SELECT
  * of its own. `user:<id>:pinned` is kept by PATCH_SCRIPT and the delete script; start-up
@@ -14,9 +14,9 @@
 import type { ChatMetadata } from '@simorgh/contracts';
 import type { RedisClient } from '../../redis.js';
 import { defineScript } from '../../redis-script.js';
-import { COUNT_MESSAGES_LUA, DELETE_MESSAGES_LUA, messagesKey, storedMessageKeys } from '../messages/message-keys.js';
-import { CACHED_ACCESS_ARGS, CACHED_ACCESS_KEYS, CACHED_ACCESS_LUA, type AccessCheck } from '../projects/tpms-cache.js';
-import { metadataKey, userIndexKey, userPinnedKey } from './chat-keys.js';
+import { COUNT_MESSAGES_LUA, DELETE_MESSAGES_LUA, messagesKey, storedMessageKeys } from '../messages/messages.scripts.js';
+import { CACHED_ACCESS_ARGS, CACHED_ACCESS_KEYS, CACHED_ACCESS_LUA, type AccessCheck } from '../projects/projects.scripts.js';
+import { metadataKey, userIndexKey, userPinnedKey } from './chats.scripts.js';
 
 /**
  * Takes the next session number and writes the session in one step (one round trip, one fsync

@@ -1,5 +1,5 @@
 /**
- * Messages of a session, in the chat DB next to its metadata (key names in message-keys.ts).
+ * Messages of a session, in the chat DB next to its metadata (key names in messages.scripts.ts).
  *
  * Every write of the list also rewrites message_count in the session's metadata to the list's
  * length in the same Lua script (through the chats feature's CHAT_METADATA_LUA), so the two can
@@ -9,8 +9,8 @@
 import { formatMessageId, MESSAGE_SEQ_WIDTH, MessageSchema, type Message } from '@simorgh/contracts';
 import type { RedisClient } from '../../redis.js';
 import { defineScript } from '../../redis-script.js';
-import { CHAT_METADATA_LUA, metadataKey } from '../chats/chat-keys.js';
-import { messageSeqKey, messagesKey, streamLockKey } from './message-keys.js';
+import { CHAT_METADATA_LUA, metadataKey } from '../chats/chats.scripts.js';
+import { messageSeqKey, messagesKey, streamLockKey } from './messages.scripts.js';
 import { ADMISSION_ARGS, ADMISSION_KEYS, ADMISSION_LUA, type Admission } from './reply-limits.js';
 
 /**

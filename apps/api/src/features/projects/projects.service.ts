@@ -2,7 +2,8 @@ import type { Project } from '@simorgh/contracts';
 import { LRUCache } from 'lru-cache';
 import { AppError } from '../../http/app-error.js';
 import type { ProjectsStore } from './projects.store.js';
-import type { AccessCheck, CachedProject, TpmsCache } from './tpms-cache.js';
+import type { AccessCheck } from './projects.scripts.js';
+import type { CachedProject, TpmsCache } from './tpms-cache.js';
 
 /** Project names this process has seen, for `cachedAccessCheck`; bounded, least recently used dropped first. */
 const KNOWN_NAMES_MAX = 10_000;

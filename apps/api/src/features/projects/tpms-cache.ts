@@ -1,4 +1,5 @@
 import type { RedisClient } from '../../redis.js';
+import type { AccessCheck } from './projects.scripts.js';
 
 /**
  * Cached TPMS answers in the cache DB:
@@ -17,26 +18,6 @@ const globLiteral = (text: string) => text.replace(/[*?[\]\\]/g, (char) => `\\${
 export type CachedProject = { found: true; name: string } | { found: false };
 
 const encodeProject = (answer: CachedProject) => (answer.found ? JSON.stringify({ name: answer.name }) : MISSING);
-
-/**
- * Lua for a script of another feature that checks access itself, run with the cache DB
- * selected: `cached_access(project_key, permission_key, expected)` is true when the cache holds
- * exactly `expected` (see `accessCheck`) for the project and "allowed" for the user.
- */
-export const CACHED_ACCESS_LUA = `
-local function cached_access(project_key, permission_key, expected)
-  return redis.call('GET', project_key) == expected and redis.call('GET', permission_key) == '1'
-end`;
-
-/** The names under which a script declares what `cached_access` needs (see redis-script.ts). */
-export const CACHED_ACCESS_KEYS = ['tpmsProject', 'tpmsPermission'] as const;
-export const CACHED_ACCESS_ARGS = ['tpmsExpected'] as const;
-
-/** What `cached_access` needs: its two keys and the cached value that means "found, named so". */
-export type AccessCheck = {
-  keys: Record<(typeof CACHED_ACCESS_KEYS)[number], string>;
-  args: Record<(typeof CACHED_ACCESS_ARGS)[number], string>;
-};
 
 function parseProject(value: string | null): CachedProject | null {
   if (value === null) return null;
