@@ -2,6 +2,9 @@ import type OpenAI from 'openai';
 import type { LlmDiagnostics, ServiceHealth } from '@simorgh/contracts';
 import { baseUrlHost, type LlmConfig } from './llm-client.js';
 import { LlmError, NO_MODEL_DETAIL, NOT_CONFIGURED_DETAIL, timeoutError, toLlmError } from './llm-errors.js';
+
+/** What a failed model call throws; other features recognise it through this service. */
+export { LlmError };
 import { cleanTitle, fallbackTitle, TITLE_INPUT_MAX_CHARS, TITLE_SYSTEM_PROMPT } from './title.js';
 
 export type ChatTurn = { role: 'system' | 'user' | 'assistant'; content: string };
