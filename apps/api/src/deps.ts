@@ -16,7 +16,7 @@ export type Deps = {
   redis: {
     /** DB of REDIS_URL: session ID counters only. */
     counters: RedisClient;
-    /** REDIS_CHAT_DB: session metadata, per-user indexes, messages. */
+    /** REDIS_CHAT_DB: chat metadata, per-user indexes, messages. */
     chat: RedisClient;
     /** REDIS_CACHE_DB: TPMS answers, login failure counters; safe to flush. */
     cache: RedisClient;

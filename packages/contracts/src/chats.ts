@@ -10,7 +10,7 @@ export type ChatType = z.infer<typeof ChatTypeSchema>;
 export const ChatStatusSchema = z.enum(['active', 'archived']);
 export type ChatStatus = z.infer<typeof ChatStatusSchema>;
 
-/** Session metadata as stored at chat:<id>:metadata and sent on the wire. */
+/** Chat metadata as stored at chat:<id>:metadata and sent on the wire. */
 export const ChatMetadataSchema = z.object({
   chat_id: z.string(),
   chat_name: z.string(),
@@ -66,7 +66,7 @@ export const ListChatsQuerySchema = z.object({
   cursor: z.string().max(200).optional(),
   chat_type: ChatTypeSchema.optional(),
   project_number: ProjectNumberSchema.optional(),
-  /** Defaults to active sessions; `all` lists both. */
+  /** Defaults to active chats; `all` lists both. */
   status: z.enum(['active', 'archived', 'all']).default('active'),
 });
 export type ListChatsQuery = z.input<typeof ListChatsQuerySchema>;

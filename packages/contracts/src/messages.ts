@@ -57,7 +57,7 @@ export type StopResponse = z.infer<typeof StopResponseSchema>;
 
 /**
  * `first_message` may come as JSON, a URL-encoded form or multipart form data; without it
- * the session's first user message is used. A blank value counts as absent.
+ * the chat's first user message is used. A blank value counts as absent.
  */
 export const GenerateTitleRequestSchema = z.object({
   first_message: z

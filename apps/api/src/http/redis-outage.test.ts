@@ -66,7 +66,7 @@ describe('Redis outage', () => {
     expect(Date.now() - started).toBeLessThan(3000);
     await stack.redis.restart();
     await waitForRecovery();
-    // AOF with fsync always: acknowledged sessions survived the crash.
+    // AOF with fsync always: acknowledged chats survived the crash.
     expect(ListChatsResponseSchema.parse((await listChats()).body).chats.length).toBe(before);
   });
 });

@@ -1,7 +1,7 @@
 import type { Response } from 'express';
 
 /**
- * JSON text encoded ahead of time from a `T`, sent as it is (the session list assembles its
+ * JSON text encoded ahead of time from a `T`, sent as it is (the chat list assembles its
  * answer from pieces it remembers; see features/chats/chat-render.ts).
  */
 export class EncodedJson<T> {

@@ -31,7 +31,7 @@ beforeAll(async () => {
   const { env } = stack;
   const apiEnv = {
     NODE_ENV: 'production',
-    LOG_LEVEL: 'debug', // 'session created' lines show which process served each creation
+    LOG_LEVEL: 'debug', // 'chat created' lines show which process served each creation
     REDIS_URL: env.REDIS_URL,
     REDIS_CHAT_DB: String(env.REDIS_CHAT_DB),
     REDIS_CACHE_DB: String(env.REDIS_CACHE_DB),
@@ -76,7 +76,7 @@ describe('two API processes behind one nginx', () => {
     expect(new Set(ids).size).toBe(400);
     const seqs = ids.map((id) => (parseSessionId(id) as { seq: number }).seq).sort((a, b) => a - b);
     expect(seqs).toEqual(Array.from({ length: 400 }, (_, index) => index + 1));
-    for (const api of apis) expect(api.log().split('"session created"').length - 1).toBeGreaterThan(20);
+    for (const api of apis) expect(api.log().split('"chat created"').length - 1).toBeGreaterThan(20);
   }, 60_000);
 
   it('stream replies through nginx frame by frame, several at once', async () => {

@@ -8,7 +8,7 @@ import type { ChatsStore, IndexEntry } from './chats.store.js';
 type ListInput = z.output<typeof ListChatsQuerySchema>;
 
 /**
- * Most index entries one request reads. A filter that matches rarely (archived sessions, one
+ * Most index entries one request reads. A filter that matches rarely (archived chats, one
  * project among thousands) would otherwise read the whole index; past this the page is
  * returned short, with a cursor to go on from where the scan stopped.
  */
@@ -23,8 +23,8 @@ export type ListedPage = { items: ListedChat[]; next: ListPosition | null };
  * Reads one page in list order (pinned first, then newest first, then ID descending), starting
  * strictly after `after`. The pinned set is read first, then the main index; both newest-first
  * in chunks, each chunk's metadata in one MGET, until the page plus one is found. The first
- * chunk is exactly that many (enough unless filters drop sessions); later ones double. Cost
- * follows the page size, not the number of sessions the user has.
+ * chunk is exactly that many (enough unless filters drop chats); later ones double. Cost
+ * follows the page size, not the number of chats the user has.
  */
 export async function readListPage(
   store: ChatsStore,
@@ -57,7 +57,7 @@ export async function readListPage(
         lastScanned = position;
         budget -= 1;
         const rendered = text == null ? null : render(entry.id, text);
-        // The main index holds pinned sessions too: they were listed from the pinned set.
+        // The main index holds pinned chats too: they were listed from the pinned set.
         if (!rendered || rendered.chat.pinned !== part.pinned || !matches(rendered.chat, userId, query)) continue;
         items.push({ chat: rendered.chat, json: rendered.json, position });
         if (items.length === wanted) {

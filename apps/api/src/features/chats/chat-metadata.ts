@@ -8,7 +8,7 @@ import {
 
 type Stored = Record<string, unknown>;
 
-// Plain lookups, not safeParse: this runs for every session of every list page.
+// Plain lookups, not safeParse: this runs for every chat of every list page.
 const CHAT_TYPES: ReadonlySet<unknown> = new Set(ChatTypeSchema.options);
 const CHAT_STATUSES: ReadonlySet<unknown> = new Set(ChatStatusSchema.options);
 

@@ -38,7 +38,7 @@ describe('chat renderer', () => {
     expect(JSON.parse(renamed?.json ?? 'null')).toMatchObject({ chat_name: 'Gasket choice', pinned: true });
   });
 
-  it('keeps the same text of two sessions apart by session ID', () => {
+  it('keeps the same text of two chats apart by session ID', () => {
     const render = createChatRenderer();
     expect(render('G-202611-000001', stored())?.chat.chat_id).toBe('G-202611-000001');
     expect(render('G-202611-000002', stored())?.chat.chat_id).toBe('G-202611-000002');
@@ -59,7 +59,7 @@ describe('chat renderer', () => {
     expect(render('G-202611-000002', JSON.stringify({ chat_name: 'No owner' }))).toBeNull();
   });
 
-  it('forgets the sessions it saw longest ago once it holds its limit', () => {
+  it('forgets the chats it saw longest ago once it holds its limit', () => {
     const render = createChatRenderer(2);
     const first = render('G-202611-000001', stored());
     render('G-202611-000002', stored());

@@ -103,7 +103,7 @@ describe('POST /api/chats (general)', () => {
     await stack.deps.redis.counters.del('session:counter:general:202608');
     const next = await createGeneral(sara);
     expect(next.chat.chat_id).toBe('G-202608-000004');
-    // The taken sessions still belong to their owners.
+    // The taken chats still belong to their owners.
     const first = JSON.parse((await stack.deps.redis.chat.get('chat:G-202608-000001:metadata')) ?? '{}');
     expect(first.user_id).toBe(USERS.arash.username);
     expect(await stack.deps.redis.chat.zScore(`user:${USERS.sara.username}:chats`, 'G-202608-000001')).toBeNull();
@@ -203,7 +203,7 @@ describe('POST /api/chats (project)', () => {
     expect((await create()).status).toBe(201);
     expect(await stack.deps.redis.cache.get(permissionKey)).toBe('1');
 
-    // Renamed in the cache: the session takes the name the cache holds now.
+    // Renamed in the cache: the chat takes the name the cache holds now.
     await stack.deps.redis.cache.set(projectKey, JSON.stringify({ name: 'Compression Station (renamed)' }));
     try {
       const renamed = CreateChatResponseSchema.parse((await create()).body);
@@ -247,7 +247,7 @@ describe('POST /api/chats (project)', () => {
 });
 
 describe('Redis databases', () => {
-  it('keeps counters, sessions and cached TPMS answers in their three configured DBs', async () => {
+  it('keeps counters, chats and cached TPMS answers in their three configured DBs', async () => {
     clock.set('2026-12-01T00:00:00Z');
     const res = await stack
       .http()

@@ -27,7 +27,7 @@ afterAll(async () => {
 
 const auth = (user: string) => stack.bearer(user);
 
-/** Creates a session a minute after the previous one, so creation order is unambiguous. */
+/** Creates a chat a minute after the previous one, so creation order is unambiguous. */
 async function create(user: string, body: Record<string, unknown> = { chat_type: 'general' }): Promise<ChatMetadata> {
   clock.advance(60_000);
   const res = await stack.http().post('/api/chats').set('Authorization', await auth(user)).send(body);
@@ -52,7 +52,7 @@ async function listAll(user: string, query: Record<string, string | number>): Pr
   return ids;
 }
 
-describe('listing sessions', () => {
+describe('listing chats', () => {
   let mine: ChatMetadata[];
 
   beforeAll(async () => {
@@ -61,7 +61,7 @@ describe('listing sessions', () => {
     await create('someone.else');
   });
 
-  it('lists only my sessions, newest first, in pages joined by a cursor', async () => {
+  it('lists only my chats, newest first, in pages joined by a cursor', async () => {
     const first = await list('lister', { limit: 3 });
     expect(first.chats.map((chat) => chat.chat_id)).toEqual(mine.slice(-3).reverse().map((chat) => chat.chat_id));
     expect(first.next_cursor).not.toBeNull();
@@ -69,7 +69,7 @@ describe('listing sessions', () => {
     expect(all).toEqual([...mine].reverse().map((chat) => chat.chat_id));
   });
 
-  it('keeps a cursor stable when sessions are created or deleted between pages', async () => {
+  it('keeps a cursor stable when chats are created or deleted between pages', async () => {
     const first = await list('lister', { limit: 2 });
     const newest = first.chats[0];
     if (!newest || !first.next_cursor) throw new Error('expected a full first page');
@@ -82,10 +82,10 @@ describe('listing sessions', () => {
     mine = mine.filter((chat) => chat.chat_id !== newest.chat_id).concat(extra);
   });
 
-  it('puts pinned sessions first and hides archived ones unless asked', async () => {
+  it('puts pinned chats first and hides archived ones unless asked', async () => {
     const oldest = mine[0];
     const second = mine[1];
-    if (!oldest || !second) throw new Error('fixture sessions missing');
+    if (!oldest || !second) throw new Error('fixture chats missing');
     const pin = await stack.http().patch(`/api/chats/${oldest.chat_id}`).set('Authorization', await auth('lister')).send({ pinned: true });
     expect(ChatResponseSchema.parse(pin.body).chat.pinned).toBe(true);
     const archive = await stack
@@ -102,7 +102,7 @@ describe('listing sessions', () => {
     expect(await listAll('lister', { status: 'all' })).toContain(second.chat_id);
   });
 
-  it('shows every change on the next listing, though it remembers the sessions it listed', async () => {
+  it('shows every change on the next listing, though it remembers the chats it listed', async () => {
     const chat = await create('relister');
     const listed = async () => (await list('relister')).chats.find((item) => item.chat_id === chat.chat_id);
     expect(await listed()).toMatchObject({ chat_name: 'New conversation', pinned: false, message_count: 0 });
@@ -139,7 +139,7 @@ describe('listing sessions', () => {
 });
 
 /**
- * Writes legacy (UUID) sessions straight into Redis, as the previous system did; `series` keeps
+ * Writes legacy (UUID) chats straight into Redis, as the previous system did; `series` keeps
  * each user's IDs apart.
  */
 async function seed(user: string, series: number, count: number, at: (index: number) => number, extra: (index: number) => Record<string, unknown> = () => ({})) {
@@ -172,13 +172,13 @@ describe('listing a large index', () => {
   let ids: string[];
 
   beforeAll(async () => {
-    // Oldest first; the oldest one is the only archived session, far beyond one scan's reach.
+    // Oldest first; the oldest one is the only archived chat, far beyond one scan's reach.
     ids = await seed(heavy, 1, size, (index) => Date.parse('2024-01-01T00:00:00Z') + index * 60_000, (index) =>
       index === 0 ? { status: 'archived' } : {},
     );
   });
 
-  it('pages through thousands of sessions with pinned ones first, none repeated or skipped', async () => {
+  it('pages through thousands of chats with pinned ones first, none repeated or skipped', async () => {
     const pinned = [ids[10], ids[2000]];
     for (const id of pinned) {
       const res = await stack.http().patch(`/api/chats/${id}`).set('Authorization', await auth(heavy)).send({ pinned: true });
@@ -206,13 +206,13 @@ describe('listing a large index', () => {
     expect(await listAll(heavy, { status: 'archived' })).toEqual([ids[0]]);
   });
 
-  it('walks sessions created in the same millisecond in ID order without stalling', async () => {
+  it('walks chats created in the same millisecond in ID order without stalling', async () => {
     const same = await seed('tied.user', 2, 75, () => Date.parse('2025-06-01T12:00:00Z'));
     const all = await listAll('tied.user', { limit: 7 });
     expect(all).toEqual([...same].sort().reverse());
   });
 
-  it('restores the pinned set at start-up for sessions pinned before it existed', async () => {
+  it('restores the pinned set at start-up for chats pinned before it existed', async () => {
     const [plain, pinnedBefore] = await seed('old.pinner', 3, 2, (index) => Date.parse('2023-03-01T00:00:00Z') + index * 1000, (index) =>
       index === 1 ? { pinned: true } : {},
     );
@@ -225,8 +225,8 @@ describe('listing a large index', () => {
   });
 });
 
-describe('reading, renaming and deleting a session', () => {
-  it('gets, renames and deletes my session; the number is not reused', async () => {
+describe('reading, renaming and deleting a chat', () => {
+  it('gets, renames and deletes my chat; the number is not reused', async () => {
     const chat = await create(sara);
     const auth = await stack.bearer(sara);
     const got = await stack.http().get(`/api/chats/${chat.chat_id}`).set('Authorization', auth);
@@ -263,7 +263,7 @@ describe('reading, renaming and deleting a session', () => {
 });
 
 describe('isolation between users', () => {
-  it("answers 404 for someone else's session on every endpoint, and changes nothing", async () => {
+  it("answers 404 for someone else's chat on every endpoint, and changes nothing", async () => {
     const general = await create(arash);
     const project = await create(arash, { chat_type: 'project', project_number: PROJECTS.refinery.id, page_name: 'Shared project' });
     const intruder = await auth(sara); // Sara has permission on the refinery project too.
@@ -317,7 +317,7 @@ describe('isolation between users', () => {
   });
 });
 
-describe('legacy UUID sessions', () => {
+describe('legacy UUID chats', () => {
   const legacyId = '3f2b8c1e-9d4a-4e6b-8f0a-1c2d3e4f5a6b';
   const indexedId = '7a1b2c3d-4e5f-4a6b-9c8d-0e1f2a3b4c5d';
 
@@ -335,7 +335,7 @@ describe('legacy UUID sessions', () => {
     await stack.deps.redis.chat.zAdd('user:legacy.user:chats', { score: Date.parse('2024-12-01T10:00:00Z'), value: indexedId });
   });
 
-  it('indexes legacy sessions missing from the user index at start-up and lists them with defaults', async () => {
+  it('indexes legacy chats missing from the user index at start-up and lists them with defaults', async () => {
     const before = await list('legacy.user');
     expect(before.chats.map((chat) => chat.chat_id)).toEqual([indexedId]);
     const report = await reconcileChats(stack.deps);
@@ -353,7 +353,7 @@ describe('legacy UUID sessions', () => {
     expect(after.chats[0]).toMatchObject({ chat_name: 'New conversation', message_count: 4 });
   });
 
-  it('loads, renames and deletes a legacy session like any other', async () => {
+  it('loads, renames and deletes a legacy chat like any other', async () => {
     const auth = await stack.bearer('legacy.user');
     const got = await stack.http().get(`/api/chats/${legacyId}`).set('Authorization', auth);
     expect(ChatResponseSchema.parse(got.body).chat).toMatchObject({ chat_id: legacyId, message_count: 3 });

@@ -23,12 +23,12 @@ export type ReconcileReport = { scanned: number; indexed: number; countersRaised
 
 /**
  * Run at start-up, before serving:
- * - raises every session counter to at least the highest stored ID drawn from it, so a
+ * - raises every chat counter to at least the highest stored ID drawn from it, so a
  *   counter lost in a crash or flush never hands out a number again;
- * - adds sessions missing from their owner's index (legacy UUID sessions written by the
+ * - adds chats missing from their owner's index (legacy UUID chats written by the
  *   previous system) so they show up in the list;
- * - adds pinned sessions missing from their owner's pinned set (pinned by the previous system,
- *   or before the set existed): the list reads pinned sessions from that set alone.
+ * - adds pinned chats missing from their owner's pinned set (pinned by the previous system,
+ *   or before the set existed): the list reads pinned chats from that set alone.
  */
 export async function reconcileChats(deps: Pick<Deps, 'redis' | 'logger'>): Promise<ReconcileReport> {
   const { chat, counters } = deps.redis;
@@ -56,7 +56,7 @@ export async function reconcileChats(deps: Pick<Deps, 'redis' | 'logger'>): Prom
         try {
           raw = JSON.parse(value);
         } catch {
-          deps.logger.warn({ chat_id: id }, 'unreadable session metadata; left out of the index');
+          deps.logger.warn({ chat_id: id }, 'unreadable chat metadata; left out of the index');
           return;
         }
         const metadata = normalizeMetadata(id, raw, 0);
@@ -77,6 +77,6 @@ export async function reconcileChats(deps: Pick<Deps, 'redis' | 'logger'>): Prom
   for (const [counterKey, floor] of highest) {
     countersRaised += Number(await RAISE_SCRIPT.run(counters, { counter: counterKey }, { floor }));
   }
-  deps.logger.info({ scanned, indexed, countersRaised }, 'session store reconciled');
+  deps.logger.info({ scanned, indexed, countersRaised }, 'chat store reconciled');
   return { scanned, indexed, countersRaised };
 }

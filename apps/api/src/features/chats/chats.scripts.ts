@@ -1,21 +1,21 @@
 /**
  * The chats feature's Redis keys (chat DB), and what other features may compose into their own
- * scripts. Only this feature builds these key names or writes session metadata; another
+ * scripts. Only this feature builds these key names or writes chat metadata; another
  * feature's script that must change the metadata in the same atomic step includes a fragment
  * from here and calls it.
  *
- *   chat:<id>:metadata      JSON string, the ChatMetadata fields (legacy UUID sessions may lack
+ *   chat:<id>:metadata      JSON string, the ChatMetadata fields (legacy UUID chats may lack
  *                           some; readers fill defaults, see chat-metadata.ts)
  *   user:<user_id>:chats    ZSET of the user's session IDs, score = creation time in ms
  *   user:<user_id>:pinned   ZSET of the pinned ones among them, same scores: the list reads it
- *                           first so a page costs O(page), not O(sessions)
+ *                           first so a page costs O(page), not O(chats)
  */
 export const metadataKey = (chatId: string) => `chat:${chatId}:metadata`;
 export const userIndexKey = (userId: string) => `user:${userId}:chats`;
 export const userPinnedKey = (userId: string) => `user:${userId}:pinned`;
 
 /**
- * Lua, for scripts that read a session and change its message count atomically with their own
+ * Lua, for scripts that read a chat and change its message count atomically with their own
  * writes (metadataKey's key passed in KEYS):
  *   load_chat(meta_key)         the decoded metadata table; nil when absent or unreadable
  *   set_message_count(meta_key, meta, count, updated_at)

@@ -40,8 +40,8 @@ export function createChatsService(deps: Pick<Deps, 'clock' | 'logger'>, store: 
   }
 
   /**
-   * The session if `userId` owns it, else 404 — for someone else's, a missing or a malformed
-   * ID alike, so nothing leaks about which sessions exist. Project sessions re-check the
+   * The chat if `userId` owns it, else 404 — for someone else's, a missing or a malformed
+   * ID alike, so nothing leaks about which chats exist. Project chats re-check the
    * user's TPMS permission (cached), so revoked access ends within the cache TTL.
    */
   async function getOwnedChat(userId: string, chatId: string): Promise<ChatMetadata> {
@@ -56,10 +56,10 @@ export function createChatsService(deps: Pick<Deps, 'clock' | 'logger'>, store: 
   }
 
   /**
-   * Numbers and stores one session (the metadata, the ID, the owner's index). With `access`, the
+   * Numbers and stores one chat (the metadata, the ID, the owner's index). With `access`, the
    * creation script first confirms it against the cache; null when it did not (nothing written).
    */
-  async function createSession(userId: string, now: Date, project: Project | null, pageName: string | null, access?: AccessCheck): Promise<ChatMetadata | null> {
+  async function createChat(userId: string, now: Date, project: Project | null, pageName: string | null, access?: AccessCheck): Promise<ChatMetadata | null> {
     const createdAt = now.toISOString();
     // One literal, in the contract's field order: `{ ...base, more }` would build a slow
     // dictionary-mode object, which cost several microseconds per creation to build and encode.
@@ -95,13 +95,13 @@ export function createChatsService(deps: Pick<Deps, 'clock' | 'logger'>, store: 
       deps.logger.warn({ chat_id: created.chatId, skipped: created.skipped, counter: counterKey }, 'session IDs already taken; counter was behind, skipped them');
     }
     const chat: ChatMetadata = { chat_id: created.chatId, ...template };
-    deps.logger.debug({ chat_id: chat.chat_id, user_id: userId, chat_type: chat.chat_type }, 'session created');
+    deps.logger.debug({ chat_id: chat.chat_id, user_id: userId, chat_type: chat.chat_type }, 'chat created');
     return chat;
   }
 
-  /** A session created without an access check is always written (or the creation threw). */
+  /** A chat created without an access check is always written (or the creation threw). */
   const written = (chat: ChatMetadata | null): ChatMetadata => {
-    if (!chat) throw new Error('a session without an access check was not written');
+    if (!chat) throw new Error('a chat without an access check was not written');
     return chat;
   };
 
@@ -111,7 +111,7 @@ export function createChatsService(deps: Pick<Deps, 'clock' | 'logger'>, store: 
     }
     const now = deps.clock.now();
     if (body.chat_type !== 'project') {
-      return { status: 'success', chat: written(await createSession(userId, now, null, null)), message: 'General session created' };
+      return { status: 'success', chat: written(await createChat(userId, now, null, null)), message: 'General session created' };
     }
     // The schema guarantees both for project chats. Access is settled before a number is spent:
     // for a project this process has opened before, by the creation script itself against the
@@ -120,14 +120,14 @@ export function createChatsService(deps: Pick<Deps, 'clock' | 'logger'>, store: 
     const pageName = body.page_name as string;
     const known = projects.cachedAccessCheck(userId, projectNumber);
     const chat =
-      (known ? await createSession(userId, now, known.project, pageName, known.check) : null) ??
-      written(await createSession(userId, now, await projects.requireAccess(userId, projectNumber), pageName));
+      (known ? await createChat(userId, now, known.project, pageName, known.check) : null) ??
+      written(await createChat(userId, now, await projects.requireAccess(userId, projectNumber), pageName));
     return { status: 'success', chat, message: `Project session created for ${chat.project_name}` };
   }
 
   /**
-   * One page of the user's sessions, encoded for the wire from what the renderer remembers of
-   * each (see chat-render.ts). Only legacy sessions without a stored message_count are counted
+   * One page of the user's chats, encoded for the wire from what the renderer remembers of
+   * each (see chat-render.ts). Only legacy chats without a stored message_count are counted
    * (one call each); the rest are ready as they are, without a promise per item.
    */
   async function list(userId: string, query: ListInput): Promise<EncodedJson<ListChatsResponse>> {
@@ -175,7 +175,7 @@ export function createChatsService(deps: Pick<Deps, 'clock' | 'logger'>, store: 
     async remove(userId: string, chatId: string): Promise<void> {
       await getOwnedChat(userId, chatId);
       await store.delete(chatId, userId);
-      deps.logger.info({ chat_id: chatId, user_id: userId }, 'session deleted');
+      deps.logger.info({ chat_id: chatId, user_id: userId }, 'chat deleted');
     },
   };
 }

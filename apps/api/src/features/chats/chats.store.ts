@@ -1,5 +1,5 @@
 /**
- * Storage of chat sessions in Redis: the session metadata and the per-user indexes (key names
+ * Storage of chat chats in Redis: the chat metadata and the per-user indexes (key names
  * and the Lua other features compose are in chats.scripts.ts). The session ID counters
  * (session:counter:general:<yyyyMM>, session:counter:project:<n>) are INCR counters in the
  * counters DB (REDIS_URL's DB), never in the chat DB; CREATE_SCRIPT reaches them with a SELECT
@@ -8,7 +8,7 @@
  *
  * Multi-key writes are Lua scripts (atomic, and unlike MULTI they obey the client's command
  * timeout when Redis stalls). The messages feature keeps message_count current inside its own
- * scripts (CHAT_METADATA_LUA); deleting a session removes its messages in the same script
+ * scripts (CHAT_METADATA_LUA); deleting a chat removes its messages in the same script
  * through the messages feature's DELETE_MESSAGES_LUA.
  */
 import type { ChatMetadata } from '@simorgh/contracts';
@@ -19,10 +19,10 @@ import { CACHED_ACCESS_ARGS, CACHED_ACCESS_KEYS, CACHED_ACCESS_LUA, type AccessC
 import { metadataKey, userIndexKey, userPinnedKey } from './chats.scripts.js';
 
 /**
- * Takes the next session number and writes the session in one step (one round trip, one fsync
+ * Takes the next chat number and writes the chat in one step (one round trip, one fsync
  * wait). The counter lives in the counters DB: the script SELECTs it for the INCR only (a
- * script's SELECT never changes the caller's DB). A number whose session already exists (the
- * counter was lost or flushed) is skipped, never reused. A project session may come with an
+ * script's SELECT never changes the caller's DB). A number whose chat already exists (the
+ * counter was lost or flushed) is skipped, never reused. A project chat may come with an
  * access check (tpms-cache.ts), run first in the cache DB: when the cache no longer says what
  * the caller expected, nothing is written. The metadata key is built here from the number, so
  * it cannot be declared in KEYS (see docs/decisions/session-creation-one-script.md).
@@ -60,7 +60,7 @@ const MAX_CREATE_ATTEMPTS = 10_000;
 /**
  * Applies `patch` (JSON) to the stored metadata in one step. `guardField` ('' for none) must
  * still hold `guardValue` (compare-and-set). The index keys are given only when the patch may
- * change `pinned`: the session then moves between the index and the pinned set in the same step.
+ * change `pinned`: the chat then moves between the index and the pinned set in the same step.
  * Returns the new JSON, or false when the key is missing or the guard failed.
  */
 const PATCH_SCRIPT = defineScript({
@@ -86,7 +86,7 @@ end
 return encoded`,
 });
 
-/** Removes the session, its messages and its index entries together. */
+/** Removes the chat, its messages and its index entries together. */
 const DELETE_SCRIPT = defineScript({
   keys: ['meta', 'index', 'pinned', 'messages', 'messageSeq'],
   args: ['chatId'],
@@ -130,7 +130,7 @@ export function createChatsStore(chat: RedisClient, databases: { counters: numbe
 
   return {
     /**
-     * Numbers and stores a new session: `idPrefix` + the counter's next number, zero-padded to
+     * Numbers and stores a new chat: `idPrefix` + the counter's next number, zero-padded to
      * `width`. `metadata` is everything but chat_id. seq is 0 when no free number was found;
      * 'unverified' when `access` was given and the cache did not confirm it (nothing written).
      */

@@ -24,7 +24,7 @@ async function timed(check: () => Promise<unknown>): Promise<ServiceHealth> {
 
 /**
  * Redis down → unhealthy (nothing works without it); TPMS or LLM down or unconfigured →
- * degraded (existing sessions still load).
+ * degraded (existing chats still load).
  */
 export async function checkHealth(deps: Deps): Promise<HealthResponse> {
   const { tpms, llmHealth } = deps;

@@ -2,7 +2,7 @@ import { PLACEHOLDER_TITLE } from '@simorgh/contracts';
 
 export const TITLE_MAX_CHARS = 60;
 const FALLBACK_WORDS = 6;
-/** What a session is called when even its first message yields no usable words. */
+/** What a chat is called when even its first message yields no usable words. */
 export const UNTITLED = 'Untitled conversation';
 
 /**

@@ -1,19 +1,19 @@
 /**
- * The messages feature's Redis keys (chat DB, next to the session's metadata), and what other
+ * The messages feature's Redis keys (chat DB, next to the chat's metadata), and what other
  * features may compose into their own scripts. Only this feature builds these key names or
  * writes messages.
  *
  *   chat:<id>:messages      LIST of JSON messages, oldest first
  *   chat:<id>:message_seq   INCR counter behind S-<id>-M-nnn (user and assistant share it)
  *   chat:<id>:streaming     a reply is being written: holds the owning stream's token, with a
- *                           lease (PX) the stream keeps renewing; one reply at a time per session
+ *                           lease (PX) the stream keeps renewing; one reply at a time per chat
  *                           keeps the list in ID order
  */
 export const messagesKey = (chatId: string) => `chat:${chatId}:messages`;
 export const messageSeqKey = (chatId: string) => `chat:${chatId}:message_seq`;
 export const streamLockKey = (chatId: string) => `chat:${chatId}:streaming`;
 
-/** The keys a session's messages are stored under, for DELETE_MESSAGES_LUA. */
+/** The keys a chat's messages are stored under, for DELETE_MESSAGES_LUA. */
 export const storedMessageKeys = (chatId: string) => ({ messages: messagesKey(chatId), messageSeq: messageSeqKey(chatId) });
 
 /**
@@ -31,8 +31,8 @@ local function count_messages(key)
 end`;
 
 /**
- * Lua: `delete_messages(messages_key, seq_key)` removes a session's messages and its message
- * counter (storedMessageKeys), for the script that deletes the session.
+ * Lua: `delete_messages(messages_key, seq_key)` removes a chat's messages and its message
+ * counter (storedMessageKeys), for the script that deletes the chat.
  */
 export const DELETE_MESSAGES_LUA = `
 local function delete_messages(messages_key, seq_key)

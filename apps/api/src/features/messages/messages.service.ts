@@ -15,7 +15,7 @@ export type MessagesServiceOptions = {
   /** How long a finished reply keeps its stream open for a title still being generated. */
   titleWaitMs?: number;
   historyCharBudget?: number;
-  /** Lease of the session's stream lock and the user's stream slot, renewed while streaming. */
+  /** Lease of the chat's stream lock and the user's stream slot, renewed while streaming. */
   leaseMs?: number;
 };
 
@@ -71,10 +71,10 @@ export function createMessagesService(deps: {
   /**
    * Everything that can refuse the request happens here, before the stream opens, so refusals
    * are ordinary JSON errors (404, 429, 409, 503) rather than events. One round trip before the
-   * model is called for a general session: the session's read (ownership, as the rest of the
+   * model is called for a general chat: the chat's read (ownership, as the rest of the
    * app sees it) and one script that admits the reply against the user's limits, checks the
-   * owner itself, takes the session's lock, reads its history, reserves the new message IDs and
-   * saves the user message (one fsync wait) go out together. A project session's script stops
+   * owner itself, takes the chat's lock, reads its history, reserves the new message IDs and
+   * saves the user message (one fsync wait) go out together. A project chat's script stops
    * before taking anything until the read has re-checked the user's TPMS access; then it runs again.
    */
   async function begin(userId: string, chatId: string, content: string | undefined) {
@@ -132,7 +132,7 @@ export function createMessagesService(deps: {
    *   user_message (new messages only) → delta* → [title] → assistant_message → [error] → [title] → done
    * The assistant message is always saved — complete, stopped (client gone or stop pressed;
    * the partial text is kept) or error (with a readable `error`) — so each answered user
-   * message has exactly one reply and the session stays usable. The session's lock and the
+   * message has exactly one reply and the chat stays usable. The chat's lock and the
    * user's stream slot are released once the reply is saved, before a title is awaited.
    * Refusals are thrown before anything is returned. `signal` aborts when the client goes away.
    */
@@ -298,8 +298,8 @@ export function createMessagesService(deps: {
     },
 
     /**
-     * Regenerates the title from `firstMessage` or the session's first user message and
-     * saves it, overwriting the current one (the user asked). Project sessions keep their page
+     * Regenerates the title from `firstMessage` or the chat's first user message and
+     * saves it, overwriting the current one (the user asked). Project chats keep their page
      * name: it is what ties them to the project page.
      */
     async generateTitle(userId: string, chatId: string, firstMessage: string | undefined): Promise<string> {

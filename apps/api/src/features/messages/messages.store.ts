@@ -1,9 +1,9 @@
 /**
- * Messages of a session, in the chat DB next to its metadata (key names in messages.scripts.ts).
+ * Messages of a chat, in the chat DB next to its metadata (key names in messages.scripts.ts).
  *
- * Every write of the list also rewrites message_count in the session's metadata to the list's
+ * Every write of the list also rewrites message_count in the chat's metadata to the list's
  * length in the same Lua script (through the chats feature's CHAT_METADATA_LUA), so the two can
- * never disagree; a write for a session whose metadata is gone (deleted meanwhile) is refused
+ * never disagree; a write for a chat whose metadata is gone (deleted meanwhile) is refused
  * instead of resurrecting its messages.
  */
 import { formatMessageId, MESSAGE_SEQ_WIDTH, MessageSchema, type Message } from '@simorgh/contracts';
@@ -14,7 +14,7 @@ import { messageSeqKey, messagesKey, streamLockKey } from './messages.scripts.js
 import { ADMISSION_ARGS, ADMISSION_KEYS, ADMISSION_LUA, type Admission } from './reply-limits.js';
 
 /**
- * Reserves `count` message numbers; returns the last. Legacy sessions have messages but no
+ * Reserves `count` message numbers; returns the last. Legacy chats have messages but no
  * counter: start it at the number of stored messages so new IDs follow the old ones.
  */
 const RESERVE_SEQ_LUA = `
@@ -36,14 +36,14 @@ return reserve_seq(k.messages, k.messageSeq, 1)`,
 /**
  * Everything a reply needs before the model is called, in one round trip (one fsync wait):
  * admits it against the user's limits (cache DB, selected for that part only), checks that the
- * session is `owner`'s, takes the session's reply lock, reads the stored messages, reserves
+ * chat is `owner`'s, takes the chat's reply lock, reads the stored messages, reserves
  * `reserve` message numbers and saves the user message (`userMessage`: its JSON without
  * message_id, '' for none) under the first of them, as `idPrefix` + the number padded to
- * `width`. A project session needs its TPMS permission checked first (cached, in the projects
+ * `width`. A project chat needs its TPMS permission checked first (cached, in the projects
  * feature): without `projectChecked` = '1' the script stops there. Nothing is taken when the
  * request is refused.
- * Returns {'limited', verdict, wait ms} over a limit, -1 when the session is gone or not the
- * owner's, 'project' for a project session without the flag, false when another reply holds
+ * Returns {'limited', verdict, wait ms} over a limit, -1 when the chat is gone or not the
+ * owner's, 'project' for a project chat without the flag, false when another reply holds
  * the lock, else {last reserved number (0 if none), messages before the user message}.
  */
 const OPEN_REPLY_SCRIPT = defineScript({
@@ -86,7 +86,7 @@ return {seq, history}`,
 /**
  * Replaces the message with the same ID among the last few (a regenerated reply keeps its
  * place and ID) or appends it; then sets message_count to the list length.
- * Returns the new count, or false when the session's metadata is missing.
+ * Returns the new count, or false when the chat's metadata is missing.
  */
 const UPSERT_SCRIPT = defineScript({
   keys: ['meta', 'messages'],
@@ -179,16 +179,16 @@ export type OpenReplyOptions = {
   userMessage?: Omit<Message, 'message_id'>;
   /** The user's reply limits, taken in the same step (see reply-limits.ts). */
   admission: Admission;
-  /** The signed-in user: anyone else's session is 'gone'. */
+  /** The signed-in user: anyone else's chat is 'gone'. */
   owner: string;
-  /** True once the owner's access to a project session's project was checked. */
+  /** True once the owner's access to a project chat's project was checked. */
   projectChecked: boolean;
 };
 
 /** The admission was refused: `verdict` and `waitMs` for ReplyLimits.refusal. */
 export type LimitedReply = { limited: { verdict: number; waitMs: number } };
 
-/** The session's message IDs split where the number goes, for the script to fill in. */
+/** The chat's message IDs split where the number goes, for the script to fill in. */
 function messageIdParts(chatId: string) {
   const sample = formatMessageId(chatId, 1);
   return { prefix: sample.slice(0, -MESSAGE_SEQ_WIDTH), width: MESSAGE_SEQ_WIDTH };
@@ -203,10 +203,10 @@ export function createMessagesStore(chat: RedisClient, databases: { chat: number
     },
 
     /**
-     * Admits the reply against the user's limits, takes the session's reply lock, returns the
+     * Admits the reply against the user's limits, takes the chat's reply lock, returns the
      * stored messages, saves the user message (if any) and reserves `reserve` message IDs in
      * all, oldest first. `limited` over a limit, 'busy' while another reply holds the lock,
-     * 'gone' when the session was deleted or is not the owner's, 'project' for a project session
+     * 'gone' when the chat was deleted or is not the owner's, 'project' for a project chat
      * whose access was not checked yet; then nothing was taken or saved.
      */
     async openReply(
@@ -250,13 +250,13 @@ export function createMessagesStore(chat: RedisClient, databases: { chat: number
       return { history, userMessage: { message_id: userMessageId, ...userMessage }, reservedIds };
     },
 
-    /** The next message ID of the session (reserved: nobody else gets it). */
+    /** The next message ID of the chat (reserved: nobody else gets it). */
     async nextMessageId(chatId: string): Promise<string> {
       const seq = Number(await NEXT_SEQ_SCRIPT.run(chat, { messages: messagesKey(chatId), messageSeq: messageSeqKey(chatId) }, {}));
       return formatMessageId(chatId, seq);
     },
 
-    /** Appends, or replaces the message with the same ID; false when the session is gone. */
+    /** Appends, or replaces the message with the same ID; false when the chat is gone. */
     async save(chatId: string, message: Message, updatedAt: string): Promise<boolean> {
       const result = await UPSERT_SCRIPT.run(
         chat,

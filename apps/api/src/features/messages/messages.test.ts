@@ -108,7 +108,7 @@ describe('POST /api/chats/:id/messages', () => {
     expect(reply.of('assistant_message')[0]?.message.status).toBe('complete');
   });
 
-  it('names the project and page to the model in a project session, which keeps its page name', async () => {
+  it('names the project and page to the model in a project chat, which keeps its page name', async () => {
     const chat = await newChat(arash, {
       chat_type: 'project',
       project_number: String(PROJECTS.refinery.id),
@@ -142,7 +142,7 @@ describe('POST /api/chats/:id/messages', () => {
     expect(await stack.deps.redis.chat.get(`chat:${chat.chat_id}:message_seq`)).toBe('2');
   });
 
-  it('takes nothing for a session of another user, nor for a project the user may no longer use', async () => {
+  it('takes nothing for a chat of another user, nor for a project the user may no longer use', async () => {
     const limitsOf = async (userId: string) => [
       await stack.deps.redis.cache.zCard(`ratelimit:messages:${userId}`),
       await stack.deps.redis.cache.zCard(`ratelimit:streams:${userId}`),
@@ -150,7 +150,7 @@ describe('POST /api/chats/:id/messages', () => {
     const project = String(PROJECTS.refinery.id);
     const chat = await newChat(arash, { chat_type: 'project', project_number: project, page_name: 'Relief valves' });
     const before = await limitsOf(sara);
-    const foreign = await send(sara, chat.chat_id, 'Not my session');
+    const foreign = await send(sara, chat.chat_id, 'Not my chat');
     expect(foreign.status).toBe(404);
     expect(await limitsOf(sara)).toEqual(before);
 
@@ -168,8 +168,8 @@ describe('POST /api/chats/:id/messages', () => {
     expect(await messagesOf(arash, chat.chat_id)).toEqual([]);
     expect(await stack.deps.redis.chat.get(`chat:${chat.chat_id}:message_seq`)).toBeNull();
     expect(await stack.deps.redis.chat.get(`chat:${chat.chat_id}:streaming`)).toBeNull();
-    expect(llm.requests.some((item) => item.messages.some((message) => message.content === 'Still allowed?' || message.content === 'Not my session'))).toBe(false);
-    // Allowed again: the same session answers.
+    expect(llm.requests.some((item) => item.messages.some((message) => message.content === 'Still allowed?' || message.content === 'Not my chat'))).toBe(false);
+    // Allowed again: the same chat answers.
     expect((await send(arash, chat.chat_id, 'Allowed again')).of('assistant_message')[0]?.message.status).toBe('complete');
   });
 
@@ -248,7 +248,7 @@ describe('POST /api/chats/:id/regenerate', () => {
     expect((await chatOf(arash, chat.chat_id)).message_count).toBe(2);
   });
 
-  it('refuses a session without messages (409)', async () => {
+  it('refuses a chat without messages (409)', async () => {
     const chat = await newChat(arash);
     const again = await postStream(`${server.url}/api/chats/${chat.chat_id}/regenerate`, await stack.tokenFor(arash));
     expect(again.status).toBe(409);
@@ -263,7 +263,7 @@ describe('isolation', () => {
     ['POST', 'stop'],
     ['POST', 'regenerate'],
     ['POST', 'generate-title'],
-  ])("answers %s /api/chats/:id/%s on another user's session with 404", async (method, action) => {
+  ])("answers %s /api/chats/:id/%s on another user's chat with 404", async (method, action) => {
     const chat = await newChat(arash);
     await send(arash, chat.chat_id, 'Private question about our compressor');
     const requestsBefore = llm.requests.length;
@@ -280,7 +280,7 @@ describe('isolation', () => {
   });
 
   it('answers a malformed session ID with 404 and no token with 401', async () => {
-    const malformed = await stack.http().get('/api/chats/not-a-session/messages').set('Authorization', await stack.bearer(arash));
+    const malformed = await stack.http().get('/api/chats/not-a-chat/messages').set('Authorization', await stack.bearer(arash));
     expect(malformed.status).toBe(404);
     const chat = await newChat(arash);
     const anonymous = await stack.http().get(`/api/chats/${chat.chat_id}/messages`);

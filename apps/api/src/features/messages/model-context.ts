@@ -8,7 +8,7 @@ import type { ChatTurn } from '../llm/llm.service.js';
  */
 export const HISTORY_CHAR_BUDGET = 48_000;
 
-/** The system prompt, plus which project and page a project session is about. */
+/** The system prompt, plus which project and page a project chat is about. */
 export function systemPromptFor(basePrompt: string, chat: Pick<ChatMetadata, 'chat_type' | 'project_number' | 'project_name' | 'page_name'>): string {
   if (chat.chat_type !== 'project' || !chat.project_number) return basePrompt;
   const project = chat.project_name ? `project "${chat.project_name}" (project number ${chat.project_number})` : `project number ${chat.project_number}`;

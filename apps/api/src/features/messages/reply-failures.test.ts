@@ -121,7 +121,7 @@ describe('stopping a reply', () => {
 });
 
 describe('model failures', () => {
-  it('turns a model outage into an error event and a saved error reply; the session stays usable', async () => {
+  it('turns a model outage into an error event and a saved error reply; the chat stays usable', async () => {
     llm.setMode('failing');
     const chat = await newChat();
     const failed = await send(chat.chat_id, 'Size a control valve');
@@ -178,7 +178,7 @@ describe('model failures', () => {
 });
 
 describe('without a configured model', () => {
-  it('saves the message, explains how to configure a model, titles the session from its first words', async () => {
+  it('saves the message, explains how to configure a model, titles the chat from its first words', async () => {
     const bare = await stack.build({ env: { OPENAI_BASE_URL: undefined, OPENAI_API_KEY: undefined, OPENAI_MODEL: undefined } });
     const bareServer = await listen(bare.app);
     try {
@@ -230,7 +230,7 @@ describe('per-user limits', () => {
     }
   });
 
-  it("does not count a message sent to a session the user cannot see (404) against MESSAGES_PER_MINUTE", async () => {
+  it("does not count a message sent to a chat the user cannot see (404) against MESSAGES_PER_MINUTE", async () => {
     const limited = await stack.build({ llmBaseUrl: llm.url, env: { MESSAGES_PER_MINUTE: '2' } });
     const limitedServer = await listen(limited.app);
     try {

@@ -2,7 +2,7 @@
  * Stopping a reply from another request (`POST /api/chats/:id/stop`, e.g. from a second tab).
  *
  * Each process keeps its open reply streams in a local registry. A stop request first tries
- * the local registry; if the reply is being written by another API process (the session's
+ * the local registry; if the reply is being written by another API process (the chat's
  * stream lock exists in Redis but not here), it publishes the session ID on a Redis channel that
  * every process subscribes to, and the process that owns the stream aborts it. Pub/sub is
  * fire-and-forget, which is enough: the owner saves the partial reply as "stopped" and its

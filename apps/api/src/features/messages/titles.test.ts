@@ -48,7 +48,7 @@ async function nameOf(chatId: string) {
 }
 
 describe('automatic titles', () => {
-  it('titles a new general session from its first message and sends the title on the stream', async () => {
+  it('titles a new general chat from its first message and sends the title on the stream', async () => {
     llm.configure({ titleReply: 'Title: "Relief Valve Sizing."' });
     const chat = await newChat();
     const reply = await send(chat.chat_id, 'How do I size a relief valve for a blocked outlet?');
@@ -159,7 +159,7 @@ describe('automatic titles', () => {
   });
 
   it('accepts the next message as soon as the reply is saved, while the title is still on its way', async () => {
-    // One stream slot: the first stream must hand back its slot as well as the session's lock.
+    // One stream slot: the first stream must hand back its slot as well as the chat's lock.
     const strict = await stack.build({
       llmBaseUrl: llm.url,
       env: { MESSAGES_PER_MINUTE: '1000', CONCURRENT_STREAMS: '1' },
@@ -202,7 +202,7 @@ describe('automatic titles', () => {
     }
   });
 
-  it('does not retitle a session that already has a title', async () => {
+  it('does not retitle a chat that already has a title', async () => {
     const chat = await newChat();
     await send(chat.chat_id, 'First question about flanges');
     const titled = await nameOf(chat.chat_id);
@@ -245,7 +245,7 @@ describe('POST /api/chats/:id/generate-title', () => {
     expect(llm.requests.filter((item) => item.kind === 'title').at(-1)?.messages.at(-1)?.content).toBe('How do I size a cable?');
   });
 
-  it('accepts first_message as JSON and overwrites a title the session already had', async () => {
+  it('accepts first_message as JSON and overwrites a title the chat already had', async () => {
     llm.configure({ titleReply: 'Seismic Anchor Bolts' });
     const chat = await newChat();
     await stack.http().patch(`/api/chats/${chat.chat_id}`).set('Authorization', await stack.bearer(arash)).send({ chat_name: 'Old name' });
@@ -254,7 +254,7 @@ describe('POST /api/chats/:id/generate-title', () => {
     expect(await nameOf(chat.chat_id)).toBe('Seismic Anchor Bolts');
   });
 
-  it("uses the session's first user message when first_message is absent", async () => {
+  it("uses the chat's first user message when first_message is absent", async () => {
     const chat = await newChat();
     await send(chat.chat_id, 'Grounding of instrument cable shields');
     await send(chat.chat_id, 'And for thermocouples?');
@@ -273,7 +273,7 @@ describe('POST /api/chats/:id/generate-title', () => {
     expect(GenerateTitleResponseSchema.parse(response.body).title).toBe('Bolt torque for 600 flanges please');
   });
 
-  it('refuses a session without messages and without first_message (400)', async () => {
+  it('refuses a chat without messages and without first_message (400)', async () => {
     const chat = await newChat();
     const response = await call(chat.chat_id).send({ first_message: '   ' });
     expect(response.status).toBe(400);
@@ -289,7 +289,7 @@ describe('POST /api/chats/:id/generate-title', () => {
     expect(ErrorBodySchema.parse(response.body).code).toBe('validation');
   });
 
-  it('keeps the page name of a project session', async () => {
+  it('keeps the page name of a project chat', async () => {
     const chat = await newChat({ chat_type: 'project', project_number: String(PROJECTS.refinery.id), page_name: 'Tank gauging' });
     const response = await call(chat.chat_id).send({ first_message: 'Radar gauge accuracy' });
     expect(GenerateTitleResponseSchema.parse(response.body).title).toBe('Tank gauging');
