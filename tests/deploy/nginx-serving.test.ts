@@ -6,25 +6,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorBodySchema } from '@simorgh/contracts';
 import { startNginx, type NginxServer } from '@simorgh/devstack';
+import { send } from './raw-http.js';
 
 const INDEX_HTML = '<!doctype html><html><head><title>Simorgh Chat</title><script type="module" src="/assets/index-B7x9kQ2a.js"></script></head><body><div id="root"></div></body></html>\n';
 const ASSET_JS = `export const greeting = ${JSON.stringify('Simorgh Chat '.repeat(200))};\n`;
 
-type RawResponse = { status: number; headers: IncomingHttpHeaders; body: Buffer };
-
-/** A plain HTTP/1.1 request, so headers like Content-Encoding are seen exactly as sent. */
-function send(port: number, path: string, options: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<RawResponse> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: options.method ?? 'GET', headers: options.headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(options.body);
-  });
-}
 
 /** Upstream stand-in for the API: one slow event stream, one header echo, one 503. */
 function startUpstream() {
@@ -77,7 +63,8 @@ describe('nginx serving the web app and proxying the API', () => {
     upstream = startUpstream();
     await new Promise<void>((resolve) => upstream.server.listen(0, '127.0.0.1', resolve));
     const upstreamPort = (upstream.server.address() as AddressInfo).port;
-    nginx = await startNginx({ upstreamPorts: [upstreamPort], webRoot });
+    // With the per-address limits as shipped: a browser's traffic must pass them untouched.
+    nginx = await startNginx({ upstreamPorts: [upstreamPort], webRoot, perAddressLimits: true });
     port = nginx.port;
   });
 
@@ -162,6 +149,16 @@ describe('nginx serving the web app and proxying the API', () => {
     expect(echoed.headers['x-request-id']).toMatch(/^[0-9a-f]{32}$/);
     // The API's own caching policy is left alone.
     expect(response.headers['cache-control']).toBe('private, no-store');
+  });
+
+  it('forwards the connecting address whatever X-Forwarded-For or X-Real-IP the client claims', async () => {
+    const response = await send(port, '/api/echo', {
+      headers: { 'x-forwarded-for': '203.0.113.7, 198.51.100.1', 'x-real-ip': '203.0.113.7', 'x-forwarded-host': 'evil.example' },
+    });
+    const { headers } = JSON.parse(response.body.toString()) as { headers: Record<string, string> };
+    expect(headers['x-forwarded-for']).toBe('127.0.0.1');
+    expect(headers['x-real-ip']).toBe('127.0.0.1');
+    expect(headers['x-forwarded-host']).toBe('127.0.0.1');
   });
 
   it('keeps a well-formed request id from the client and replaces a malformed one', async () => {

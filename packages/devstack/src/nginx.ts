@@ -1,11 +1,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort } from './free-port.js';
 import { requireBinary, stopProcess, waitForPort } from './processes.js';
 
 const NGINX_CONF = resolve(import.meta.dirname, '../../../nginx.conf');
+const TLS_CONF = resolve(import.meta.dirname, '../../../deploy/nginx/tls.conf');
 
 /** The lines of nginx.conf that name production hosts and paths; each must occur exactly once. */
 export const SUBSTITUTED_LINES = {
@@ -14,7 +15,18 @@ export const SUBSTITUTED_LINES = {
   root: 'root /usr/share/nginx/html;',
   accessLog: 'access_log /var/log/nginx/access.log simorgh;',
   mimeTypes: 'include /etc/nginx/mime.types;',
+  serverIncludes: 'include /etc/nginx/server.d/*.conf;',
 } as const;
+
+/** The lines of deploy/nginx/tls.conf that name the production port and certificate paths. */
+export const TLS_SUBSTITUTED_LINES = {
+  listen: 'listen 443 ssl http2;',
+  certificate: 'ssl_certificate /etc/nginx/certs/fullchain.pem;',
+  key: 'ssl_certificate_key /etc/nginx/certs/privkey.pem;',
+} as const;
+
+/** The lines that apply nginx.conf's per-address limits (not the zones they count in). */
+const LIMIT_LINES = /^[ \t]*limit_(?:req|conn)[ \t][^;\n]*;[ \t]*\n/gm;
 
 export type NginxRun = { prefix: string; configPath: string };
 
@@ -24,12 +36,34 @@ export type NginxOptions = {
   listenPort: number;
   /** The built web app; an empty temporary folder when omitted. */
   webRoot?: string;
+  /**
+   * Apply nginx.conf's per-address request and connection limits. Off by default: tests, the
+   * e2e stack and the bench send every simulated user's traffic from 127.0.0.1, which those
+   * limits would rightly throttle as one client.
+   */
+  perAddressLimits?: boolean;
+  /** Exact lines to replace, each of which must occur once (e.g. a shorter timeout for a test). */
+  replace?: Record<string, string>;
+  /** Also serve HTTPS with deploy/nginx/tls.conf, on this port with these PEM files. */
+  tls?: { port: number; certificate: string; key: string };
 };
+
+/** Replaces each line, failing unless it occurs exactly once, so a renamed line cannot go unnoticed. */
+function substitute(file: string, text: string, replacements: Array<[string, string]>): string {
+  let result = text;
+  for (const [from, to] of replacements) {
+    const count = result.split(from).length - 1;
+    if (count !== 1) throw new Error(`${file} must contain "${from}" exactly once (found ${count})`);
+    result = result.replace(from, () => to);
+  }
+  return result;
+}
 
 /**
  * Copies the repository's nginx.conf into a temporary prefix with the upstream, port, web
- * root and log paths pointed at loopback and temporary places. Everything else is the file
- * as shipped.
+ * root, log paths and server includes pointed at loopback and temporary places. Everything
+ * else is the file as shipped, apart from the per-address limits unless asked for and any
+ * `replace` lines.
  */
 export function prepareNginx(options: NginxOptions): NginxRun {
   const prefix = mkdtempSync(join(tmpdir(), 'simorgh-nginx-'));
@@ -38,18 +72,30 @@ export function prepareNginx(options: NginxOptions): NginxRun {
   const temps = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(
     (kind) => `${kind}_temp_path ${join(prefix, `${kind}_temp`)};`,
   );
+  const serverIncludes = join(prefix, 'server.d');
+  mkdirSync(serverIncludes, { mode: 0o755 });
   const replacements: Array<[string, string]> = [
     [SUBSTITUTED_LINES.upstream, options.upstreamPorts.map((port) => `server 127.0.0.1:${port};`).join('\n    ')],
     [SUBSTITUTED_LINES.listen, `listen 127.0.0.1:${options.listenPort};`],
     [SUBSTITUTED_LINES.root, `root ${options.webRoot ?? prefix};`],
     [SUBSTITUTED_LINES.accessLog, `access_log ${join(prefix, 'access.log')} simorgh;`],
     [SUBSTITUTED_LINES.mimeTypes, [SUBSTITUTED_LINES.mimeTypes, ...temps].join('\n  ')],
+    [SUBSTITUTED_LINES.serverIncludes, `include ${join(serverIncludes, '*.conf')};`],
+    ...Object.entries(options.replace ?? {}),
   ];
-  let config = readFileSync(NGINX_CONF, 'utf8');
-  for (const [from, to] of replacements) {
-    const count = config.split(from).length - 1;
-    if (count !== 1) throw new Error(`nginx.conf must contain "${from}" exactly once (found ${count})`);
-    config = config.replace(from, to);
+  let config = substitute('nginx.conf', readFileSync(NGINX_CONF, 'utf8'), replacements);
+  if (!options.perAddressLimits) {
+    const lifted = config.replace(LIMIT_LINES, '');
+    if (lifted === config) throw new Error('nginx.conf has no limit_req / limit_conn lines to lift');
+    config = lifted;
+  }
+  if (options.tls) {
+    const tls = substitute('deploy/nginx/tls.conf', readFileSync(TLS_CONF, 'utf8'), [
+      [TLS_SUBSTITUTED_LINES.listen, `listen 127.0.0.1:${options.tls.port} ssl http2;`],
+      [TLS_SUBSTITUTED_LINES.certificate, `ssl_certificate ${options.tls.certificate};`],
+      [TLS_SUBSTITUTED_LINES.key, `ssl_certificate_key ${options.tls.key};`],
+    ]);
+    writeFileSync(join(serverIncludes, 'tls.conf'), tls);
   }
   const configPath = join(prefix, 'nginx.conf');
   writeFileSync(configPath, config);
@@ -68,13 +114,28 @@ export function testNginxConfig(run: NginxRun): { status: number | null; output:
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
-export type NginxServer = { url: string; port: number; errorLog(): string; stop(): Promise<void> };
+export type NginxServer = {
+  url: string;
+  port: number;
+  /** Set when started with `tls`. */
+  httpsUrl?: string;
+  tlsPort?: number;
+  errorLog(): string;
+  stop(): Promise<void>;
+};
+
+export type StartNginxOptions = Omit<NginxOptions, 'listenPort' | 'tls'> & {
+  /** PEM files for deploy/nginx/tls.conf, served on a second free port. */
+  tls?: { certificate: string; key: string };
+};
 
 /** Runs the real nginx binary with the repository's nginx.conf on a free loopback port. */
-export async function startNginx(options: Omit<NginxOptions, 'listenPort'>): Promise<NginxServer> {
+export async function startNginx(options: StartNginxOptions): Promise<NginxServer> {
   const binary = requireBinary('nginx', 'nginx');
   const port = await freePort();
-  const run = prepareNginx({ ...options, listenPort: port });
+  const tlsPort = options.tls ? await freePort() : undefined;
+  const tls = options.tls && tlsPort ? { ...options.tls, port: tlsPort } : undefined;
+  const run = prepareNginx({ ...options, listenPort: port, tls });
   const output: string[] = [];
   const child: ChildProcess = spawn(binary, nginxArgs(run, ['daemon off;']), { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
@@ -88,12 +149,14 @@ export async function startNginx(options: Omit<NginxOptions, 'listenPort'>): Pro
   };
   try {
     await waitForPort(port, 10_000, child);
+    if (tlsPort) await waitForPort(tlsPort, 10_000, child);
   } catch (error) {
     throw new Error(`nginx did not start: ${(error as Error).message}\n${output.join('')}\n${errorLog()}`);
   }
   return {
     url: `http://127.0.0.1:${port}`,
     port,
+    ...(tlsPort ? { httpsUrl: `https://127.0.0.1:${tlsPort}`, tlsPort } : {}),
     errorLog,
     stop: async () => {
       // SIGQUIT is nginx's graceful shutdown.
