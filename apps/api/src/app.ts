@@ -6,6 +6,7 @@ import { createAuthHandlers } from './features/auth/auth.routes.js';
 import { createAuthService } from './features/auth/auth.service.js';
 import { createAuthStore } from './features/auth/auth.store.js';
 import { createLoginLimiter, DEFAULT_LOGIN_LIMITS, type LoginLimits } from './features/auth/login-limiter.js';
+import { createSignIns, type SignIns } from './features/auth/sign-ins.js';
 import { createTokenService, type TokenService } from './features/auth/tokens.js';
 import { createChatsHandlers } from './features/chats/chats.routes.js';
 import { createChatsService, type ChatsService } from './features/chats/chats.service.js';
@@ -27,12 +28,13 @@ import { BODY_LIMIT } from './http/body-limit.js';
 import { createErrorHandlers } from './http/error-handler.js';
 import { jsonBody } from './http/json-body.js';
 import { requestId } from './http/request-id.js';
-import { requireAuth } from './http/require-auth.js';
+import { optionalAuth, requireAuth } from './http/require-auth.js';
 import { mountRoutes } from './http/mount-routes.js';
 import { securityHeaders } from './http/security-headers.js';
 
 export type Services = {
   tokens: TokenService;
+  signIns: SignIns;
   projects: ProjectsService;
   chats: ChatsService;
   llm: LlmService;
@@ -49,6 +51,14 @@ export type CreateAppOptions = {
 /** The feature services, built from deps; features use each other only through these. */
 export function buildServices(deps: Deps, options: CreateAppOptions = {}): Services {
   const tokens = createTokenService(deps.env.JWT_SECRET_KEY, deps.env.JWT_EXPIRES_IN, () => deps.clock.now());
+  const signIns = createSignIns({
+    tokens,
+    cache: deps.redis.cache,
+    users: createAuthStore(deps.tpms),
+    ttl: { positive: deps.env.TPMS_CACHE_TTL_S, negative: deps.env.TPMS_NEGATIVE_CACHE_TTL_S },
+    now: () => deps.clock.now(),
+    logger: deps.logger,
+  });
   const projects = createProjectsService(
     createProjectsStore(deps.tpms),
     createTpmsCache(deps.redis.cache, {
@@ -77,13 +87,13 @@ export function buildServices(deps: Deps, options: CreateAppOptions = {}): Servi
     }),
     ...(options.messages ? { options: options.messages } : {}),
   });
-  return { tokens, projects, chats, llm: deps.llm, messages };
+  return { tokens, signIns, projects, chats, llm: deps.llm, messages };
 }
 
 /** The Express app with every route under /api. No listen: server.ts and tests do that. */
 export function createApp(deps: Deps, options: CreateAppOptions = {}): Express {
   const services = buildServices(deps, options);
-  const authenticated = requireAuth(services.tokens);
+  const authenticated = requireAuth(services.signIns.authenticate);
   const auth = createAuthService({
     store: createAuthStore(deps.tpms),
     limiter: createLoginLimiter(deps.redis.cache, options.loginLimits ?? DEFAULT_LOGIN_LIMITS),
@@ -107,14 +117,14 @@ export function createApp(deps: Deps, options: CreateAppOptions = {}): Express {
     app,
     {
       ...createHealthHandlers(deps),
-      ...createAuthHandlers(auth),
+      ...createAuthHandlers(auth, services.signIns),
       ...createChatsHandlers(services.chats),
       ...createMessagesHandlers(services.messages),
       ...createProjectsHandlers(services.projects),
-      ...createAdminHandlers(services.projects),
+      ...createAdminHandlers(services.projects, services.signIns),
       ...createLlmHandlers(services.llm),
     },
-    { user: authenticated, admin: requireAdmin(deps.env.ADMIN_USERS) },
+    { viewer: optionalAuth(services.signIns.authenticate), user: authenticated, admin: requireAdmin(deps.env.ADMIN_USERS) },
     options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs },
   );
   // Everything else under /api needs a valid bearer token too, unknown paths included.

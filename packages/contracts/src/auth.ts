@@ -22,3 +22,7 @@ export type LoginResponse = z.infer<typeof LoginResponseSchema>;
 
 export const MeResponseSchema = z.object({ user: UserSchema });
 export type MeResponse = z.infer<typeof MeResponseSchema>;
+
+/** Sign-out: the token the request came with can no longer be used, by any API process. */
+export const LogoutResponseSchema = z.object({ status: z.literal('success') });
+export type LogoutResponse = z.infer<typeof LogoutResponseSchema>;

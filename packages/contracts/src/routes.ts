@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { InvalidateTpmsCacheRequestSchema, InvalidateTpmsCacheResponseSchema } from './admin.js';
-import { LoginRequestSchema, LoginResponseSchema, MeResponseSchema } from './auth.js';
+import { LoginRequestSchema, LoginResponseSchema, LogoutResponseSchema, MeResponseSchema } from './auth.js';
 import {
   ChatResponseSchema,
   CreateChatRequestSchema,
@@ -72,6 +72,13 @@ export const routes = {
     responses: { 200: LoginResponseSchema },
     access: 'public',
     summary: 'Sign in with a TPMS account',
+  },
+  logout: {
+    method: 'POST',
+    path: '/api/auth/logout',
+    responses: { 200: LogoutResponseSchema },
+    access: 'user',
+    summary: 'Sign out: revoke the token the request came with, in every API process',
   },
   me: {
     method: 'GET',

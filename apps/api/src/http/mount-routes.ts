@@ -4,13 +4,15 @@ import { BODY_LIMIT } from './body-limit.js';
 import { writeEventStream } from './event-stream.js';
 import { readMultipartFields } from './multipart-fields.js';
 import type { RouteHandler, RouteHandlers } from './route-handlers.js';
-import { currentUser } from './require-auth.js';
+import { currentSignIn, currentUser } from './require-auth.js';
 import { sendJson } from './send-json.js';
 
 /** Every route of the table with its handler: a missing or unknown handler does not typecheck. */
 export type AllRouteHandlers = RouteHandlers<RouteName>;
 
 export type RouteGuards = {
+  /** On public routes: sets the user when a valid bearer token is present, never refuses. */
+  viewer: RequestHandler;
   /** Verifies the bearer token and sets the user. */
   user: RequestHandler;
   /** Runs after `user`: refuses anyone not named in ADMIN_USERS. */
@@ -24,7 +26,7 @@ const urlencoded = express.urlencoded({ extended: false, limit: BODY_LIMIT });
 
 /** Form bodies (curl -F or URL-encoded) for routes marked `forms`; JSON is read by the app. */
 async function formOrJson(req: Request): Promise<unknown> {
-  if (req.is('multipart/form-data')) return readMultipartFields(req, MESSAGE_CONTENT_MAX * 4);
+  if (req.is('multipart/form-data')) return readMultipartFields(req, MESSAGE_CONTENT_MAX * 4, BODY_LIMIT);
   return req.body ?? {};
 }
 
@@ -36,7 +38,12 @@ function handlerFor(route: RouteDefinition, handler: AnyHandler, heartbeatMs: nu
       body: route.body ? route.body.parse(route.forms ? await formOrJson(req) : (req.body ?? {})) : undefined,
       ip: req.ip ?? 'unknown',
     };
-    if (route.access !== 'public') request.userId = currentUser(res);
+    if (route.access !== 'public') {
+      request.userId = currentUser(res);
+      request.signIn = currentSignIn(res);
+    } else if (res.locals.userId) {
+      request.viewer = res.locals.userId;
+    }
     if (!route.stream) {
       const reply = (await handler(request)) as AnyReply;
       if (reply.headers) res.set(reply.headers);
@@ -77,7 +84,7 @@ export function mountRoutes(app: Express, handlers: AllRouteHandlers, guards: Ro
       groups.set(prefix, router);
     }
     const chain: RequestHandler[] = [];
-    if (route.access !== 'public') chain.push(guards.user);
+    chain.push(route.access === 'public' ? guards.viewer : guards.user);
     if (route.access === 'admin') chain.push(guards.admin);
     if (route.forms) chain.push(urlencoded);
     const handler = handlers[name] as RouteHandler<unknown> as unknown as AnyHandler;

@@ -7,6 +7,7 @@ import type {
   Routes,
   StreamEvent,
 } from '@simorgh/contracts';
+import type { SignIn } from '../features/auth/tokens.js';
 import type { EncodedJson } from './send-json.js';
 
 /** What a handler gets: the route's inputs parsed with its contract schemas, and who asks. */
@@ -16,7 +17,14 @@ export type RouteRequest<R> = {
   body: RouteBody<R>;
   /** The client's address, as the trusted proxy reports it. */
   ip: string;
-} & (R extends { access: 'public' } ? object : { /** The token's `sub`, never anything from the body. */ userId: string }) &
+} & (R extends { access: 'public' }
+  ? { /** The user of a valid bearer token, when the request carries one (public routes refuse no one). */ viewer?: string }
+  : {
+      /** The token's `sub`, never anything from the body. */
+      userId: string;
+      /** The token the request came with (what sign-out revokes). */
+      signIn: SignIn;
+    }) &
   (R extends { stream: true } ? { /** Aborted when the client goes away before the stream ends. */ signal: AbortSignal } : object);
 
 type Encodable<T> = T extends { status: infer S; body: infer B } ? { status: S; body: B | EncodedJson<B> } : never;

@@ -14,16 +14,21 @@ export function requireAdmin(adminUsers: readonly string[]): RequestHandler {
 
 /**
  * Operator endpoints. Invalidation drops cached TPMS answers (e.g. right after revoking
- * someone's access) and returns how many entries were removed.
+ * someone's access) and returns how many entries were removed. With a user_id it also drops
+ * that user's cached active flag, so a user just deactivated in TPMS is refused at once.
  */
-export function createAdminHandlers(projects: ProjectsService): RouteHandlers<'invalidateTpmsCache'> {
+export function createAdminHandlers(
+  projects: ProjectsService,
+  signIns: { /** Drops the user's cached TPMS active flag; returns keys removed. */ forgetUser(userId: string): Promise<number> },
+): RouteHandlers<'invalidateTpmsCache'> {
   return {
     async invalidateTpmsCache({ body }) {
       const removed = await projects.invalidate({
         ...(body.project_number ? { projectNumber: body.project_number } : {}),
         ...(body.user_id ? { userId: body.user_id } : {}),
       });
-      return { status: 200, body: { status: 'success', removed } };
+      const user = body.user_id ? await signIns.forgetUser(body.user_id) : 0;
+      return { status: 200, body: { status: 'success', removed: removed + user } };
     },
   };
 }

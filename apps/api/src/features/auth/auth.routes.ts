@@ -1,9 +1,14 @@
 import type { RouteHandlers } from '../../http/route-handlers.js';
 import type { AuthService } from './auth.service.js';
+import type { SignIns } from './sign-ins.js';
 
-export function createAuthHandlers(auth: AuthService): RouteHandlers<'login' | 'me'> {
+export function createAuthHandlers(auth: AuthService, signIns: SignIns): RouteHandlers<'login' | 'logout' | 'me'> {
   return {
     login: async ({ body, ip }) => ({ status: 200, body: await auth.login(body, ip) }),
+    logout: async ({ signIn }) => {
+      await signIns.revoke(signIn);
+      return { status: 200, body: { status: 'success' } };
+    },
     me: async ({ userId }) => ({ status: 200, body: { user: await auth.me(userId) } }),
   };
 }

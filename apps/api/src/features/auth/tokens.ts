@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import { LRUCache } from 'lru-cache';
 
@@ -12,14 +13,28 @@ const CLOCK_TOLERANCE_S = 30;
 const VERIFIED_TTL_MS = 60_000;
 const VERIFIED_MAX = 10_000;
 
+/**
+ * A valid token: who it is for, and what revoking it needs. `tokenId` is its `jti`; a token
+ * without one (another system's, signed with the same secret) is named by a hash of its text.
+ * `expiresS` is the last second (epoch) at which it is still accepted.
+ */
+export type SignIn = { userId: string; tokenId: string; expiresS: number };
+
 /** Seconds bounds mirror jose's checks: valid while nbf - tolerance <= now < exp + tolerance. */
-type Verified = { userId: string; notBeforeS: number; expiresS: number };
+type Verified = SignIn & { notBeforeS: number };
 
 export type TokenService = {
   sign(userId: string, displayName: string): Promise<{ token: string; expiresIn: number }>;
-  /** The user (`sub`) of a valid token, or null for anything else. */
-  verify(token: string): Promise<string | null>;
+  /**
+   * The sign-in of a validly signed, unexpired token, or null for anything else. Signature and
+   * time only: whether it was revoked is `SignInChecks`' question.
+   */
+  verify(token: string): Promise<SignIn | null>;
 };
+
+const JTI_MAX = 64;
+const tokenIdOf = (token: string, jti: unknown) =>
+  typeof jti === 'string' && jti.length > 0 && jti.length <= JTI_MAX ? jti : `sha256:${createHash('sha256').update(token).digest('base64url')}`;
 
 /**
  * HS256 only, `exp` and `sub` required. Tokens from another system signed with the same
@@ -42,6 +57,7 @@ export function createTokenService(secret: string, expiresInSeconds: number, now
         .setSubject(userId)
         .setIssuedAt(issuedAt)
         .setExpirationTime(issuedAt + expiresInSeconds)
+        .setJti(randomBytes(16).toString('base64url'))
         .sign(key);
       return { token, expiresIn: expiresInSeconds };
     },
@@ -52,7 +68,7 @@ export function createTokenService(secret: string, expiresInSeconds: number, now
       const hit = verified.get(token);
       if (hit) {
         const nowS = Math.floor(nowMs / 1000);
-        if (nowS >= hit.notBeforeS && nowS < hit.expiresS) return hit.userId;
+        if (nowS >= hit.notBeforeS && nowS < hit.expiresS) return { userId: hit.userId, tokenId: hit.tokenId, expiresS: hit.expiresS };
         verified.delete(token);
       }
       try {
@@ -64,14 +80,13 @@ export function createTokenService(secret: string, expiresInSeconds: number, now
         });
         const subject = payload.sub;
         if (!(typeof subject === 'string' && subject.length > 0 && subject.length <= 150)) return null;
-        if (typeof payload.exp === 'number') {
-          verified.set(token, {
-            userId: subject,
-            notBeforeS: typeof payload.nbf === 'number' ? payload.nbf - CLOCK_TOLERANCE_S : Number.NEGATIVE_INFINITY,
-            expiresS: payload.exp + CLOCK_TOLERANCE_S,
-          });
-        }
-        return subject;
+        // requiredClaims makes jose refuse a token without a numeric exp.
+        const signIn: SignIn = { userId: subject, tokenId: tokenIdOf(token, payload.jti), expiresS: Number(payload.exp) + CLOCK_TOLERANCE_S };
+        verified.set(token, {
+          ...signIn,
+          notBeforeS: typeof payload.nbf === 'number' ? payload.nbf - CLOCK_TOLERANCE_S : Number.NEGATIVE_INFINITY,
+        });
+        return signIn;
       } catch (error) {
         if (error instanceof joseErrors.JOSEError || error instanceof TypeError) return null;
         throw error;

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HealthResponseSchema, type ServiceHealth } from '@simorgh/contracts';
 import request from 'supertest';
+import { ADMIN_USERS, USERS } from '@simorgh/devstack/fixtures';
 import { startTestStack, type TestStack } from '../../test/harness.js';
 
 let stack: TestStack;
@@ -52,7 +53,7 @@ describe('GET /api/health', () => {
       throw new Error('connection refused');
     };
     await withLlmHealth(failing, async () => {
-      const body = HealthResponseSchema.parse((await stack.http().get('/api/health').expect(200)).body);
+      const body = HealthResponseSchema.parse((await stack.http().get('/api/health').set('Authorization', await stack.bearer(ADMIN_USERS)).expect(200)).body);
       expect(body.status).toBe('degraded');
       expect(body.services.llm).toMatchObject({ status: 'unhealthy', detail: 'connection refused' });
     });
@@ -74,5 +75,56 @@ describe('GET /api/health', () => {
     const body = HealthResponseSchema.parse((await request(app).get('/api/health')).body);
     expect(body.services.sql_auth.status).toBe('not_configured');
     expect(body.status).toBe('degraded');
+  });
+
+  describe('who sees what', () => {
+    const modelHost = 'llm-gpu-07.corp.internal';
+    const failingModel = async (): Promise<ServiceHealth> => ({ status: 'unhealthy', detail: `connect ECONNREFUSED ${modelHost}:8000` });
+
+    /** An app whose TPMS refuses connections, so its health has a failure detail naming the address. */
+    async function failingTpmsApp() {
+      const built = await stack.build({ env: { MYSQL_PORT: '1' } });
+      built.deps.llmHealth = failingModel;
+      return built;
+    }
+
+    it('shows anyone without a token only statuses and latencies: no detail, host or address', async () => {
+      const { app, env } = await failingTpmsApp();
+      const res = await request(app).get('/api/health').expect(200);
+      const body = HealthResponseSchema.parse(res.body);
+      expect(body.status).toBe('degraded');
+      for (const service of Object.values(body.services)) expect(service).not.toHaveProperty('detail');
+      expect(body.services.sql_auth.status).toBe('unhealthy');
+      expect(body.services.llm.status).toBe('unhealthy');
+      const text = res.text;
+      for (const secret of [env.MYSQL_HOST ?? 'MYSQL_HOST', 'ECONNREFUSED', modelHost, new URL(stack.redis.url).host]) {
+        expect(text).not.toContain(secret);
+      }
+    });
+
+    it('shows the same to a signed-in user who is not an administrator, and to a bad token', async () => {
+      const { app } = await failingTpmsApp();
+      for (const authorization of [await stack.bearer(USERS.arash.username), 'Bearer not.a.token', `Bearer ${'x'.repeat(20)}`]) {
+        const res = await request(app).get('/api/health').set('Authorization', authorization).expect(200);
+        expect(res.text).not.toContain('detail');
+        expect(res.text).not.toContain(modelHost);
+      }
+    });
+
+    it('shows an administrator the details', async () => {
+      const { app } = await failingTpmsApp();
+      const res = await request(app).get('/api/health').set('Authorization', await stack.bearer(ADMIN_USERS)).expect(200);
+      const body = HealthResponseSchema.parse(res.body);
+      expect(body.services.llm.detail).toContain(modelHost);
+      expect(body.services.sql_auth.detail).toEqual(expect.any(String));
+    });
+
+    it('treats a signed-out administrator as anyone', async () => {
+      const { app } = await failingTpmsApp();
+      const token = await stack.tokenFor(ADMIN_USERS);
+      await request(app).post('/api/auth/logout').set('Authorization', `Bearer ${token}`).expect(200);
+      const res = await request(app).get('/api/health').set('Authorization', `Bearer ${token}`).expect(200);
+      expect(res.text).not.toContain(modelHost);
+    });
   });
 });
