@@ -83,6 +83,22 @@ describe('docker-compose.yml', () => {
     expect(readRepoFile('nginx.conf')).toContain('server api:3000;');
   });
 
+  it('adds HTTPS through deploy/nginx/compose.tls.yml: tls.conf and the certificates mounted where nginx reads them', () => {
+    const tls = parse(readRepoFile('deploy/nginx/compose.tls.yml')) as Compose;
+    expect(Object.keys(tls.services)).toEqual(['nginx']);
+    const nginx = tls.services.nginx as Service;
+    expect(nginx.ports).toEqual(['80:80', '443:443']);
+    expect(nginx.volumes).toEqual(['./deploy/nginx/tls.conf:/etc/nginx/server.d/tls.conf:ro', './certs:/etc/nginx/certs:ro']);
+    expect(repoFileExists('deploy/nginx/tls.conf')).toBe(true);
+    expect(readRepoFile('nginx.conf')).toContain('include /etc/nginx/server.d/*.conf;');
+    const tlsConf = readRepoFile('deploy/nginx/tls.conf');
+    expect(tlsConf).toContain('ssl_certificate /etc/nginx/certs/fullchain.pem;');
+    expect(tlsConf).toContain('ssl_certificate_key /etc/nginx/certs/privkey.pem;');
+    // Keys stay out of git and out of the build context.
+    expect(readRepoFile('.gitignore')).toMatch(/^\/certs\/$/m);
+    expect(readRepoFile('.dockerignore')).toMatch(/^certs$/m);
+  });
+
   it('initialises the demo TPMS from deploy/tpms-demo with a read-only user taken from .env', () => {
     const demo = service('tpms-demo');
     expect(demo.volumes).toContain('./deploy/tpms-demo:/docker-entrypoint-initdb.d:ro');
