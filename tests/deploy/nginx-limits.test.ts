@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { ErrorBodySchema } from '@simorgh/contracts';
 import { startNginx, type NginxServer } from '@simorgh/devstack';
 import { send, stall, type RawResponse } from './raw-http.js';
+import { readRepoFile } from './repo.js';
 
 // The shipped timeouts are 10 s; the tests shorten them to keep each test to a few seconds.
 const TIMEOUT_S = 2;
@@ -19,8 +20,10 @@ const LOGIN_BURST = 5;
 function startUpstream() {
   const held = new Set<ServerResponse>();
   const seen: string[] = [];
+  const forwardedFor: Array<string | undefined> = [];
   const server = createServer((req, res) => {
     seen.push(`${req.method} ${req.url}`);
+    forwardedFor.push(req.headers['x-forwarded-for']?.toString());
     req.resume();
     if (req.url === '/api/stream') {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -35,7 +38,7 @@ function startUpstream() {
   const releaseAll = () => {
     for (const res of held) res.end();
   };
-  return { server, seen, held, releaseAll };
+  return { server, seen, forwardedFor, held, releaseAll };
 }
 
 /** Opens an event stream on its own connection; resolves with its status once headers arrive. */
@@ -173,5 +176,40 @@ describe('nginx per-address limits and slow clients', () => {
     const closedAfter = await Promise.all(stalled.map((connection) => connection.closed));
     expect(Math.max(...closedAfter)).toBeLessThan(TIMEOUT_S * 1000 + 3000);
     expect(upstream.seen).toEqual(['GET /api/chats']);
+  });
+});
+
+describe('nginx behind another proxy, with the README\'s realip lines', () => {
+  let upstream: ReturnType<typeof startUpstream>;
+  let nginx: NginxServer;
+
+  beforeAll(async () => {
+    upstream = startUpstream();
+    await new Promise<void>((resolve) => upstream.server.listen(0, '127.0.0.1', resolve));
+    const upstreamPort = (upstream.server.address() as AddressInfo).port;
+    // The README's snippet, with the test's "load balancer" (this process) as the trusted hop.
+    const snippet = /```nginx\n([\s\S]*?)```/.exec(readRepoFile('README.md'))?.[1] ?? '';
+    expect(snippet).toContain('real_ip_header X-Forwarded-For;');
+    const realIp = snippet.replace(/^set_real_ip_from .*;$/m, 'set_real_ip_from 127.0.0.1;');
+    nginx = await startNginx({ upstreamPorts: [upstreamPort], perAddressLimits: true, serverSnippets: { 'real-ip.conf': realIp } });
+  });
+
+  afterAll(async () => {
+    await nginx?.stop();
+    upstream.server.closeAllConnections();
+    await new Promise<void>((resolve) => upstream.server.close(() => resolve()));
+  });
+
+  it('limits each client named by the trusted hop separately and passes only that client on', async () => {
+    for (const client of ['203.0.113.7', '198.51.100.20']) {
+      const responses: RawResponse[] = [];
+      for (let attempt = 0; attempt < LOGIN_BURST + 2; attempt += 1) {
+        // The client's own forged entry comes first; the load balancer appends the address it saw.
+        const headers = { 'x-forwarded-for': `10.9.9.9, ${client}` };
+        responses.push(await send(nginx.port, '/api/auth/login', { method: 'POST', headers, body: '{}' }));
+      }
+      expect(statuses(responses), client).toEqual({ 200: LOGIN_BURST + 1, 429: 1 });
+    }
+    expect(new Set(upstream.forwardedFor)).toEqual(new Set(['203.0.113.7', '198.51.100.20']));
   });
 });

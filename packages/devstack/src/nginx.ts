@@ -46,6 +46,8 @@ export type NginxOptions = {
   replace?: Record<string, string>;
   /** Also serve HTTPS with deploy/nginx/tls.conf, on this port with these PEM files. */
   tls?: { port: number; certificate: string; key: string };
+  /** Operator snippets for /etc/nginx/server.d, by file name (e.g. the README's realip lines). */
+  serverSnippets?: Record<string, string>;
 };
 
 /** Replaces each line, failing unless it occurs exactly once, so a renamed line cannot go unnoticed. */
@@ -88,6 +90,9 @@ export function prepareNginx(options: NginxOptions): NginxRun {
     const lifted = config.replace(LIMIT_LINES, '');
     if (lifted === config) throw new Error('nginx.conf has no limit_req / limit_conn lines to lift');
     config = lifted;
+  }
+  for (const [name, text] of Object.entries(options.serverSnippets ?? {})) {
+    writeFileSync(join(serverIncludes, name), text);
   }
   if (options.tls) {
     const tls = substitute('deploy/nginx/tls.conf', readFileSync(TLS_CONF, 'utf8'), [
