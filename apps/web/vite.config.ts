@@ -29,7 +29,8 @@ export default defineConfig({
   preview: { port: webPort, strictPort: true, proxy: apiProxy },
   build: {
     target: 'es2022',
-    sourcemap: true,
+    // Never in what is deployed: source maps hand anyone the app's full source and comments.
+    sourcemap: false,
     rollupOptions: {
       onwarn(warning, warn) {
         // zod ships comments Rollup cannot place; harmless, and not ours to fix.

@@ -54,7 +54,9 @@ export async function sendRouteRequest(
   }
   if (response.ok) return response;
   const error = await errorFromResponse(response);
-  if (response.status === 401 && route.access !== 'public') signOut(SESSION_EXPIRED_NOTICE);
+  // Only if the token refused is still the one in use: a late answer to a request sent before a
+  // sign-out (or with a previous user's token) must not sign out whoever is signed in now.
+  if (response.status === 401 && route.access !== 'public' && getToken() === token) signOut(SESSION_EXPIRED_NOTICE);
   throw error;
 }
 

@@ -34,6 +34,7 @@ export function installFakeApi({ chats = [] as ChatMetadata[], messages = {} as 
     state.chats[index] = chat;
     return { status: 200, body: { chat } };
   });
+  onRoute(routes.logout, () => ({ status: 200, body: { status: 'success' } }));
   onRoute(routes.deleteChat, ({ params }) => {
     state.chats = state.chats.filter((c) => c.chat_id !== params.id);
     return { status: 200, body: { status: 'success', chat_id: params.id ?? '' } };

@@ -62,12 +62,32 @@ describe('sign-in', () => {
     await waitFor(() => expect(path()).toBe(`/c/${chat.chat_id}`));
   });
 
-  it('signs out from the sidebar, clearing the token', async () => {
-    installFakeApi();
+  it('signs out from the sidebar, revoking the token on the server and clearing it here', async () => {
+    const api = installFakeApi();
     const { user, path } = renderApp('/');
     await user.click(await screen.findByRole('button', { name: 'Sign out' }));
     expect(path()).toBe('/login');
     expect(getToken()).toBeNull();
     expect(sessionStorage.getItem('simorgh.auth')).toBeNull();
+    await waitFor(() => expect(api.calls('POST', '/api/auth/logout')).toHaveLength(1));
+    expect(api.calls('POST', '/api/auth/logout')[0]?.headers.get('authorization')).toBe('Bearer test-token');
+  });
+
+  it.each([
+    ['the server fails', () => errorResponse(500, 'internal', 'Something went wrong')],
+    ['the token was already refused', () => errorResponse(401, 'unauthorized', 'Token expired')],
+    ['the network is down', () => Response.error()],
+  ])('signs out locally, without a notice, when %s', async (_, reply) => {
+    const api = installFakeApi();
+    api.on(routes.logout, reply);
+    const { user, path } = renderApp('/');
+    await user.click(await screen.findByRole('button', { name: 'Sign out' }));
+    await waitFor(() => expect(api.calls('POST', '/api/auth/logout')).toHaveLength(1));
+    expect(path()).toBe('/login');
+    expect(getToken()).toBeNull();
+    expect(screen.getByRole('button', { name: 'Sign in' })).toBeInTheDocument();
+    // Give the failed request's answer time to arrive before checking it changed nothing.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(screen.queryByRole('status')).toBeNull();
   });
 });
