@@ -5,7 +5,9 @@ import { createAdminHandlers, requireAdmin } from './features/admin/admin.routes
 import { createAuthHandlers } from './features/auth/auth.routes.js';
 import { createAuthService } from './features/auth/auth.service.js';
 import { createAuthStore } from './features/auth/auth.store.js';
-import { createLoginLimiter, DEFAULT_LOGIN_LIMITS, type LoginLimits } from './features/auth/login-limiter.js';
+import { createLoginThrottle, DEFAULT_KNOWN_ADDRESS_S } from './features/auth/login-throttle.js';
+import { nativeBcrypt, type PasswordVerifier } from './features/auth/passwords.js';
+import { createSignInSlots } from './features/auth/sign-in-slots.js';
 import { createSignIns, type SignIns } from './features/auth/sign-ins.js';
 import { createTokenService, type TokenService } from './features/auth/tokens.js';
 import { createChatsHandlers } from './features/chats/chats.routes.js';
@@ -42,7 +44,8 @@ export type Services = {
 };
 
 export type CreateAppOptions = {
-  loginLimits?: LoginLimits;
+  /** The bcrypt comparison for sign-in; tests count the calls that reach it. */
+  passwords?: PasswordVerifier;
   messages?: MessagesServiceOptions;
   /** Interval of the comment lines that keep an idle event stream open. */
   heartbeatMs?: number;
@@ -96,7 +99,16 @@ export function createApp(deps: Deps, options: CreateAppOptions = {}): Express {
   const authenticated = requireAuth(services.signIns.authenticate);
   const auth = createAuthService({
     store: createAuthStore(deps.tpms),
-    limiter: createLoginLimiter(deps.redis.cache, options.loginLimits ?? DEFAULT_LOGIN_LIMITS),
+    throttle: createLoginThrottle(deps.redis.cache, {
+      perUserAddress: deps.env.LOGIN_MAX_FAILURES_PER_USER_ADDRESS,
+      perAddress: deps.env.LOGIN_MAX_FAILURES_PER_ADDRESS,
+      windowS: deps.env.LOGIN_FAILURE_WINDOW_S,
+      userFailuresBeforeDelay: deps.env.LOGIN_USER_FAILURES_BEFORE_DELAY,
+      userMaxDelayS: deps.env.LOGIN_USER_MAX_DELAY_S,
+      knownAddressS: DEFAULT_KNOWN_ADDRESS_S,
+    }),
+    slots: createSignInSlots({ concurrency: deps.env.LOGIN_CONCURRENCY, queue: deps.env.LOGIN_QUEUE }),
+    passwords: options.passwords ?? nativeBcrypt,
     tokens: services.tokens,
     logger: deps.logger,
   });

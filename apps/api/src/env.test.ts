@@ -28,8 +28,21 @@ describe('loadEnv', () => {
       TPMS_CACHE_TTL_S: 3600,
       TPMS_NEGATIVE_CACHE_TTL_S: 60,
       ADMIN_USERS: [],
+      LOGIN_CONCURRENCY: 4,
+      LOGIN_QUEUE: 50,
+      LOGIN_MAX_FAILURES_PER_USER_ADDRESS: 5,
+      LOGIN_MAX_FAILURES_PER_ADDRESS: 30,
+      LOGIN_FAILURE_WINDOW_S: 900,
+      LOGIN_USER_FAILURES_BEFORE_DELAY: 10,
+      LOGIN_USER_MAX_DELAY_S: 5,
     });
     expect(env.MYSQL_HOST).toBeUndefined();
+  });
+
+  it('trusts only a proxy on loopback unless told otherwise; a whole number is a count of hops', () => {
+    expect(loadEnv(minimal).TRUST_PROXY).toBe('loopback');
+    expect(loadEnv({ ...minimal, TRUST_PROXY: '1' }).TRUST_PROXY).toBe(1);
+    expect(loadEnv({ ...minimal, TRUST_PROXY: 'loopback, 10.0.0.5' }).TRUST_PROXY).toBe('loopback, 10.0.0.5');
   });
 
   it('parses durations and admin lists', () => {

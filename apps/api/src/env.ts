@@ -39,8 +39,15 @@ export const EnvSchema = z
     PORT: int(3000, 0, 65_535),
     HOST: z.string().min(1).default('0.0.0.0'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    /** Express "trust proxy": which hops may set X-Forwarded-For (nginx in front). */
-    TRUST_PROXY: z.string().default('loopback, linklocal, uniquelocal'),
+    /**
+     * Express "trust proxy": which hops may set X-Forwarded-For (nginx in front). Addresses or
+     * subnets (`loopback`, `10.0.0.5`), or a whole number of hops when nothing but the proxy can
+     * reach the API. Trusting whole private ranges let any client on them pick its own address.
+     */
+    TRUST_PROXY: z
+      .string()
+      .default('loopback')
+      .transform((value) => (/^\s*\d+\s*$/.test(value) ? Number(value) : value)),
     REDIS_URL: RedisUrlSchema.default('redis://127.0.0.1:6379/0'),
     REDIS_CHAT_DB: int(1, 0, 255),
     REDIS_CACHE_DB: int(2, 0, 255),
@@ -50,6 +57,16 @@ export const EnvSchema = z
     MYSQL_PASSWORD: z.string().default(''),
     MYSQL_DATABASE: z.string().regex(/^\w{1,64}$/, 'must be a plain database name').default('tpms'),
     MYSQL_CONNECTION_LIMIT: int(10, 1, 200),
+    /** Sign-ins checked at once (TPMS lookup + bcrypt), and how many may wait for a turn. */
+    LOGIN_CONCURRENCY: int(4, 1, 64),
+    LOGIN_QUEUE: int(50, 0, 10_000),
+    /** Failed sign-ins per user name from one address, and per address, within the window. */
+    LOGIN_MAX_FAILURES_PER_USER_ADDRESS: int(5, 1, 1000),
+    LOGIN_MAX_FAILURES_PER_ADDRESS: int(30, 1, 100_000),
+    LOGIN_FAILURE_WINDOW_S: int(900, 10, 86_400),
+    /** Failures of one user name from all addresses before each attempt waits a growing delay. */
+    LOGIN_USER_FAILURES_BEFORE_DELAY: int(10, 1, 100_000),
+    LOGIN_USER_MAX_DELAY_S: int(5, 1, 60),
     JWT_SECRET_KEY: z.string().min(1, 'is required (a random string of at least 32 bytes)'),
     JWT_EXPIRES_IN: DurationSchema.default(8 * 3600),
     TPMS_CACHE_TTL_S: int(3600, 1, 86_400),
