@@ -18,7 +18,7 @@ export type Deps = {
     counters: RedisClient;
     /** REDIS_CHAT_DB: chat metadata, per-user indexes, messages. */
     chat: RedisClient;
-    /** REDIS_CACHE_DB: TPMS answers, login failure counters; safe to flush. */
+    /** REDIS_CACHE_DB: TPMS answers, login failure counters, signed-out tokens; safe to flush (flushing forgets sign-outs). */
     cache: RedisClient;
     /** Subscriber-mode connection (pub/sub): stop requests for replies another process streams. */
     events: RedisClient;
