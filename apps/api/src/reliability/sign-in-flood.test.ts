@@ -64,8 +64,9 @@ describe('a flood of bogus sign-ins', () => {
           `24 concurrent bogus sign-ins; event-loop delay p99 ${idle.loopP99Ms.toFixed(1)} ms idle, ${flood.loopP99Ms.toFixed(1)} ms ` +
           `(max ${flood.loopMaxMs.toFixed(1)} ms) during; ${signIns} sign-ins checked`,
       );
-      // Generous: bcryptjs on the event loop measured p99 in the hundreds of ms; only the loop is bounded, not request times.
-      expect(flood.loopP99Ms).toBeLessThan(200);
+      // Generous (the full suite shares 2 cores: 144 ms seen there), yet bcryptjs on the event loop
+      // measured over 500 ms alone. Only the loop is bounded, not request times.
+      expect(flood.loopP99Ms).toBeLessThan(300);
     } finally {
       flooding = false;
       await Promise.all(clients);
