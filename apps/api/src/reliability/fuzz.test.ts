@@ -5,7 +5,7 @@ import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
 import { listen, parseEventStream } from '../test/event-stream-client.js';
 import { PROJECTS, USERS } from '@simorgh/devstack/fixtures';
 import { startTestStack, type TestStack } from '../test/harness.js';
-import { bodyFieldsOf, pathParamsOf, sampleRequest, tableRoutes, type TableRoute } from '../test/route-samples.js';
+import { bodyFieldsOf, ENDS_SIGN_IN, pathParamsOf, sampleRequest, tableRoutes, type TableRoute } from '../test/route-samples.js';
 
 /**
  * Property-based fuzzing of everything a client controls: JSON and raw bodies, path
@@ -17,6 +17,8 @@ let stack: TestStack;
 let server: Awaited<ReturnType<typeof listen>>;
 let token: string;
 let adminToken: string;
+/** For the routes that end the sign-in they are called with, so `token` stays valid. */
+let signOutToken: string;
 let ownChat: string;
 const RUNS = 100;
 
@@ -29,6 +31,7 @@ beforeAll(async () => {
   server = await listen(stack.app);
   token = await stack.tokenFor(USERS.arash.username);
   adminToken = await stack.tokenFor(USERS.admin.username);
+  signOutToken = await stack.tokenFor(USERS.arash.username);
   const res = await fetch(`${server.url}/api/chats`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
@@ -90,7 +93,9 @@ const bodyLike = (fields: string[]) =>
 const ownParams = () => ({ id: ownChat, project_number: String(PROJECTS.refinery.id) });
 /** The headers a route's caller sends: no token on public routes, the admin's on admin routes. */
 const headersFor = (route: TableRoute) =>
-  route.access === 'public' ? { 'Content-Type': 'application/json' } : json(route.access === 'admin' ? adminToken : token);
+  route.access === 'public'
+    ? { 'Content-Type': 'application/json' }
+    : json(route.access === 'admin' ? adminToken : ENDS_SIGN_IN.has(route.name) ? signOutToken : token);
 
 /** Every route of the table that takes a body, or could (POST and PATCH). */
 const JSON_ENDPOINTS = tableRoutes((route) => route.body !== undefined || route.method === 'POST' || route.method === 'PATCH').map((route) => ({
@@ -196,7 +201,7 @@ describe('fuzzing headers', () => {
     // Every route of the table; chat routes on a chat that does not exist, so nothing is deleted.
     const routes = tableRoutes().map((route) => {
       const { method, path, body } = sampleRequest(route, { ...ownParams(), id: 'G-202601-999999' });
-      return [method, path, body] as const;
+      return [method, path, body, ENDS_SIGN_IN.has(route.name)] as const;
     });
     await fc.assert(
       fc.asyncProperty(
@@ -206,9 +211,9 @@ describe('fuzzing headers', () => {
         header(['gzip', 'deflate', 'br', 'identity', 'x-unknown']),
         header(['application/json', 'text/event-stream', '*/*']),
         header(['req-1', '', 'x'.repeat(200)]),
-        async ([method, path, body], authorization, contentType, contentEncoding, accept, requestId) => {
+        async ([method, path, body, endsSignIn], authorization, contentType, contentEncoding, accept, requestId) => {
           const headers: Record<string, string> = {};
-          if (authorization !== undefined) headers.Authorization = authorization;
+          if (authorization !== undefined) headers.Authorization = endsSignIn ? authorization.replaceAll(token, signOutToken) : authorization;
           if (contentType !== undefined) headers['Content-Type'] = contentType;
           if (contentEncoding !== undefined && body !== undefined) headers['Content-Encoding'] = contentEncoding;
           if (accept !== undefined) headers.Accept = accept;

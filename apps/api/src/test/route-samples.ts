@@ -24,6 +24,12 @@ export const SAMPLE_BODIES: { [K in RoutesWithBody]: RouteBodyInput<Routes[K]> }
   invalidateTpmsCache: { user_id: 'a.rahimi' },
 };
 
+/**
+ * Routes that end the sign-in they are called with: a test that reuses one token across the table
+ * gives these a token of its own, or every route after them would only see a revoked token.
+ */
+export const ENDS_SIGN_IN: ReadonlySet<RouteName> = new Set<RouteName>(['logout']);
+
 export type TableRoute = RouteDefinition & { name: RouteName };
 
 /** Every route of the table, optionally only those matching `filter`. */
