@@ -139,6 +139,9 @@ export async function startLocalStack(say: (line: string) => void, options: { ap
         OPENAI_MODEL: 'bench-model',
         MESSAGES_PER_MINUTE: '10000',
         CONCURRENT_STREAMS: '100',
+        // The load runs create chats as fast as they can, as a few users.
+        CHATS_PER_MINUTE: '100000',
+        MAX_CHATS_PER_USER: '10000000',
       },
     });
     cleanups.push(() => api.stop());

@@ -69,7 +69,12 @@ export function buildServices(deps: Deps, options: CreateAppOptions = {}): Servi
       negative: deps.env.TPMS_NEGATIVE_CACHE_TTL_S,
     }),
   );
-  const chats = createChatsService(deps, createChatsStore(deps.redis.chat, { counters: redisDbOf(deps.env.REDIS_URL), chat: deps.env.REDIS_CHAT_DB, cache: deps.env.REDIS_CACHE_DB }), projects);
+  const chats = createChatsService(
+    deps,
+    createChatsStore(deps.redis.chat, { counters: redisDbOf(deps.env.REDIS_URL), chat: deps.env.REDIS_CHAT_DB, cache: deps.env.REDIS_CACHE_DB }),
+    projects,
+    { chatsPerMinute: deps.env.CHATS_PER_MINUTE, maxChatsPerUser: deps.env.MAX_CHATS_PER_USER },
+  );
   const messages = createMessagesService({
     clock: deps.clock,
     logger: deps.logger,
@@ -88,7 +93,7 @@ export function buildServices(deps: Deps, options: CreateAppOptions = {}): Servi
       channel: `simorgh:stop-reply:db${deps.env.REDIS_CHAT_DB}`,
       logger: deps.logger,
     }),
-    ...(options.messages ? { options: options.messages } : {}),
+    options: { maxMessagesPerChat: deps.env.MAX_MESSAGES_PER_CHAT, ...options.messages },
   });
   return { tokens, signIns, projects, chats, llm: deps.llm, messages };
 }

@@ -83,6 +83,9 @@ export const EnvSchema = z
     SYSTEM_PROMPT: optionalText.transform((value) => value ?? DEFAULT_SYSTEM_PROMPT),
     MESSAGES_PER_MINUTE: int(20, 1, 10_000),
     CONCURRENT_STREAMS: int(2, 1, 100),
+    CHATS_PER_MINUTE: int(30, 1, 100_000),
+    MAX_CHATS_PER_USER: int(10_000, 1, 10_000_000),
+    MAX_MESSAGES_PER_CHAT: int(2000, 2, 1_000_000),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && Buffer.byteLength(env.JWT_SECRET_KEY) < 32) {

@@ -21,7 +21,24 @@ export const MessageSchema = z.object({
 });
 export type Message = z.infer<typeof MessageSchema>;
 
-export const ListMessagesResponseSchema = z.object({ messages: z.array(MessageSchema) });
+export const MESSAGES_PAGE_DEFAULT = 100;
+export const MESSAGES_PAGE_MAX = 200;
+
+/**
+ * A page of a chat's messages: the newest `limit` before the message `before` (exclusive), or
+ * the newest of all without it. Walk back by passing each answer's `next_before`.
+ */
+export const ListMessagesQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(MESSAGES_PAGE_MAX).default(MESSAGES_PAGE_DEFAULT),
+  before: z.string().min(1).max(200).optional(),
+});
+export type ListMessagesQuery = z.input<typeof ListMessagesQuerySchema>;
+
+/** Oldest first; `next_before` is the `before` for the page before this one, null at the start. */
+export const ListMessagesResponseSchema = z.object({
+  messages: z.array(MessageSchema),
+  next_before: z.string().nullable(),
+});
 export type ListMessagesResponse = z.infer<typeof ListMessagesResponseSchema>;
 
 export const SendMessageRequestSchema = z.object({

@@ -21,6 +21,7 @@ import { HealthResponseSchema, LlmDiagnosticsSchema } from './health.js';
 import {
   GenerateTitleRequestSchema,
   GenerateTitleResponseSchema,
+  ListMessagesQuerySchema,
   ListMessagesResponseSchema,
   SendMessageRequestSchema,
   StopResponseSchema,
@@ -132,9 +133,10 @@ export const routes = {
     method: 'GET',
     path: '/api/chats/:id/messages',
     params: ChatPathParamsSchema,
+    query: ListMessagesQuerySchema,
     responses: { 200: ListMessagesResponseSchema },
     access: 'user',
-    summary: "A chat's messages, oldest first",
+    summary: "One page of a chat's messages (the newest before a cursor), oldest first",
   },
   sendMessage: {
     method: 'POST',

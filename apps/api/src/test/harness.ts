@@ -9,6 +9,7 @@ import {
   ChatResponseSchema,
   CreateChatResponseSchema,
   ListMessagesResponseSchema,
+  MESSAGES_PAGE_MAX,
   type ChatMetadata,
   type Message,
 } from '@simorgh/contracts';
@@ -67,7 +68,7 @@ export type TestStack = {
   createChat: (userId: string, body?: Record<string, unknown>, app?: Express) => Promise<ChatMetadata>;
   /** A session's metadata as `userId` sees it; throws unless it answers 200. */
   chatOf: (userId: string, chatId: string) => Promise<ChatMetadata>;
-  /** A session's messages as `userId` sees them; throws unless it answers 200. */
+  /** All of a session's messages as `userId` sees them, every page; throws unless each answers 200. */
   messagesOf: (userId: string, chatId: string) => Promise<Message[]>;
   /** Another deps/app on the same Redis (and TPMS unless overridden); closed by stop(). */
   build: (options?: StackOptions) => Promise<{ env: Env; deps: Deps; app: Express }>;
@@ -110,6 +111,8 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
     MYSQL_CONNECTION_LIMIT: '10',
     JWT_SECRET_KEY: TEST_JWT_SECRET,
     ADMIN_USERS,
+    // Tests set chats up in bursts, often on a frozen clock; the tests of this limit set their own.
+    CHATS_PER_MINUTE: '100000',
   };
   const built: Deps[] = [];
 
@@ -161,10 +164,19 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
       return ChatResponseSchema.parse(expectOk(response, 200, `GET /api/chats/${chatId}`)).chat;
     },
     messagesOf: async (userId, chatId) => {
-      const response = await request(main.app)
-        .get(`/api/chats/${chatId}/messages`)
-        .set('Authorization', `Bearer ${await tokenFor(userId)}`);
-      return ListMessagesResponseSchema.parse(expectOk(response, 200, `GET /api/chats/${chatId}/messages`)).messages;
+      const authorization = `Bearer ${await tokenFor(userId)}`;
+      const pages: Message[][] = [];
+      let before: string | null = null;
+      do {
+        const response = await request(main.app)
+          .get(`/api/chats/${chatId}/messages`)
+          .query({ limit: MESSAGES_PAGE_MAX, ...(before === null ? {} : { before }) })
+          .set('Authorization', authorization);
+        const page = ListMessagesResponseSchema.parse(expectOk(response, 200, `GET /api/chats/${chatId}/messages`));
+        pages.unshift(page.messages);
+        before = page.next_before;
+      } while (before !== null);
+      return pages.flat();
     },
     build,
     stop: async () => {

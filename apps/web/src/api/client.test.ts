@@ -54,7 +54,7 @@ describe('callRoute', () => {
     onRoute(routes.getChat, () => HttpResponse.error());
     onRoute(routes.listMessages, () => new HttpResponse('<html>502 Bad Gateway</html>', { status: 502 }));
     await expect(callRoute(routes.getChat, { params: { id: 'x' } })).rejects.toMatchObject({ status: 0, code: 'upstream_unavailable' });
-    await expect(callRoute(routes.listMessages, { params: { id: 'x' } })).rejects.toMatchObject({
+    await expect(callRoute(routes.listMessages, { params: { id: 'x' }, query: {} })).rejects.toMatchObject({
       status: 502,
       code: 'upstream_unavailable',
     });

@@ -1,4 +1,4 @@
-import { routes, UpdateChatRequestSchema, type ChatMetadata, type Message } from '@simorgh/contracts';
+import { MESSAGES_PAGE_DEFAULT, routes, UpdateChatRequestSchema, type ChatMetadata, type Message } from '@simorgh/contracts';
 import { makeChat } from './factories';
 import { errorResponse, onRoute, recordedRequests } from './route-handlers';
 
@@ -19,7 +19,16 @@ export function installFakeApi({ chats = [] as ChatMetadata[], messages = {} as 
     const chat = state.chats.find((c) => c.chat_id === params.id);
     return chat === undefined ? notFound(params.id) : { status: 200, body: { chat } };
   });
-  onRoute(routes.listMessages, ({ params }) => ({ status: 200, body: { messages: state.messages[params.id ?? ''] ?? [] } }));
+  // Pages as the API does: the newest `limit` before `before`, oldest first.
+  onRoute(routes.listMessages, ({ params, url }) => {
+    const all = state.messages[params.id ?? ''] ?? [];
+    const before = url.searchParams.get('before');
+    const end = before === null ? all.length : all.findIndex((m) => m.message_id === before);
+    if (end < 0) return errorResponse(400, 'validation', 'before must be the ID of a message in this chat');
+    const start = Math.max(0, end - Number(url.searchParams.get('limit') ?? MESSAGES_PAGE_DEFAULT));
+    const messages = all.slice(start, end);
+    return { status: 200, body: { messages, next_before: start > 0 ? (messages[0]?.message_id ?? null) : null } };
+  });
   onRoute(routes.createChat, () => {
     state.nextId += 1;
     const chat = makeChat({ chat_id: `G-202611-000${state.nextId}`, chat_name: 'New conversation' });

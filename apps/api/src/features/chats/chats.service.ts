@@ -18,6 +18,7 @@ import type { z } from 'zod';
 import type { Deps } from '../../deps.js';
 import { AppError, chatNotFound } from '../../http/app-error.js';
 import { EncodedJson } from '../../http/send-json.js';
+import { retryAfterSeconds } from '../../rate-log.js';
 import type { ProjectsService } from '../projects/projects.service.js';
 import type { AccessCheck } from '../projects/projects.scripts.js';
 import { decodeCursor, encodeCursor } from './chat-cursor.js';
@@ -30,7 +31,10 @@ type CreateInput = z.output<typeof CreateChatRequestSchema>;
 type ListInput = z.output<typeof ListChatsQuerySchema>;
 type UpdateInput = z.output<typeof UpdateChatRequestSchema>;
 
-export function createChatsService(deps: Pick<Deps, 'clock' | 'logger'>, store: ChatsStore, projects: ProjectsService) {
+/** Per-user bounds on creation: CHATS_PER_MINUTE and MAX_CHATS_PER_USER. */
+export type ChatLimits = { chatsPerMinute: number; maxChatsPerUser: number };
+
+export function createChatsService(deps: Pick<Deps, 'clock' | 'logger'>, store: ChatsStore, projects: ProjectsService, limits: ChatLimits) {
   const render = createChatRenderer();
   const nowIso = () => deps.clock.now().toISOString();
 
@@ -87,8 +91,18 @@ export function createChatsService(deps: Pick<Deps, 'clock' | 'logger'>, store: 
       metadata: template,
       createdMs: now.getTime(),
       access,
+      limits: { perMinute: limits.chatsPerMinute, maxChats: limits.maxChatsPerUser },
     });
     if (created === 'unverified') return null;
+    if (created === 'quota') {
+      throw new AppError('conflict', `You have ${limits.maxChatsPerUser} chats, the most one person can keep. Delete some to start new ones.`);
+    }
+    if ('limited' in created) {
+      const seconds = retryAfterSeconds(created.limited.waitMs);
+      throw new AppError('rate_limited', `You can start ${limits.chatsPerMinute} chats per minute. Try again in ${seconds} s.`, {
+        'Retry-After': String(seconds),
+      });
+    }
     if (created.seq === 0) throw new Error(`No free session ID after ${created.skipped} attempts on ${counterKey}`);
     if (created.chatId !== format(created.seq)) throw new Error(`Session ID ${created.chatId} does not match number ${created.seq}`);
     if (created.skipped > 0) {

@@ -11,8 +11,10 @@
  * scripts (CHAT_METADATA_LUA); deleting a chat removes its messages in the same script
  * through the messages feature's DELETE_MESSAGES_LUA.
  */
+import { randomUUID } from 'node:crypto';
 import type { ChatMetadata } from '@simorgh/contracts';
 import type { RedisClient } from '../../redis.js';
+import { RATE_LOG_LUA } from '../../rate-log.js';
 import { defineScript } from '../../redis-script.js';
 import { COUNT_MESSAGES_LUA, DELETE_MESSAGES_LUA, messagesKey, storedMessageKeys } from '../messages/messages.scripts.js';
 import { CACHED_ACCESS_ARGS, CACHED_ACCESS_KEYS, CACHED_ACCESS_LUA, type AccessCheck } from '../projects/projects.scripts.js';
@@ -27,18 +29,29 @@ import { metadataKey, userIndexKey, userPinnedKey } from './chats.scripts.js';
  * the caller expected, nothing is written. The metadata key is built here from the number, so
  * it cannot be declared in KEYS (see docs/decisions/session-creation-one-script.md).
  *
+ * The owner's limits come next, in the same step: at most `maxChats` chats (the index's ZCARD:
+ * pinned chats stay in it too) and `perWindow` creations per `windowMs` (a sliding log in the
+ * cache DB, `rateLog`, taken here and given back if nothing is written).
+ *
  * `metaTail`: the metadata JSON after its chat_id field. Returns { number, ID, numbers skipped };
- * number 0 when every attempt was taken, -1 when the access check failed.
+ * number 0 when every attempt was taken, -1 when the access check failed, -2 over the creation
+ * rate (third field: ms to wait), -3 when the user has `maxChats` chats already.
  */
 const CREATE_SCRIPT = defineScript({
-  keys: ['counter', 'index'],
+  keys: ['counter', 'index', 'rateLog'],
   optionalKeys: CACHED_ACCESS_KEYS,
-  args: ['countersDb', 'chatDb', 'cacheDb', 'idPrefix', 'width', 'metaTail', 'score', 'maxAttempts', ...CACHED_ACCESS_ARGS],
+  args: ['countersDb', 'chatDb', 'cacheDb', 'idPrefix', 'width', 'metaTail', 'score', 'maxAttempts', 'maxChats', 'now', 'windowMs', 'perWindow', 'token', ...CACHED_ACCESS_ARGS],
   lua: `${CACHED_ACCESS_LUA}
+${RATE_LOG_LUA}
 if k.tpmsProject then
   redis.call('SELECT', a.cacheDb)
   if not cached_access(k.tpmsProject, k.tpmsPermission, a.tpmsExpected) then return { -1, '', 0 } end
 end
+redis.call('SELECT', a.chatDb)
+if redis.call('ZCARD', k.index) >= tonumber(a.maxChats) then return { -3, '', 0 } end
+redis.call('SELECT', a.cacheDb)
+local wait = rate_log_take(k.rateLog, a.now, a.windowMs, a.perWindow, a.token)
+if wait > 0 then return { -2, '', wait } end
 local skipped = 0
 for attempt = 1, tonumber(a.maxAttempts) do
   redis.call('SELECT', a.countersDb)
@@ -51,6 +64,8 @@ for attempt = 1, tonumber(a.maxAttempts) do
   end
   skipped = skipped + 1
 end
+redis.call('SELECT', a.cacheDb)
+rate_log_refund(k.rateLog, a.token)
 return { 0, '', skipped }`,
 });
 
@@ -108,6 +123,16 @@ export type MetadataPatch = Partial<Pick<ChatMetadata, 'chat_name' | 'status' | 
 
 export type NewSession = { seq: number; chatId: string; skipped: number };
 
+/** Per-user limits on creating chats, checked by the creation script. */
+export type CreationLimits = { perMinute: number; maxChats: number };
+
+/** Why the creation script wrote nothing though the access check passed. */
+export type CreationRefusal = { limited: { waitMs: number } } | 'quota';
+
+const CREATION_WINDOW_MS = 60_000;
+/** The cache-DB sliding log of a user's recent creations (see rate-log.ts). */
+const creationLogKey = (userId: string) => `ratelimit:chats:${userId}`;
+
 /** `databases`: the counters DB (REDIS_URL's), the chat DB this client is on, the TPMS cache DB. */
 export function createChatsStore(chat: RedisClient, databases: { counters: number; chat: number; cache: number }) {
   async function patch(
@@ -132,19 +157,23 @@ export function createChatsStore(chat: RedisClient, databases: { counters: numbe
     /**
      * Numbers and stores a new chat: `idPrefix` + the counter's next number, zero-padded to
      * `width`. `metadata` is everything but chat_id. seq is 0 when no free number was found;
-     * 'unverified' when `access` was given and the cache did not confirm it (nothing written).
+     * 'unverified' when `access` was given and the cache did not confirm it; `limited` over the
+     * user's creation rate, 'quota' at the user's chat limit (nothing written).
      */
     async createWithNextId(options: {
       counterKey: string;
       idPrefix: string;
       width: number;
       metadata: Omit<ChatMetadata, 'chat_id'>;
+      /** Creation time (the index score), also the time the rate log is taken at. */
       createdMs: number;
       access?: AccessCheck | undefined;
-    }): Promise<NewSession | 'unverified'> {
+      limits: CreationLimits;
+    }): Promise<NewSession | 'unverified' | CreationRefusal> {
       const { access } = options;
-      const index = userIndexKey(options.metadata.user_id);
-      const result = (await CREATE_SCRIPT.run(chat, access ? { counter: options.counterKey, index, ...access.keys } : { counter: options.counterKey, index }, {
+      const userId = options.metadata.user_id;
+      const keys = { counter: options.counterKey, index: userIndexKey(userId), rateLog: creationLogKey(userId) };
+      const result = (await CREATE_SCRIPT.run(chat, access ? { ...keys, ...access.keys } : keys, {
         countersDb: databases.counters,
         chatDb: databases.chat,
         cacheDb: databases.cache,
@@ -153,10 +182,17 @@ export function createChatsStore(chat: RedisClient, databases: { counters: numbe
         metaTail: JSON.stringify(options.metadata).slice(1),
         score: options.createdMs,
         maxAttempts: MAX_CREATE_ATTEMPTS,
+        maxChats: options.limits.maxChats,
+        now: options.createdMs,
+        windowMs: CREATION_WINDOW_MS,
+        perWindow: options.limits.perMinute,
+        token: randomUUID(),
         tpmsExpected: access ? access.args.tpmsExpected : '',
       })) as [number, string, number];
       const seq = Number(result[0]);
       if (seq === -1) return 'unverified';
+      if (seq === -2) return { limited: { waitMs: Number(result[2]) } };
+      if (seq === -3) return 'quota';
       return { seq, chatId: String(result[1]), skipped: Number(result[2]) };
     },
 

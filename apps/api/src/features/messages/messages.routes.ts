@@ -6,7 +6,7 @@ export function createMessagesHandlers(
   messages: MessagesService,
 ): RouteHandlers<'listMessages' | 'sendMessage' | 'regenerateReply' | 'stopReply' | 'generateTitle'> {
   return {
-    listMessages: async ({ userId, params }) => ({ status: 200, body: { messages: await messages.list(userId, params.id) } }),
+    listMessages: async ({ userId, params, query }) => ({ status: 200, body: await messages.list(userId, params.id, query) }),
     sendMessage: ({ userId, params, body, signal }) => messages.send(userId, params.id, body.content, signal),
     regenerateReply: ({ userId, params, signal }) => messages.regenerate(userId, params.id, signal),
     async stopReply({ userId, params }) {

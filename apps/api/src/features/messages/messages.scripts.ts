@@ -32,9 +32,11 @@ end`;
 
 /**
  * Lua: `delete_messages(messages_key, seq_key)` removes a chat's messages and its message
- * counter (storedMessageKeys), for the script that deletes the chat.
+ * counter (storedMessageKeys), for the script that deletes the chat. UNLINK, not DEL: the keys
+ * are gone at once, but a long list's memory is freed in the background, so deleting a big
+ * chat does not stall Redis for everyone.
  */
 export const DELETE_MESSAGES_LUA = `
 local function delete_messages(messages_key, seq_key)
-  return redis.call('DEL', messages_key, seq_key)
+  return redis.call('UNLINK', messages_key, seq_key)
 end`;

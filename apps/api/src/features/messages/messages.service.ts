@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { PLACEHOLDER_TITLE, type Message, type StreamEvent } from '@simorgh/contracts';
+import { parseMessageId, PLACEHOLDER_TITLE, type ListMessagesResponse, type Message, type StreamEvent } from '@simorgh/contracts';
 import type { Clock } from '../../deps.js';
 import { AppError, chatNotFound } from '../../http/app-error.js';
 import type { Logger } from '../../logger.js';
@@ -17,7 +17,17 @@ export type MessagesServiceOptions = {
   historyCharBudget?: number;
   /** Lease of the chat's stream lock and the user's stream slot, renewed while streaming. */
   leaseMs?: number;
+  /** MAX_MESSAGES_PER_CHAT: a chat this long takes no new message (409). */
+  maxMessagesPerChat?: number;
 };
+
+/**
+ * The most stored messages a reply reads as its history: the newest ones, enough to fill
+ * HISTORY_CHAR_BUDGET unless they average under 240 characters. The bound keeps the cost of the
+ * script that opens a reply flat however long the chat grows.
+ */
+export const HISTORY_MAX_MESSAGES = 200;
+const DEFAULT_MAX_MESSAGES_PER_CHAT = 2000;
 
 const noop = () => undefined;
 
@@ -25,6 +35,8 @@ const noop = () => undefined;
 type StopReason = 'disconnect' | 'stop';
 
 export type MessagesService = ReturnType<typeof createMessagesService>;
+
+const unknownBefore = () => new AppError('validation', 'before must be the ID of a message in this chat (a next_before from an earlier page).');
 
 /** Iterates a generator whose first step was already started (to send its request early). */
 async function* resume<T>(generator: AsyncGenerator<T, void, undefined>, first: Promise<IteratorResult<T, void>>): AsyncGenerator<T, void, undefined> {
@@ -49,6 +61,7 @@ export function createMessagesService(deps: {
   const titleWaitMs = deps.options?.titleWaitMs ?? 4000;
   const historyCharBudget = deps.options?.historyCharBudget ?? HISTORY_CHAR_BUDGET;
   const leaseMs = deps.options?.leaseMs ?? 60_000;
+  const maxMessagesPerChat = deps.options?.maxMessagesPerChat ?? DEFAULT_MAX_MESSAGES_PER_CHAT;
   const nowIso = () => clock.now().toISOString();
 
   /**
@@ -88,6 +101,8 @@ export function createMessagesService(deps: {
         admission,
         owner: userId,
         projectChecked,
+        historyLimit: HISTORY_MAX_MESSAGES,
+        maxMessages: maxMessagesPerChat,
       });
     let opened: OpenedReply | null = null;
     try {
@@ -99,6 +114,9 @@ export function createMessagesService(deps: {
       const chat = owned.value;
       const opening = first.value === 'project' ? await open(true) : first.value;
       if (opening === 'gone' || opening === 'project') throw chatNotFound(chat.chat_id);
+      if (opening === 'full') {
+        throw new AppError('conflict', `This chat is full (${maxMessagesPerChat} messages); start a new one.`);
+      }
       if (opening === 'busy') {
         throw new AppError('conflict', 'A reply is still being written in this conversation. Stop it or wait for it to finish.');
       }
@@ -278,9 +296,18 @@ export function createMessagesService(deps: {
   }
 
   return {
-    async list(userId: string, chatId: string): Promise<Message[]> {
+    /** One page, oldest first: the newest `limit` messages before the message `before`. */
+    async list(userId: string, chatId: string, query: { limit: number; before?: string | undefined }): Promise<ListMessagesResponse> {
       await chats.getOwnedChat(userId, chatId);
-      return store.list(chatId);
+      let before: { id: string; seq: number } | undefined;
+      if (query.before !== undefined) {
+        const parsed = parseMessageId(query.before);
+        if (parsed === null || parsed.sessionId !== chatId) throw unknownBefore();
+        before = { id: query.before, seq: parsed.seq };
+      }
+      const page = await store.page(chatId, query.limit, before);
+      if (page === 'unknown') throw unknownBefore();
+      return { messages: page.messages, next_before: page.nextBefore };
     },
 
     send(userId: string, chatId: string, content: string, signal: AbortSignal): Promise<AsyncIterable<StreamEvent>> {
@@ -305,11 +332,12 @@ export function createMessagesService(deps: {
     async generateTitle(userId: string, chatId: string, firstMessage: string | undefined): Promise<string> {
       const chat = await chats.getOwnedChat(userId, chatId);
       if (chat.chat_type === 'project') return chat.chat_name;
-      const source =
-        firstMessage ?? (await store.list(chatId)).find((message) => message.role === 'user')?.content;
+      const source = firstMessage ?? (await store.firstUserMessage(chatId))?.content;
       if (!source) {
         throw new AppError('validation', 'Send first_message, or send a message in this conversation first.');
       }
+      // A model call like a reply's: it counts against MESSAGES_PER_MINUTE.
+      await limits.takeMessage(userId);
       const { title } = await llm.titleFor(source);
       const updated = await chats.renameChat(userId, chatId, title);
       return updated.chat_name;

@@ -36,19 +36,22 @@ return reserve_seq(k.messages, k.messageSeq, 1)`,
 /**
  * Everything a reply needs before the model is called, in one round trip (one fsync wait):
  * admits it against the user's limits (cache DB, selected for that part only), checks that the
- * chat is `owner`'s, takes the chat's reply lock, reads the stored messages, reserves
+ * chat is `owner`'s, refuses a chat that has no room for `reserve` more messages
+ * (`maxMessages`), takes the chat's reply lock, reads the newest `historyMax` stored messages
+ * (never the whole list: the script's cost must not grow with the chat), reserves
  * `reserve` message numbers and saves the user message (`userMessage`: its JSON without
  * message_id, '' for none) under the first of them, as `idPrefix` + the number padded to
  * `width`. A project chat needs its TPMS permission checked first (cached, in the projects
  * feature): without `projectChecked` = '1' the script stops there. Nothing is taken when the
  * request is refused.
  * Returns {'limited', verdict, wait ms} over a limit, -1 when the chat is gone or not the
- * owner's, 'project' for a project chat without the flag, false when another reply holds
- * the lock, else {last reserved number (0 if none), messages before the user message}.
+ * owner's, 'project' for a project chat without the flag, 'full' when the chat has no room,
+ * false when another reply holds the lock, else {last reserved number (0 if none), the newest
+ * messages before the user message, the list index of the first of them}.
  */
 const OPEN_REPLY_SCRIPT = defineScript({
   keys: ['meta', 'lock', 'messages', 'messageSeq', ...ADMISSION_KEYS],
-  args: ['token', 'leaseMs', 'reserve', 'updatedAt', 'idPrefix', 'width', 'userMessage', 'cacheDb', 'chatDb', 'owner', 'projectChecked', ...ADMISSION_ARGS],
+  args: ['token', 'leaseMs', 'reserve', 'updatedAt', 'idPrefix', 'width', 'userMessage', 'cacheDb', 'chatDb', 'owner', 'projectChecked', 'historyMax', 'maxMessages', ...ADMISSION_ARGS],
   lua: `${ADMISSION_LUA}
 ${RESERVE_SEQ_LUA}
 ${CHAT_METADATA_LUA}
@@ -57,11 +60,16 @@ local verdict = admit(k.rateLog, k.streamSlots, a.now, a.windowMs, a.perWindow, 
 if verdict[1] ~= 0 then return {'limited', verdict[1], verdict[2] or 0} end
 redis.call('SELECT', a.chatDb)
 local meta = load_chat(k.meta)
+local count = tonumber(a.reserve)
+local length = 0
+if redis.call('TYPE', k.messages)['ok'] == 'list' then length = redis.call('LLEN', k.messages) end
 local refused = nil
 if not meta or meta['user_id'] ~= a.owner then
   refused = -1
 elseif meta['chat_type'] == 'project' and a.projectChecked ~= '1' then
   refused = 'project'
+elseif count > 0 and length + count > tonumber(a.maxMessages) then
+  refused = 'full'
 elseif not redis.call('SET', k.lock, a.token, 'NX', 'PX', a.leaseMs) then
   refused = false
 end
@@ -71,16 +79,19 @@ if refused ~= nil then
   return refused
 end
 local history = {}
-if redis.call('TYPE', k.messages)['ok'] == 'list' then history = redis.call('LRANGE', k.messages, 0, -1) end
+local first = 0
+if length > 0 then
+  history = redis.call('LRANGE', k.messages, -tonumber(a.historyMax), -1)
+  first = length - #history
+end
 local seq = 0
-local count = tonumber(a.reserve)
 if count > 0 then seq = reserve_seq(k.messages, k.messageSeq, count) end
 if a.userMessage ~= '' then
   local id = a.idPrefix .. string.format('%0' .. a.width .. 'd', seq - count + 1)
   local length = redis.call('RPUSH', k.messages, '{"message_id":' .. cjson.encode(id) .. ',' .. string.sub(a.userMessage, 2))
   set_message_count(k.meta, meta, length, a.updatedAt)
 end
-return {seq, history}`,
+return {seq, history, first}`,
 });
 
 /**
@@ -109,6 +120,68 @@ if not replaced then length = redis.call('RPUSH', k.messages, a.message) end
 set_message_count(k.meta, meta, length, a.updatedAt)
 return length`,
 });
+
+/**
+ * One page of the list: the newest `limit` messages before the message with the ID `before`
+ * (exclusive; '' for the end of the list), as {list index of the first, raw messages}; false
+ * when no message of the list has that ID.
+ *
+ * Finding `before` without reading the list: IDs are `idPrefix` + a number that grows by at
+ * least one per stored message (gaps where a reply was reserved but never saved), and messages
+ * without a stored ID take the number of their position, so the message numbered n sits at
+ * index n-1 or before. That index is probed first (right whenever there are no gaps), then a
+ * binary search over the indexes below it: about log2(length) LINDEX reads and decodes.
+ */
+const PAGE_SCRIPT = defineScript({
+  keys: ['messages'],
+  args: ['before', 'beforeSeq', 'idPrefix', 'width', 'limit'],
+  lua: `
+local is_list = redis.call('TYPE', k.messages)['ok'] == 'list'
+if not is_list then
+  if a.before ~= '' then return false end
+  return {0, {}}
+end
+local length = redis.call('LLEN', k.messages)
+local stop = length
+if a.before ~= '' then
+  local target = tonumber(a.beforeSeq)
+  -- The number and the ID a reader sees for the message at index i.
+  local function numbered(i)
+    local position = a.idPrefix .. string.format('%0' .. a.width .. 'd', i + 1)
+    local ok, message = pcall(cjson.decode, redis.call('LINDEX', k.messages, i))
+    if not ok or type(message) ~= 'table' or type(message['message_id']) ~= 'string' then return i + 1, position end
+    local id = message['message_id']
+    if string.sub(id, 1, #a.idPrefix) == a.idPrefix then
+      local digits = string.match(string.sub(id, #a.idPrefix + 1), '^%d+$')
+      if digits then return tonumber(digits), id end
+    end
+    return i + 1, id
+  end
+  local low, high = 0, math.min(target, length) - 1
+  local probe = high
+  stop = nil
+  while low <= high do
+    local seq, id = numbered(probe)
+    if seq == target then
+      if id == a.before then stop = probe end
+      break
+    elseif seq < target then
+      low = probe + 1
+    else
+      high = probe - 1
+    end
+    probe = math.floor((low + high) / 2)
+  end
+  if stop == nil then return false end
+end
+if stop == 0 then return {0, {}} end
+local start = stop - tonumber(a.limit)
+if start < 0 then start = 0 end
+return {start, redis.call('LRANGE', k.messages, start, stop - 1)}`,
+});
+
+/** The first few messages, where a chat's first user message is. */
+const OPENING_MESSAGES = 20;
 
 /** Renews only our own lease. */
 const RENEW_SCRIPT = defineScript({
@@ -160,11 +233,12 @@ export function parseStoredMessage(chatId: string, raw: string, index: number): 
   return parsed.success ? parsed.data : null;
 }
 
-const parseStoredMessages = (chatId: string, raws: string[]): Message[] =>
-  raws.flatMap((raw, index) => parseStoredMessage(chatId, raw, index) ?? []);
+/** `first`: the list index of raws[0] (a message without an ID is numbered by its position). */
+const parseStoredMessages = (chatId: string, raws: string[], first = 0): Message[] =>
+  raws.flatMap((raw, index) => parseStoredMessage(chatId, raw, first + index) ?? []);
 
 export type OpenedReply = {
-  /** Stored messages before this request's user message. */
+  /** The newest stored messages before this request's user message (at most `historyLimit`). */
   history: Message[];
   /** The saved user message (first reserved ID), or null when none was given. */
   userMessage: Message | null;
@@ -183,7 +257,14 @@ export type OpenReplyOptions = {
   owner: string;
   /** True once the owner's access to a project chat's project was checked. */
   projectChecked: boolean;
+  /** How many of the newest stored messages to read as history. */
+  historyLimit: number;
+  /** A chat holding this many messages takes no more ('full'). */
+  maxMessages: number;
 };
+
+/** One page of a chat's messages, oldest first; `nextBefore` null at the start of the chat. */
+export type MessagesPage = { messages: Message[]; nextBefore: string | null };
 
 /** The admission was refused: `verdict` and `waitMs` for ReplyLimits.refusal. */
 export type LimitedReply = { limited: { verdict: number; waitMs: number } };
@@ -197,24 +278,47 @@ function messageIdParts(chatId: string) {
 /** `databases`: the chat DB this client is on and the cache DB holding the reply limits. */
 export function createMessagesStore(chat: RedisClient, databases: { chat: number; cache: number }) {
   return {
-    async list(chatId: string): Promise<Message[]> {
-      if ((await chat.type(messagesKey(chatId))) !== 'list') return [];
-      return parseStoredMessages(chatId, await chat.lRange(messagesKey(chatId), 0, -1));
+    /**
+     * The newest `limit` messages before the message `before` (exclusive), or the newest of all
+     * without it; 'unknown' when `before` (its number given as `beforeSeq`) is not in the list.
+     */
+    async page(chatId: string, limit: number, before?: { id: string; seq: number }): Promise<MessagesPage | 'unknown'> {
+      const { prefix, width } = messageIdParts(chatId);
+      const result = await PAGE_SCRIPT.run(
+        chat,
+        { messages: messagesKey(chatId) },
+        { before: before?.id ?? '', beforeSeq: before?.seq ?? 0, idPrefix: prefix, width, limit },
+      );
+      if (!Array.isArray(result)) return 'unknown';
+      const [first, raws] = result as [unknown, unknown];
+      const start = Number(first);
+      const messages = parseStoredMessages(chatId, Array.isArray(raws) ? raws.map(String) : [], start);
+      // The oldest message shown is the cursor for the page before it.
+      const nextBefore = start === 0 ? null : (messages[0]?.message_id ?? formatMessageId(chatId, start + 1));
+      return { messages, nextBefore };
+    },
+
+    /** The chat's first user message, looked for among its first few messages only. */
+    async firstUserMessage(chatId: string): Promise<Message | null> {
+      if ((await chat.type(messagesKey(chatId))) !== 'list') return null;
+      const opening = parseStoredMessages(chatId, await chat.lRange(messagesKey(chatId), 0, OPENING_MESSAGES - 1));
+      return opening.find((message) => message.role === 'user') ?? null;
     },
 
     /**
      * Admits the reply against the user's limits, takes the chat's reply lock, returns the
-     * stored messages, saves the user message (if any) and reserves `reserve` message IDs in
+     * newest stored messages, saves the user message (if any) and reserves `reserve` message IDs in
      * all, oldest first. `limited` over a limit, 'busy' while another reply holds the lock,
      * 'gone' when the chat was deleted or is not the owner's, 'project' for a project chat
-     * whose access was not checked yet; then nothing was taken or saved.
+     * whose access was not checked yet, 'full' when the chat has no room for `reserve` more
+     * messages; then nothing was taken or saved.
      */
     async openReply(
       chatId: string,
       token: string,
       leaseMs: number,
       options: OpenReplyOptions,
-    ): Promise<OpenedReply | LimitedReply | 'busy' | 'gone' | 'project'> {
+    ): Promise<OpenedReply | LimitedReply | 'busy' | 'gone' | 'project' | 'full'> {
       const { reserve, userMessage, admission } = options;
       if (userMessage && reserve < 1) throw new RangeError('the user message needs a reserved ID');
       const { prefix, width } = messageIdParts(chatId);
@@ -233,17 +337,20 @@ export function createMessagesStore(chat: RedisClient, databases: { chat: number
           chatDb: databases.chat,
           owner: options.owner,
           projectChecked: options.projectChecked ? '1' : '',
+          historyMax: options.historyLimit,
+          maxMessages: options.maxMessages,
           ...admission.args,
         },
       );
       if (result === -1) return 'gone';
       if (result === 'project') return 'project';
+      if (result === 'full') return 'full';
       if (Array.isArray(result) && result[0] === 'limited') return { limited: { verdict: Number(result[1]), waitMs: Number(result[2]) } };
       if (!Array.isArray(result)) return 'busy';
-      const [last, raws] = result as [unknown, unknown];
+      const [last, raws, first] = result as [unknown, unknown, unknown];
       const lastSeq = Number(last);
       const ids = Array.from({ length: reserve }, (_, index) => formatMessageId(chatId, lastSeq - reserve + 1 + index));
-      const history = parseStoredMessages(chatId, Array.isArray(raws) ? raws.map(String) : []);
+      const history = parseStoredMessages(chatId, Array.isArray(raws) ? raws.map(String) : [], Number(first));
       if (!userMessage) return { history, userMessage: null, reservedIds: ids };
       const [userMessageId, ...reservedIds] = ids;
       if (!userMessageId) throw new Error('no message ID was reserved');

@@ -7,10 +7,13 @@
  *                               open, so a crashed process frees its slots when the lease lapses
  *
  * Times come from the injected clock, not Redis TIME, so tests can control them. A reply is
- * admitted by the script that opens it (messages.store.ts), in the same round trip.
+ * admitted by the script that opens it (messages.store.ts), in the same round trip; a title the
+ * user asks for (generate-title) takes one entry of the same log before the model is called.
  */
+import { randomUUID } from 'node:crypto';
 import { AppError } from '../../http/app-error.js';
 import type { RedisClient } from '../../redis.js';
+import { RATE_LOG_LUA, retryAfterSeconds } from '../../rate-log.js';
 import { defineScript } from '../../redis-script.js';
 
 const WINDOW_MS = 60_000;
@@ -27,27 +30,22 @@ const streamsKey = (userId: string) => `ratelimit:streams:${userId}`;
  * message limit, {2} with no free stream slot; `refund(log_key, slots_key, token)` gives both
  * back. The script declares ADMISSION_KEYS and ADMISSION_ARGS and passes them in that order.
  */
-export const ADMISSION_LUA = `
+export const ADMISSION_LUA = `${RATE_LOG_LUA}
 local function admit(log_key, slots_key, now, window, per_window, lease, stream_limit, token)
+  local wait = rate_log_take(log_key, now, window, per_window, token)
+  if wait > 0 then return {1, wait} end
   now = tonumber(now)
-  window = tonumber(window)
-  redis.call('ZREMRANGEBYSCORE', log_key, '-inf', now - window)
-  if redis.call('ZCARD', log_key) >= tonumber(per_window) then
-    local oldest = redis.call('ZRANGE', log_key, 0, 0, 'WITHSCORES')
-    local wait = tonumber(oldest[2]) + window - now
-    if wait < 1 then wait = 1 end
-    return {1, wait}
-  end
   redis.call('ZREMRANGEBYSCORE', slots_key, '-inf', now)
-  if redis.call('ZCARD', slots_key) >= tonumber(stream_limit) then return {2} end
-  redis.call('ZADD', log_key, now, token)
-  redis.call('PEXPIRE', log_key, window)
+  if redis.call('ZCARD', slots_key) >= tonumber(stream_limit) then
+    rate_log_refund(log_key, token)
+    return {2}
+  end
   redis.call('ZADD', slots_key, now + tonumber(lease), token)
   redis.call('PEXPIRE', slots_key, lease)
   return {0}
 end
 local function refund(log_key, slots_key, token)
-  redis.call('ZREM', log_key, token)
+  rate_log_refund(log_key, token)
   redis.call('ZREM', slots_key, token)
 end`;
 
@@ -60,6 +58,18 @@ export type Admission = {
   keys: Record<(typeof ADMISSION_KEYS)[number], string>;
   args: Record<(typeof ADMISSION_ARGS)[number], number | string>;
 };
+
+/**
+ * One message's worth of the per-minute limit for a request that is not a reply (a title asked
+ * for by the user): the same log, so both count against MESSAGES_PER_MINUTE. Returns 0 when
+ * taken, else the ms to wait.
+ */
+const TAKE_MESSAGE_SCRIPT = defineScript({
+  keys: ['rateLog'],
+  args: ['now', 'windowMs', 'perWindow', 'token'],
+  lua: `${RATE_LOG_LUA}
+return rate_log_take(k.rateLog, a.now, a.windowMs, a.perWindow, a.token)`,
+});
 
 /** Renews only an existing slot (XX): a lapsed one is not taken back. */
 const RENEW_STREAM_SCRIPT = defineScript({
@@ -80,6 +90,24 @@ export function createReplyLimits(options: {
   concurrentStreams: number;
 }) {
   const { cache, now } = options;
+
+  /** The 429 for a refused admission: `verdict` and `waitMs` as `admit` returned them. */
+  function refusal(verdict: number, waitMs: number): AppError {
+    if (verdict === 1) {
+      const seconds = retryAfterSeconds(waitMs);
+      return new AppError(
+        'rate_limited',
+        `You can send ${options.messagesPerMinute} messages per minute. Try again in ${seconds} s.`,
+        { 'Retry-After': String(seconds) },
+      );
+    }
+    return new AppError(
+      'rate_limited',
+      `You already have ${options.concurrentStreams} replies in progress. Wait for one to finish or stop it.`,
+      { 'Retry-After': String(STREAM_RETRY_AFTER_S) },
+    );
+  }
+
   return {
     /**
      * One message (or regeneration) against the per-minute limit and one of the user's stream
@@ -99,21 +127,21 @@ export function createReplyLimits(options: {
       };
     },
 
-    /** The 429 for a refused admission: `verdict` and `waitMs` as `admit` returned them. */
-    refusal(verdict: number, waitMs: number): AppError {
-      if (verdict === 1) {
-        const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-        return new AppError(
-          'rate_limited',
-          `You can send ${options.messagesPerMinute} messages per minute. Try again in ${seconds} s.`,
-          { 'Retry-After': String(seconds) },
-        );
-      }
-      return new AppError(
-        'rate_limited',
-        `You already have ${options.concurrentStreams} replies in progress. Wait for one to finish or stop it.`,
-        { 'Retry-After': String(STREAM_RETRY_AFTER_S) },
+    refusal,
+
+    /**
+     * Counts one message against MESSAGES_PER_MINUTE for work that costs a model call but opens
+     * no reply (generate-title); throws the 429 when the user is over the limit.
+     */
+    async takeMessage(userId: string): Promise<void> {
+      const waitMs = Number(
+        await TAKE_MESSAGE_SCRIPT.run(
+          cache,
+          { rateLog: messagesKey(userId) },
+          { now: now().getTime(), windowMs: WINDOW_MS, perWindow: options.messagesPerMinute, token: randomUUID() },
+        ),
       );
+      if (waitMs > 0) throw refusal(1, waitMs);
     },
 
     async renewStream(userId: string, token: string, leaseMs: number): Promise<void> {

@@ -1,39 +1,54 @@
 import type { ListMessagesResponse, Message } from '@simorgh/contracts';
-import type { QueryClient } from '@tanstack/react-query';
+import type { InfiniteData, QueryClient } from '@tanstack/react-query';
 import { queryKeys } from '../../api/query-keys';
+
+/** The cached pages of a chat's messages: pages[0] is the newest, each next page older. */
+export type MessagePages = InfiniteData<ListMessagesResponse, string | null>;
+
+/** The loaded messages, oldest first. */
+export function chronological(data: Pick<MessagePages, 'pages'> | undefined): Message[] {
+  if (data === undefined) return [];
+  return [...data.pages].reverse().flatMap((page) => page.messages);
+}
+
+const noPages = (): MessagePages => ({ pages: [{ messages: [], next_before: null }], pageParams: [null] });
+
+/** A chat just created has no messages: its cache starts empty, so opening it fetches nothing. */
+export function setNoMessages(queryClient: QueryClient, chatId: string): void {
+  queryClient.setQueryData<MessagePages>(queryKeys.messages(chatId), noPages());
+}
 
 /** Edits to a chat's cached messages while a reply streams in. */
 export function messageCache(queryClient: QueryClient, chatId: string) {
   const key = queryKeys.messages(chatId);
-  const update = (map: (messages: Message[]) => Message[]) =>
-    queryClient.setQueryData<ListMessagesResponse>(key, (data) => ({ messages: map(data?.messages ?? []) }));
+  const read = (): Message[] => chronological(queryClient.getQueryData<MessagePages>(key));
+  const has = (messageId: string) => read().some((m) => m.message_id === messageId);
+  const updatePages = (map: (page: ListMessagesResponse, index: number) => ListMessagesResponse) =>
+    queryClient.setQueryData<MessagePages>(key, (data) => {
+      const base = data ?? noPages();
+      return { ...base, pages: base.pages.map(map) };
+    });
+  /** Every page's messages through `map` (a message is on one page, wherever it is). */
+  const update = (map: (messages: Message[]) => Message[]) => updatePages((page) => ({ ...page, messages: map(page.messages) }));
+  /** New messages are the newest: they go at the end of the first page. */
+  const append = (message: Message) =>
+    updatePages((page, index) => (index === 0 ? { ...page, messages: [...page.messages, message] } : page));
 
   return {
-    read: (): Message[] => queryClient.getQueryData<ListMessagesResponse>(key)?.messages ?? [],
-    append: (message: Message) => update((messages) => [...messages, message]),
+    read,
+    append,
     remove: (messageId: string) => update((messages) => messages.filter((m) => m.message_id !== messageId)),
     /** Replaces the message with `messageId`, or appends `message` if there is none. */
     upsert: (messageId: string, message: Message) =>
-      update((messages) =>
-        messages.some((m) => m.message_id === messageId)
-          ? messages.map((m) => (m.message_id === messageId ? message : m))
-          : [...messages, message],
-      ),
+      has(messageId) ? update((messages) => messages.map((m) => (m.message_id === messageId ? message : m))) : append(message),
     patch: (messageId: string, patch: Partial<Message>) =>
       update((messages) => messages.map((m) => (m.message_id === messageId ? { ...m, ...patch } : m))),
-    appendText: (messageId: string, text: string) =>
-      update((messages) => {
-        if (!messages.some((m) => m.message_id === messageId)) {
-          const draft: Message = {
-            message_id: messageId,
-            role: 'assistant',
-            content: text,
-            created_at: new Date().toISOString(),
-            status: 'complete',
-          };
-          return [...messages, draft];
-        }
-        return messages.map((m) => (m.message_id === messageId ? { ...m, content: m.content + text } : m));
-      }),
+    appendText: (messageId: string, text: string) => {
+      if (has(messageId)) {
+        update((messages) => messages.map((m) => (m.message_id === messageId ? { ...m, content: m.content + text } : m)));
+        return;
+      }
+      append({ message_id: messageId, role: 'assistant', content: text, created_at: new Date().toISOString(), status: 'complete' });
+    },
   };
 }

@@ -5,6 +5,7 @@ import { getAuthSnapshot } from '../../../api/auth-store';
 import { callRoute } from '../../../api/client';
 import { queryKeys } from '../../../api/query-keys';
 import { useNotices } from '../../../hooks/useNotices';
+import { setNoMessages } from '../../messages/message-cache';
 import { placeholderChat, prependChat, removeChat, replaceChat } from '../chat-cache';
 import { failureDetail } from '../failure-detail';
 
@@ -41,7 +42,7 @@ export function useCreateGeneralChat() {
     },
     onSuccess: ({ chat }, _vars, context) => {
       replaceChat(queryClient, context.placeholderId, chat);
-      queryClient.setQueryData(queryKeys.messages(chat.chat_id), { messages: [] });
+      setNoMessages(queryClient, chat.chat_id);
       openNewChat(chat.chat_id);
     },
     onError: (error, _vars, context) => {
@@ -66,7 +67,7 @@ export function useCreateProjectChat() {
     onSuccess: ({ chat }) => {
       prependChat(queryClient, chat);
       queryClient.setQueryData(queryKeys.chat(chat.chat_id), { chat });
-      queryClient.setQueryData(queryKeys.messages(chat.chat_id), { messages: [] });
+      setNoMessages(queryClient, chat.chat_id);
     },
   });
 }

@@ -1,10 +1,10 @@
 import { routes, type StreamEvent } from '@simorgh/contracts';
-import { screen, waitFor, within } from '@testing-library/react';
+import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
 import { installFakeApi } from '../../../test/fake-api';
 import { makeChat, makeMessage } from '../../../test/factories';
 import { renderApp } from '../../../test/render-app';
-import { errorResponse } from '../../../test/route-handlers';
+import { deferred, errorResponse } from '../../../test/route-handlers';
 import { openSseStream, sseResponse } from '../../../test/sse';
 
 const CHAT_ID = 'G-202611-000001';
@@ -222,6 +222,88 @@ describe('sending a message', () => {
     expect(await conversation().findByText('Hello again.')).toBeInTheDocument();
     expect(app.api.calls('POST', `/api/chats/${CHAT_ID}/regenerate`)).toHaveLength(1);
   });
+});
+
+// Hundreds of messages take jsdom seconds to render and query by role.
+describe('a long conversation', () => {
+  /** 250 messages, numbered from 1; the API sends the newest 100 first. Plain text (the user's) renders fastest. */
+  const long = Array.from({ length: 250 }, (_, index) =>
+    makeMessage({ message_id: `S-${CHAT_ID}-M-${String(index + 1).padStart(3, '0')}`, role: 'user', content: `Message number ${index + 1}` }),
+  );
+
+  /** jsdom lays nothing out: give each rendered message 100 px, so scroll positions mean something. */
+  function fakeLayout(scroller: HTMLElement) {
+    Object.defineProperty(scroller, 'clientHeight', { configurable: true, get: () => 500 });
+    Object.defineProperty(scroller, 'scrollHeight', {
+      configurable: true,
+      get: () => scroller.querySelectorAll('article').length * 100,
+    });
+  }
+
+  it('loads earlier messages as the user scrolls up, keeping the message being read in place', async () => {
+    const app = setup({ messages: { [CHAT_ID]: long } });
+    expect(await conversation().findByText('Message number 250')).toBeInTheDocument();
+    expect(conversation().getByText('Message number 151')).toBeInTheDocument();
+    expect(conversation().queryByText('Message number 150')).not.toBeInTheDocument();
+    const scroller = screen.getByRole('region', { name: 'Conversation' }).parentElement as HTMLElement;
+    fakeLayout(scroller);
+
+    // Reading near the top of the newest page: 100 messages, 10 000 px, 150 px from the top.
+    let earlier: ReturnType<typeof deferred<void>> | null = deferred<void>();
+    const gate = earlier;
+    app.api.on(routes.listMessages, async (request) => {
+      await gate.promise;
+      const before = request.url.searchParams.get('before');
+      const end = long.findIndex((m) => m.message_id === before);
+      const messages = long.slice(Math.max(0, end - 100), end);
+      return { status: 200, body: { messages, next_before: end - 100 > 0 ? (messages[0]?.message_id ?? null) : null } };
+    });
+    scroller.scrollTop = 150;
+    fireEvent.scroll(scroller);
+    expect(await screen.findByRole('status')).toHaveTextContent('Loading earlier messages…');
+    expect(app.api.calls('GET', `/api/chats/${CHAT_ID}/messages`).at(-1)?.url.searchParams.get('before')).toBe(long[150]?.message_id);
+    earlier.resolve();
+    earlier = null;
+
+    expect(await conversation().findByText('Message number 51')).toBeInTheDocument();
+    expect(screen.queryByText('Loading earlier messages…')).not.toBeInTheDocument();
+    // 100 messages (10 000 px) were put above: the view moved down by as much.
+    expect(scroller.scrollTop).toBe(10_150);
+
+    // The last page, from the button (a conversation that does not fill the screen cannot scroll).
+    await app.user.click(screen.getByRole('button', { name: 'Show earlier messages' }));
+    expect(await conversation().findByText('Message number 1')).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Show earlier messages' })).not.toBeInTheDocument();
+    const shown = within(screen.getByRole('region', { name: 'Conversation' })).getAllByRole('article');
+    expect(shown).toHaveLength(250);
+    expect(shown[0]).toHaveTextContent('Message number 1');
+    expect(shown.at(-1)).toHaveTextContent('Message number 250');
+  }, 15_000);
+
+  it('appends a streamed reply after the newest page, with earlier pages loaded', async () => {
+    const app = setup({ messages: { [CHAT_ID]: long } });
+    await conversation().findByText('Message number 250');
+    await app.user.click(screen.getByRole('button', { name: 'Show earlier messages' }));
+    await conversation().findByText('Message number 51');
+    let stream: ReturnType<typeof openSseStream> | undefined;
+    app.api.on(routes.sendMessage, ({ signal }) => {
+      stream = openSseStream(signal);
+      return stream.response;
+    });
+    await app.user.type(messageBox(), 'One more question{Enter}');
+    const next = (n: number) => `S-${CHAT_ID}-M-${n}`;
+    stream?.send({ type: 'user_message', message: makeMessage({ message_id: next(251), role: 'user', content: 'One more question' }) });
+    stream?.send({ type: 'delta', message_id: next(252), content: 'One more answer' });
+    stream?.send({ type: 'assistant_message', message: makeMessage({ message_id: next(252), role: 'assistant', content: 'One more answer' }) });
+    stream?.send({ type: 'done' });
+    stream?.close();
+    expect(await screen.findByRole('button', { name: 'Regenerate' })).toBeInTheDocument();
+    const shown = within(screen.getByRole('region', { name: 'Conversation' })).getAllByRole('article');
+    expect(shown).toHaveLength(202);
+    expect(shown[0]).toHaveTextContent('Message number 51');
+    expect(shown.at(-2)).toHaveTextContent('One more question');
+    expect(shown.at(-1)).toHaveTextContent('One more answer');
+  }, 15_000);
 });
 
 describe('rendering untrusted text', () => {

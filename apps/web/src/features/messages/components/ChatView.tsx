@@ -1,9 +1,10 @@
-import { useEffect, useLayoutEffect, useRef } from 'react';
+import { useEffect, useLayoutEffect, useMemo, useRef } from 'react';
 import { useLocation } from 'react-router';
 import { ApiError } from '../../../api/api-error';
 import { ChatHeader, useChat } from '../../chats';
 import { useMessages } from '../api/list-messages';
 import { useChatStream } from '../hooks/useChatStream';
+import { chronological } from '../message-cache';
 import { ChatNotFound } from './ChatNotFound';
 import { Composer } from './Composer';
 import { MessageItem } from './MessageItem';
@@ -24,6 +25,8 @@ export function ChatView({ chatId }: { chatId: string }) {
   const inputRef = useRef<HTMLTextAreaElement>(null);
   const scrollRef = useRef<HTMLDivElement>(null);
   const stickToBottom = useRef(true);
+  /** Set while earlier messages load: the distance from the bottom to keep when they arrive. */
+  const keepFromBottom = useRef<number | null>(null);
 
   useEffect(() => {
     if (shouldAutofocus(location.state as LocationState)) inputRef.current?.focus();
@@ -39,14 +42,31 @@ export function ChatView({ chatId }: { chatId: string }) {
     };
   }, [title]);
 
-  const list = messages.data?.messages ?? [];
+  const list = useMemo(() => chronological(messages.data), [messages.data]);
   const last = list.at(-1);
+  const oldestId = list[0]?.message_id;
 
-  // Follow the reply as it streams, unless the user scrolled up to read.
+  const { hasNextPage, isFetchingNextPage, fetchNextPage } = messages;
+  const loadEarlier = () => {
+    const scroller = scrollRef.current;
+    if (!hasNextPage || isFetchingNextPage || scroller === null) return;
+    keepFromBottom.current = scroller.scrollHeight - scroller.scrollTop;
+    void fetchNextPage();
+  };
+
+  // Follow the reply as it streams, unless the user scrolled up to read. When earlier messages
+  // were put above, keep what the user was reading where it was.
   useLayoutEffect(() => {
     const scroller = scrollRef.current;
-    if (scroller !== null && stickToBottom.current) scroller.scrollTop = scroller.scrollHeight;
-  }, [messages.data, stream.phase]);
+    if (scroller === null) return;
+    if (keepFromBottom.current !== null) {
+      if (isFetchingNextPage) return;
+      scroller.scrollTop = scroller.scrollHeight - keepFromBottom.current;
+      keepFromBottom.current = null;
+    } else if (stickToBottom.current) {
+      scroller.scrollTop = scroller.scrollHeight;
+    }
+  }, [messages.data, stream.phase, oldestId, isFetchingNextPage]);
 
   const notFound = chat.error instanceof ApiError && chat.error.code === 'not_found';
   if (notFound) return <ChatNotFound />;
@@ -61,11 +81,30 @@ export function ChatView({ chatId }: { chatId: string }) {
         onScroll={(event) => {
           const el = event.currentTarget;
           stickToBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
+          // Near the top: fetch the page before, so reading back never hits a wall.
+          if (el.scrollTop < 200) loadEarlier();
         }}
       >
         <section className="messages" aria-label="Conversation">
           {messages.isLoading && <p className="muted">Loading messages…</p>}
-          {messages.isError && (
+          {isFetchingNextPage && (
+            <p className="muted earlier" role="status">
+              Loading earlier messages…
+            </p>
+          )}
+          {hasNextPage && !isFetchingNextPage && (
+            <p className="earlier">
+              <button type="button" className="link-button" onClick={loadEarlier}>
+                Show earlier messages
+              </button>
+            </p>
+          )}
+          {messages.isFetchNextPageError && (
+            <p className="callout callout-error" role="alert">
+              Couldn't load earlier messages.
+            </p>
+          )}
+          {messages.isError && !messages.isFetchNextPageError && (
             <p className="callout callout-error" role="alert">
               Couldn't load the messages.{' '}
               <button type="button" className="link-button" onClick={() => void messages.refetch()}>
