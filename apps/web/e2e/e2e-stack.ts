@@ -48,6 +48,8 @@ export const MODEL_TITLE = 'Fan vibration limits for cooling towers';
 export type E2eStack = {
   /** The nginx address the browser uses, e.g. http://127.0.0.1:41234 */
   url: string;
+  /** The Redis the API uses (redis://host:port), for data only an old or long-lived system holds. */
+  redisUrl: string;
   llm: FakeLlm;
   api: ApiProcess;
   nginx: NginxServer;
@@ -124,7 +126,7 @@ export async function startE2eStack(options: { apiLogFile: string }): Promise<E2
     const nginx = await startNginx({ upstreamPorts: [api.port], webRoot });
     cleanups.push(() => nginx.stop());
 
-    return { url: nginx.url, llm, api, nginx, stop };
+    return { url: nginx.url, redisUrl: redis.url, llm, api, nginx, stop };
   } catch (error) {
     await stop().catch(() => undefined);
     throw error;

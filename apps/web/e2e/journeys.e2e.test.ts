@@ -1,6 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { monthKey, PLACEHOLDER_TITLE } from '@simorgh/contracts';
+import { formatMessageId, monthKey, PLACEHOLDER_TITLE } from '@simorgh/contracts';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURE_PASSWORD, PROJECTS, UNKNOWN_PROJECT, USERS } from '@simorgh/devstack/fixtures';
@@ -76,6 +77,26 @@ async function seedChats(username: string, { question, pageName }: { question: s
   await api.sendMessage(general.chat_id, question, EXPECTED_TITLE);
   const project = await api.createChat({ chat_type: 'project', project_number: String(PROJECTS.refinery.id), page_name: pageName });
   return { generalChatId: general.chat_id, projectChatId: project.chat_id };
+}
+
+/**
+ * Appends `count` messages to a chat straight into Redis (the chat DB, 1), numbered from 1: a
+ * conversation longer than a page, which the API would take minutes and its limits to build.
+ */
+function seedLongChat(chatId: string, count: number): void {
+  if (stack === undefined) throw new Error('the stack did not start');
+  const messages = Array.from({ length: count }, (_, index) =>
+    JSON.stringify({
+      message_id: formatMessageId(chatId, index + 1),
+      role: index % 2 === 0 ? 'user' : 'assistant',
+      content: `Long chat message ${index + 1}`,
+      created_at: new Date(Date.UTC(2026, 0, 1, 0, index)).toISOString(),
+      status: 'complete',
+    }),
+  );
+  const cli = (...args: string[]) => execFileSync('redis-cli', ['-u', `${stack?.redisUrl}/1`, ...args], { stdio: 'pipe' });
+  cli('RPUSH', `chat:${chatId}:messages`, ...messages);
+  cli('SET', `chat:${chatId}:message_seq`, String(count));
 }
 
 async function isFocused(page: Page, label: string): Promise<boolean> {
@@ -276,6 +297,52 @@ describe('Simorgh Chat in Chromium, served by nginx', () => {
     expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
     await screenshot('14-mobile-chat');
 
+    expect(problems).toEqual([]);
+  });
+
+  it('loads earlier messages of a long chat as the user scrolls up, keeping what they read in place', async () => {
+    const api = await apiSessionOf(USERS.sara.username);
+    const chat = await api.createChat({ chat_type: 'general' });
+    seedLongChat(chat.chat_id, 150);
+    const { page, problems, screenshot } = await newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(appUrl('/login'));
+    await signIn(page, USERS.sara.username);
+    await page.goto(appUrl(`/c/${chat.chat_id}`));
+    const conversation = page.getByRole('region', { name: 'Conversation' });
+    const message = (n: number) => conversation.getByRole('article').filter({ hasText: new RegExp(`^Long chat message ${n}$`) });
+    await message(150).waitFor();
+    // The newest page only, opened at its end.
+    expect(await conversation.getByRole('article').count()).toBe(100);
+    expect(await message(150).isVisible()).toBe(true);
+
+    // Up to the top: the page before loads, and the message that was at the top stays there.
+    const scroller = page.locator('.chat-scroll');
+    /** Where message n is, from the top of the scrolling area (negative: scrolled past). */
+    const offsetOf = (n: number) =>
+      scroller.evaluate((element, text) => {
+        const article = Array.from(element.querySelectorAll('article')).find((item) => item.textContent === text);
+        if (article === undefined) throw new Error(`${text} is not on the page`);
+        return article.getBoundingClientRect().top - element.getBoundingClientRect().top;
+      }, `Long chat message ${n}`);
+    // Scrolled and measured in one step, before the earlier page can arrive.
+    const before = await scroller.evaluate((element) => {
+      element.scrollTop = 0;
+      const article = Array.from(element.querySelectorAll('article')).find((item) => item.textContent === 'Long chat message 51');
+      return (article?.getBoundingClientRect().top ?? Number.NaN) - element.getBoundingClientRect().top;
+    });
+    await message(1).waitFor({ state: 'attached' });
+    await page.getByRole('status').filter({ hasText: 'Loading earlier messages' }).waitFor({ state: 'detached' });
+    expect(await conversation.getByRole('article').count()).toBe(150);
+    expect(Math.abs((await offsetOf(51)) - before)).toBeLessThan(2);
+    expect(await offsetOf(1)).toBeLessThan(0);
+    await screenshot('15-earlier-messages');
+
+    // The very start: nothing more to load.
+    await scroller.evaluate((element) => {
+      element.scrollTop = 0;
+    });
+    expect(await offsetOf(1)).toBeGreaterThanOrEqual(0);
+    expect(await page.getByRole('button', { name: 'Show earlier messages' }).count()).toBe(0);
     expect(problems).toEqual([]);
   });
 });
