@@ -281,8 +281,8 @@ describe('per-user limits', () => {
       const user = 'limit.streams';
       const first = await newChat(user, limited.app);
       const second = await newChat(user, limited.app);
-      llm.configure({ slowDelayMs: 800 });
-      llm.setMode('slow');
+      // The first reply holds its slot until it is stopped, however long the machine takes.
+      llm.setMode('hanging');
       const running = send(first.chat_id, 'slow one', { userId: user, url: limitedServer.url });
       await lastChatRequest('slow one');
       const refused = await send(second.chat_id, 'in parallel', { userId: user, url: limitedServer.url });
@@ -290,9 +290,14 @@ describe('per-user limits', () => {
       expect(ErrorBodySchema.parse(refused.json).code).toBe('rate_limited');
       expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       expect((await chatOf(second.chat_id, user)).message_count).toBe(0);
-      expect((await running).of('assistant_message')[0]?.message.status).toBe('complete');
-      // The slot is free again once the reply is done.
       llm.setMode('normal');
+      const stop = await fetch(`${limitedServer.url}/api/chats/${first.chat_id}/stop`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${await stack.tokenFor(user)}` },
+      });
+      expect(stop.status).toBe(200);
+      expect((await running).of('assistant_message')[0]?.message.status).toBe('stopped');
+      // The slot is free again once the reply is done.
       expect((await send(second.chat_id, 'now', { userId: user, url: limitedServer.url })).status).toBe(200);
     } finally {
       await limitedServer.close();
