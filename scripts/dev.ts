@@ -5,6 +5,7 @@
  *
  *   REDIS_URL unset          -> redis-server on 127.0.0.1:6379 (or a free port), .data/redis
  *   MYSQL_HOST unset         -> mariadbd with the demo TPMS database, .data/mysql
+ *   DATABASE_URL unset       -> PostgreSQL (the history) on a free loopback port, .data/postgres
  *   no OPENAI_API_KEY and
  *   no OPENAI_BASE_URL       -> the local demo model (canned replies)
  *   JWT_SECRET_KEY unset     -> a random secret kept in .data/jwt-secret
@@ -17,8 +18,10 @@ import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
 import {
   freePort,
   startMariaDb,
+  startPostgres,
   startRedisServer,
   type MariaDbServer,
+  type PostgresServer,
   type RedisServer,
 } from '@simorgh/devstack';
 import { startAppProcess, stopAppProcess, type AppProcess } from './dev/child-processes.js';
@@ -31,6 +34,7 @@ const ROOT = resolve(import.meta.dirname, '..');
 const DATA = join(ROOT, '.data');
 const DEMO_MODEL = 'simorgh-demo';
 const REDIS_DEFAULT_PORT = 6379;
+const HISTORY_DATABASE = 'simorgh';
 
 const env = process.env;
 const isSet = (name: string) => (env[name] ?? '').trim() !== '';
@@ -96,6 +100,13 @@ async function startDemoTpms(): Promise<{ mariadb: MariaDbServer; password: stri
   return { mariadb, password, created };
 }
 
+async function startHistory(): Promise<PostgresServer> {
+  const postgres = await startService('postgres', () => startPostgres({ dataDir: join(DATA, 'postgres') }));
+  checkNotStopping();
+  await postgres.createDatabase(HISTORY_DATABASE);
+  return postgres;
+}
+
 async function main(): Promise<void> {
   const apiPort = parsePort('API_PORT', 3000);
   const webPort = parsePort('WEB_PORT', 5173);
@@ -107,12 +118,14 @@ async function main(): Promise<void> {
 
   const useLocalRedis = !isSet('REDIS_URL');
   const useLocalTpms = !isSet('MYSQL_HOST');
+  const useLocalHistory = !isSet('DATABASE_URL');
   const useDemoModel = !isSet('OPENAI_API_KEY') && !isSet('OPENAI_BASE_URL');
 
   say('Starting Simorgh Chat for development...');
-  const [redis, tpms] = await Promise.all([
+  const [redis, tpms, history] = await Promise.all([
     useLocalRedis ? startRedis() : undefined,
     useLocalTpms ? startDemoTpms() : undefined,
+    useLocalHistory ? startHistory() : undefined,
   ]);
   let llm: FakeLlm | undefined;
   if (useDemoModel) llm = await startService('demo model', () => startFakeLlm({ model: DEMO_MODEL }));
@@ -125,6 +138,7 @@ async function main(): Promise<void> {
     NODE_ENV: env.NODE_ENV ?? 'development',
     JWT_SECRET_KEY: isSet('JWT_SECRET_KEY') ? env.JWT_SECRET_KEY : readOrCreateSecret(join(DATA, 'jwt-secret')),
     ...(redis ? { REDIS_URL: `${redis.url}/0` } : {}),
+    ...(history ? { DATABASE_URL: history.url(HISTORY_DATABASE) } : {}),
     ...(tpms
       ? {
           MYSQL_HOST: '127.0.0.1',
@@ -166,6 +180,7 @@ async function main(): Promise<void> {
     '',
     `  API     http://127.0.0.1:${apiPort}/api (${health})`,
     redis ? `  Redis   ${redis.url}/0, data in .data/redis` : `  Redis   ${env.REDIS_URL}`,
+    history ? `  History PostgreSQL on 127.0.0.1:${history.port}, database "${HISTORY_DATABASE}", data in .data/postgres` : '  History DATABASE_URL',
     tpms
       ? `  TPMS    demo database "${DEMO_DATABASE}" on 127.0.0.1:${tpms.mariadb.port}${tpms.created ? ' (just created)' : ''}, data in .data/mysql`
       : `  TPMS    ${env.MYSQL_HOST}:${env.MYSQL_PORT ?? 3306}`,

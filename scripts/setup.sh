@@ -3,14 +3,14 @@
 # (default: everything the test suite uses), the pnpm version pinned in package.json, and the
 # workspace dependencies. Safe to run again: it only installs what is missing.
 #
-#   bash scripts/setup.sh                              # redis, MariaDB, nginx, Chromium, curl, jq
-#   bash scripts/setup.sh redis-server mariadb-server  # only what `pnpm dev` needs
+#   bash scripts/setup.sh                                         # redis, MariaDB, PostgreSQL, nginx, Chromium, curl, jq
+#   bash scripts/setup.sh redis-server mariadb-server postgresql  # only what `pnpm dev` needs
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 packages=("$@")
 if [ ${#packages[@]} -eq 0 ]; then
-  packages=(redis-server mariadb-server nginx chromium curl jq)
+  packages=(redis-server mariadb-server postgresql nginx chromium curl jq)
 fi
 
 as_root() {
@@ -22,6 +22,7 @@ binary_of() {
   case "$1" in
     redis-server) echo redis-server ;;
     mariadb-server) echo mariadbd ;;
+    postgresql) echo postgres ;;
     nginx) echo nginx ;;
     chromium) echo chromium ;;
     *) echo "$1" ;;
@@ -29,7 +30,11 @@ binary_of() {
 }
 
 have_binary() {
-  command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]
+  command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] && return 0
+  # Debian keeps the PostgreSQL server binaries off PATH, per version.
+  local found
+  for found in /usr/lib/postgresql/*/bin/"$1"; do [ -x "$found" ] && return 0; done
+  return 1
 }
 
 # --- Node.js ---------------------------------------------------------------------------

@@ -9,10 +9,12 @@ import {
   freePort,
   loadTpms,
   startMariaDb,
+  startPostgres,
   startRedisServer,
   stopProcess,
   waitForPort,
   type MariaDbServer,
+  type PostgresServer,
   type RedisServer,
   startNginx,
   type NginxServer,
@@ -31,6 +33,7 @@ export const WARM_PROJECT = 10234;
 export type LocalStack = {
   redis: RedisServer;
   mariadb: MariaDbServer;
+  postgres: PostgresServer;
   /** The local OpenAI-compatible server (its own process). */
   llm: { url: string };
   api: ApiProcess;
@@ -80,7 +83,7 @@ async function setAppendfsync(url: string, policy: string): Promise<void> {
 
 /**
  * Throwaway services on loopback, each in a temp dir: redis-server, mariadbd with the demo TPMS
- * plus bench projects, the local OpenAI-compatible server, the API as its own process, the
+ * plus bench projects, PostgreSQL, the local OpenAI-compatible server, the API as its own process, the
  * repository's nginx.conf in front of it, and the bare Express baseline.
  */
 export async function startLocalStack(say: (line: string) => void, options: { appendfsync?: string } = {}): Promise<LocalStack> {
@@ -96,13 +99,15 @@ export async function startLocalStack(say: (line: string) => void, options: { ap
     }
   };
   try {
-    say('starting redis-server, mariadbd and the local model server...');
-    const [redis, mariadb, llm] = await Promise.all([
+    say('starting redis-server, mariadbd, PostgreSQL and the local model server...');
+    const [redis, mariadb, postgres, llm] = await Promise.all([
       startRedisServer({ dataDir: join(root, 'redis') }),
       startMariaDb({ dataDir: join(root, 'mysql') }),
+      // Durable like production: the mirror's cost is part of what is measured.
+      startPostgres({ dataDir: join(root, 'postgres') }),
       startNodeScript('model-server.ts', cleanups),
-    ]).then(([redis, mariadb, model]) => [redis, mariadb, { url: `${model.url}/v1` }] as const);
-    cleanups.push(() => redis.stop(), () => mariadb.stop());
+    ]).then(([redis, mariadb, postgres, model]) => [redis, mariadb, postgres, { url: `${model.url}/v1` }] as const);
+    cleanups.push(() => redis.stop(), () => mariadb.stop(), () => postgres.stop());
     if (options.appendfsync) await setAppendfsync(`${redis.url}/0`, options.appendfsync);
 
     say('loading the TPMS fixtures...');
@@ -135,6 +140,7 @@ export async function startLocalStack(say: (line: string) => void, options: { ap
         MYSQL_PASSWORD: password,
         MYSQL_DATABASE: database,
         JWT_SECRET_KEY: jwtSecret,
+        DATABASE_URL: postgres.url(),
         OPENAI_BASE_URL: llm.url,
         OPENAI_MODEL: 'bench-model',
         MESSAGES_PER_MINUTE: '10000',
@@ -149,7 +155,7 @@ export async function startLocalStack(say: (line: string) => void, options: { ap
     cleanups.push(() => nginx.stop());
 
     const baseline = await startNodeScript('baseline-server.ts', cleanups);
-    return { redis, mariadb, llm, api, nginx, baselineUrl: baseline.url, jwtSecret, redisUrl, stop };
+    return { redis, mariadb, postgres, llm, api, nginx, baselineUrl: baseline.url, jwtSecret, redisUrl, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -39,9 +39,9 @@ const API_VARIABLES = [
 const apiVariables = [...new Set([...API_VARIABLES, ...Object.keys(EnvSchema.shape)])].sort();
 
 describe('docker-compose.yml', () => {
-  it('defines redis, api and nginx, plus a demo TPMS only under the demo profile', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['api', 'nginx', 'redis', 'tpms-demo']);
-    for (const name of ['redis', 'api', 'nginx']) expect(service(name).profiles).toBeUndefined();
+  it('defines redis, postgres, api and nginx, plus a demo TPMS only under the demo profile', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['api', 'nginx', 'postgres', 'redis', 'tpms-demo']);
+    for (const name of ['redis', 'postgres', 'api', 'nginx']) expect(service(name).profiles).toBeUndefined();
     expect(service('tpms-demo').profiles).toEqual(['demo']);
     expect(service('tpms-demo').image).toMatch(/^mariadb:10\.11/);
   });
@@ -60,7 +60,18 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(compose.volumes ?? {})).toContain(volume?.split(':')[0]);
   });
 
-  it('builds the api from its Dockerfile with .env and waits for a healthy redis', () => {
+  it('runs postgres with a volume and a pg_isready healthcheck, its password from .env', () => {
+    const postgres = service('postgres');
+    expect(postgres.image).toMatch(/^postgres:1[5-9]/);
+    expect(postgres.healthcheck?.test).toEqual(['CMD', 'pg_isready', '-U', 'simorgh', '-d', 'simorgh']);
+    const volume = postgres.volumes?.find((entry) => entry.endsWith(':/var/lib/postgresql/data'));
+    expect(volume).toBeDefined();
+    expect(Object.keys(compose.volumes ?? {})).toContain(volume?.split(':')[0]);
+    expect(postgres.environment?.POSTGRES_PASSWORD).toBe('${POSTGRES_PASSWORD}');
+    expect(service('api').environment?.DATABASE_URL).toBe('postgres://simorgh:${POSTGRES_PASSWORD}@postgres:5432/simorgh');
+  });
+
+  it('builds the api from its Dockerfile with .env and waits for a healthy redis and postgres', () => {
     const api = service('api');
     expect(api.build).toEqual({ context: '.', dockerfile: 'apps/api/Dockerfile' });
     expect(repoFileExists('apps/api/Dockerfile')).toBe(true);
@@ -69,6 +80,7 @@ describe('docker-compose.yml', () => {
     expect(api.environment?.NODE_ENV).toBe('production');
     const dependsOn = api.depends_on as Record<string, { condition?: string; required?: boolean }>;
     expect(dependsOn.redis).toEqual({ condition: 'service_healthy' });
+    expect(dependsOn.postgres).toEqual({ condition: 'service_healthy' });
     // Optional so that the api starts without the demo profile.
     expect(dependsOn['tpms-demo']).toEqual({ condition: 'service_healthy', required: false });
   });
@@ -128,7 +140,7 @@ describe('.env.example', () => {
 
   it('holds no secret: the JWT key is left empty for the operator to generate', () => {
     expect(envExample.set.get('JWT_SECRET_KEY')).toBe('');
-    for (const name of ['OPENAI_API_KEY', 'MYSQL_PASSWORD']) {
+    for (const name of ['OPENAI_API_KEY', 'MYSQL_PASSWORD', 'POSTGRES_PASSWORD']) {
       const value = envExample.set.get(name) ?? '';
       expect(value === '' || /change-me|replace/i.test(value), name).toBe(true);
     }

@@ -2,7 +2,9 @@ import type { ServiceHealth } from '@simorgh/contracts';
 import { redisDbOf, type Env } from './env.js';
 import { createOpenAiClient, llmConfigFromEnv } from './features/llm/llm-client.js';
 import { createLlmService, type LlmService } from './features/llm/llm.service.js';
+import { MIRROR_BLOCK_MS } from './features/history/history-mirror.js';
 import { createLogger, type Logger } from './logger.js';
+import { createHistoryDb, type HistoryDb } from './postgres.js';
 import { createRedisClient, type RedisClient } from './redis.js';
 import { createTpmsPool, type TpmsPool } from './tpms.js';
 
@@ -22,7 +24,13 @@ export type Deps = {
     cache: RedisClient;
     /** Subscriber-mode connection (pub/sub): stop requests for replies another process streams. */
     events: RedisClient;
+    /** REDIS_CHAT_DB, for the history mirror alone: its XREADGROUP blocks the connection. */
+    outbox: RedisClient;
   };
+  /** PostgreSQL (DATABASE_URL): the durable history. Nothing on a request's path waits for it. */
+  history: HistoryDb;
+  /** Long-running work (the history mirror), stopped by closeDeps before the clients close. */
+  background: Array<{ stop(): Promise<void> }>;
   /** TPMS (project directory and users); null when MYSQL_HOST is unset. */
   tpms: TpmsPool | null;
   /** Replies, titles and the model probe; one instance so health and diagnostics share its cache. */
@@ -41,6 +49,7 @@ export async function buildDeps(env: Env, options: BuildDepsOptions = {}): Promi
     chat: createRedisClient(env.REDIS_URL, env.REDIS_CHAT_DB, logger, 'chat'),
     cache: createRedisClient(env.REDIS_URL, env.REDIS_CACHE_DB, logger, 'cache'),
     events: createRedisClient(env.REDIS_URL, env.REDIS_CHAT_DB, logger, 'events'),
+    outbox: createRedisClient(env.REDIS_URL, env.REDIS_CHAT_DB, logger, 'outbox', MIRROR_BLOCK_MS + 4000),
   };
   // Start-up waits for Redis (retrying): the counters must be raised before serving.
   await Promise.all(Object.values(redis).map((client) => client.connect()));
@@ -48,11 +57,13 @@ export async function buildDeps(env: Env, options: BuildDepsOptions = {}): Promi
   const llmConfig = llmConfigFromEnv(env);
   // The client is the LLM service's alone (null when neither OPENAI_API_KEY nor OPENAI_BASE_URL is set).
   const llm = createLlmService({ openai: createOpenAiClient(llmConfig), config: llmConfig, logger, now: () => clock.now() });
-  return { env, logger, clock, redis, tpms: createTpmsPool(env), llm, llmHealth: () => llm.health() };
+  return { env, logger, clock, redis, history: createHistoryDb(env), background: [], tpms: createTpmsPool(env), llm, llmHealth: () => llm.health() };
 }
 
 export async function closeDeps(deps: Deps): Promise<void> {
+  await Promise.allSettled(deps.background.splice(0).map((work) => work.stop()));
   await Promise.allSettled([
+    deps.history.db.destroy(),
     ...Object.values(deps.redis).map(async (client) => {
       if (client.isOpen) client.destroy();
     }),

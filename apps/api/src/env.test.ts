@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { EnvError, loadEnv } from './env.js';
 
-const minimal = { JWT_SECRET_KEY: 'dev-secret' };
+const DATABASE_URL = 'postgres://simorgh@127.0.0.1:5432/simorgh';
+const minimal = { JWT_SECRET_KEY: 'dev-secret', DATABASE_URL };
 
 function errorOf(source: Record<string, string>): string {
   try {
@@ -37,6 +38,8 @@ describe('loadEnv', () => {
       LOGIN_USER_MAX_DELAY_S: 5,
     });
     expect(env.MYSQL_HOST).toBeUndefined();
+    expect(env.ARCHIVE_AFTER_DAYS).toBe(30);
+    expect(env.RETENTION_DAYS).toBeUndefined();
   });
 
   it('trusts only a proxy on loopback unless told otherwise; a whole number is a count of hops', () => {
@@ -61,6 +64,12 @@ describe('loadEnv', () => {
     [{ TPMS_CACHE_TTL_S: '-1' }, 'TPMS_CACHE_TTL_S'],
     [{ MYSQL_DATABASE: 'tpms; DROP' }, 'MYSQL_DATABASE'],
     [{ NODE_ENV: 'staging' }, 'NODE_ENV'],
+    [{ DATABASE_URL: 'simorgh' }, 'DATABASE_URL'],
+    [{ DATABASE_URL: 'mysql://u@db/simorgh' }, 'DATABASE_URL'],
+    [{ DATABASE_URL: 'postgres://' }, 'DATABASE_URL'],
+    [{ ARCHIVE_AFTER_DAYS: '0' }, 'ARCHIVE_AFTER_DAYS'],
+    [{ RETENTION_DAYS: 'forever' }, 'RETENTION_DAYS'],
+    [{ RETENTION_DAYS: '7' }, 'RETENTION_DAYS'],
   ])('fails on %j with one line naming %s', (override, name) => {
     const message = errorOf({ ...minimal, ...override });
     expect(message.split('\n')).toHaveLength(1);
@@ -68,15 +77,25 @@ describe('loadEnv', () => {
   });
 
   it('requires JWT_SECRET_KEY', () => {
-    expect(errorOf({})).toBe('Invalid configuration: JWT_SECRET_KEY is required');
+    expect(errorOf({ DATABASE_URL })).toBe('Invalid configuration: JWT_SECRET_KEY is required');
+  });
+
+  it('requires DATABASE_URL, with one line naming it', () => {
+    expect(errorOf({ JWT_SECRET_KEY: 'dev-secret' })).toMatch(/^Invalid configuration: DATABASE_URL is required[^\n]*$/);
+    expect(errorOf({ JWT_SECRET_KEY: 'dev-secret', DATABASE_URL: ' ' })).toMatch(/^Invalid configuration: DATABASE_URL is required[^\n]*$/);
+  });
+
+  it('keeps chats forever unless RETENTION_DAYS is set', () => {
+    expect(loadEnv({ ...minimal, RETENTION_DAYS: '' }).RETENTION_DAYS).toBeUndefined();
+    expect(loadEnv({ ...minimal, RETENTION_DAYS: '365', ARCHIVE_AFTER_DAYS: '14' })).toMatchObject({ RETENTION_DAYS: 365, ARCHIVE_AFTER_DAYS: 14 });
   });
 
   it('refuses a short JWT_SECRET_KEY in production only', () => {
-    expect(errorOf({ NODE_ENV: 'production', JWT_SECRET_KEY: 'short' })).toMatch(/JWT_SECRET_KEY must be at least 32 bytes/);
-    expect(loadEnv({ NODE_ENV: 'production', JWT_SECRET_KEY: 'x'.repeat(32) }).NODE_ENV).toBe('production');
+    expect(errorOf({ NODE_ENV: 'production', JWT_SECRET_KEY: 'short', DATABASE_URL })).toMatch(/JWT_SECRET_KEY must be at least 32 bytes/);
+    expect(loadEnv({ NODE_ENV: 'production', JWT_SECRET_KEY: 'x'.repeat(32), DATABASE_URL }).NODE_ENV).toBe('production');
   });
 
   it('reports every bad variable, one per line', () => {
-    expect(errorOf({ PORT: 'x', LOG_LEVEL: 'loud' }).split('\n')).toHaveLength(3);
+    expect(errorOf({ PORT: 'x', LOG_LEVEL: 'loud' }).split('\n')).toHaveLength(4);
   });
 });

@@ -33,6 +33,24 @@ const RedisUrlSchema = z
   .refine((value) => /^rediss?:$/.test(new URL(value).protocol), 'must start with redis:// or rediss://')
   .refine((value) => /^\/?(\d{1,2})?$/.test(new URL(value).pathname), 'the path may only be a DB number, e.g. /0');
 
+const DATABASE_URL_EXAMPLE = 'postgres://user:password@host:5432/database';
+const DatabaseUrlSchema = z
+  .string()
+  .trim()
+  .superRefine((value, ctx) => {
+    // One message per bad value: the start-up error is one line.
+    if (value === '') ctx.addIssue({ code: 'custom', message: `is required (e.g. ${DATABASE_URL_EXAMPLE})` });
+    else if (!URL.canParse(value) || !/^postgres(ql)?:$/.test(new URL(value).protocol) || new URL(value).hostname === '') {
+      ctx.addIssue({ code: 'custom', message: `must be a URL like ${DATABASE_URL_EXAMPLE}` });
+    }
+  });
+
+const optionalDays = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()))
+  .pipe(z.string().regex(/^\d{1,5}$/, 'must be a whole number of days').transform(Number).pipe(z.number().int().min(1).max(36_500)).optional());
+
 export const EnvSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -51,6 +69,15 @@ export const EnvSchema = z
     REDIS_URL: RedisUrlSchema.default('redis://127.0.0.1:6379/0'),
     REDIS_CHAT_DB: int(1, 0, 255),
     REDIS_CACHE_DB: int(2, 0, 255),
+    /** PostgreSQL: the durable history every chat is mirrored to. */
+    DATABASE_URL: DatabaseUrlSchema,
+    DATABASE_POOL_SIZE: int(10, 1, 200),
+    /** Chats idle this long leave Redis for PostgreSQL (used by the archive job). */
+    ARCHIVE_AFTER_DAYS: int(30, 1, 36_500),
+    /** Chats idle this long are deleted from both stores; unset keeps them forever. */
+    RETENTION_DAYS: optionalDays,
+    /** How long an outbox entry may sit with a consumer that stopped answering before another takes it. */
+    HISTORY_CLAIM_IDLE_MS: int(30_000, 100, 3_600_000),
     MYSQL_HOST: optionalText,
     MYSQL_PORT: int(3306, 1, 65_535),
     MYSQL_USER: z.string().default('simorgh_ro'),
@@ -90,6 +117,9 @@ export const EnvSchema = z
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && Buffer.byteLength(env.JWT_SECRET_KEY) < 32) {
       ctx.addIssue({ code: 'custom', path: ['JWT_SECRET_KEY'], message: 'must be at least 32 bytes in production' });
+    }
+    if (env.RETENTION_DAYS !== undefined && env.RETENTION_DAYS < env.ARCHIVE_AFTER_DAYS) {
+      ctx.addIssue({ code: 'custom', path: ['RETENTION_DAYS'], message: 'must not be shorter than ARCHIVE_AFTER_DAYS' });
     }
     if (new Set([redisDbOf(env.REDIS_URL), env.REDIS_CHAT_DB, env.REDIS_CACHE_DB]).size !== 3) {
       ctx.addIssue({ code: 'custom', path: ['REDIS_CHAT_DB'], message: 'counters, chat and cache must use three different Redis DBs' });

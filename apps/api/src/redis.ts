@@ -21,7 +21,8 @@ const NO_DEADLINE = new Set<PropertyKey>(['connect', 'close', 'destroy', 'quit',
 
 export type RedisClient = RedisClientType;
 
-export function createRedisClient(url: string, database: number, logger: Logger, name: string): RedisClient {
+/** `commandTimeoutMs`: the per-command deadline; longer for a client that blocks (XREADGROUP BLOCK). */
+export function createRedisClient(url: string, database: number, logger: Logger, name: string, commandTimeoutMs = REDIS_COMMAND_TIMEOUT_MS): RedisClient {
   // The DB comes from `database` alone: a DB number in the URL would override it.
   const server = new URL(url);
   server.pathname = '';
@@ -48,7 +49,7 @@ export function createRedisClient(url: string, database: number, logger: Logger,
     lastLogged = now;
     logger.warn({ err: { message: error.message, name: error.name }, redis: name }, 'redis connection problem');
   });
-  return withDeadline(client, REDIS_COMMAND_TIMEOUT_MS);
+  return withDeadline(client, commandTimeoutMs);
 }
 
 /**

@@ -59,6 +59,7 @@ describe('server.ts start-up wiring', () => {
       MYSQL_PASSWORD: stack.env.MYSQL_PASSWORD,
       MYSQL_DATABASE: stack.env.MYSQL_DATABASE,
       JWT_SECRET_KEY: TEST_JWT_SECRET,
+      DATABASE_URL: stack.postgresUrl,
     });
     try {
       const base = `http://127.0.0.1:${port}`;
@@ -96,11 +97,14 @@ describe('server.ts start-up wiring', () => {
   });
 
   it('refuses to start on a bad environment with one line naming the variable', async () => {
-    const badPort = launch({ JWT_SECRET_KEY: TEST_JWT_SECRET, PORT: 'abc' });
-    const shortKey = launch({ JWT_SECRET_KEY: 'short', NODE_ENV: 'production' });
+    const badPort = launch({ JWT_SECRET_KEY: TEST_JWT_SECRET, DATABASE_URL: stack.postgresUrl, PORT: 'abc' });
+    const shortKey = launch({ JWT_SECRET_KEY: 'short', DATABASE_URL: stack.postgresUrl, NODE_ENV: 'production' });
+    const noDatabase = launch({ JWT_SECRET_KEY: TEST_JWT_SECRET });
     expect(await badPort.exited).toBe(1);
     expect(badPort.output().trim().split('\n')).toEqual([expect.stringMatching(/^Invalid configuration: PORT /)]);
     expect(await shortKey.exited).toBe(1);
     expect(shortKey.output().trim()).toBe('Invalid configuration: JWT_SECRET_KEY must be at least 32 bytes in production');
+    expect(await noDatabase.exited).toBe(1);
+    expect(noDatabase.output().trim().split('\n')).toEqual([expect.stringMatching(/^Invalid configuration: DATABASE_URL is required/)]);
   });
 });

@@ -3,9 +3,12 @@ import { createApp } from './app.js';
 import { buildDeps, closeDeps } from './deps.js';
 import { EnvError, loadEnv, type Env } from './env.js';
 import { reconcileChats } from './features/chats/chats-startup.js';
+import { startHistoryMirror } from './features/history/history-mirror.js';
 
 /** How long in-flight requests (and reply streams) get to finish on SIGTERM. */
 const SHUTDOWN_GRACE_MS = 10_000;
+/** Start-up waits this long for the history schema, then serves anyway (the mirror keeps retrying). */
+const MIGRATION_WAIT_MS = 10_000;
 
 async function main(): Promise<void> {
   let env: Env;
@@ -22,6 +25,11 @@ async function main(): Promise<void> {
   const deps = await buildDeps(env);
   const { logger } = deps;
   await reconcileChats(deps);
+  // Migrates the PostgreSQL schema (under an advisory lock), then mirrors the outbox. Serving
+  // does not wait for it: with PostgreSQL down the API still serves chats and retries.
+  const mirror = startHistoryMirror({ redis: deps.redis.outbox, db: deps.history.db, logger, claimIdleMs: env.HISTORY_CLAIM_IDLE_MS });
+  deps.background.push(mirror);
+  await Promise.race([mirror.migrated, new Promise((resolve) => setTimeout(resolve, MIGRATION_WAIT_MS).unref())]);
   const app = createApp(deps);
 
   const server: Server = await new Promise((resolve, reject) => {

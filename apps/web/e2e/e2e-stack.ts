@@ -8,6 +8,7 @@ import {
   createReadOnlyUser,
   loadTpms,
   startMariaDb,
+  startPostgres,
   startRedisServer,
   startNginx,
   type NginxServer,
@@ -58,7 +59,7 @@ export type E2eStack = {
 
 /**
  * Everything the web app talks to, on loopback and in temporary directories: redis-server,
- * mariadbd with the TPMS fixtures, the local OpenAI-compatible server, the API as its own
+ * mariadbd with the TPMS fixtures, PostgreSQL for the history, the local OpenAI-compatible server, the API as its own
  * process, and the real nginx with the repository's nginx.conf serving the built web app.
  */
 export async function startE2eStack(options: { apiLogFile: string }): Promise<E2eStack> {
@@ -82,9 +83,10 @@ export async function startE2eStack(options: { apiLogFile: string }): Promise<E2
     cleanups.push(async () => rmSync(webRoot, { recursive: true, force: true }));
 
     // Started side by side; every one that came up is stopped again even if another failed.
-    const [redis, mariadb, llm] = await startAll(cleanups, [
+    const [redis, mariadb, postgres, llm] = await startAll(cleanups, [
       startRedisServer({ dataDir: join(root, 'redis') }),
       startMariaDb({ dataDir: join(root, 'mysql') }),
+      startPostgres({ dataDir: join(root, 'postgres'), durable: false }),
       startFakeLlm({
         tokenDelayMs: TOKEN_DELAY_MS,
         slowDelayMs: TITLE_DELAY_MS,
@@ -117,6 +119,7 @@ export async function startE2eStack(options: { apiLogFile: string }): Promise<E2
         MYSQL_PASSWORD: sqlPassword,
         MYSQL_DATABASE: database,
         JWT_SECRET_KEY: randomBytes(32).toString('hex'),
+        DATABASE_URL: postgres.url(),
         OPENAI_BASE_URL: llm.url,
         OPENAI_MODEL: 'simorgh-e2e',
       },

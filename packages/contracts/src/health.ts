@@ -11,12 +11,23 @@ export const ServiceHealthSchema = z.object({
 });
 export type ServiceHealth = z.infer<typeof ServiceHealthSchema>;
 
+/**
+ * PostgreSQL and the mirror writing every change to it: `lag_ms` is the age of the oldest change
+ * not yet in PostgreSQL (0 when none waits), `backlog` how many wait. Administrators only.
+ */
+export const HistoryHealthSchema = ServiceHealthSchema.extend({
+  lag_ms: z.number().int().nonnegative().optional(),
+  backlog: z.number().int().nonnegative().optional(),
+});
+export type HistoryHealth = z.infer<typeof HistoryHealthSchema>;
+
 export const HealthResponseSchema = z.object({
   status: z.enum(['healthy', 'degraded', 'unhealthy']),
   services: z.object({
     redis: ServiceHealthSchema,
     sql_auth: ServiceHealthSchema,
     llm: ServiceHealthSchema,
+    history: HistoryHealthSchema,
   }),
 });
 export type HealthResponse = z.infer<typeof HealthResponseSchema>;

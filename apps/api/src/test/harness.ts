@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Express } from 'express';
 import mysql from 'mysql2/promise';
+import pg from 'pg';
 import request from 'supertest';
 import {
   ChatResponseSchema,
@@ -18,6 +19,7 @@ import { createApp, type CreateAppOptions } from '../app.js';
 import { buildDeps, closeDeps, type Clock, type Deps } from '../deps.js';
 import { loadEnv, type Env } from '../env.js';
 import { createTokenService } from '../features/auth/tokens.js';
+import { startHistoryMirror } from '../features/history/history-mirror.js';
 import { createLogger } from '../logger.js';
 import { createReadOnlyUser, loadTpms, startRedisServer, type RedisServer, type TpmsData } from '@simorgh/devstack';
 import { ADMIN_USERS, TEST_TPMS } from '@simorgh/devstack/fixtures';
@@ -48,6 +50,8 @@ export type StackOptions = {
   llmBaseUrl?: string;
   /** TPMS contents for this file's database; the shared fixtures by default. */
   tpms?: TpmsData;
+  /** false: no history mirror runs in this app's process (the outbox then only fills). */
+  mirror?: boolean;
 };
 
 export type TestStack = {
@@ -58,6 +62,10 @@ export type TestStack = {
   /** supertest agent on `app`. */
   http: () => ReturnType<typeof request>;
   database: string;
+  /** This file's PostgreSQL database (DATABASE_URL of every app it builds). */
+  postgresUrl: string;
+  /** Runs a query on this file's PostgreSQL database. */
+  sql: <R extends pg.QueryResultRow = Record<string, unknown>>(text: string, values?: unknown[]) => Promise<R[]>;
   /** A root connection to this file's TPMS database (to change fixtures during a test). */
   tpmsAdmin: () => Promise<mysql.Connection>;
   /** Signs a valid token for a user (any name; it need not exist in TPMS). */
@@ -81,6 +89,7 @@ export type TestStack = {
  */
 export async function startTestStack(options: StackOptions = {}): Promise<TestStack> {
   const { port: mariadbPort, socketPath } = inject('mariadb');
+  const { port: postgresPort } = inject('postgres');
   const dataDir = mkdtempSync(join(tmpdir(), 'simorgh-test-redis-'));
   const redis = await startRedisServer({ dataDir });
   const suffix = randomBytes(5).toString('hex');
@@ -97,6 +106,20 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
     await setup.end();
   }
 
+  const postgresAdminUrl = `postgres://postgres@127.0.0.1:${postgresPort}/postgres`;
+  const postgresUrl = `postgres://postgres@127.0.0.1:${postgresPort}/history_${suffix}`;
+  const postgresAdmin = async (statement: string) => {
+    const client = new pg.Client({ connectionString: postgresAdminUrl });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  await postgresAdmin(`CREATE DATABASE history_${suffix}`);
+  const sqlPool = new pg.Pool({ connectionString: postgresUrl, max: 2 });
+
   const baseEnv: Record<string, string | undefined> = {
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
@@ -111,6 +134,7 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
     MYSQL_CONNECTION_LIMIT: '10',
     JWT_SECRET_KEY: TEST_JWT_SECRET,
     ADMIN_USERS,
+    DATABASE_URL: postgresUrl,
     // Tests set chats up in bursts, often on a frozen clock; the tests of this limit set their own.
     CHATS_PER_MINUTE: '100000',
   };
@@ -127,6 +151,11 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
       logger: createLogger(env),
     });
     built.push(deps);
+    if (buildOptions.mirror !== false) {
+      const mirror = startHistoryMirror({ redis: deps.redis.outbox, db: deps.history.db, logger: deps.logger, claimIdleMs: env.HISTORY_CLAIM_IDLE_MS });
+      deps.background.push(mirror);
+      await mirror.migrated;
+    }
     return { env, deps, app: createApp(deps, buildOptions.appOptions) };
   }
 
@@ -148,6 +177,8 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
     app: main.app,
     http: () => request(main.app),
     database,
+    postgresUrl,
+    sql: async (text, values) => (await sqlPool.query(text, values)).rows,
     tpmsAdmin: async () => {
       const connection = await admin();
       await connection.query(`USE \`${database}\``);
@@ -181,6 +212,8 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
     build,
     stop: async () => {
       await Promise.allSettled(built.map((deps) => closeDeps(deps)));
+      await sqlPool.end();
+      await postgresAdmin(`DROP DATABASE IF EXISTS history_${suffix} WITH (FORCE)`);
       await redis.stop();
       rmSync(dataDir, { recursive: true, force: true });
       const cleanup = await admin();

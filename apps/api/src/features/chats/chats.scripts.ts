@@ -19,7 +19,8 @@ export const userPinnedKey = (userId: string) => `user:${userId}:pinned`;
  * writes (metadataKey's key passed in KEYS):
  *   load_chat(meta_key)         the decoded metadata table; nil when absent or unreadable
  *   set_message_count(meta_key, meta, count, updated_at)
- *                               stores `meta` (from load_chat) with message_count and updated_at
+ *                               stores `meta` (from load_chat) with message_count and updated_at;
+ *                               returns the stored JSON (for the history outbox entry)
  */
 export const CHAT_METADATA_LUA = `
 local function load_chat(meta_key)
@@ -32,5 +33,7 @@ end
 local function set_message_count(meta_key, meta, count, updated_at)
   meta['message_count'] = count
   meta['updated_at'] = updated_at
-  redis.call('SET', meta_key, cjson.encode(meta))
+  local encoded = cjson.encode(meta)
+  redis.call('SET', meta_key, encoded)
+  return encoded
 end`;

@@ -6,6 +6,9 @@
  * of its own. `user:<id>:pinned` is kept by PATCH_SCRIPT and the delete script; start-up
  * reconciliation repairs it.
  *
+ * Every script that changes a chat also queues the change for PostgreSQL in the same step
+ * (the history feature's OUTBOX_LUA).
+ *
  * Multi-key writes are Lua scripts (atomic, and unlike MULTI they obey the client's command
  * timeout when Redis stalls). The messages feature keeps message_count current inside its own
  * scripts (CHAT_METADATA_LUA); deleting a chat removes its messages in the same script
@@ -16,6 +19,7 @@ import type { ChatMetadata } from '@simorgh/contracts';
 import type { RedisClient } from '../../redis.js';
 import { RATE_LOG_LUA } from '../../rate-log.js';
 import { defineScript } from '../../redis-script.js';
+import { OUTBOX_LUA, outboxKeys } from '../history/history.scripts.js';
 import { COUNT_MESSAGES_LUA, DELETE_MESSAGES_LUA, messagesKey, storedMessageKeys } from '../messages/messages.scripts.js';
 import { CACHED_ACCESS_ARGS, CACHED_ACCESS_KEYS, CACHED_ACCESS_LUA, type AccessCheck } from '../projects/projects.scripts.js';
 import { metadataKey, userIndexKey, userPinnedKey } from './chats.scripts.js';
@@ -38,11 +42,12 @@ import { metadataKey, userIndexKey, userPinnedKey } from './chats.scripts.js';
  * rate (third field: ms to wait), -3 when the user has `maxChats` chats already.
  */
 const CREATE_SCRIPT = defineScript({
-  keys: ['counter', 'index', 'rateLog'],
+  keys: ['counter', 'index', 'rateLog', 'outbox'],
   optionalKeys: CACHED_ACCESS_KEYS,
   args: ['countersDb', 'chatDb', 'cacheDb', 'idPrefix', 'width', 'metaTail', 'score', 'maxAttempts', 'maxChats', 'now', 'windowMs', 'perWindow', 'token', ...CACHED_ACCESS_ARGS],
   lua: `${CACHED_ACCESS_LUA}
 ${RATE_LOG_LUA}
+${OUTBOX_LUA}
 if k.tpmsProject then
   redis.call('SELECT', a.cacheDb)
   if not cached_access(k.tpmsProject, k.tpmsPermission, a.tpmsExpected) then return { -1, '', 0 } end
@@ -58,8 +63,10 @@ for attempt = 1, tonumber(a.maxAttempts) do
   local seq = redis.call('INCR', k.counter)
   redis.call('SELECT', a.chatDb)
   local id = a.idPrefix .. string.format('%0' .. a.width .. 'd', seq)
-  if redis.call('SET', 'chat:' .. id .. ':metadata', '{"chat_id":"' .. id .. '",' .. a.metaTail, 'NX') then
+  local meta = '{"chat_id":"' .. id .. '",' .. a.metaTail
+  if redis.call('SET', 'chat:' .. id .. ':metadata', meta, 'NX') then
     redis.call('ZADD', k.index, a.score, id)
+    outbox_chat(k.outbox, id, meta)
     return { seq, id, skipped }
   end
   skipped = skipped + 1
@@ -79,10 +86,10 @@ const MAX_CREATE_ATTEMPTS = 10_000;
  * Returns the new JSON, or false when the key is missing or the guard failed.
  */
 const PATCH_SCRIPT = defineScript({
-  keys: ['meta'],
+  keys: ['meta', 'outbox'],
   optionalKeys: ['index', 'pinned'],
   args: ['patch', 'guardField', 'guardValue', 'chatId'],
-  lua: `
+  lua: `${OUTBOX_LUA}
 local raw = redis.call('GET', k.meta)
 if not raw then return false end
 local meta = cjson.decode(raw)
@@ -90,6 +97,7 @@ if a.guardField ~= '' and meta[a.guardField] ~= a.guardValue then return false e
 for field, value in pairs(cjson.decode(a.patch)) do meta[field] = value end
 local encoded = cjson.encode(meta)
 redis.call('SET', k.meta, encoded)
+outbox_chat(k.outbox, a.chatId, encoded)
 if k.pinned then
   local score = redis.call('ZSCORE', k.index, a.chatId)
   if meta['pinned'] == true and score then
@@ -103,10 +111,12 @@ return encoded`,
 
 /** Removes the chat, its messages and its index entries together. */
 const DELETE_SCRIPT = defineScript({
-  keys: ['meta', 'index', 'pinned', 'messages', 'messageSeq'],
+  keys: ['meta', 'index', 'pinned', 'messages', 'messageSeq', 'outbox'],
   args: ['chatId'],
   lua: `${DELETE_MESSAGES_LUA}
+${OUTBOX_LUA}
 redis.call('DEL', k.meta)
+outbox_delete(k.outbox, a.chatId)
 delete_messages(k.messages, k.messageSeq)
 redis.call('ZREM', k.index, a.chatId)
 redis.call('ZREM', k.pinned, a.chatId)
@@ -142,8 +152,8 @@ export function createChatsStore(chat: RedisClient, databases: { counters: numbe
   ): Promise<unknown | null> {
     const { owner } = options;
     const keys = changes.pinned !== undefined && owner !== undefined
-      ? { meta: metadataKey(chatId), index: userIndexKey(owner), pinned: userPinnedKey(owner) }
-      : { meta: metadataKey(chatId) };
+      ? { meta: metadataKey(chatId), ...outboxKeys(), index: userIndexKey(owner), pinned: userPinnedKey(owner) }
+      : { meta: metadataKey(chatId), ...outboxKeys() };
     const result = await PATCH_SCRIPT.run(chat, keys, {
       patch: JSON.stringify(changes),
       guardField: options.guard?.field ?? '',
@@ -172,7 +182,7 @@ export function createChatsStore(chat: RedisClient, databases: { counters: numbe
     }): Promise<NewSession | 'unverified' | CreationRefusal> {
       const { access } = options;
       const userId = options.metadata.user_id;
-      const keys = { counter: options.counterKey, index: userIndexKey(userId), rateLog: creationLogKey(userId) };
+      const keys = { counter: options.counterKey, index: userIndexKey(userId), rateLog: creationLogKey(userId), ...outboxKeys() };
       const result = (await CREATE_SCRIPT.run(chat, access ? { ...keys, ...access.keys } : keys, {
         countersDb: databases.counters,
         chatDb: databases.chat,
@@ -232,7 +242,7 @@ export function createChatsStore(chat: RedisClient, databases: { counters: numbe
     async delete(chatId: string, userId: string): Promise<void> {
       await DELETE_SCRIPT.run(
         chat,
-        { meta: metadataKey(chatId), index: userIndexKey(userId), pinned: userPinnedKey(userId), ...storedMessageKeys(chatId) },
+        { meta: metadataKey(chatId), index: userIndexKey(userId), pinned: userPinnedKey(userId), ...storedMessageKeys(chatId), ...outboxKeys() },
         { chatId },
       );
     },

@@ -9,8 +9,8 @@ import { checkHealth } from './health.service.js';
  */
 function statusesOnly(health: HealthResponse): HealthResponse {
   const bare = ({ status, latency_ms }: ServiceHealth): ServiceHealth => (latency_ms === undefined ? { status } : { status, latency_ms });
-  const { redis, sql_auth, llm } = health.services;
-  return { status: health.status, services: { redis: bare(redis), sql_auth: bare(sql_auth), llm: bare(llm) } };
+  const { redis, sql_auth, llm, history } = health.services;
+  return { status: health.status, services: { redis: bare(redis), sql_auth: bare(sql_auth), llm: bare(llm), history: bare(history) } };
 }
 
 export function createHealthHandlers(deps: Deps): RouteHandlers<'health'> {

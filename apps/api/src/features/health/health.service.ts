@@ -1,5 +1,6 @@
 import type { HealthResponse, ServiceHealth } from '@simorgh/contracts';
 import type { Deps } from '../../deps.js';
+import { checkHistory } from '../history/history.service.js';
 
 /** Every check answers within this bound, whatever the dependency does. */
 export const HEALTH_CHECK_TIMEOUT_MS = 1500;
@@ -23,20 +24,28 @@ async function timed(check: () => Promise<unknown>): Promise<ServiceHealth> {
 }
 
 /**
- * Redis down → unhealthy (nothing works without it); TPMS or LLM down or unconfigured →
- * degraded (existing chats still load).
+ * Redis down → unhealthy (nothing works without it); TPMS or LLM down or unconfigured, or
+ * PostgreSQL down or the mirror behind → degraded (existing chats still load, chatting goes on).
  */
 export async function checkHealth(deps: Deps): Promise<HealthResponse> {
   const { tpms, llmHealth } = deps;
-  const [redis, sqlAuth, llm] = await Promise.all([
-    timed(() => Promise.all(Object.values(deps.redis).map((client) => client.ping()))),
+  // Not the outbox connection: the mirror's blocking read holds it (its own failures show as lag).
+  const { outbox: _blocking, ...pinged } = deps.redis;
+  const [redis, sqlAuth, llm, history] = await Promise.all([
+    timed(() => Promise.all(Object.values(pinged).map((client) => client.ping()))),
     tpms ? timed(() => tpms.execute({ sql: 'SELECT 1', timeout: HEALTH_CHECK_TIMEOUT_MS })) : notConfigured('MYSQL_HOST is not set'),
     llmHealth
       ? llmHealth().catch((error: unknown): ServiceHealth => ({ status: 'unhealthy', detail: String((error as Error)?.message ?? error) }))
       : notConfigured('no LLM configured'),
+    checkHistory({ chat: deps.redis.chat, db: deps.history.db, timeoutMs: HEALTH_CHECK_TIMEOUT_MS }),
   ]);
-  const status = redis.status !== 'healthy' ? 'unhealthy' : sqlAuth.status !== 'healthy' || llm.status !== 'healthy' ? 'degraded' : 'healthy';
-  return { status, services: { redis, sql_auth: sqlAuth, llm } };
+  const status =
+    redis.status !== 'healthy'
+      ? 'unhealthy'
+      : sqlAuth.status !== 'healthy' || llm.status !== 'healthy' || history.status !== 'healthy'
+        ? 'degraded'
+        : 'healthy';
+  return { status, services: { redis, sql_auth: sqlAuth, llm, history } };
 }
 
 function notConfigured(detail: string): Promise<ServiceHealth> {

@@ -3,13 +3,15 @@
  *
  * Every write of the list also rewrites message_count in the chat's metadata to the list's
  * length in the same Lua script (through the chats feature's CHAT_METADATA_LUA), so the two can
- * never disagree; a write for a chat whose metadata is gone (deleted meanwhile) is refused
+ * never disagree, and queues the message with the chat's new metadata for PostgreSQL (the
+ * history feature's OUTBOX_LUA); a write for a chat whose metadata is gone (deleted meanwhile) is refused
  * instead of resurrecting its messages.
  */
 import { formatMessageId, MESSAGE_SEQ_WIDTH, MessageSchema, type Message } from '@simorgh/contracts';
 import type { RedisClient } from '../../redis.js';
 import { defineScript } from '../../redis-script.js';
 import { CHAT_METADATA_LUA, metadataKey } from '../chats/chats.scripts.js';
+import { OUTBOX_LUA, outboxKeys } from '../history/history.scripts.js';
 import { messageSeqKey, messagesKey, streamLockKey } from './messages.scripts.js';
 import { ADMISSION_ARGS, ADMISSION_KEYS, ADMISSION_LUA, type Admission } from './reply-limits.js';
 
@@ -50,11 +52,12 @@ return reserve_seq(k.messages, k.messageSeq, 1)`,
  * messages before the user message, the list index of the first of them}.
  */
 const OPEN_REPLY_SCRIPT = defineScript({
-  keys: ['meta', 'lock', 'messages', 'messageSeq', ...ADMISSION_KEYS],
-  args: ['token', 'leaseMs', 'reserve', 'updatedAt', 'idPrefix', 'width', 'userMessage', 'cacheDb', 'chatDb', 'owner', 'projectChecked', 'historyMax', 'maxMessages', ...ADMISSION_ARGS],
+  keys: ['meta', 'lock', 'messages', 'messageSeq', 'outbox', ...ADMISSION_KEYS],
+  args: ['token', 'leaseMs', 'reserve', 'updatedAt', 'idPrefix', 'width', 'userMessage', 'cacheDb', 'chatDb', 'owner', 'projectChecked', 'historyMax', 'maxMessages', 'chatId', ...ADMISSION_ARGS],
   lua: `${ADMISSION_LUA}
 ${RESERVE_SEQ_LUA}
 ${CHAT_METADATA_LUA}
+${OUTBOX_LUA}
 redis.call('SELECT', a.cacheDb)
 local verdict = admit(k.rateLog, k.streamSlots, a.now, a.windowMs, a.perWindow, a.slotLeaseMs, a.streamLimit, a.slotToken)
 if verdict[1] ~= 0 then return {'limited', verdict[1], verdict[2] or 0} end
@@ -88,8 +91,9 @@ local seq = 0
 if count > 0 then seq = reserve_seq(k.messages, k.messageSeq, count) end
 if a.userMessage ~= '' then
   local id = a.idPrefix .. string.format('%0' .. a.width .. 'd', seq - count + 1)
-  local length = redis.call('RPUSH', k.messages, '{"message_id":' .. cjson.encode(id) .. ',' .. string.sub(a.userMessage, 2))
-  set_message_count(k.meta, meta, length, a.updatedAt)
+  local message = '{"message_id":' .. cjson.encode(id) .. ',' .. string.sub(a.userMessage, 2)
+  local length = redis.call('RPUSH', k.messages, message)
+  outbox_message(k.outbox, a.chatId, message, set_message_count(k.meta, meta, length, a.updatedAt))
 end
 return {seq, history, first}`,
 });
@@ -100,9 +104,10 @@ return {seq, history, first}`,
  * Returns the new count, or false when the chat's metadata is missing.
  */
 const UPSERT_SCRIPT = defineScript({
-  keys: ['meta', 'messages'],
-  args: ['message', 'messageId', 'updatedAt'],
+  keys: ['meta', 'messages', 'outbox'],
+  args: ['message', 'messageId', 'updatedAt', 'chatId'],
   lua: `${CHAT_METADATA_LUA}
+${OUTBOX_LUA}
 local meta = load_chat(k.meta)
 if not meta then return false end
 local length = redis.call('LLEN', k.messages)
@@ -117,7 +122,7 @@ for i = #tail, 1, -1 do
   end
 end
 if not replaced then length = redis.call('RPUSH', k.messages, a.message) end
-set_message_count(k.meta, meta, length, a.updatedAt)
+outbox_message(k.outbox, a.chatId, a.message, set_message_count(k.meta, meta, length, a.updatedAt))
 return length`,
 });
 
@@ -324,7 +329,7 @@ export function createMessagesStore(chat: RedisClient, databases: { chat: number
       const { prefix, width } = messageIdParts(chatId);
       const result = await OPEN_REPLY_SCRIPT.run(
         chat,
-        { meta: metadataKey(chatId), lock: streamLockKey(chatId), messages: messagesKey(chatId), messageSeq: messageSeqKey(chatId), ...admission.keys },
+        { meta: metadataKey(chatId), lock: streamLockKey(chatId), messages: messagesKey(chatId), messageSeq: messageSeqKey(chatId), ...outboxKeys(), ...admission.keys },
         {
           token,
           leaseMs,
@@ -339,6 +344,7 @@ export function createMessagesStore(chat: RedisClient, databases: { chat: number
           projectChecked: options.projectChecked ? '1' : '',
           historyMax: options.historyLimit,
           maxMessages: options.maxMessages,
+          chatId,
           ...admission.args,
         },
       );
@@ -367,8 +373,8 @@ export function createMessagesStore(chat: RedisClient, databases: { chat: number
     async save(chatId: string, message: Message, updatedAt: string): Promise<boolean> {
       const result = await UPSERT_SCRIPT.run(
         chat,
-        { meta: metadataKey(chatId), messages: messagesKey(chatId) },
-        { message: JSON.stringify(message), messageId: message.message_id, updatedAt },
+        { meta: metadataKey(chatId), messages: messagesKey(chatId), ...outboxKeys() },
+        { message: JSON.stringify(message), messageId: message.message_id, updatedAt, chatId },
       );
       return typeof result === 'number';
     },

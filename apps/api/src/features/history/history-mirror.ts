@@ -1,0 +1,153 @@
+/**
+ * Copies the outbox (history.scripts.ts) to PostgreSQL. Every API process runs one mirror; all
+ * of them read the stream as one consumer group, so each entry goes to one process. An entry is
+ * deleted from the stream only once PostgreSQL holds it (XACK and XDEL in one MULTI); until
+ * then it stays pending with its consumer. A process that dies leaves its pending entries
+ * behind: any other mirror claims those idle longer than `claimIdleMs` (XAUTOCLAIM) and
+ * finishes them. While PostgreSQL is down nothing is acknowledged: the backlog waits in Redis
+ * and the mirror retries with a growing pause, then drains it by itself.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Kysely } from 'kysely';
+import type { Logger } from '../../logger.js';
+import type { RedisClient } from '../../redis.js';
+import { OUTBOX_KEY } from './history.scripts.js';
+import { migrateHistory } from './history.migrations.js';
+import { createHistoryStore, type OutboxEntry } from './history.store.js';
+
+export const MIRROR_GROUP = 'history-mirror';
+/** A blocking read waits this long for new entries; the outbox client's deadline must exceed it. */
+export const MIRROR_BLOCK_MS = 1000;
+const BATCH = 100;
+const MAX_BACKOFF_MS = 5000;
+
+export type HistoryMirror = {
+  /** This process's consumer name in the group. */
+  consumer: string;
+  /** Resolves once the schema is migrated (the mirror retries until it is). */
+  migrated: Promise<void>;
+  stop(): Promise<void>;
+};
+
+export type MirrorOptions = {
+  /** A connection of its own: XREADGROUP blocks it. */
+  redis: RedisClient;
+  db: Kysely<unknown>;
+  logger: Logger;
+  /** Pending entries idle this long are taken over from their consumer. */
+  claimIdleMs: number;
+};
+
+type RawEntry = [string, string[] | null] | null;
+
+/** An entry deleted meanwhile comes back without fields: it only needs acknowledging. */
+type ReadEntry = OutboxEntry | { id: string; fields: null };
+
+function toEntries(raw: RawEntry[]): ReadEntry[] {
+  return raw.flatMap((entry): ReadEntry[] => {
+    if (!Array.isArray(entry)) return [];
+    const [id, flat] = entry;
+    if (!Array.isArray(flat)) return [{ id, fields: null }];
+    const fields: Record<string, string> = {};
+    for (let i = 0; i + 1 < flat.length; i += 2) fields[String(flat[i])] = String(flat[i + 1]);
+    return [{ id: String(id), fields }];
+  });
+}
+
+export function startHistoryMirror(options: MirrorOptions): HistoryMirror {
+  const { redis, logger } = options;
+  const store = createHistoryStore(options.db);
+  const consumer = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  let stopped = false;
+  let groupReady = false;
+  let nextClaimAt = 0;
+  let lastWarning = 0;
+  let markMigrated: () => void = () => undefined;
+  const migrated = new Promise<void>((resolve) => {
+    markMigrated = resolve;
+  });
+  let isMigrated = false;
+
+  const read = async (id: '0' | '>', block: boolean): Promise<ReadEntry[]> => {
+    const reply = (await redis.sendCommand([
+      'XREADGROUP', 'GROUP', MIRROR_GROUP, consumer, 'COUNT', String(BATCH),
+      ...(block ? ['BLOCK', String(MIRROR_BLOCK_MS)] : []),
+      'STREAMS', OUTBOX_KEY, id,
+    ])) as Array<[string, RawEntry[]]> | null;
+    return reply?.[0] ? toEntries(reply[0][1]) : [];
+  };
+
+  const claim = async (): Promise<ReadEntry[]> => {
+    const reply = (await redis.sendCommand([
+      'XAUTOCLAIM', OUTBOX_KEY, MIRROR_GROUP, consumer, String(options.claimIdleMs), '0-0', 'COUNT', String(BATCH),
+    ])) as [string, RawEntry[], string[]?];
+    return toEntries(reply[1]);
+  };
+
+  const ensureGroup = async () => {
+    try {
+      // From the start of the stream: entries written before any mirror ran are mirrored too.
+      await redis.sendCommand(['XGROUP', 'CREATE', OUTBOX_KEY, MIRROR_GROUP, '0', 'MKSTREAM']);
+    } catch (error) {
+      if (!(error instanceof Error && error.message.startsWith('BUSYGROUP'))) throw error;
+    }
+    groupReady = true;
+  };
+
+  const warn = (error: unknown, what: string) => {
+    const now = Date.now();
+    if (now - lastWarning < 10_000) return;
+    lastWarning = now;
+    logger.warn({ err: { message: (error as Error)?.message ?? String(error), name: (error as Error)?.name } }, what);
+  };
+
+  const loop = async () => {
+    let backoff = 100;
+    while (!stopped) {
+      try {
+        if (!isMigrated) {
+          const applied = await migrateHistory(options.db);
+          if (applied.length > 0) logger.info({ migrations: applied }, 'history schema migrated');
+          isMigrated = true;
+          markMigrated();
+        }
+        if (!groupReady) await ensureGroup();
+        // Our own pending entries first (left by a failed attempt), then other consumers' idle ones, then new ones.
+        let entries = await read('0', false);
+        if (entries.length === 0 && Date.now() >= nextClaimAt) {
+          entries = await claim();
+          nextClaimAt = Date.now() + Math.max(100, Math.floor(options.claimIdleMs / 2));
+        }
+        if (entries.length === 0) entries = await read('>', true);
+        for (const entry of entries) {
+          if (stopped) return;
+          if (entry.fields !== null && (await store.apply(entry)) === 'unreadable') {
+            logger.error({ entry: entry.id }, 'unreadable history outbox entry skipped');
+          }
+          // Together: an entry acknowledged but left in the stream would never be read again yet
+          // count as backlog forever. MULTI rather than a script: no EVALSHA for tests counting them.
+          await redis.multi().xAck(OUTBOX_KEY, MIRROR_GROUP, entry.id).xDel(OUTBOX_KEY, entry.id).exec();
+        }
+        backoff = 100;
+      } catch (error) {
+        if (stopped) return;
+        if (error instanceof Error && error.message.startsWith('NOGROUP')) groupReady = false;
+        warn(error, 'history mirror: PostgreSQL or Redis unavailable; the outbox waits and is retried');
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+      }
+    }
+  };
+  const running = loop();
+
+  return {
+    consumer,
+    migrated,
+    async stop() {
+      stopped = true;
+      await running;
+    },
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * The PostgreSQL schema of the history, as Kysely migrations kept in code (they ship inside the
+ * compiled API, no migration folder to copy). Kysely's Migrator runs them in one transaction
+ * under a PostgreSQL advisory lock, so API replicas starting at once apply each one once.
+ * Never edit a migration that has shipped: add the next one.
+ */
+import { Migrator, sql, type Kysely, type Migration } from 'kysely';
+
+const migrations: Record<string, Migration> = {
+  '0001_history': {
+    async up(db) {
+      // `mirror_version`: the outbox entry ID (ms * 1e10 + seq) that last wrote the row; an older
+      // entry replayed or applied late never overwrites a newer one.
+      await sql`
+        CREATE TABLE chats (
+          chat_id text PRIMARY KEY,
+          user_id text NOT NULL,
+          chat_type text NOT NULL,
+          project_number text,
+          project_name text,
+          page_name text,
+          chat_name text NOT NULL,
+          status text NOT NULL,
+          pinned boolean NOT NULL DEFAULT false,
+          created_at timestamptz NOT NULL,
+          updated_at timestamptz NOT NULL,
+          message_count integer NOT NULL DEFAULT 0,
+          last_activity_at timestamptz NOT NULL,
+          archived_from_redis boolean NOT NULL DEFAULT false,
+          visibility text NOT NULL DEFAULT 'private',
+          metadata jsonb NOT NULL,
+          mirror_version numeric(30, 0) NOT NULL
+        )`.execute(db);
+      // A user's list: pinned first, newest first (the order of GET /api/chats).
+      await sql`CREATE INDEX chats_user_list ON chats (user_id, pinned DESC, created_at DESC, chat_id DESC)`.execute(db);
+      // The archive job: chats idle longest first.
+      await sql`CREATE INDEX chats_last_activity ON chats (last_activity_at)`.execute(db);
+      await sql`
+        CREATE TABLE messages (
+          message_id text PRIMARY KEY,
+          chat_id text NOT NULL REFERENCES chats (chat_id) ON DELETE CASCADE,
+          seq integer NOT NULL,
+          role text NOT NULL,
+          content text NOT NULL,
+          status text NOT NULL,
+          model text,
+          error text,
+          created_at timestamptz NOT NULL,
+          mirror_version numeric(30, 0) NOT NULL
+        )`.execute(db);
+      await sql`CREATE INDEX messages_chat_seq ON messages (chat_id, seq)`.execute(db);
+      // A deleted chat stays deleted: an entry about it replayed later must not bring it back.
+      await sql`
+        CREATE TABLE deleted_chats (
+          chat_id text PRIMARY KEY,
+          mirror_version numeric(30, 0) NOT NULL,
+          deleted_at timestamptz NOT NULL DEFAULT now()
+        )`.execute(db);
+    },
+    async down(db) {
+      await sql`DROP TABLE deleted_chats, messages, chats`.execute(db);
+    },
+  },
+};
+
+/** Brings the schema up to date; safe to call from several processes at once. */
+export async function migrateHistory(db: Kysely<unknown>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((result) => result.status === 'Success').map((result) => result.migrationName);
+}

@@ -1,0 +1,203 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HealthResponseSchema, type ChatMetadata, type Message } from '@simorgh/contracts';
+import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
+import { ADMIN_USERS, USERS } from '@simorgh/devstack/fixtures';
+import type { Kysely } from 'kysely';
+import pg from 'pg';
+import { createHistoryDb } from '../../postgres.js';
+import { eventually, listen, postStream } from '../../test/event-stream-client.js';
+import { startTestStack, type TestStack } from '../../test/harness.js';
+import { migrateHistory } from './history.migrations.js';
+import { OUTBOX_KEY } from './history.scripts.js';
+import { createHistoryStore, type OutboxEntry } from './history.store.js';
+
+const arash: string = USERS.arash.username;
+
+let llm: FakeLlm;
+let stack: TestStack;
+let server: Awaited<ReturnType<typeof listen>>;
+
+beforeAll(async () => {
+  llm = await startFakeLlm({ tokenDelayMs: 2 });
+  stack = await startTestStack({ llmBaseUrl: llm.url, env: { MESSAGES_PER_MINUTE: '1000', CONCURRENT_STREAMS: '10' } });
+  server = await listen(stack.app);
+});
+
+afterAll(async () => {
+  await server?.close();
+  await stack?.stop();
+  await llm?.stop();
+});
+
+const send = async (chatId: string, content: string, options: Parameters<typeof postStream>[3] = {}) =>
+  postStream(`${server.url}/api/chats/${chatId}/messages`, await stack.tokenFor(arash), { content }, options);
+
+/** Waits until the outbox is empty: every change so far is in PostgreSQL. */
+const drained = () => eventually(async () => (await stack.deps.redis.chat.xLen(OUTBOX_KEY)) === 0, 10_000);
+
+type ChatRow = Omit<ChatMetadata, 'created_at' | 'updated_at'> & { created_at: Date; updated_at: Date };
+type MessageRow = Omit<Message, 'created_at' | 'model' | 'error'> & { created_at: Date; model: string | null; error: string | null; seq: number };
+
+const chatRow = async (chatId: string) => (await stack.sql<ChatRow>('SELECT * FROM chats WHERE chat_id = $1', [chatId]))[0];
+const messageRows = (chatId: string) => stack.sql<MessageRow>('SELECT * FROM messages WHERE chat_id = $1 ORDER BY seq', [chatId]);
+
+/** PostgreSQL holds exactly what the API shows for the chat. */
+async function expectMirrored(chatId: string) {
+  const [chat, messages, row, rows] = await Promise.all([stack.chatOf(arash, chatId), stack.messagesOf(arash, chatId), chatRow(chatId), messageRows(chatId)]);
+  expect(row).toMatchObject({
+    chat_id: chat.chat_id,
+    user_id: chat.user_id,
+    chat_type: chat.chat_type,
+    project_number: chat.project_number,
+    project_name: chat.project_name,
+    page_name: chat.page_name,
+    chat_name: chat.chat_name,
+    status: chat.status,
+    pinned: chat.pinned,
+    message_count: chat.message_count,
+  });
+  expect(row?.created_at.toISOString()).toBe(chat.created_at);
+  expect(row?.updated_at.toISOString()).toBe(chat.updated_at);
+  expect(
+    rows.map((message) => ({
+      message_id: message.message_id,
+      role: message.role,
+      content: message.content,
+      status: message.status,
+      created_at: message.created_at.toISOString(),
+      ...(message.model === null ? {} : { model: message.model }),
+      ...(message.error === null ? {} : { error: message.error }),
+    })),
+  ).toEqual(messages.map((message) => ({ ...message, created_at: new Date(message.created_at).toISOString() })));
+}
+
+describe('the history mirror', () => {
+  it('writes every kind of change to PostgreSQL: create, title, rename, pin, archive, messages, failed, stopped and regenerated replies, delete', async () => {
+    const general = await stack.createChat(arash);
+    const project = await stack.createChat(arash, { chat_type: 'project', project_number: '10234', page_name: 'Piping stress review' });
+    await drained();
+    await expectMirrored(general.chat_id);
+    await expectMirrored(project.chat_id);
+
+    // A reply (and the automatic title), then a failed one, regenerated into a complete one.
+    expect((await send(general.chat_id, 'How do I size a relief valve?')).of('done')).toHaveLength(1);
+    llm.setMode('failing');
+    expect((await send(general.chat_id, 'And for a gas service?')).of('error').length).toBeGreaterThan(0);
+    await drained();
+    expect((await messageRows(general.chat_id)).map((message) => message.status)).toEqual(['complete', 'complete', 'complete', 'error']);
+    llm.setMode('normal');
+    const again = await postStream(`${server.url}/api/chats/${general.chat_id}/regenerate`, await stack.tokenFor(arash));
+    expect(again.of('done')).toHaveLength(1);
+    await drained();
+    await expectMirrored(general.chat_id);
+    expect((await messageRows(general.chat_id)).map((message) => message.status)).toEqual(['complete', 'complete', 'complete', 'complete']);
+
+    // A reply the user stops by closing the stream is saved as stopped.
+    llm.configure({ tokenDelayMs: 40 });
+    const browser = new AbortController();
+    await send(project.chat_id, 'Write a long explanation of pump curves', {
+      signal: browser.signal,
+      onEvent: (event) => {
+        if (event.type === 'delta') browser.abort();
+      },
+    }).catch(() => undefined);
+    llm.configure({ tokenDelayMs: 2 });
+    await eventually(async () => (await stack.messagesOf(arash, project.chat_id))[1]?.status === 'stopped', 5000);
+    await drained();
+    await expectMirrored(project.chat_id);
+
+    // Title, rename, pin, archive.
+    const authorization = await stack.bearer(arash);
+    await stack.http().post(`/api/chats/${project.chat_id}/generate-title`).set('Authorization', authorization).send({ first_message: 'Stress analysis of a hot line' }).expect(200);
+    await stack.http().patch(`/api/chats/${general.chat_id}`).set('Authorization', authorization).send({ chat_name: 'PSV sizing', pinned: true }).expect(200);
+    await stack.http().patch(`/api/chats/${project.chat_id}`).set('Authorization', authorization).send({ status: 'archived' }).expect(200);
+    await drained();
+    await expectMirrored(general.chat_id);
+    await expectMirrored(project.chat_id);
+    expect(await chatRow(general.chat_id)).toMatchObject({ chat_name: 'PSV sizing', pinned: true });
+    expect(await chatRow(project.chat_id)).toMatchObject({ status: 'archived' });
+
+    // Delete removes the chat and its messages.
+    await stack.http().delete(`/api/chats/${general.chat_id}`).set('Authorization', authorization).expect(200);
+    await drained();
+    expect(await chatRow(general.chat_id)).toBeUndefined();
+    expect(await messageRows(general.chat_id)).toEqual([]);
+  });
+
+  it('reports the mirror in health: healthy with no backlog; lag and backlog for admins only', async () => {
+    await drained();
+    const anonymous = HealthResponseSchema.parse((await stack.http().get('/api/health')).body);
+    expect(anonymous.services.history).toEqual({ status: 'healthy', latency_ms: expect.any(Number) });
+    const admin = HealthResponseSchema.parse((await stack.http().get('/api/health').set('Authorization', await stack.bearer(ADMIN_USERS))).body);
+    expect(admin.services.history).toMatchObject({ status: 'healthy', lag_ms: 0, backlog: 0 });
+  });
+});
+
+describe('replayed entries', () => {
+  it('change nothing: applied again, in any order, PostgreSQL stays as it was, and a deleted chat stays deleted', async () => {
+    // A second app whose process runs no mirror: its changes wait in the outbox, where the test copies them.
+    const quiet = await startTestStack({ mirror: false, llmBaseUrl: llm.url });
+    try {
+      const quietServer = await listen(quiet.app);
+      const kept = await quiet.createChat(arash);
+      const deleted = await quiet.createChat(arash);
+      await postStream(`${quietServer.url}/api/chats/${kept.chat_id}/messages`, await quiet.tokenFor(arash), { content: 'Hello' });
+      await postStream(`${quietServer.url}/api/chats/${deleted.chat_id}/messages`, await quiet.tokenFor(arash), { content: 'Bye' });
+      await quiet.http().patch(`/api/chats/${kept.chat_id}`).set('Authorization', await quiet.bearer(arash)).send({ chat_name: 'Renamed', pinned: true }).expect(200);
+      await quiet.http().delete(`/api/chats/${deleted.chat_id}`).set('Authorization', await quiet.bearer(arash)).expect(200);
+      await quietServer.close();
+
+      const raw = (await quiet.deps.redis.chat.sendCommand(['XRANGE', OUTBOX_KEY, '-', '+'])) as Array<[string, string[]]>;
+      const entries: OutboxEntry[] = raw.map(([id, flat]) => ({
+        id,
+        fields: Object.fromEntries(Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i], flat[2 * i + 1]])) as Record<string, string>,
+      }));
+      expect(new Set(entries.map((entry) => entry.fields.kind))).toEqual(new Set(['chat', 'message', 'delete']));
+
+      // Now a mirror drains the outbox.
+      await quiet.build();
+      await eventually(async () => (await quiet.deps.redis.chat.xLen(OUTBOX_KEY)) === 0, 10_000);
+      const snapshot = async () => ({
+        chats: await quiet.sql('SELECT * FROM chats ORDER BY chat_id'),
+        messages: await quiet.sql('SELECT * FROM messages ORDER BY message_id'),
+      });
+      const before = await snapshot();
+      expect(before.chats.map((chat) => chat.chat_id)).toEqual([kept.chat_id]);
+      expect(before.chats[0]).toMatchObject({ chat_name: 'Renamed', pinned: true, message_count: 2 });
+
+      const store = createHistoryStore(quiet.deps.history.db);
+      for (const entry of entries) await store.apply(entry);
+      expect(await snapshot()).toEqual(before);
+      for (const entry of [...entries].reverse()) await store.apply(entry);
+      expect(await snapshot()).toEqual(before);
+    } finally {
+      await quiet.stop();
+    }
+  });
+});
+
+describe('migrations', () => {
+  it('run once when two processes migrate a fresh database at the same time', async () => {
+    const name = `migrate_${Date.now()}`;
+    const admin = new pg.Client({ connectionString: stack.postgresUrl });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    const url = new URL(stack.postgresUrl);
+    url.pathname = `/${name}`;
+    const dbs = [0, 1].map(() => createHistoryDb({ DATABASE_URL: url.toString(), DATABASE_POOL_SIZE: 2 }).db);
+    try {
+      const results = await Promise.all(dbs.map((db) => migrateHistory(db)));
+      expect(results.flat()).toEqual(['0001_history']);
+      const check = new pg.Client({ connectionString: url.toString() });
+      await check.connect();
+      const applied = await check.query('SELECT name FROM kysely_migration');
+      await check.end();
+      expect(applied.rows).toEqual([{ name: '0001_history' }]);
+      expect(await migrateHistory(dbs[0] as Kysely<unknown>)).toEqual([]);
+    } finally {
+      await Promise.all(dbs.map((db) => db.destroy()));
+      await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
+      await admin.end();
+    }
+  });
+});

@@ -1,0 +1,26 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Env } from './env.js';
+
+/** Connecting and each statement give up after this, so a stopped PostgreSQL fails fast. */
+const CONNECT_TIMEOUT_MS = 2000;
+const STATEMENT_TIMEOUT_MS = 10_000;
+
+export type HistoryDb = { pool: pg.Pool; db: Kysely<unknown> };
+
+/**
+ * The PostgreSQL pool of the history (DATABASE_URL). Nothing on a request's path waits for it:
+ * only the mirror writes, and health checks it.
+ */
+export function createHistoryDb(env: Pick<Env, 'DATABASE_URL' | 'DATABASE_POOL_SIZE'>): HistoryDb {
+  const pool = new pg.Pool({
+    connectionString: env.DATABASE_URL,
+    max: env.DATABASE_POOL_SIZE,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    statement_timeout: STATEMENT_TIMEOUT_MS,
+    idleTimeoutMillis: 30_000,
+  });
+  // An idle client whose server went away emits here; without a listener it would crash the process.
+  pool.on('error', () => undefined);
+  return { pool, db: new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) }) };
+}

@@ -1,0 +1,155 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateChatResponseSchema, HealthResponseSchema } from '@simorgh/contracts';
+import { startPostgres, type PostgresServer } from '@simorgh/devstack';
+import { startTcpProxy } from '@simorgh/devstack/tcp-proxy';
+import { startApiProcess, type ApiProcess } from '@simorgh/devstack/api-process';
+import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
+import { ADMIN_USERS } from '@simorgh/devstack/fixtures';
+import { closeDeps } from '../deps.js';
+import { OUTBOX_KEY } from '../features/history/history.scripts.js';
+import { eventually, listen, postStream } from '../test/event-stream-client.js';
+import { startTestStack, TEST_JWT_SECRET, type TestStack } from '../test/harness.js';
+
+/**
+ * The history's PostgreSQL is this file's own (the shared one must not be stopped), and the
+ * stack's own process runs no mirror: each test decides which processes mirror.
+ */
+let root: string;
+let postgres: PostgresServer;
+let llm: FakeLlm;
+let stack: TestStack;
+const processes: ApiProcess[] = [];
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'simorgh-history-outage-'));
+  [postgres, llm] = await Promise.all([startPostgres({ dataDir: join(root, 'postgres'), durable: false }), startFakeLlm({ tokenDelayMs: 1 })]);
+  await postgres.createDatabase('history');
+  stack = await startTestStack({
+    mirror: false,
+    llmBaseUrl: llm.url,
+    env: { DATABASE_URL: postgres.url('history'), HISTORY_CLAIM_IDLE_MS: '1000', MESSAGES_PER_MINUTE: '1000', CONCURRENT_STREAMS: '20' },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.allSettled(processes.map((api) => api.stop()));
+  await stack?.stop();
+  await llm?.stop();
+  await postgres?.stop();
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+const backlog = () => stack.deps.redis.chat.xLen(OUTBOX_KEY);
+const history = async <R extends Record<string, unknown>>(text: string, values?: unknown[]): Promise<R[]> => {
+  const { createHistoryDb } = await import('../postgres.js');
+  const { pool } = createHistoryDb({ DATABASE_URL: postgres.url('history'), DATABASE_POOL_SIZE: 1 });
+  try {
+    return (await pool.query<R>(text, values)).rows;
+  } finally {
+    await pool.end();
+  }
+};
+
+describe('PostgreSQL down', () => {
+  it('leaves chatting unaffected during a burst, says degraded, and drains the backlog into PostgreSQL once it is back', async () => {
+    const mirrored = await stack.build({
+      llmBaseUrl: llm.url,
+      env: { DATABASE_URL: postgres.url('history'), MESSAGES_PER_MINUTE: '1000', CONCURRENT_STREAMS: '20' },
+    });
+    const server = await listen(mirrored.app);
+    try {
+      await postgres.stop();
+      const users = Array.from({ length: 5 }, (_, index) => `outage.user${index}`);
+      const created = await Promise.all(Array.from({ length: 30 }, (_, index) => stack.createChat(users[index % users.length] as string, undefined, mirrored.app)));
+      const replies = await Promise.all(
+        created.slice(0, 10).map(async (chat) =>
+          postStream(`${server.url}/api/chats/${chat.chat_id}/messages`, await stack.tokenFor(chat.user_id), { content: `Question for ${chat.chat_id}` }),
+        ),
+      );
+      for (const reply of replies) expect(reply.of('done')).toHaveLength(1);
+      for (const reply of replies) expect(reply.of('error')).toEqual([]);
+
+      const health = HealthResponseSchema.parse((await stack.http().get('/api/health').set('Authorization', await stack.bearer(ADMIN_USERS))).body);
+      expect(health.status).toBe('degraded');
+      expect(health.services.history.status).toBe('unhealthy');
+      // At least the 30 creations and the 10 questions wait; replies and titles follow them.
+      expect(health.services.history.backlog).toBeGreaterThanOrEqual(40);
+      expect(await backlog()).toBeGreaterThanOrEqual(40);
+
+      await postgres.restart();
+      await eventually(async () => (await backlog()) === 0, 30_000);
+      const ids = created.map((chat) => chat.chat_id);
+      const [chats] = await history<{ count: string }>('SELECT count(*) FROM chats WHERE chat_id = ANY($1)', [ids]);
+      const [messages] = await history<{ count: string }>('SELECT count(*) FROM messages WHERE chat_id = ANY($1)', [ids]);
+      expect(Number(chats?.count)).toBe(30);
+      expect(Number(messages?.count)).toBe(20);
+      const after = HealthResponseSchema.parse((await stack.http().get('/api/health')).body);
+      expect(after.services.history.status).toBe('healthy');
+    } finally {
+      await server.close();
+      await closeDeps(mirrored.deps);
+    }
+  }, 90_000);
+});
+
+describe('an API process killed with changes in flight', () => {
+  it('has its unfinished entries claimed and written by another process', async () => {
+    const { env } = stack;
+    const apiEnv = {
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'info',
+      REDIS_URL: env.REDIS_URL,
+      REDIS_CHAT_DB: String(env.REDIS_CHAT_DB),
+      REDIS_CACHE_DB: String(env.REDIS_CACHE_DB),
+      MYSQL_HOST: env.MYSQL_HOST,
+      MYSQL_PORT: String(env.MYSQL_PORT),
+      MYSQL_USER: env.MYSQL_USER,
+      MYSQL_PASSWORD: env.MYSQL_PASSWORD,
+      MYSQL_DATABASE: env.MYSQL_DATABASE,
+      JWT_SECRET_KEY: TEST_JWT_SECRET,
+      DATABASE_URL: postgres.url('history'),
+      HISTORY_CLAIM_IDLE_MS: '1000',
+    };
+    // The first process reaches PostgreSQL through a proxy that then hangs: it takes the new
+    // entries and cannot finish them (SIGSTOP would stop only the postmaster, not open sessions).
+    const proxy = await startTcpProxy(postgres.port);
+    const first = await startApiProcess({ env: { ...apiEnv, DATABASE_URL: `postgres://postgres@127.0.0.1:${proxy.port}/history` }, logFile: join(root, 'first.log') });
+    processes.push(first);
+    proxy.hang();
+    try {
+      const token = await stack.tokenFor('killed.user');
+      const ids = await Promise.all(
+        Array.from({ length: 10 }, async () => {
+          const res = await fetch(`${first.url}/api/chats`, {
+            method: 'POST',
+            headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+            body: JSON.stringify({ chat_type: 'general' }),
+          });
+          expect(res.status).toBe(201);
+          return CreateChatResponseSchema.parse(await res.json()).chat.chat_id;
+        }),
+      );
+      // The first process has taken entries (at least the first, stuck writing it) and holds them.
+      const pending = await eventually(async () => {
+        const summary = (await stack.deps.redis.chat.sendCommand(['XPENDING', OUTBOX_KEY, 'history-mirror'])) as [number, string | null, string | null, Array<[string, string]> | null];
+        return Number(summary[0]) >= 1 ? summary[3] : false;
+      }, 10_000);
+      expect(pending).toHaveLength(1);
+      expect(pending?.[0]?.[0]).toContain(`-${first.pid}-`);
+      expect(await backlog()).toBe(10);
+
+      process.kill(first.pid, 'SIGKILL');
+
+      const second = await startApiProcess({ env: apiEnv, logFile: join(root, 'second.log') });
+      processes.push(second);
+      await eventually(async () => (await backlog()) === 0, 30_000);
+      const rows = await history<{ chat_id: string }>('SELECT chat_id FROM chats WHERE chat_id = ANY($1) ORDER BY chat_id', [ids]);
+      expect(rows.map((row) => row.chat_id)).toEqual([...ids].sort());
+    } finally {
+      await proxy.close();
+    }
+  }, 120_000);
+});
