@@ -11,7 +11,7 @@ import { ADMIN_USERS } from '@simorgh/devstack/fixtures';
 import { closeDeps } from '../deps.js';
 import { OUTBOX_KEY } from '../features/history/history.scripts.js';
 import { eventually, listen, postStream } from '../test/event-stream-client.js';
-import { startTestStack, TEST_JWT_SECRET, type TestStack } from '../test/harness.js';
+import { startTestStack, type TestStack } from '../test/harness.js';
 
 /**
  * The history's PostgreSQL is this file's own (the shared one must not be stopped), and the
@@ -97,22 +97,7 @@ describe('PostgreSQL down', () => {
 
 describe('an API process killed with changes in flight', () => {
   it('has its unfinished entries claimed and written by another process', async () => {
-    const { env } = stack;
-    const apiEnv = {
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'info',
-      REDIS_URL: env.REDIS_URL,
-      REDIS_CHAT_DB: String(env.REDIS_CHAT_DB),
-      REDIS_CACHE_DB: String(env.REDIS_CACHE_DB),
-      MYSQL_HOST: env.MYSQL_HOST,
-      MYSQL_PORT: String(env.MYSQL_PORT),
-      MYSQL_USER: env.MYSQL_USER,
-      MYSQL_PASSWORD: env.MYSQL_PASSWORD,
-      MYSQL_DATABASE: env.MYSQL_DATABASE,
-      JWT_SECRET_KEY: TEST_JWT_SECRET,
-      DATABASE_URL: postgres.url('history'),
-      HISTORY_CLAIM_IDLE_MS: '1000',
-    };
+    const apiEnv = stack.processEnv({ DATABASE_URL: postgres.url('history'), HISTORY_CLAIM_IDLE_MS: '1000' });
     // The first process reaches PostgreSQL through a proxy that then hangs: it takes the new
     // entries and cannot finish them (SIGSTOP would stop only the postmaster, not open sessions).
     const proxy = await startTcpProxy(postgres.port);

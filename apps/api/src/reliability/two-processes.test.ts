@@ -12,7 +12,7 @@ import {
 import { startApiProcess, type ApiProcess } from '@simorgh/devstack/api-process';
 import { postStream } from '../test/event-stream-client.js';
 import { USERS } from '@simorgh/devstack/fixtures';
-import { startTestStack, TEST_JWT_SECRET, type TestStack } from '../test/harness.js';
+import { startTestStack, type TestStack } from '../test/harness.js';
 
 /**
  * Two API processes (separate node processes, as two containers would be) sharing one Redis
@@ -28,25 +28,13 @@ beforeAll(async () => {
   llm = await startFakeLlm({ tokenDelayMs: 25 });
   stack = await startTestStack();
   logDir = mkdtempSync(join(tmpdir(), 'simorgh-two-api-'));
-  const { env } = stack;
-  const apiEnv = {
-    NODE_ENV: 'production',
+  const apiEnv = stack.processEnv({
     LOG_LEVEL: 'debug', // 'chat created' lines show which process served each creation
-    REDIS_URL: env.REDIS_URL,
-    REDIS_CHAT_DB: String(env.REDIS_CHAT_DB),
-    REDIS_CACHE_DB: String(env.REDIS_CACHE_DB),
-    MYSQL_HOST: env.MYSQL_HOST,
-    MYSQL_PORT: String(env.MYSQL_PORT),
-    MYSQL_USER: env.MYSQL_USER,
-    MYSQL_PASSWORD: env.MYSQL_PASSWORD,
-    MYSQL_DATABASE: env.MYSQL_DATABASE,
-    JWT_SECRET_KEY: TEST_JWT_SECRET,
-    DATABASE_URL: env.DATABASE_URL,
     OPENAI_BASE_URL: llm.url,
     OPENAI_MODEL: 'fake-model',
     MESSAGES_PER_MINUTE: '1000',
     CONCURRENT_STREAMS: '10',
-  };
+  });
   apis = await Promise.all([0, 1].map((index) => startApiProcess({ env: apiEnv, logFile: join(logDir, `api-${index}.log`) })));
   nginx = await startNginx({ upstreamPorts: apis.map((api) => api.port) });
 }, 120_000);

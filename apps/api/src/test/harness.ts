@@ -78,6 +78,11 @@ export type TestStack = {
   chatOf: (userId: string, chatId: string) => Promise<ChatMetadata>;
   /** All of a session's messages as `userId` sees them, every page; throws unless each answers 200. */
   messagesOf: (userId: string, chatId: string) => Promise<Message[]>;
+  /**
+   * The environment for an API process of its own (startApiProcess) on this stack's Redis,
+   * TPMS database and PostgreSQL database, in production mode; `extra` adds or overrides.
+   */
+  processEnv: (extra?: Record<string, string | undefined>) => Record<string, string | undefined>;
   /** Another deps/app on the same Redis (and TPMS unless overridden); closed by stop(). */
   build: (options?: StackOptions) => Promise<{ env: Env; deps: Deps; app: Express }>;
   stop: () => Promise<void>;
@@ -208,6 +213,10 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
         before = page.next_before;
       } while (before !== null);
       return pages.flat();
+    },
+    processEnv: (extra = {}) => {
+      const { NODE_ENV: _test, LOG_LEVEL: _silent, CHATS_PER_MINUTE: _unbounded, ADMIN_USERS: _admins, ...shared } = baseEnv;
+      return { ...shared, NODE_ENV: 'production', LOG_LEVEL: 'info', ...extra };
     },
     build,
     stop: async () => {
