@@ -28,6 +28,7 @@ import { createTpmsCache } from './features/projects/tpms-cache.js';
 import { accessLog } from './http/access-log.js';
 import { BODY_LIMIT } from './http/body-limit.js';
 import { createErrorHandlers } from './http/error-handler.js';
+import { httpMetrics, metricsEndpoint } from './http/http-metrics.js';
 import { jsonBody } from './http/json-body.js';
 import { requestId } from './http/request-id.js';
 import { optionalAuth, requireAuth } from './http/require-auth.js';
@@ -78,6 +79,7 @@ export function buildServices(deps: Deps, options: CreateAppOptions = {}): Servi
   const messages = createMessagesService({
     clock: deps.clock,
     logger: deps.logger,
+    metrics: deps.metrics,
     chats,
     llm: deps.llm,
     store: createMessagesStore(deps.redis.chat, { chat: deps.env.REDIS_CHAT_DB, cache: deps.env.REDIS_CACHE_DB }),
@@ -127,6 +129,13 @@ export function createApp(deps: Deps, options: CreateAppOptions = {}): Express {
   // ETags are for caches; API answers are per user and never cached, so hashing each body is waste.
   app.set('etag', false);
   app.use(jsonBody(BODY_LIMIT));
+  // For Prometheus, outside /api and the route table (which is the users' API, enumerated by
+  // the web client and the isolation tests); nginx never serves it. Unset token: no route, 404.
+  const metricsToken = deps.env.METRICS_TOKEN;
+  if (metricsToken) {
+    app.get('/metrics', metricsEndpoint(deps.metrics, metricsToken));
+    app.use(httpMetrics(deps.metrics));
+  }
 
   const { notFound, errorHandler } = createErrorHandlers(deps.logger);
   // Every route of the contracts' table, each with its handler and the guard its access needs.
@@ -142,7 +151,7 @@ export function createApp(deps: Deps, options: CreateAppOptions = {}): Express {
       ...createLlmHandlers(services.llm),
     },
     { viewer: optionalAuth(services.signIns.authenticate), user: authenticated, admin: requireAdmin(deps.env.ADMIN_USERS) },
-    options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs },
+    { ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }), labelRoutes: metricsToken !== undefined },
   );
   // Everything else under /api needs a valid bearer token too, unknown paths included.
   app.use('/api', authenticated);

@@ -4,8 +4,9 @@ import { createOpenAiClient, llmConfigFromEnv } from './features/llm/llm-client.
 import { createLlmService, type LlmService } from './features/llm/llm.service.js';
 import { MIRROR_BLOCK_MS } from './features/history/history-mirror.js';
 import { createLogger, type Logger } from './logger.js';
+import { createMetrics, type Metrics } from './metrics.js';
 import { createHistoryDb, type HistoryDb } from './postgres.js';
-import { createRedisClient, type RedisClient } from './redis.js';
+import { createRedisClient, observeRedisCommands, type RedisClient } from './redis.js';
 import { createTpmsPool, type TpmsPool } from './tpms.js';
 
 export type Clock = { now(): Date };
@@ -35,6 +36,8 @@ export type Deps = {
   tpms: TpmsPool | null;
   /** Replies, titles and the model probe; one instance so health and diagnostics share its cache. */
   llm: LlmService;
+  /** This process's metrics (its own registry); exported on /metrics when METRICS_TOKEN is set. */
+  metrics: Metrics;
   /** Filled by the LLM feature; health reports not_configured without it. */
   llmHealth?: () => Promise<ServiceHealth>;
 };
@@ -54,10 +57,19 @@ export async function buildDeps(env: Env, options: BuildDepsOptions = {}): Promi
   // Start-up waits for Redis (retrying): the counters must be raised before serving.
   await Promise.all(Object.values(redis).map((client) => client.connect()));
   const clock = options.clock ?? systemClock;
+  const metrics = createMetrics();
+  // The request-path clients; events and the mirror's client block by design and would only blur them.
+  for (const name of ['counters', 'chat', 'cache'] as const) {
+    const histogram = metrics.redisCommand.labels({ client: name });
+    observeRedisCommands(redis[name], (seconds) => histogram.observe(seconds));
+  }
+  const tpmsOk = metrics.tpmsQuery.labels({ outcome: 'ok' });
+  const tpmsFailed = metrics.tpmsQuery.labels({ outcome: 'failed' });
+  const observeTpms = (seconds: number, outcome: 'ok' | 'failed') => (outcome === 'ok' ? tpmsOk : tpmsFailed).observe(seconds);
   const llmConfig = llmConfigFromEnv(env);
   // The client is the LLM service's alone (null when neither OPENAI_API_KEY nor OPENAI_BASE_URL is set).
   const llm = createLlmService({ openai: createOpenAiClient(llmConfig), config: llmConfig, logger, now: () => clock.now() });
-  return { env, logger, clock, redis, history: createHistoryDb(env), background: [], tpms: createTpmsPool(env), llm, llmHealth: () => llm.health() };
+  return { env, logger, clock, metrics, redis, history: createHistoryDb(env), background: [], tpms: createTpmsPool(env, observeTpms), llm, llmHealth: () => llm.health() };
 }
 
 export async function closeDeps(deps: Deps): Promise<void> {

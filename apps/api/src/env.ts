@@ -102,6 +102,8 @@ export const EnvSchema = z
       .string()
       .default('')
       .transform((value) => value.split(',').map((user) => user.trim()).filter(Boolean)),
+    /** Unset: GET /metrics answers 404. Set: Prometheus scrapes it with this bearer token. */
+    METRICS_TOKEN: optionalText.pipe(z.string().min(16, 'must be at least 16 characters (a random string)').optional()),
     OPENAI_API_KEY: optionalText,
     OPENAI_BASE_URL: optionalText.pipe(z.string().url('must be a URL like http://host:port/v1').optional()),
     OPENAI_MODEL: optionalText,

@@ -59,6 +59,7 @@ export function createRedisClient(url: string, database: number, logger: Logger,
  * client serves all commands (a timer per command was a measurable cost under load).
  */
 function withDeadline(client: RedisClient, ms: number): RedisClient {
+  const timing: CommandTiming = {};
   // Insertion order is deadline order, so a sweep stops at the first command still in time.
   const pending = new Set<{ deadline: number; reject: (error: Error) => void }>();
   let sweeper: NodeJS.Timeout | undefined;
@@ -76,8 +77,9 @@ function withDeadline(client: RedisClient, ms: number): RedisClient {
   const wrap = (method: (...args: unknown[]) => unknown) => (...args: unknown[]) => {
     const result: unknown = method.apply(client, args);
     if (!(result instanceof Promise)) return result;
+    const start = performance.now();
     return new Promise((resolve, reject) => {
-      const entry = { deadline: performance.now() + ms, reject };
+      const entry = { deadline: start + ms, reject };
       pending.add(entry);
       if (!sweeper) {
         sweeper = setInterval(sweep, DEADLINE_SWEEP_MS);
@@ -86,16 +88,18 @@ function withDeadline(client: RedisClient, ms: number): RedisClient {
       result.then(
         (value: unknown) => {
           pending.delete(entry);
+          timing.observe?.((performance.now() - start) / 1000);
           resolve(value);
         },
         (error: unknown) => {
           pending.delete(entry);
+          timing.observe?.((performance.now() - start) / 1000);
           reject(error as Error);
         },
       );
     });
   };
-  return new Proxy(client, {
+  const proxy = new Proxy(client, {
     get(target, property) {
       const value: unknown = Reflect.get(target, property, target);
       if (typeof value !== 'function' || NO_DEADLINE.has(property)) return value;
@@ -107,6 +111,22 @@ function withDeadline(client: RedisClient, ms: number): RedisClient {
       return method;
     },
   });
+  timings.set(proxy, timing);
+  return proxy;
+}
+
+type CommandTiming = { observe?: (seconds: number) => void };
+const timings = new WeakMap<RedisClient, CommandTiming>();
+
+/**
+ * Reports each command's duration (seconds, reply or failure) of a client made by
+ * createRedisClient: the deadline wrapper every command passes through already reads the clock
+ * when it starts, so timing costs one more clock read.
+ */
+export function observeRedisCommands(client: RedisClient, observe: (seconds: number) => void): void {
+  const timing = timings.get(client);
+  if (!timing) throw new Error('not a client made by createRedisClient');
+  timing.observe = observe;
 }
 
 const scriptShas = new Map<string, string>();

@@ -16,9 +16,9 @@ export const tpmsUnavailable = () =>
  * A bounded pool: an unreachable TPMS must turn into a 503 within a few seconds, and a
  * burst of requests must not pile up connections or waiters without limit.
  */
-export function createTpmsPool(env: Env): TpmsPool | null {
+export function createTpmsPool(env: Env, observe?: QueryObserver): TpmsPool | null {
   if (!env.MYSQL_HOST) return null;
-  return mysql.createPool({
+  const pool = mysql.createPool({
     host: env.MYSQL_HOST,
     port: env.MYSQL_PORT,
     user: env.MYSQL_USER,
@@ -34,7 +34,13 @@ export function createTpmsPool(env: Env): TpmsPool | null {
     supportBigNumbers: true,
     bigNumberStrings: true,
   });
+  if (observe) observers.set(pool, observe);
+  return pool;
 }
+
+/** Seconds of one lookup, waiting for a connection included, and whether it answered. */
+export type QueryObserver = (seconds: number, outcome: 'ok' | 'failed') => void;
+const observers = new WeakMap<TpmsPool, QueryObserver>();
 
 /**
  * Runs one parameterized read with execute(). Any failure (refused, timed out, pool queue
@@ -46,10 +52,14 @@ export async function tpmsRows<T>(pool: TpmsPool | null, sql: string, params: Ar
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error('TPMS deadline exceeded')), TPMS_DEADLINE_MS);
   });
+  const observe = observers.get(pool);
+  const start = observe ? performance.now() : 0;
   try {
     const [rows] = await Promise.race([pool.execute({ sql, timeout: TPMS_QUERY_TIMEOUT_MS }, params), deadline]);
+    observe?.((performance.now() - start) / 1000, 'ok');
     return rows as T[];
   } catch (error) {
+    observe?.((performance.now() - start) / 1000, 'failed');
     throw Object.assign(tpmsUnavailable(), { cause: error });
   } finally {
     clearTimeout(timer);

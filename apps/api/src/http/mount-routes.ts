@@ -2,6 +2,7 @@ import express, { Router, type Express, type Request, type RequestHandler, type 
 import { MESSAGE_CONTENT_MAX, routes, type RouteDefinition, type RouteName } from '@simorgh/contracts';
 import { BODY_LIMIT } from './body-limit.js';
 import { writeEventStream } from './event-stream.js';
+import { routeLabel } from './http-metrics.js';
 import { readMultipartFields } from './multipart-fields.js';
 import type { RouteHandler, RouteHandlers } from './route-handlers.js';
 import { currentSignIn, currentUser } from './require-auth.js';
@@ -72,7 +73,12 @@ function handlerFor(route: RouteDefinition, handler: AnyHandler, heartbeatMs: nu
  * first path segment (`/api/chats`, `/api/auth` …), each group one router mounted at its prefix,
  * so a request enters only the router that can answer it.
  */
-export function mountRoutes(app: Express, handlers: AllRouteHandlers, guards: RouteGuards, options: { heartbeatMs?: number } = {}): void {
+export function mountRoutes(
+  app: Express,
+  handlers: AllRouteHandlers,
+  guards: RouteGuards,
+  options: { heartbeatMs?: number; /** Label each request with its route's template for the HTTP metrics. */ labelRoutes?: boolean } = {},
+): void {
   const groups = new Map<string, Router>();
   for (const name of Object.keys(routes) as RouteName[]) {
     const route: RouteDefinition = routes[name];
@@ -84,6 +90,7 @@ export function mountRoutes(app: Express, handlers: AllRouteHandlers, guards: Ro
       groups.set(prefix, router);
     }
     const chain: RequestHandler[] = [];
+    if (options.labelRoutes) chain.push(routeLabel(route.path));
     chain.push(route.access === 'public' ? guards.viewer : guards.user);
     if (route.access === 'admin') chain.push(guards.admin);
     if (route.forms) chain.push(urlencoded);

@@ -34,7 +34,7 @@ type UpdateInput = z.output<typeof UpdateChatRequestSchema>;
 /** Per-user bounds on creation: CHATS_PER_MINUTE and MAX_CHATS_PER_USER. */
 export type ChatLimits = { chatsPerMinute: number; maxChatsPerUser: number };
 
-export function createChatsService(deps: Pick<Deps, 'clock' | 'logger'>, store: ChatsStore, projects: ProjectsService, limits: ChatLimits) {
+export function createChatsService(deps: Pick<Deps, 'clock' | 'logger' | 'metrics'>, store: ChatsStore, projects: ProjectsService, limits: ChatLimits) {
   const render = createChatRenderer();
   const nowIso = () => deps.clock.now().toISOString();
 
@@ -110,6 +110,7 @@ export function createChatsService(deps: Pick<Deps, 'clock' | 'logger'>, store: 
     }
     const chat: ChatMetadata = { chat_id: created.chatId, ...template };
     deps.logger.debug({ chat_id: chat.chat_id, user_id: userId, chat_type: chat.chat_type }, 'chat created');
+    deps.metrics.chatsCreated.inc({ type: chat.chat_type });
     return chat;
   }
 

@@ -4,6 +4,7 @@ import { parseMessageId, PLACEHOLDER_TITLE, type ListMessagesResponse, type Mess
 import type { Clock } from '../../deps.js';
 import { AppError, chatNotFound } from '../../http/app-error.js';
 import type { Logger } from '../../logger.js';
+import { secondsSince, type Metrics } from '../../metrics.js';
 import type { ChatsService } from '../chats/chats.service.js';
 import { LlmError, type LlmService } from '../llm/llm.service.js';
 import type { MessagesStore, OpenedReply } from './messages.store.js';
@@ -50,6 +51,7 @@ async function* resume<T>(generator: AsyncGenerator<T, void, undefined>, first: 
 export function createMessagesService(deps: {
   clock: Clock;
   logger: Logger;
+  metrics: Metrics;
   chats: ChatsService;
   llm: LlmService;
   store: MessagesStore;
@@ -57,7 +59,7 @@ export function createMessagesService(deps: {
   stopBus: StopBus;
   options?: MessagesServiceOptions;
 }) {
-  const { clock, logger, chats, llm, store, limits, stopBus } = deps;
+  const { clock, logger, metrics, chats, llm, store, limits, stopBus } = deps;
   const titleWaitMs = deps.options?.titleWaitMs ?? 4000;
   const historyCharBudget = deps.options?.historyCharBudget ?? HISTORY_CHAR_BUDGET;
   const leaseMs = deps.options?.leaseMs ?? 60_000;
@@ -195,6 +197,7 @@ export function createMessagesService(deps: {
     let released: Promise<unknown> | null = null;
     const release = () => {
       if (!released) {
+        metrics.repliesRunning.dec();
         clearInterval(renew);
         unregister();
         released = Promise.allSettled([store.unlockStream(chat.chat_id, token), limits.releaseStream(userId, token)]);
@@ -202,10 +205,12 @@ export function createMessagesService(deps: {
       return released;
     };
 
+    metrics.repliesRunning.inc();
     try {
       if (userMessage) send({ type: 'user_message', message: userMessage });
 
       const startedAt = nowIso();
+      const started = process.hrtime.bigint();
       const turns = buildModelTurns(systemPromptFor(llm.systemPrompt, chat), history, historyCharBudget);
       const pieces = llm.streamChat(turns, controller.signal);
       const firstPiece = pieces.next();
@@ -237,9 +242,12 @@ export function createMessagesService(deps: {
       void titling?.then(sendTitle);
 
       let content = '';
+      let answered = false;
       let failure: LlmError | null = null;
       try {
         for await (const piece of resume(pieces, firstPiece)) {
+          if (!answered) metrics.firstToken.observe(secondsSince(started));
+          answered = true;
           content += piece;
           send({ type: 'delta', message_id: replyId, content: piece });
           startTitle();
@@ -247,6 +255,7 @@ export function createMessagesService(deps: {
       } catch (error) {
         failure = error instanceof LlmError ? error : new LlmError('internal', 'The reply failed unexpectedly. Try again.');
         if (!(error instanceof LlmError)) logger.error({ err: error, chat_id: chat.chat_id }, 'reply failed');
+        metrics.modelErrors.inc({ kind: failure.code });
       }
 
       startTitle();
@@ -263,6 +272,7 @@ export function createMessagesService(deps: {
         logger.error({ err: error, chat_id: chat.chat_id }, 'could not save the reply');
         return null;
       });
+      metrics.replyDuration.observe({ status: reply.status }, secondsSince(started));
       // Before the assistant_message event: a client that answers it at once must find the lock free.
       await release();
       logger.info(
