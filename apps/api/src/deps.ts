@@ -3,6 +3,7 @@ import { redisDbOf, type Env } from './env.js';
 import { createOpenAiClient, llmConfigFromEnv } from './features/llm/llm-client.js';
 import { createLlmService, type LlmService } from './features/llm/llm.service.js';
 import { MIRROR_BLOCK_MS } from './features/history/history-mirror.js';
+import { outboxBacklog } from './features/history/history.service.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createHistoryDb, type HistoryDb } from './postgres.js';
@@ -57,7 +58,7 @@ export async function buildDeps(env: Env, options: BuildDepsOptions = {}): Promi
   // Start-up waits for Redis (retrying): the counters must be raised before serving.
   await Promise.all(Object.values(redis).map((client) => client.connect()));
   const clock = options.clock ?? systemClock;
-  const metrics = createMetrics();
+  const metrics = createMetrics({ historyBacklog: () => outboxBacklog(redis.chat) });
   // The request-path clients; events and the mirror's client block by design and would only blur them.
   for (const name of ['counters', 'chat', 'cache'] as const) {
     const histogram = metrics.redisCommand.labels({ client: name });
@@ -69,7 +70,7 @@ export async function buildDeps(env: Env, options: BuildDepsOptions = {}): Promi
   const llmConfig = llmConfigFromEnv(env);
   // The client is the LLM service's alone (null when neither OPENAI_API_KEY nor OPENAI_BASE_URL is set).
   const llm = createLlmService({ openai: createOpenAiClient(llmConfig), config: llmConfig, logger, now: () => clock.now() });
-  return { env, logger, clock, metrics, redis, history: createHistoryDb(env), background: [], tpms: createTpmsPool(env, observeTpms), llm, llmHealth: () => llm.health() };
+  return { env, logger, clock, metrics, redis, history: createHistoryDb(env, (seconds) => metrics.postgresQuery.observe(seconds)), background: [], tpms: createTpmsPool(env, observeTpms), llm, llmHealth: () => llm.health() };
 }
 
 export async function closeDeps(deps: Deps): Promise<void> {

@@ -19,7 +19,13 @@ const MODEL_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120, 300];
  * values come from closed sets only: route templates of the table, statuses, error codes, chat
  * types, Redis client names. Never a user, chat or project.
  */
-export function createMetrics() {
+export type MetricsSources = {
+  /** The history outbox: its length and the age of its oldest entry, read at each scrape. */
+  historyBacklog?: () => Promise<{ backlog: number; lagMs: number }>;
+};
+
+export function createMetrics(sources: MetricsSources = {}) {
+  const { historyBacklog } = sources;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -71,6 +77,30 @@ export function createMetrics() {
       labelNames: ['client'] as const,
       buckets: STORE_BUCKETS,
       registers,
+    }),
+    postgresQuery: new Histogram({
+      name: 'simorgh_postgres_query_duration_seconds',
+      help: 'PostgreSQL statements of the history (the mirror, health checks), failures included',
+      buckets: STORE_BUCKETS,
+      registers,
+    }),
+    historyLag: new Gauge({
+      name: 'simorgh_history_mirror_lag_seconds',
+      help: 'Age of the oldest change not yet in PostgreSQL (0 when the mirror has caught up); unchanged while Redis does not answer',
+      registers,
+      async collect() {
+        const read = await historyBacklog?.().catch(() => null);
+        if (read) this.set(read.lagMs / 1000);
+      },
+    }),
+    historyBacklog: new Gauge({
+      name: 'simorgh_history_outbox_backlog',
+      help: 'Changes waiting in the outbox for the mirror to PostgreSQL',
+      registers,
+      async collect() {
+        const read = await historyBacklog?.().catch(() => null);
+        if (read) this.set(read.backlog);
+      },
     }),
     chatsCreated: new Counter({
       name: 'simorgh_chats_created_total',

@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, type LogEvent } from 'kysely';
 import pg from 'pg';
 import type { Env } from './env.js';
 
@@ -12,7 +12,8 @@ export type HistoryDb = { pool: pg.Pool; db: Kysely<unknown> };
  * The PostgreSQL pool of the history (DATABASE_URL). Nothing on a request's path waits for it:
  * only the mirror writes, and health checks it.
  */
-export function createHistoryDb(env: Pick<Env, 'DATABASE_URL' | 'DATABASE_POOL_SIZE'>): HistoryDb {
+/** `observe`: each statement's duration in seconds (Kysely measures it; failures included). */
+export function createHistoryDb(env: Pick<Env, 'DATABASE_URL' | 'DATABASE_POOL_SIZE'>, observe?: (seconds: number) => void): HistoryDb {
   const pool = new pg.Pool({
     connectionString: env.DATABASE_URL,
     max: env.DATABASE_POOL_SIZE,
@@ -22,5 +23,6 @@ export function createHistoryDb(env: Pick<Env, 'DATABASE_URL' | 'DATABASE_POOL_S
   });
   // An idle client whose server went away emits here; without a listener it would crash the process.
   pool.on('error', () => undefined);
-  return { pool, db: new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) }) };
+  const log = observe ? { log: (event: LogEvent) => observe(event.queryDurationMillis / 1000) } : {};
+  return { pool, db: new Kysely<unknown>({ dialect: new PostgresDialect({ pool }), ...log }) };
 }

@@ -6,6 +6,7 @@ import request from 'supertest';
 import type { Express } from 'express';
 import { eventually, listen, postStream } from '../test/event-stream-client.js';
 import { startTestStack, type TestStack } from '../test/harness.js';
+import { createMetrics } from '../metrics.js';
 
 const METRICS_TOKEN = 'metrics-token-for-tests-0123456789';
 const arash = USERS.arash.username;
@@ -142,6 +143,16 @@ describe('GET /metrics', () => {
     expect(valueOf(samples, 'simorgh_redis_command_duration_seconds_count', { client: 'chat' })).toBeGreaterThan(0);
     expect(valueOf(samples, 'simorgh_redis_command_duration_seconds_count', { client: 'cache' })).toBeGreaterThan(0);
     expect(valueOf(samples, 'simorgh_model_errors_total')).toBe(0);
+
+    // The history mirror (running in this app's process) writes the changes to PostgreSQL.
+    const history = await eventually(async () => {
+      const scraped = await scrape(app);
+      return valueOf(scraped, 'simorgh_postgres_query_duration_seconds_count') > 0 && scraped;
+    });
+    for (const name of ['simorgh_history_mirror_lag_seconds', 'simorgh_history_outbox_backlog']) {
+      expect(history.filter((sample) => sample.name === name)).toHaveLength(1);
+      expect(valueOf(history, name)).toBeGreaterThanOrEqual(0);
+    }
   });
 
   it('counts a model failure by its kind, and the failed reply leaves no reply running', async () => {
@@ -161,6 +172,22 @@ describe('GET /metrics', () => {
     } finally {
       llm.setMode('normal');
     }
+  });
+
+  it('reads the history backlog and lag at each scrape, and still answers when the read fails', async () => {
+    let read: () => Promise<{ backlog: number; lagMs: number }> = async () => ({ backlog: 3, lagMs: 2500 });
+    const metrics = createMetrics({ historyBacklog: () => read() });
+    let samples = parseSamples(await metrics.registry.metrics());
+    expect(valueOf(samples, 'simorgh_history_mirror_lag_seconds')).toBe(2.5);
+    expect(valueOf(samples, 'simorgh_history_outbox_backlog')).toBe(3);
+    read = async () => {
+      throw new Error('Redis is down');
+    };
+    samples = parseSamples(await metrics.registry.metrics());
+    expect(valueOf(samples, 'simorgh_history_mirror_lag_seconds')).toBe(2.5);
+    read = async () => ({ backlog: 0, lagMs: 0 });
+    samples = parseSamples(await metrics.registry.metrics());
+    expect(valueOf(samples, 'simorgh_history_outbox_backlog')).toBe(0);
   });
 
   it('never uses a user, chat, message or project as a label value', async () => {
