@@ -9,6 +9,20 @@ export type MessageRole = z.infer<typeof MessageRoleSchema>;
 export const MessageStatusSchema = z.enum(['complete', 'error', 'stopped']);
 export type MessageStatus = z.infer<typeof MessageStatusSchema>;
 
+/**
+ * What one reply cost in model tokens. `model` is the model the server said answered (or the
+ * configured one). `estimated` is true when the server reported no usage (it does not support
+ * `stream_options.include_usage`, or the reply was stopped or failed before the server's last
+ * chunk) and the API counted the tokens itself.
+ */
+export const MessageUsageSchema = z.object({
+  prompt_tokens: z.number().int().nonnegative(),
+  completion_tokens: z.number().int().nonnegative(),
+  model: z.string().nullable(),
+  estimated: z.boolean(),
+});
+export type MessageUsage = z.infer<typeof MessageUsageSchema>;
+
 export const MessageSchema = z.object({
   message_id: z.string(),
   role: MessageRoleSchema,
@@ -18,6 +32,8 @@ export const MessageSchema = z.object({
   model: z.string().optional(),
   /** For an assistant message saved with status "error": what went wrong. */
   error: z.string().optional(),
+  /** Assistant messages: the reply's token usage. Null or absent on user messages, older replies and replies that failed before any text. */
+  usage: MessageUsageSchema.nullable().optional(),
 });
 export type Message = z.infer<typeof MessageSchema>;
 

@@ -14,6 +14,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
  *   rate_limited  429 with `Retry-After`
  *   hanging       accepts the request and never answers
  *
+ * A streamed answer ends with a usage chunk (`choices: []`, `usage`) when the request asks for
+ * it with `stream_options.include_usage`, as OpenAI does; `sendUsage: false` (configure) makes
+ * the server ignore the option, like servers that do not support it.
+ *
  * Title requests (system prompt mentioning a "conversation title") follow `titleMode`, which
  * `setMode` also sets, so a test can slow down or break only the titles with `setTitleMode`.
  */
@@ -36,6 +40,8 @@ export type FakeLlmOptions = {
   reply?: string;
   /** Fixed title text instead of the generated one (e.g. to test cleaning). */
   titleReply?: string;
+  /** Whether a streamed answer honours `stream_options.include_usage` (default true). */
+  sendUsage?: boolean;
   mode?: FakeLlmMode;
   titleMode?: FakeLlmMode;
 };
@@ -48,6 +54,8 @@ export type FakeLlmRequest = {
   method: string;
   path: string;
   stream: boolean;
+  /** The request asked for a usage chunk (`stream_options.include_usage`). */
+  includeUsage: boolean;
   model: string | null;
   messages: Array<{ role: string; content: string }>;
   authorization: string | null;
@@ -158,6 +166,16 @@ export function tokenize(text: string): string[] {
   return text.match(/\s*\S+\s*/g) ?? (text ? [text] : []);
 }
 
+/**
+ * The server's token counts: the words of every message plus 3 per message for the prompt, the
+ * streamed tokens for the completion. Deterministic, so tests can tell them from the API's estimate.
+ */
+export function fakeUsage(messages: ChatMessage[], completion: string) {
+  const prompt = messages.reduce((sum, message) => sum + 3 + tokenize(message.content).length, 0);
+  const completionTokens = tokenize(completion).length;
+  return { prompt_tokens: prompt, completion_tokens: completionTokens, total_tokens: prompt + completionTokens };
+}
+
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -181,6 +199,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
     apiKey: options.apiKey,
     reply: options.reply,
     titleReply: options.titleReply,
+    sendUsage: options.sendUsage ?? true,
   };
   let mode: FakeLlmMode = options.mode ?? 'normal';
   let titleMode: FakeLlmMode = options.titleMode ?? mode;
@@ -216,6 +235,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
       method: req.method ?? 'GET',
       path,
       stream: body.stream === true,
+      includeUsage: (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true,
       model: typeof body.model === 'string' ? body.model : null,
       messages,
       authorization: req.headers.authorization ?? null,
@@ -282,14 +302,13 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
     if (!entry.stream) {
       if (activeMode === 'slow') await sleep(settings.slowDelayMs);
       if (gone()) return;
-      const tokens = tokenize(text).length;
       sendJson(res, 200, {
         id,
         object: 'chat.completion',
         created,
         model,
         choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop', logprobs: null }],
-        usage: { prompt_tokens: 10, completion_tokens: tokens, total_tokens: 10 + tokens },
+        usage: fakeUsage(messages, text),
       });
       finish();
       return;
@@ -315,6 +334,10 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
     }
     if (gone()) return;
     res.write(chunk({}, 'stop'));
+    if (entry.includeUsage && settings.sendUsage) {
+      const usage = fakeUsage(messages, text);
+      res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage })}\n\n`);
+    }
     res.write('data: [DONE]\n\n');
     entry.finishedAt = Date.now();
     res.end();

@@ -61,7 +61,32 @@ const migrations: Record<string, Migration> = {
       await sql`DROP TABLE deleted_chats, messages, chats`.execute(db);
     },
   },
+  '0004_usage': {
+    async up(db) {
+      // A reply's token usage (null on user messages and on replies saved before usage was kept).
+      await sql`
+        ALTER TABLE messages
+          ADD COLUMN prompt_tokens integer,
+          ADD COLUMN completion_tokens integer,
+          ADD COLUMN usage_model text,
+          ADD COLUMN usage_estimated boolean`.execute(db);
+      // GET /api/admin/usage: the replies of a date range, read from the index alone but for the
+      // chat's owner and project (joined by primary key).
+      await sql`
+        CREATE INDEX messages_usage_created ON messages (created_at)
+          INCLUDE (chat_id, prompt_tokens, completion_tokens) WHERE role = 'assistant'`.execute(db);
+    },
+    async down(db) {
+      await sql`DROP INDEX messages_usage_created`.execute(db);
+      await sql`
+        ALTER TABLE messages DROP COLUMN prompt_tokens, DROP COLUMN completion_tokens, DROP COLUMN usage_model,
+          DROP COLUMN usage_estimated`.execute(db);
+    },
+  },
 };
+
+/** Every migration's name, sorted. */
+export const HISTORY_MIGRATIONS: readonly string[] = Object.keys(migrations).sort();
 
 /** Brings the schema up to date; safe to call from several processes at once. */
 export async function migrateHistory(db: Kysely<unknown>): Promise<string[]> {

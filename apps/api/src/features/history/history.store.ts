@@ -46,6 +46,20 @@ function chatColumns(chatId: string, meta: Row) {
   };
 }
 
+const tokens = (value: unknown): number | null =>
+  typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 2 ** 31 - 1 ? value : null;
+
+/** A message's `usage` as columns; all null without one (user messages, older replies). */
+function usageColumns(usage: unknown) {
+  const u = typeof usage === 'object' && usage !== null ? (usage as Row) : null;
+  return {
+    prompt_tokens: u ? tokens(u.prompt_tokens) : null,
+    completion_tokens: u ? tokens(u.completion_tokens) : null,
+    usage_model: u ? text(u.model) : null,
+    usage_estimated: u ? u.estimated === true : null,
+  };
+}
+
 const MESSAGE_NUMBER = /-M-(\d+)$/;
 
 function parse(json: string | undefined): Row | null {
@@ -80,14 +94,19 @@ export function createHistoryStore(db: Kysely<unknown>) {
     const messageId = text(message.message_id);
     if (messageId === null) return;
     const seq = Number(MESSAGE_NUMBER.exec(messageId)?.[1] ?? 0);
+    const u = usageColumns(message.usage);
     await sql`
-      INSERT INTO messages (message_id, chat_id, seq, role, content, status, model, error, created_at, mirror_version)
+      INSERT INTO messages (message_id, chat_id, seq, role, content, status, model, error, created_at, mirror_version,
+                            prompt_tokens, completion_tokens, usage_model, usage_estimated)
       VALUES (${messageId}, ${chatId}, ${seq}, ${text(message.role) ?? 'user'}, ${text(message.content) ?? ''},
               ${text(message.status) ?? 'complete'}, ${text(message.model)}, ${text(message.error)},
-              ${time(message.created_at, new Date(0).toISOString())}, ${version})
+              ${time(message.created_at, new Date(0).toISOString())}, ${version},
+              ${u.prompt_tokens}, ${u.completion_tokens}, ${u.usage_model}, ${u.usage_estimated})
       ON CONFLICT (message_id) DO UPDATE SET
         role = EXCLUDED.role, content = EXCLUDED.content, status = EXCLUDED.status, model = EXCLUDED.model,
-        error = EXCLUDED.error, created_at = EXCLUDED.created_at, mirror_version = EXCLUDED.mirror_version
+        error = EXCLUDED.error, created_at = EXCLUDED.created_at, mirror_version = EXCLUDED.mirror_version,
+        prompt_tokens = EXCLUDED.prompt_tokens, completion_tokens = EXCLUDED.completion_tokens,
+        usage_model = EXCLUDED.usage_model, usage_estimated = EXCLUDED.usage_estimated
       WHERE messages.mirror_version < EXCLUDED.mirror_version`.execute(trx);
   }
 

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { createHistoryDb } from '../../postgres.js';
 import { eventually, listen, postStream } from '../../test/event-stream-client.js';
 import { startTestStack, type TestStack } from '../../test/harness.js';
-import { migrateHistory } from './history.migrations.js';
+import { HISTORY_MIGRATIONS, migrateHistory } from './history.migrations.js';
 import { OUTBOX_KEY } from './history.scripts.js';
 import { createHistoryStore, type OutboxEntry } from './history.store.js';
 
@@ -36,7 +36,16 @@ const send = async (chatId: string, content: string, options: Parameters<typeof 
 const drained = () => eventually(async () => (await stack.deps.redis.chat.xLen(OUTBOX_KEY)) === 0, 10_000);
 
 type ChatRow = Omit<ChatMetadata, 'created_at' | 'updated_at'> & { created_at: Date; updated_at: Date };
-type MessageRow = Omit<Message, 'created_at' | 'model' | 'error'> & { created_at: Date; model: string | null; error: string | null; seq: number };
+type MessageRow = Omit<Message, 'created_at' | 'model' | 'error' | 'usage'> & {
+  created_at: Date;
+  model: string | null;
+  error: string | null;
+  seq: number;
+  prompt_tokens: number | null;
+  completion_tokens: number | null;
+  usage_model: string | null;
+  usage_estimated: boolean | null;
+};
 
 const chatRow = async (chatId: string) => (await stack.sql<ChatRow>('SELECT * FROM chats WHERE chat_id = $1', [chatId]))[0];
 const messageRows = (chatId: string) => stack.sql<MessageRow>('SELECT * FROM messages WHERE chat_id = $1 ORDER BY seq', [chatId]);
@@ -67,8 +76,12 @@ async function expectMirrored(chatId: string) {
       created_at: message.created_at.toISOString(),
       ...(message.model === null ? {} : { model: message.model }),
       ...(message.error === null ? {} : { error: message.error }),
+      usage:
+        message.prompt_tokens === null
+          ? null
+          : { prompt_tokens: message.prompt_tokens, completion_tokens: message.completion_tokens, model: message.usage_model, estimated: message.usage_estimated },
     })),
-  ).toEqual(messages.map((message) => ({ ...message, created_at: new Date(message.created_at).toISOString() })));
+  ).toEqual(messages.map((message) => ({ ...message, created_at: new Date(message.created_at).toISOString(), usage: message.usage ?? null })));
 }
 
 describe('the history mirror', () => {
@@ -187,12 +200,12 @@ describe('migrations', () => {
     const dbs = [0, 1].map(() => createHistoryDb({ DATABASE_URL: url.toString(), DATABASE_POOL_SIZE: 2 }).db);
     try {
       const results = await Promise.all(dbs.map((db) => migrateHistory(db)));
-      expect(results.flat()).toEqual(['0001_history']);
+      expect(results.flat().sort()).toEqual(HISTORY_MIGRATIONS);
       const check = new pg.Client({ connectionString: url.toString() });
       await check.connect();
       const applied = await check.query('SELECT name FROM kysely_migration');
       await check.end();
-      expect(applied.rows).toEqual([{ name: '0001_history' }]);
+      expect(applied.rows.map((row: { name: string }) => row.name).sort()).toEqual(HISTORY_MIGRATIONS);
       expect(await migrateHistory(dbs[0] as Kysely<unknown>)).toEqual([]);
     } finally {
       await Promise.all(dbs.map((db) => db.destroy()));

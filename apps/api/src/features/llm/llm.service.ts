@@ -1,11 +1,13 @@
 import type OpenAI from 'openai';
-import type { LlmDiagnostics, ServiceHealth } from '@simorgh/contracts';
+import type { LlmDiagnostics, MessageUsage, ServiceHealth } from '@simorgh/contracts';
 import { baseUrlHost, type LlmConfig } from './llm-client.js';
 import { LlmError, NO_MODEL_DETAIL, NOT_CONFIGURED_DETAIL, timeoutError, toLlmError } from './llm-errors.js';
 
 /** What a failed model call throws; other features recognise it through this service. */
 export { LlmError };
 import { cleanTitle, fallbackTitle, TITLE_INPUT_MAX_CHARS, TITLE_SYSTEM_PROMPT } from './title.js';
+import { reportedUsage } from './usage.js';
+export { estimateUsage } from './usage.js';
 
 export type ChatTurn = { role: 'system' | 'user' | 'assistant'; content: string };
 
@@ -36,8 +38,9 @@ export type LlmService = {
   /**
    * Streams reply text. Ends quietly when `signal` aborts (the caller knows why); throws an
    * LlmError for every model failure, including a stream that goes idle for the timeout.
+   * Usage is asked for (`stream_options.include_usage`); `onUsage` gets it if the server sends it.
    */
-  streamChat(messages: ChatTurn[], signal: AbortSignal): AsyncGenerator<string, void, undefined>;
+  streamChat(messages: ChatTurn[], signal: AbortSignal, onUsage?: (usage: MessageUsage) => void): AsyncGenerator<string, void, undefined>;
   /** A title from the model, or the fallback from the message's first words. Never throws. */
   titleFor(firstMessage: string, signal?: AbortSignal): Promise<TitleResult>;
   diagnostics(): Promise<LlmDiagnostics>;
@@ -68,7 +71,11 @@ export function createLlmService(options: LlmServiceOptions): LlmService {
     lastError = detail;
   };
 
-  async function* streamChat(messages: ChatTurn[], signal: AbortSignal): AsyncGenerator<string, void, undefined> {
+  async function* streamChat(
+    messages: ChatTurn[],
+    signal: AbortSignal,
+    onUsage?: (usage: MessageUsage) => void,
+  ): AsyncGenerator<string, void, undefined> {
     if (!openai) throw new LlmError('upstream_unavailable', NOT_CONFIGURED_DETAIL);
     if (!chatModel) throw new LlmError('upstream_unavailable', NO_MODEL_DETAIL);
     if (signal.aborted) return;
@@ -87,12 +94,16 @@ export function createLlmService(options: LlmServiceOptions): LlmService {
     };
     try {
       const stream = await openai.chat.completions.create(
-        { model: chatModel, messages, stream: true },
+        { model: chatModel, messages, stream: true, stream_options: { include_usage: true } },
         { signal: controller.signal },
       );
       arm();
       for await (const chunk of stream) {
         arm();
+        // The usage chunk comes last, with no choices; some servers put usage on every chunk.
+        if (chunk.usage) {
+          onUsage?.(reportedUsage(chunk.usage, chunk.model || chatModel));
+        }
         const content = chunk.choices[0]?.delta?.content;
         if (content) yield content;
       }

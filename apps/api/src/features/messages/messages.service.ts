@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { parseMessageId, PLACEHOLDER_TITLE, type ListMessagesResponse, type Message, type StreamEvent } from '@simorgh/contracts';
+import { parseMessageId, PLACEHOLDER_TITLE, type ListMessagesResponse, type Message, type MessageUsage, type StreamEvent } from '@simorgh/contracts';
 import type { Clock } from '../../deps.js';
 import { AppError, chatNotFound } from '../../http/app-error.js';
 import type { Logger } from '../../logger.js';
 import { secondsSince, type Metrics } from '../../metrics.js';
 import type { ChatsService } from '../chats/chats.service.js';
-import { LlmError, type LlmService } from '../llm/llm.service.js';
+import { estimateUsage, LlmError, type LlmService } from '../llm/llm.service.js';
 import type { MessagesStore, OpenedReply } from './messages.store.js';
 import { buildModelTurns, HISTORY_CHAR_BUDGET, systemPromptFor } from './model-context.js';
 import type { ReplyLimits } from './reply-limits.js';
@@ -212,7 +212,11 @@ export function createMessagesService(deps: {
       const startedAt = nowIso();
       const started = process.hrtime.bigint();
       const turns = buildModelTurns(systemPromptFor(llm.systemPrompt, chat), history, historyCharBudget);
-      const pieces = llm.streamChat(turns, controller.signal);
+      // The server's count if it sends one (its last chunk); otherwise estimated when the reply is saved.
+      let usage: MessageUsage | null = null;
+      const pieces = llm.streamChat(turns, controller.signal, (reported) => {
+        usage = reported;
+      });
       const firstPiece = pieces.next();
       firstPiece.catch(() => undefined);
 
@@ -267,6 +271,8 @@ export function createMessagesService(deps: {
         status: failure ? 'error' : stopReason ? 'stopped' : 'complete',
         ...(llm.chatModel ? { model: llm.chatModel } : {}),
         ...(failure ? { error: failure.detail } : {}),
+        // A reply that failed before any text cost nothing to count; a partial one is estimated.
+        usage: usage ?? (failure && !answered ? null : estimateUsage(turns, content, llm.chatModel)),
       };
       const saved = await store.save(chat.chat_id, reply, nowIso()).catch((error: unknown) => {
         logger.error({ err: error, chat_id: chat.chat_id }, 'could not save the reply');
