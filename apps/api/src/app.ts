@@ -25,6 +25,8 @@ import { createProjectsHandlers } from './features/projects/projects.routes.js';
 import { createProjectsService, type ProjectsService } from './features/projects/projects.service.js';
 import { createProjectsStore } from './features/projects/projects.store.js';
 import { createTpmsCache } from './features/projects/tpms-cache.js';
+import { createSearchHandlers } from './features/search/search.routes.js';
+import { createSearchService } from './features/search/search.service.js';
 import { accessLog } from './http/access-log.js';
 import { BODY_LIMIT } from './http/body-limit.js';
 import { createErrorHandlers } from './http/error-handler.js';
@@ -149,6 +151,7 @@ export function createApp(deps: Deps, options: CreateAppOptions = {}): Express {
       ...createProjectsHandlers(services.projects),
       ...createAdminHandlers(services.projects, services.signIns),
       ...createLlmHandlers(services.llm),
+      ...createSearchHandlers(createSearchService(deps.history.db)),
     },
     { viewer: optionalAuth(services.signIns.authenticate), user: authenticated, admin: requireAdmin(deps.env.ADMIN_USERS) },
     { ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }), labelRoutes: metricsToken !== undefined },

@@ -6,4 +6,5 @@ export * from './chats.js';
 export * from './messages.js';
 export * from './health.js';
 export * from './admin.js';
+export * from './search.js';
 export * from './routes.js';

@@ -28,6 +28,7 @@ import {
   StreamEventSchema,
 } from './messages.js';
 import { ProjectNumberSchema, ProjectSchema } from './projects.js';
+import { SearchQuerySchema, SearchResponseSchema } from './search.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -174,6 +175,14 @@ export const routes = {
     responses: { 200: GenerateTitleResponseSchema },
     access: 'user',
     summary: 'Title a general chat from its first message',
+  },
+  search: {
+    method: 'GET',
+    path: '/api/search',
+    query: SearchQuerySchema,
+    responses: { 200: SearchResponseSchema },
+    access: 'user',
+    summary: 'Find messages and chat titles, in the chats the user may open, by their words',
   },
   getProject: {
     method: 'GET',

@@ -9,6 +9,7 @@ import {
   ListMessagesResponseSchema,
   parseSessionId,
   PLACEHOLDER_TITLE,
+  SearchResponseSchema,
   type ChatMetadata,
 } from '@simorgh/contracts';
 import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
@@ -132,6 +133,20 @@ describe("another user's sessions", () => {
     expect(llm.requests.length).toBe(upstreamBefore);
     const list = await fetch(`${server.url}/api/chats?status=all&limit=100`, { headers: { Authorization: `Bearer ${intruderToken}` } });
     expect(ListChatsResponseSchema.parse(await list.json()).chats.map((chat) => chat.chat_id)).toEqual([hers.chat_id]);
+    // Search: whatever words of the owner's titles, pages, messages and replies (or IDs) she
+    // types, nothing of his comes back, though the same queries find his chats for him.
+    const searchAs = async (token: string, q: string) => {
+      const res = await fetch(`${server.url}/api/search?${new URLSearchParams({ q, limit: '50' })}`, { headers: { Authorization: `Bearer ${token}` } });
+      expect(res.status, q).toBe(200);
+      return SearchResponseSchema.parse(await res.json()).results;
+    };
+    const queries = ['Pump NPSH margin', 'pump', 'npsh', 'owner page', 'Owner page 2', 'demo model', 'You asked', 'p', 'o', ...mine.map((chat) => chat.chat_id)];
+    await eventually(async () => (await searchAs(ownerToken, 'owner page 2')).length > 0);
+    for (const q of queries.slice(0, 6)) expect((await searchAs(ownerToken, q)).length, q).toBeGreaterThan(0);
+    for (const q of queries) {
+      for (const result of await searchAs(intruderToken, q)) expect(result.chat_id, q).toBe(hers.chat_id);
+    }
+
     // Her own session between them still works for her.
     const own = await fetch(`${server.url}/api/chats/${hers.chat_id}`, { headers: { Authorization: `Bearer ${intruderToken}` } });
     expect(own.status).toBe(200);

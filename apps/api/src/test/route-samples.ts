@@ -24,6 +24,11 @@ export const SAMPLE_BODIES: { [K in RoutesWithBody]: RouteBodyInput<Routes[K]> }
   invalidateTpmsCache: { user_id: 'a.rahimi' },
 };
 
+/** A valid query for each route whose query has a required field. */
+export const SAMPLE_QUERIES: Partial<Record<RouteName, Record<string, string>>> = {
+  search: { q: 'pump' },
+};
+
 /**
  * Routes that end the sign-in they are called with: a test that reuses one token across the table
  * gives these a token of its own, or every route after them would only see a revoked token.
@@ -43,7 +48,7 @@ export const pathParamsOf = (route: Pick<RouteDefinition, 'path'>): string[] => 
 /** A request for `route` with the given path parameters and its sample body (if it takes one). */
 export function sampleRequest(route: TableRoute, params: Record<string, string>): { method: string; path: string; body?: string } {
   const body = (SAMPLE_BODIES as Partial<Record<RouteName, unknown>>)[route.name];
-  return { method: route.method, path: routeUrl(route, params), ...(body === undefined ? {} : { body: JSON.stringify(body) }) };
+  return { method: route.method, path: routeUrl(route, params, SAMPLE_QUERIES[route.name]), ...(body === undefined ? {} : { body: JSON.stringify(body) }) };
 }
 
 /** The top-level field names of a route's body schema (for fuzzing bodies that look real). */

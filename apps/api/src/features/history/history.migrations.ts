@@ -6,6 +6,27 @@
  */
 import { Migrator, sql, type Kysely, type Migration } from 'kysely';
 
+const cp = (...codes: number[]) => String.fromCodePoint(...codes);
+const range = (first: number, last: number) => cp(...Array.from({ length: last - first + 1 }, (_, i) => first + i));
+
+/**
+ * translate() pairs for search: Arabic forms to Persian (ي→ی, ك→ک, ى→ی), Persian and
+ * Arabic-Indic digits to ASCII, the Arabic decimal and thousands separators to '.' and ','; then
+ * deleted (no counterpart): ZWNJ, ZWJ, tatweel, Arabic diacritics (harakat, superscript alef),
+ * bidi marks, BOM and variation selectors.
+ */
+const SEARCH_LETTER_MAP: [string, string] = [
+  cp(0x64a, 0x643, 0x649) + range(0x660, 0x669) + range(0x6f0, 0x6f9) + cp(0x66b, 0x66c) +
+    cp(0x200c, 0x200d, 0x640) + range(0x64b, 0x65f) + cp(0x670, 0x200e, 0x200f) + range(0x202a, 0x202e) + range(0x2066, 0x2069) + cp(0xfeff, 0xfe0f),
+  cp(0x6cc, 0x6a9, 0x6cc) + '0123456789' + '0123456789' + '.,',
+];
+/**
+ * Punctuation, spaces and symbols outside ASCII become spaces, so words split the same way
+ * whatever the database's locale (in the C locale the text parser takes every non-ASCII
+ * character for a letter: "سلام،" would be one word).
+ */
+const SEARCH_SEPARATORS = String.raw`[\u00a0\u00a1\u00a7\u00ab\u00b6\u00b7\u00bb\u00bf\u00d7\u00f7\u060c\u061b\u061f\u066a\u066d\u06d4\u2000-\u200b\u2010-\u2027\u2028-\u2029\u202f-\u205f\u2190-\u2bff\u3000-\u3003\ufe10-\ufe19\ufe30-\ufe4f\uff01-\uff0f\U0001f000-\U0001faff]+`;
+
 const migrations: Record<string, Migration> = {
   '0001_history': {
     async up(db) {
@@ -59,6 +80,44 @@ const migrations: Record<string, Migration> = {
     },
     async down(db) {
       await sql`DROP TABLE deleted_chats, messages, chats`.execute(db);
+    },
+  },
+  '0003_search': {
+    // Full-text search (docs/decisions/search.md): ONE normalization, search_normalize(), used
+    // for the indexed columns, the query's words (search_terms) and the words highlighted.
+    async up(db) {
+      await sql`CREATE EXTENSION IF NOT EXISTS unaccent WITH SCHEMA public`.execute(db);
+      const [from, to] = SEARCH_LETTER_MAP;
+      // SQL-standard bodies are bound when created (no search_path surprises in generated columns).
+      await sql`
+        CREATE FUNCTION search_normalize(input text) RETURNS text
+        LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+        RETURN lower(public.unaccent('public.unaccent'::regdictionary,
+                       regexp_replace(translate(input, ${sql.lit(from)}, ${sql.lit(to)}), ${sql.lit(SEARCH_SEPARATORS)}, ' ', 'g'))
+                     COLLATE "und-x-icu")`.execute(db);
+      // The query's words as the index holds them, in order; compound tokens (relief-valve, URLs)
+      // are left out because their parts are indexed too, so a half-typed compound still matches.
+      await sql`
+        CREATE FUNCTION search_terms(input text) RETURNS text[]
+        LANGUAGE sql STABLE STRICT PARALLEL SAFE
+        RETURN ARRAY(
+          SELECT lexeme
+          FROM ts_debug('simple'::regconfig, search_normalize(input)) WITH ORDINALITY AS token(alias, description, token, dictionaries, dictionary, lexemes, n),
+               unnest(token.lexemes) AS lexeme
+          WHERE token.alias NOT IN ('asciihword', 'hword', 'numhword', 'url')
+          ORDER BY token.n)`.execute(db);
+      await sql`ALTER TABLE chats ADD COLUMN title_search tsvector
+        GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, search_normalize(chat_name))) STORED`.execute(db);
+      await sql`ALTER TABLE messages ADD COLUMN content_search tsvector
+        GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, search_normalize(content))) STORED`.execute(db);
+      await sql`CREATE INDEX chats_title_search ON chats USING gin (title_search)`.execute(db);
+      await sql`CREATE INDEX messages_content_search ON messages USING gin (content_search)`.execute(db);
+    },
+    async down(db) {
+      await sql`DROP INDEX messages_content_search, chats_title_search`.execute(db);
+      await sql`ALTER TABLE messages DROP COLUMN content_search`.execute(db);
+      await sql`ALTER TABLE chats DROP COLUMN title_search`.execute(db);
+      await sql`DROP FUNCTION search_terms(text), search_normalize(text)`.execute(db);
     },
   },
   '0004_usage': {

@@ -1,0 +1,98 @@
+/**
+ * Full-text search over the PostgreSQL history (docs/decisions/search.md): the chats and
+ * messages the user may open, by the words of their titles and contents.
+ */
+import type { SearchResponse, SearchResult } from '@simorgh/contracts';
+import type { Kysely } from 'kysely';
+import { LRUCache } from 'lru-cache';
+import { AppError } from '../../http/app-error.js';
+import { chatsUserMayOpen } from './chats-user-may-open.js';
+import { decodeSearchCursor, encodeSearchCursor } from './search-cursor.js';
+import { createSearchStore, type SearchHit } from './search.store.js';
+import { excerpt, matchesTerms, wordsOf } from './snippets.js';
+
+export type SearchInput = {
+  q: string;
+  limit: number;
+  cursor?: string | undefined;
+  chat_type?: 'general' | 'project' | undefined;
+  project_number?: string | undefined;
+};
+
+/** Words normalized by PostgreSQL, kept: the same words come back in result after result. */
+const NORMALIZED_WORDS_MAX = 50_000;
+
+/** Errors that mean PostgreSQL cannot be reached or is going away, not a fault in a query. */
+function unreachable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && (/^(08|57P)/.test(code) || /^E[A-Z]+$/.test(code))) return true;
+  return /timeout|terminated|connect/i.test(error.message);
+}
+
+export function createSearchService(db: Kysely<unknown>) {
+  const store = createSearchStore(db);
+  const normalizedWords = new LRUCache<string, string>({ max: NORMALIZED_WORDS_MAX });
+
+  /** The highlights of every hit's text, normalizing the words not seen before in one query. */
+  async function highlightsOf(hits: SearchHit[], terms: string[]): Promise<Array<Array<[number, number]>>> {
+    const words = hits.map((hit) => wordsOf(hit.text));
+    const unknown = [...new Set(words.flat().map((word) => word.text))].filter((word) => !normalizedWords.has(word));
+    for (const [word, normalized] of await store.normalizeWords(unknown)) normalizedWords.set(word, normalized);
+    return words.map((list) =>
+      list.filter((word) => matchesTerms(normalizedWords.get(word.text) ?? word.text.toLowerCase(), terms)).map((word): [number, number] => [word.start, word.end]),
+    );
+  }
+
+  async function run(userId: string, input: SearchInput): Promise<SearchResponse> {
+    const after = input.cursor === undefined ? null : decodeSearchCursor(input.cursor);
+    const terms = await store.terms(input.q);
+    // Only punctuation or symbols: no word to look for, so nothing matches.
+    if (terms.length === 0) return { results: [], next_cursor: null };
+    const hits = await store.hits({
+      terms,
+      visible: await chatsUserMayOpen(userId, 'c'),
+      ...(input.chat_type ? { chatType: input.chat_type } : {}),
+      ...(input.project_number ? { projectNumber: input.project_number } : {}),
+      after,
+      limit: input.limit,
+    });
+    const page = hits.slice(0, input.limit);
+    const highlights = await highlightsOf(page, terms);
+    const results = page.map((hit, index): SearchResult => {
+      const matched = highlights[index] ?? [];
+      const { snippet, highlights: marks } = hit.is_title ? { snippet: hit.text, highlights: matched } : excerpt(hit.text, matched);
+      return {
+        chat_id: hit.chat_id,
+        chat_name: hit.chat_name,
+        chat_type: hit.chat_type,
+        project_number: hit.project_number,
+        project_name: hit.project_name,
+        page_name: hit.page_name,
+        message_id: hit.message_id,
+        role: hit.role,
+        snippet,
+        highlights: marks,
+        created_at: hit.created_at.toISOString(),
+      };
+    });
+    const last = page.at(-1);
+    const next_cursor =
+      hits.length > input.limit && last ? encodeSearchCursor({ title: last.is_title, rank: last.rank, createdMs: last.created_at.getTime(), id: last.id }) : null;
+    return { results, next_cursor };
+  }
+
+  return {
+    /** One page of results; PostgreSQL unreachable → 503 (chatting itself never waits for it). */
+    async search(userId: string, input: SearchInput): Promise<SearchResponse> {
+      try {
+        return await run(userId, input);
+      } catch (error) {
+        if (error instanceof AppError || !unreachable(error)) throw error;
+        throw new AppError('upstream_unavailable', 'Search is unavailable for the moment (the history database does not answer); try again shortly.');
+      }
+    },
+  };
+}
+
+export type SearchService = ReturnType<typeof createSearchService>;

@@ -1,0 +1,87 @@
+import type { ChatType, MessageRole } from '@simorgh/contracts';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { SearchPosition } from './search-cursor.js';
+
+/** One matching message or chat title, before its snippet is cut. */
+export type SearchHit = {
+  is_title: boolean;
+  id: string;
+  rank: number;
+  created_at: Date;
+  chat_id: string;
+  chat_name: string;
+  chat_type: ChatType;
+  project_number: string | null;
+  project_name: string | null;
+  page_name: string | null;
+  message_id: string | null;
+  role: MessageRole | null;
+  text: string;
+};
+
+export type HitQuery = {
+  /** The query's words as the index holds them (search_terms); the last one matches as a prefix. */
+  terms: string[];
+  /** The chats the user may open (chatsUserMayOpen on alias `c`). */
+  visible: RawBuilder<boolean>;
+  chatType?: ChatType;
+  projectNumber?: string;
+  after: SearchPosition | null;
+  limit: number;
+};
+
+/** A tsquery literal: every term required, the last also as a prefix. Terms are quoted, never parsed again. */
+export function tsqueryOf(terms: string[]): string {
+  return terms.map((term, index) => `'${term.replaceAll('\\', '\\\\').replaceAll("'", "''")}'${index === terms.length - 1 ? ':*' : ''}`).join(' & ');
+}
+
+/** The SQL of search, over the `chats` and `messages` tables the history mirror keeps. */
+export function createSearchStore(db: Kysely<unknown>) {
+  return {
+    /** The query's words normalized and split exactly as the indexed text is. */
+    async terms(q: string): Promise<string[]> {
+      const { rows } = await sql<{ terms: string[] }>`SELECT search_terms(${q}) AS terms`.execute(db);
+      return rows[0]?.terms ?? [];
+    },
+
+    /** Each word as search_normalize() writes it: what highlights compare with the terms. */
+    async normalizeWords(words: string[]): Promise<Map<string, string>> {
+      if (words.length === 0) return new Map();
+      const { rows } = await sql<{ word: string; normalized: string }>`
+        SELECT word, search_normalize(word) AS normalized FROM unnest(${words}::text[]) AS word`.execute(db);
+      return new Map(rows.map((row) => [row.word, row.normalized]));
+    },
+
+    /** One page of hits plus one, in result order (title first, rank, newest, ID; all descending). */
+    async hits(query: HitQuery): Promise<SearchHit[]> {
+      const tsquery = tsqueryOf(query.terms);
+      const filters: RawBuilder<unknown>[] = [query.visible];
+      if (query.chatType) filters.push(sql`c.chat_type = ${query.chatType}`);
+      if (query.projectNumber) filters.push(sql`c.project_number = ${query.projectNumber}`);
+      const where = sql.join(filters, sql` AND `);
+      const after = query.after
+        ? sql`WHERE (hit.is_title, hit.rank, hit.created_at, hit.id) < (${query.after.title}, ${query.after.rank}::real, ${new Date(query.after.createdMs)}::timestamptz, ${query.after.id})`
+        : sql``;
+      const chatColumns = sql`c.chat_id, c.chat_name, c.chat_type, c.project_number, c.project_name, c.page_name`;
+      const { rows } = await sql<SearchHit>`
+        WITH query AS (SELECT ${tsquery}::tsquery AS tsq)
+        SELECT * FROM (
+          SELECT true AS is_title, c.chat_id AS id, ts_rank(c.title_search, query.tsq) AS rank, c.created_at,
+                 ${chatColumns}, NULL::text AS message_id, NULL::text AS role, c.chat_name AS text
+          FROM chats c, query
+          WHERE c.title_search @@ query.tsq AND ${where}
+          UNION ALL
+          SELECT false, m.message_id, ts_rank(m.content_search, query.tsq), m.created_at,
+                 ${chatColumns}, m.message_id, m.role, m.content
+          FROM messages m JOIN chats c ON c.chat_id = m.chat_id, query
+          WHERE m.content_search @@ query.tsq AND ${where}
+        ) AS hit
+        ${after}
+        ORDER BY hit.is_title DESC, hit.rank DESC, hit.created_at DESC, hit.id DESC
+        LIMIT ${query.limit + 1}`.execute(db);
+      return rows;
+    },
+  };
+}
+
+export type SearchStore = ReturnType<typeof createSearchStore>;

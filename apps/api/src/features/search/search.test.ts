@@ -1,0 +1,338 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ErrorBodySchema, SearchResponseSchema, type ChatMetadata, type SearchResponse, type SearchResult } from '@simorgh/contracts';
+import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
+import { PROJECTS, USERS } from '@simorgh/devstack/fixtures';
+import { startTcpProxy } from '@simorgh/devstack/tcp-proxy';
+import { closeDeps } from '../../deps.js';
+import { OUTBOX_KEY } from '../history/history.scripts.js';
+import { eventually, listen, postStream } from '../../test/event-stream-client.js';
+import { startTestStack, type TestStack } from '../../test/harness.js';
+
+const REPLY = 'Noted.';
+let llm: FakeLlm;
+let stack: TestStack;
+let server: Awaited<ReturnType<typeof listen>>;
+
+beforeAll(async () => {
+  llm = await startFakeLlm({ tokenDelayMs: 0, reply: REPLY, titleReply: 'Untitled' });
+  stack = await startTestStack({ llmBaseUrl: llm.url, env: { MESSAGES_PER_MINUTE: '10000', CONCURRENT_STREAMS: '20' } });
+  server = await listen(stack.app);
+});
+
+afterAll(async () => {
+  await server?.close();
+  await stack?.stop();
+  await llm?.stop();
+});
+
+/** A chat of `user`, renamed to `title` before any message (so no automatic title replaces it). */
+async function chat(user: string, options: { title?: string; project?: number; page?: string } = {}): Promise<ChatMetadata> {
+  const created = await stack.createChat(
+    user,
+    options.project ? { chat_type: 'project', project_number: String(options.project), page_name: options.page ?? 'Design basis' } : { chat_type: 'general' },
+  );
+  if (options.title === undefined) return created;
+  await stack.http().patch(`/api/chats/${created.chat_id}`).set('Authorization', await stack.bearer(user)).send({ chat_name: options.title }).expect(200);
+  return { ...created, chat_name: options.title };
+}
+
+/** Saves a user message (the fake model answers "Noted."); returns its ID. */
+async function say(user: string, chatId: string, content: string): Promise<string> {
+  const reply = await postStream(`${server.url}/api/chats/${chatId}/messages`, await stack.tokenFor(user), { content });
+  expect(reply.of('done')).toHaveLength(1);
+  const saved = reply.of('user_message')[0];
+  if (!saved) throw new Error('no user_message event');
+  return saved.message.message_id;
+}
+
+/** Every change so far is in PostgreSQL. */
+const drained = () => eventually(async () => (await stack.deps.redis.chat.xLen(OUTBOX_KEY)) === 0, 10_000);
+
+async function search(user: string, query: Record<string, string | number>) {
+  return stack.http().get('/api/search').query(query).set('Authorization', await stack.bearer(user));
+}
+
+async function find(user: string, q: string, extra: Record<string, string | number> = {}): Promise<SearchResponse> {
+  const res = await search(user, { q, limit: 50, ...extra });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return SearchResponseSchema.parse(res.body);
+}
+
+/** The words a result marks, cut out of its snippet by the highlights. */
+const marked = (result: SearchResult) => result.highlights.map(([start, end]) => result.snippet.slice(start, end));
+const messageIds = (response: SearchResponse) => response.results.map((result) => result.message_id);
+
+describe('what matches, in English', () => {
+  const user = 'search.english';
+  const ids: Record<string, string> = {};
+
+  beforeAll(async () => {
+    const notes = await chat(user, { title: 'Plant notes' });
+    ids.relief = await say(user, notes.chat_id, 'Size the Relief valve for the blocked outlet case');
+    ids.reversed = await say(user, notes.chat_id, 'The outlet of the blocked line feeds a valve');
+    ids.accents = await say(user, notes.chat_id, 'Crème Brûlée at the café in São Paulo');
+    ids.plain = await say(user, notes.chat_id, 'creme brulee recipe');
+    ids.html = await say(user, notes.chat_id, 'Bold <b>gasket</b> & torque <script>x</script>');
+    await drained();
+  });
+
+  it('finds a message holding every word of the query, in any order', async () => {
+    expect(messageIds(await find(user, 'valve blocked outlet'))).toEqual(expect.arrayContaining([ids.relief, ids.reversed]));
+    expect(messageIds(await find(user, 'valve outlet relief'))).toEqual([ids.relief]);
+    expect(messageIds(await find(user, 'valve outlet pump'))).toEqual([]);
+  });
+
+  it('matches the last word as a prefix only: "relie" finds "relief", "relie valve" does not', async () => {
+    const typing = await find(user, 'relie');
+    expect(messageIds(typing)).toEqual([ids.relief]);
+    expect(marked(typing.results[0] as SearchResult)).toEqual(['Relief']);
+    expect(messageIds(await find(user, 'valve relie'))).toEqual([ids.relief]);
+    expect(messageIds(await find(user, 'relie valve'))).toEqual([]);
+  });
+
+  it('ignores case and accents, both in the text and in the query', async () => {
+    for (const q of ['RELIEF VALVE', 'relief valve', 'rÉlïef vâlve']) expect(messageIds(await find(user, q)), q).toEqual([ids.relief]);
+    for (const q of ['creme brulee', 'CRÈME BRÛLÉE', 'Creme Brûl']) {
+      const response = await find(user, q);
+      expect(new Set(messageIds(response)), q).toEqual(new Set([ids.accents, ids.plain]));
+    }
+    const accented = (await find(user, 'sao paulo cafe')).results[0] as SearchResult;
+    expect(marked(accented)).toEqual(['café', 'São', 'Paulo']);
+  });
+
+  it('returns text, never HTML: the snippet is the message as written, highlights mark the words', async () => {
+    const [result] = (await find(user, 'gasket torque')).results;
+    expect(result?.snippet).toBe('Bold <b>gasket</b> & torque <script>x</script>');
+    expect(marked(result as SearchResult)).toEqual(['gasket', 'torque']);
+    expect(result).toMatchObject({ message_id: ids.html, role: 'user', chat_name: 'Plant notes', chat_type: 'general', project_number: null });
+  });
+
+  it('finds nothing for a query of punctuation alone, and still answers 200', async () => {
+    expect((await find(user, '!!! --- ???')).results).toEqual([]);
+  });
+});
+
+describe('what matches, in Persian', () => {
+  const user = 'search.persian';
+  const ids: Record<string, string> = {};
+
+  beforeAll(async () => {
+    const notes = await chat(user, { title: 'یادداشت‌های کارگاه' });
+    ids.arabicKaf = await say(user, notes.chat_id, 'كتاب راهنماي پمپ');
+    ids.persianYeh = await say(user, notes.chat_id, 'یک کمپرسور تازه');
+    ids.zwnj = await say(user, notes.chat_id, 'می‌خواهم گزارش را ببینم');
+    ids.tatweel = await say(user, notes.chat_id, 'مـــهندس ارشد');
+    ids.persianDigits = await say(user, notes.chat_id, 'فشار ۱۲۵ بار در خط');
+    ids.asciiDigits = await say(user, notes.chat_id, 'pressure 340 bar at the header');
+    ids.decimal = await say(user, notes.chat_id, 'ضریب ۳٫۵ برای طراحی');
+    ids.harakat = await say(user, notes.chat_id, 'عِلْم و عمل');
+    ids.punctuation = await say(user, notes.chat_id, 'سلام، دنیا «خوب» است؟');
+    ids.emoji = await say(user, notes.chat_id, '😀 پمپ 😀 pump 𝒳 خوب');
+    await drained();
+  });
+
+  it('treats the Arabic and Persian forms of yeh and kaf as one letter, either way round', async () => {
+    expect(messageIds(await find(user, 'کتاب راهنمای'))).toEqual([ids.arabicKaf]);
+    const kaf = (await find(user, 'كتاب')).results[0] as SearchResult;
+    expect(marked(kaf)).toEqual(['كتاب']);
+    expect(messageIds(await find(user, 'يك كمپرسور'))).toEqual([ids.persianYeh]);
+  });
+
+  it('ignores the zero-width non-joiner and tatweel, in the text and in the query', async () => {
+    const joined = await find(user, 'میخواهم گزارش');
+    expect(messageIds(joined)).toEqual([ids.zwnj]);
+    expect(marked(joined.results[0] as SearchResult)).toEqual(['می‌خواهم', 'گزارش']);
+    expect(messageIds(await find(user, 'گزارش می‌خو'))).toEqual([ids.zwnj]);
+    const stretched = await find(user, 'مهندس');
+    expect(messageIds(stretched)).toEqual([ids.tatweel]);
+    expect(marked(stretched.results[0] as SearchResult)).toEqual(['مـــهندس']);
+    expect(messageIds(await find(user, 'ارشد مـهـنـدس'))).toEqual([ids.tatweel]);
+  });
+
+  it('matches Persian and Arabic-Indic digits with ASCII digits', async () => {
+    for (const q of ['125 فشار', '۱۲۵ فشار', '١٢٥ فشار']) expect(messageIds(await find(user, q)), q).toEqual([ids.persianDigits]);
+    for (const q of ['340 pressure', '۳۴۰ pressure', '٣٤٠ pressure']) expect(messageIds(await find(user, q)), q).toEqual([ids.asciiDigits]);
+    expect(messageIds(await find(user, 'ضریب 3.5'))).toEqual([ids.decimal]);
+    expect(marked((await find(user, 'ضریب 3.5')).results[0] as SearchResult)).toEqual(['ضریب', '۳٫۵']);
+  });
+
+  it('ignores Arabic diacritics and Persian punctuation around words', async () => {
+    expect(messageIds(await find(user, 'علم عمل'))).toEqual([ids.harakat]);
+    const greeting = await find(user, 'سلام دنیا');
+    expect(messageIds(greeting)).toEqual([ids.punctuation]);
+    expect(marked(greeting.results[0] as SearchResult)).toEqual(['سلام', 'دنیا']);
+    expect(messageIds(await find(user, 'است'))).toEqual([ids.punctuation]);
+  });
+
+  it('gives highlights in UTF-16 offsets that stay right after characters outside the BMP', async () => {
+    const [result] = (await find(user, 'pump پمپ')).results;
+    expect(result?.snippet).toBe('😀 پمپ 😀 pump 𝒳 خوب');
+    expect(result?.highlights).toEqual([
+      [3, 6],
+      [10, 14],
+    ]);
+    expect(marked(result as SearchResult)).toEqual(['پمپ', 'pump']);
+  });
+
+  it('finds titles in Persian, with the title as the snippet', async () => {
+    const [title] = (await find(user, 'یادداشتهای')).results;
+    expect(title).toMatchObject({ message_id: null, role: null, snippet: 'یادداشت‌های کارگاه', highlights: [[0, 11]] });
+  });
+});
+
+describe('results, ranking and pages', () => {
+  // May open refinery project chats in TPMS.
+  const user = USERS.arash.username;
+  let pump: ChatMetadata;
+  let other: ChatMetadata;
+  let project: ChatMetadata;
+  const ids: Record<string, string> = {};
+
+  beforeAll(async () => {
+    pump = await chat(user, { title: 'Centrifugal pump sizing' });
+    other = await chat(user, { title: 'Cooling water' });
+    project = await chat(user, { project: PROJECTS.refinery.id, page: 'Pump house layout' });
+    ids.once = await say(user, other.chat_id, 'check the pump curve');
+    ids.thrice = await say(user, other.chat_id, 'pump pump pump, the pump curve again');
+    ids.older = await say(user, pump.chat_id, 'impeller trim for the pump');
+    ids.newer = await say(user, project.chat_id, 'impeller trim for the pump');
+    ids.long = await say(user, pump.chat_id, `${'Background words about the site and its history. '.repeat(8)}Here the seal flush plan matters. ${'More words that follow on and on. '.repeat(8)}`);
+    await drained();
+  });
+
+  it('ranks title matches first, then relevance, then the newest', async () => {
+    const { results } = await find(user, 'pump');
+    expect(results.slice(0, 2).map((result) => [result.chat_id, result.message_id])).toEqual(
+      expect.arrayContaining([
+        [pump.chat_id, null],
+        [project.chat_id, null],
+      ]),
+    );
+    const messages = results.slice(2).map((result) => result.message_id);
+    expect(messages[0]).toBe(ids.thrice);
+    expect(messages.indexOf(ids.newer as string)).toBeLessThan(messages.indexOf(ids.older as string));
+    expect(new Set(messages)).toEqual(new Set([ids.once, ids.thrice, ids.older, ids.newer]));
+    // A title result carries the chat's project and page.
+    expect(results.find((result) => result.chat_id === project.chat_id && result.message_id === null)).toMatchObject({
+      chat_type: 'project',
+      project_number: String(PROJECTS.refinery.id),
+      project_name: PROJECTS.refinery.name,
+      page_name: 'Pump house layout',
+      snippet: 'Pump house layout',
+      highlights: [[0, 4]],
+    });
+  });
+
+  it('cuts a short excerpt around the match out of a long message', async () => {
+    const [result] = (await find(user, 'seal flush')).results;
+    expect(result?.message_id).toBe(ids.long);
+    expect(result?.snippet.length).toBeLessThanOrEqual(182);
+    expect(result?.snippet.startsWith('…')).toBe(true);
+    expect(result?.snippet.endsWith('…')).toBe(true);
+    expect(marked(result as SearchResult)).toEqual(['seal', 'flush']);
+  });
+
+  it('pages with an opaque cursor, each result once and in the same order as one long page', async () => {
+    const whole = (await find(user, 'pump')).results.map((result) => `${result.chat_id}/${result.message_id}`);
+    expect(whole.length).toBe(6);
+    const paged: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: SearchResponse = SearchResponseSchema.parse((await search(user, { q: 'pump', limit: 2, ...(cursor ? { cursor } : {}) })).body);
+      expect(page.results.length).toBeLessThanOrEqual(2);
+      paged.push(...page.results.map((result) => `${result.chat_id}/${result.message_id}`));
+      cursor = page.next_cursor;
+    } while (cursor);
+    expect(paged).toEqual(whole);
+  });
+
+  it('filters by chat type and project', async () => {
+    const projectOnly = await find(user, 'impeller', { chat_type: 'project' });
+    expect(messageIds(projectOnly)).toEqual([ids.newer]);
+    expect(messageIds(await find(user, 'impeller', { chat_type: 'general' }))).toEqual([ids.older]);
+    expect(messageIds(await find(user, 'impeller', { project_number: String(PROJECTS.refinery.id) }))).toEqual([ids.newer]);
+    expect(messageIds(await find(user, 'impeller', { project_number: String(PROJECTS.compression.id) }))).toEqual([]);
+  });
+});
+
+describe('who sees what', () => {
+  it("never finds another user's chats, titles or messages", async () => {
+    const owner = USERS.arash.username;
+    const intruder = USERS.sara.username;
+    const secret = await chat(owner, { title: 'Confidential flare study' });
+    await say(owner, secret.chat_id, 'flare tip velocity limits');
+    const hers = await chat(intruder, { title: 'Her own notes' });
+    await say(intruder, hers.chat_id, 'tip of the day');
+    await drained();
+    expect((await find(owner, 'flare')).results.length).toBe(2);
+    for (const q of ['flare', 'confidential', 'velocity limits', 'tip', 'f', secret.chat_id]) {
+      for (const result of (await find(intruder, q)).results) expect(result.chat_id, q).toBe(hers.chat_id);
+    }
+  });
+
+  it('forgets a deleted chat as soon as its deletion is mirrored', async () => {
+    const user = 'search.deleter';
+    const doomed = await chat(user, { title: 'Doomed manifold' });
+    await say(user, doomed.chat_id, 'manifold drain points');
+    await drained();
+    expect((await find(user, 'manifold')).results.length).toBe(2);
+    await stack.http().delete(`/api/chats/${doomed.chat_id}`).set('Authorization', await stack.bearer(user)).expect(200);
+    await drained();
+    expect((await find(user, 'manifold')).results).toEqual([]);
+  });
+});
+
+describe('freshness', () => {
+  it('finds a message within 2 s of its being saved', async () => {
+    const user = 'search.fresh';
+    const notes = await chat(user);
+    await drained();
+    let savedAt = 0;
+    const reply = await postStream(`${server.url}/api/chats/${notes.chat_id}/messages`, await stack.tokenFor(user), { content: 'xylophone deaerator' }, {
+      onEvent: (event) => {
+        if (event.type === 'user_message') savedAt = performance.now();
+      },
+    });
+    expect(reply.of('done')).toHaveLength(1);
+    const found = await eventually(async () => (await find(user, 'deaerator xylo')).results[0], Math.max(1, 2000 - (performance.now() - savedAt)));
+    expect(found.message_id).toBe(reply.of('user_message')[0]?.message.message_id);
+  });
+});
+
+describe('bad requests', () => {
+  it('refuses an empty, blank, missing or too long query, and a bad limit or cursor, with 400 and the one error body', async () => {
+    const user = 'search.bad';
+    for (const query of [{ q: '' }, { q: '   \t ' }, {}, { q: 'x'.repeat(201) }, { q: 'pump', limit: 0 }, { q: 'pump', limit: 51 }, { q: 'pump', cursor: 'not-a-cursor' }, { q: 'pump', chat_type: 'secret' }]) {
+      const res = await search(user, query);
+      expect(res.status, JSON.stringify(query)).toBe(400);
+      expect(ErrorBodySchema.parse(res.body).code).toBe('validation');
+    }
+    expect((await search(user, { q: ` ${'x'.repeat(200)} ` })).status).toBe(200);
+  });
+});
+
+describe('PostgreSQL down', () => {
+  it('answers 503 with the one error body while chatting goes on', async () => {
+    const proxy = await startTcpProxy(Number(new URL(stack.postgresUrl).port));
+    const url = new URL(stack.postgresUrl);
+    url.port = String(proxy.port);
+    const cut = await stack.build({ llmBaseUrl: llm.url, mirror: false, env: { DATABASE_URL: url.toString(), MESSAGES_PER_MINUTE: '1000' } });
+    const cutServer = await listen(cut.app);
+    try {
+      const user = 'search.outage';
+      const before = await fetch(`${cutServer.url}/api/search?q=pump`, { headers: { Authorization: await stack.bearer(user) } });
+      expect(before.status).toBe(200);
+      await proxy.cut();
+      const res = await fetch(`${cutServer.url}/api/search?q=pump`, { headers: { Authorization: await stack.bearer(user) } });
+      expect(res.status).toBe(503);
+      expect(ErrorBodySchema.parse(await res.json()).code).toBe('upstream_unavailable');
+      const notes = await stack.createChat(user, { chat_type: 'general' }, cut.app);
+      const reply = await postStream(`${cutServer.url}/api/chats/${notes.chat_id}/messages`, await stack.tokenFor(user), { content: 'still chatting' });
+      expect(reply.of('done')).toHaveLength(1);
+    } finally {
+      await cutServer.close();
+      await closeDeps(cut.deps);
+      await proxy.close();
+    }
+  });
+});
