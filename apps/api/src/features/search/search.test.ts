@@ -302,7 +302,8 @@ describe('freshness', () => {
 describe('bad requests', () => {
   it('refuses an empty, blank, missing or too long query, and a bad limit or cursor, with 400 and the one error body', async () => {
     const user = 'search.bad';
-    for (const query of [{ q: '' }, { q: '   \t ' }, {}, { q: 'x'.repeat(201) }, { q: 'pump', limit: 0 }, { q: 'pump', limit: 51 }, { q: 'pump', cursor: 'not-a-cursor' }, { q: 'pump', chat_type: 'secret' }]) {
+    const queries: Array<Record<string, string | number>> = [{ q: '' }, { q: '   \t ' }, {}, { q: 'x'.repeat(201) }, { q: 'pump', limit: 0 }, { q: 'pump', limit: 51 }, { q: 'pump', cursor: 'not-a-cursor' }, { q: 'pump', chat_type: 'secret' }];
+    for (const query of queries) {
       const res = await search(user, query);
       expect(res.status, JSON.stringify(query)).toBe(400);
       expect(ErrorBodySchema.parse(res.body).code).toBe('validation');
