@@ -145,11 +145,11 @@ export function createApp(deps: Deps, options: CreateAppOptions = {}): Express {
     app,
     {
       ...createHealthHandlers(deps),
-      ...createAuthHandlers(auth, services.signIns),
+      ...createAuthHandlers(auth, services.signIns, deps.env.ADMIN_USERS),
       ...createChatsHandlers(services.chats),
       ...createMessagesHandlers(services.messages),
       ...createProjectsHandlers(services.projects),
-      ...createAdminHandlers(services.projects, services.signIns),
+      ...createAdminHandlers(services.projects, services.signIns, deps.history.db),
       ...createLlmHandlers(services.llm),
       ...createSearchHandlers(createSearchService(deps.history.db)),
     },

@@ -69,7 +69,13 @@ export async function buildDeps(env: Env, options: BuildDepsOptions = {}): Promi
   const observeTpms = (seconds: number, outcome: 'ok' | 'failed') => (outcome === 'ok' ? tpmsOk : tpmsFailed).observe(seconds);
   const llmConfig = llmConfigFromEnv(env);
   // The client is the LLM service's alone (null when neither OPENAI_API_KEY nor OPENAI_BASE_URL is set).
-  const llm = createLlmService({ openai: createOpenAiClient(llmConfig), config: llmConfig, logger, now: () => clock.now() });
+  const llm = createLlmService({
+    openai: createOpenAiClient(llmConfig),
+    config: llmConfig,
+    logger,
+    now: () => clock.now(),
+    onTitleError: (kind) => metrics.titleErrors.inc({ kind }),
+  });
   return { env, logger, clock, metrics, redis, history: createHistoryDb(env, (seconds) => metrics.postgresQuery.observe(seconds)), background: [], tpms: createTpmsPool(env, observeTpms), llm, llmHealth: () => llm.health() };
 }
 

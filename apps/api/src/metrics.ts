@@ -60,7 +60,13 @@ export function createMetrics(sources: MetricsSources = {}) {
     }),
     modelErrors: new Counter({
       name: 'simorgh_model_errors_total',
-      help: 'Replies the model failed, by kind (the error code the user saw)',
+      help: 'Replies the model failed, by kind (the error code the user saw); title failures are simorgh_title_errors_total',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    titleErrors: new Counter({
+      name: 'simorgh_title_errors_total',
+      help: 'Title requests the model failed (the chat got a title from its first words), by kind; never counted as model errors of replies',
       labelNames: ['kind'] as const,
       registers,
     }),

@@ -20,7 +20,8 @@ export const LoginResponseSchema = z.object({
 });
 export type LoginResponse = z.infer<typeof LoginResponseSchema>;
 
-export const MeResponseSchema = z.object({ user: UserSchema });
+/** `is_admin`: the user is named in ADMIN_USERS (the web app shows the admin page to them only). */
+export const MeResponseSchema = z.object({ user: UserSchema, is_admin: z.boolean() });
 export type MeResponse = z.infer<typeof MeResponseSchema>;
 
 /** Sign-out: the token the request came with can no longer be used, by any API process. */

@@ -6,7 +6,7 @@
  * docs/decisions/route-table.md for why this is a typed table of our own rather than ts-rest.
  */
 import { z } from 'zod';
-import { InvalidateTpmsCacheRequestSchema, InvalidateTpmsCacheResponseSchema } from './admin.js';
+import { InvalidateTpmsCacheRequestSchema, InvalidateTpmsCacheResponseSchema, UsageQuerySchema, UsageResponseSchema } from './admin.js';
 import { LoginRequestSchema, LoginResponseSchema, LogoutResponseSchema, MeResponseSchema } from './auth.js';
 import {
   ChatResponseSchema,
@@ -199,6 +199,14 @@ export const routes = {
     responses: { 200: InvalidateTpmsCacheResponseSchema },
     access: 'admin',
     summary: 'Drop cached TPMS answers for a project, a user or both',
+  },
+  adminUsage: {
+    method: 'GET',
+    path: '/api/admin/usage',
+    query: UsageQuerySchema,
+    responses: { 200: UsageResponseSchema },
+    access: 'admin',
+    summary: 'Model token usage of the replies in a date range, by user, project or day',
   },
   llmDiagnostics: {
     method: 'GET',

@@ -174,6 +174,24 @@ describe('GET /metrics', () => {
     }
   });
 
+  it('counts a failed title apart: the reply succeeded, so no model error of a reply', async () => {
+    const app = await freshApp();
+    const chat = await stack.createChat(arash, undefined, app);
+    llm.setTitleMode('failing');
+    try {
+      const reply = await sendMessage(app, arash, chat.chat_id, 'Size a relief valve');
+      expect(reply.of('assistant_message')[0]?.message.status).toBe('complete');
+      // The fallback title comes once the title request has failed.
+      expect(reply.of('title')[0]?.title).toBe('Size a relief valve');
+      const samples = await scrape(app);
+      expect(valueOf(samples, 'simorgh_title_errors_total', { kind: 'upstream_unavailable' })).toBe(1);
+      expect(valueOf(samples, 'simorgh_model_errors_total')).toBe(0);
+      expect(valueOf(samples, 'simorgh_reply_duration_seconds_count', { status: 'complete' })).toBe(1);
+    } finally {
+      llm.setMode('normal');
+    }
+  });
+
   it('reads the history backlog and lag at each scrape, and still answers when the read fails', async () => {
     let read: () => Promise<{ backlog: number; lagMs: number }> = async () => ({ backlog: 3, lagMs: 2500 });
     const metrics = createMetrics({ historyBacklog: () => read() });

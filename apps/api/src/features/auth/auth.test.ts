@@ -40,7 +40,10 @@ describe('POST /api/auth/login', () => {
     const body = LoginResponseSchema.parse(res.body);
     expect(body).toMatchObject({ token_type: 'bearer', expires_in: 8 * 3600, user: { user_id: USERS.arash.username, display_name: USERS.arash.displayName } });
     const who = await me(`Bearer ${body.access_token}`);
-    expect(MeResponseSchema.parse(who.body)).toEqual({ user: { user_id: USERS.arash.username, display_name: USERS.arash.displayName } });
+    expect(MeResponseSchema.parse(who.body)).toEqual({
+      user: { user_id: USERS.arash.username, display_name: USERS.arash.displayName },
+      is_admin: false,
+    });
   });
 
   it('answers the same 401 for a wrong password, an unknown user and an inactive user', async () => {

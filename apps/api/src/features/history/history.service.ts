@@ -50,3 +50,5 @@ export async function checkHistory(deps: HistoryCheckDeps): Promise<HistoryHealt
     clearTimeout(timer);
   }
 }
+
+export { isHistoryUnavailable, queryUsage, type UsageReportQuery } from './usage-report.js';

@@ -1,5 +1,5 @@
 import type OpenAI from 'openai';
-import type { LlmDiagnostics, MessageUsage, ServiceHealth } from '@simorgh/contracts';
+import type { ErrorCode, LlmDiagnostics, MessageUsage, ServiceHealth } from '@simorgh/contracts';
 import { baseUrlHost, type LlmConfig } from './llm-client.js';
 import { LlmError, NO_MODEL_DETAIL, NOT_CONFIGURED_DETAIL, timeoutError, toLlmError } from './llm-errors.js';
 
@@ -26,6 +26,8 @@ export type LlmServiceOptions = {
   probeTimeoutMs?: number;
   /** Title requests give up sooner than replies: a fallback title is better than a late one. */
   titleTimeoutMs?: number;
+  /** A title request failed (a fallback title was used): counted apart from reply errors. */
+  onTitleError?: (kind: ErrorCode) => void;
 };
 
 export type TitleResult = { title: string; source: 'model' | 'fallback' };
@@ -145,6 +147,7 @@ export function createLlmService(options: LlmServiceOptions): LlmService {
       if (!signal?.aborted) {
         const llmError = toLlmError(error, { model: titleModel, host, timeoutMs: titleTimeoutMs });
         failed(llmError.detail);
+        options.onTitleError?.(llmError.code);
         logger.warn({ detail: llmError.detail }, 'title request failed, using the fallback');
       }
       return fallback();
