@@ -21,7 +21,7 @@ import {
 } from '@simorgh/devstack';
 import { startApiProcess, type ApiProcess } from '@simorgh/devstack/api-process';
 import { createLogger } from '@simorgh/api/logger';
-import { createRedisClient } from '@simorgh/api/redis';
+import { createRedisClient, redisTargetAt } from '@simorgh/api/redis';
 
 export const BENCH_USER = 'bench.user';
 /** Projects that exist only for the cold-cache run: each request names a new one. */
@@ -72,7 +72,7 @@ async function startNodeScript(file: string, cleanups: Array<() => Promise<void>
 
 /** Lets a run compare Redis fsync policies (the starters default to `always`). */
 async function setAppendfsync(url: string, policy: string): Promise<void> {
-  const client = createRedisClient(url, 0, createLogger({ LOG_LEVEL: 'silent', NODE_ENV: 'production' }), 'bench-config');
+  const client = createRedisClient(redisTargetAt(url), 0, createLogger({ LOG_LEVEL: 'silent', NODE_ENV: 'production' }), 'bench-config');
   await client.connect();
   try {
     await client.configSet('appendfsync', policy);

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger } from '@simorgh/api/logger';
-import { createRedisClient } from '@simorgh/api/redis';
+import { createRedisClient, redisTargetAt } from '@simorgh/api/redis';
 
 /**
  * Waits (up to `maxMs`) until Redis has no RDB save or AOF rewrite running. The load runs write
@@ -8,7 +8,7 @@ import { createRedisClient } from '@simorgh/api/redis';
  * set); a latency measurement taken meanwhile would measure that instead of the API.
  */
 export async function waitForRedisIdle(redisUrl: string, maxMs = 30_000): Promise<void> {
-  const client = createRedisClient(redisUrl, 0, createLogger({ LOG_LEVEL: 'silent', NODE_ENV: 'production' }), 'bench-idle');
+  const client = createRedisClient(redisTargetAt(redisUrl), 0, createLogger({ LOG_LEVEL: 'silent', NODE_ENV: 'production' }), 'bench-idle');
   await client.connect();
   try {
     const deadline = Date.now() + maxMs;

@@ -1,5 +1,5 @@
 import { createLogger } from '@simorgh/api/logger';
-import { createRedisClient } from '@simorgh/api/redis';
+import { createRedisClient, redisTargetAt } from '@simorgh/api/redis';
 
 /**
  * Writes `count` general sessions for `userId` straight into the chat DB in the layout of
@@ -8,7 +8,7 @@ import { createRedisClient } from '@simorgh/api/redis';
  * after `firstSeq`: users seeded in the same run must not share session IDs.
  */
 export async function seedSessions(redisUrl: string, chatDb: number, userId: string, count: number, firstSeq = 0): Promise<void> {
-  const client = createRedisClient(redisUrl, chatDb, createLogger({ LOG_LEVEL: 'silent', NODE_ENV: 'production' }), 'bench-seed');
+  const client = createRedisClient(redisTargetAt(redisUrl), chatDb, createLogger({ LOG_LEVEL: 'silent', NODE_ENV: 'production' }), 'bench-seed');
   await client.connect();
   try {
     const start = Date.UTC(2024, 0, 1);

@@ -1,5 +1,5 @@
 import type { ServiceHealth } from '@simorgh/contracts';
-import { redisDbOf, type Env } from './env.js';
+import { redisDbOf, replicaAcksOf, type Env } from './env.js';
 import { createOpenAiClient, llmConfigFromEnv } from './features/llm/llm-client.js';
 import { createLlmService, type LlmService } from './features/llm/llm.service.js';
 import { MIRROR_BLOCK_MS } from './features/history/history-mirror.js';
@@ -7,7 +7,7 @@ import { outboxBacklog } from './features/history/history.service.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createHistoryDb, type HistoryDb } from './postgres.js';
-import { createRedisClient, observeRedisCommands, type RedisClient } from './redis.js';
+import { createBlockingClient, createRedisClient, observeRedisCommands, REDIS_COMMAND_TIMEOUT_MS, redisTargetOf, requireReplicaAcks, type RedisClient } from './redis.js';
 import { createTpmsPool, type TpmsPool } from './tpms.js';
 
 export type Clock = { now(): Date };
@@ -28,6 +28,8 @@ export type Deps = {
     events: RedisClient;
     /** REDIS_CHAT_DB, for the history mirror alone: its XREADGROUP blocks the connection. */
     outbox: RedisClient;
+    /** REDIS_CHAT_DB: the chat client's durable scripts when replicas must confirm them (WAIT holds the connection). */
+    durable: RedisClient;
   };
   /** PostgreSQL (DATABASE_URL): the durable history. Nothing on a request's path waits for it. */
   history: HistoryDb;
@@ -48,13 +50,21 @@ export type BuildDepsOptions = { clock?: Clock; logger?: Logger };
 /** Builds the real clients. Only server.ts and the test harness call this. */
 export async function buildDeps(env: Env, options: BuildDepsOptions = {}): Promise<Deps> {
   const logger = options.logger ?? createLogger(env);
+  // Through sentinels or not, every client comes from createRedisClient / createBlockingClient.
+  const target = redisTargetOf(env);
   const redis = {
-    counters: createRedisClient(env.REDIS_URL, redisDbOf(env.REDIS_URL), logger, 'counters'),
-    chat: createRedisClient(env.REDIS_URL, env.REDIS_CHAT_DB, logger, 'chat'),
-    cache: createRedisClient(env.REDIS_URL, env.REDIS_CACHE_DB, logger, 'cache'),
-    events: createRedisClient(env.REDIS_URL, env.REDIS_CHAT_DB, logger, 'events'),
-    outbox: createRedisClient(env.REDIS_URL, env.REDIS_CHAT_DB, logger, 'outbox', MIRROR_BLOCK_MS + 4000),
+    counters: createRedisClient(target, redisDbOf(env.REDIS_URL), logger, 'counters'),
+    chat: createRedisClient(target, env.REDIS_CHAT_DB, logger, 'chat'),
+    cache: createRedisClient(target, env.REDIS_CACHE_DB, logger, 'cache'),
+    events: createRedisClient(target, env.REDIS_CHAT_DB, logger, 'events'),
+    outbox: createBlockingClient(target, env.REDIS_CHAT_DB, logger, 'outbox', MIRROR_BLOCK_MS),
+    durable: createRedisClient(target, env.REDIS_CHAT_DB, logger, 'durable', REDIS_COMMAND_TIMEOUT_MS + env.REDIS_WAIT_TIMEOUT_MS),
   };
+  const acks = { replicas: replicaAcksOf(env), timeoutMs: env.REDIS_WAIT_TIMEOUT_MS };
+  requireReplicaAcks(redis.chat, acks, redis.durable);
+  // The mirror copies to PostgreSQL only what the replicas hold: a chat lost in a failover must
+  // not live on in the history, where its ID, handed out again, would meet another chat.
+  requireReplicaAcks(redis.outbox, acks);
   // Start-up waits for Redis (retrying): the counters must be raised before serving.
   await Promise.all(Object.values(redis).map((client) => client.connect()));
   const clock = options.clock ?? systemClock;

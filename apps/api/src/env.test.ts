@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EnvError, loadEnv } from './env.js';
+import { EnvError, loadEnv, replicaAcksOf } from './env.js';
 
 const DATABASE_URL = 'postgres://simorgh@127.0.0.1:5432/simorgh';
 const minimal = { JWT_SECRET_KEY: 'dev-secret', DATABASE_URL };
@@ -70,6 +70,15 @@ describe('loadEnv', () => {
     [{ ARCHIVE_AFTER_DAYS: '0' }, 'ARCHIVE_AFTER_DAYS'],
     [{ RETENTION_DAYS: 'forever' }, 'RETENTION_DAYS'],
     [{ RETENTION_DAYS: '7' }, 'RETENTION_DAYS'],
+    [{ REDIS_SENTINELS: 'sentinel-1', REDIS_SENTINEL_MASTER: 'simorgh' }, 'REDIS_SENTINELS'],
+    [{ REDIS_SENTINELS: 's1:26379,s2:port', REDIS_SENTINEL_MASTER: 'simorgh' }, 'REDIS_SENTINELS'],
+    [{ REDIS_SENTINELS: 's1:70000', REDIS_SENTINEL_MASTER: 'simorgh' }, 'REDIS_SENTINELS'],
+    [{ REDIS_SENTINELS: 's1:26379' }, 'REDIS_SENTINEL_MASTER'],
+    [{ REDIS_SENTINEL_MASTER: 'simorgh' }, 'REDIS_SENTINELS'],
+    [{ REDIS_SENTINELS: 's1:26379', REDIS_SENTINEL_MASTER: 'two words' }, 'REDIS_SENTINEL_MASTER'],
+    [{ REDIS_MIN_REPLICA_ACKS: 'one' }, 'REDIS_MIN_REPLICA_ACKS'],
+    [{ REDIS_MIN_REPLICA_ACKS: '17' }, 'REDIS_MIN_REPLICA_ACKS'],
+    [{ REDIS_WAIT_TIMEOUT_MS: '5' }, 'REDIS_WAIT_TIMEOUT_MS'],
   ])('fails on %j with one line naming %s', (override, name) => {
     const message = errorOf({ ...minimal, ...override });
     expect(message.split('\n')).toHaveLength(1);
@@ -93,6 +102,18 @@ describe('loadEnv', () => {
   it('refuses a short JWT_SECRET_KEY in production only', () => {
     expect(errorOf({ NODE_ENV: 'production', JWT_SECRET_KEY: 'short', DATABASE_URL })).toMatch(/JWT_SECRET_KEY must be at least 32 bytes/);
     expect(loadEnv({ NODE_ENV: 'production', JWT_SECRET_KEY: 'x'.repeat(32), DATABASE_URL }).NODE_ENV).toBe('production');
+  });
+
+  it('finds Redis through sentinels when REDIS_SENTINELS is set, waiting for one replica by default', () => {
+    const single = loadEnv(minimal);
+    expect(single.REDIS_SENTINELS).toEqual([]);
+    expect(replicaAcksOf(single)).toBe(0);
+    const ha = loadEnv({ ...minimal, REDIS_SENTINELS: ' sentinel-1:26379, 10.0.0.7:26380 ,', REDIS_SENTINEL_MASTER: 'simorgh', REDIS_PASSWORD: 'pw' });
+    expect(ha.REDIS_SENTINELS).toEqual([{ host: 'sentinel-1', port: 26379 }, { host: '10.0.0.7', port: 26380 }]);
+    expect(ha).toMatchObject({ REDIS_SENTINEL_MASTER: 'simorgh', REDIS_PASSWORD: 'pw', REDIS_WAIT_TIMEOUT_MS: 500 });
+    expect(replicaAcksOf(ha)).toBe(1);
+    expect(replicaAcksOf(loadEnv({ ...minimal, REDIS_SENTINELS: 's1:26379', REDIS_SENTINEL_MASTER: 'simorgh', REDIS_MIN_REPLICA_ACKS: '0' }))).toBe(0);
+    expect(replicaAcksOf(loadEnv({ ...minimal, REDIS_MIN_REPLICA_ACKS: '2' }))).toBe(2);
   });
 
   it('reports every bad variable, one per line', () => {

@@ -33,6 +33,23 @@ const RedisUrlSchema = z
   .refine((value) => /^rediss?:$/.test(new URL(value).protocol), 'must start with redis:// or rediss://')
   .refine((value) => /^\/?(\d{1,2})?$/.test(new URL(value).pathname), 'the path may only be a DB number, e.g. /0');
 
+/** `host:port,host:port`: the sentinels to ask for the master; empty means a single Redis (REDIS_URL). */
+const SentinelsSchema = z
+  .string()
+  .default('')
+  .superRefine((value, ctx) => {
+    const entries = value.split(',').map((entry) => entry.trim()).filter(Boolean);
+    const bad = entries.find((entry) => !/^[A-Za-z0-9.-]+:\d{1,5}$/.test(entry) || Number(entry.split(':')[1]) < 1 || Number(entry.split(':')[1]) > 65_535);
+    if (bad !== undefined) ctx.addIssue({ code: 'custom', message: `has ${JSON.stringify(bad)}: use comma-separated host:port pairs, e.g. sentinel-1:26379,sentinel-2:26379` });
+  })
+  .transform((value) =>
+    value
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean)
+      .map((entry) => ({ host: entry.slice(0, entry.lastIndexOf(':')), port: Number(entry.slice(entry.lastIndexOf(':') + 1)) })),
+  );
+
 const DATABASE_URL_EXAMPLE = 'postgres://user:password@host:5432/database';
 const DatabaseUrlSchema = z
   .string()
@@ -69,6 +86,16 @@ export const EnvSchema = z
     REDIS_URL: RedisUrlSchema.default('redis://127.0.0.1:6379/0'),
     REDIS_CHAT_DB: int(1, 0, 255),
     REDIS_CACHE_DB: int(2, 0, 255),
+    /** Set: the master is found through these sentinels (REDIS_URL then gives only the counters DB). */
+    REDIS_SENTINELS: SentinelsSchema,
+    REDIS_SENTINEL_MASTER: optionalText.pipe(z.string().regex(/^[\w.-]{1,64}$/, 'must be the master name the sentinels monitor, e.g. simorgh').optional()),
+    REDIS_SENTINEL_PASSWORD: optionalText,
+    /** The Redis servers' password (requirepass); REDIS_URL's own password is used when unset. */
+    REDIS_PASSWORD: optionalText,
+    /** Replicas that must confirm a new chat or a saved message before it is acknowledged (WAIT); default 1 with sentinels, 0 without. */
+    REDIS_MIN_REPLICA_ACKS: optionalText.pipe(z.string().regex(/^\d{1,2}$/, 'must be a whole number of replicas, 0 to 16').transform(Number).pipe(z.number().max(16, 'must be a whole number of replicas, 0 to 16')).optional()),
+    /** How long an acknowledgement waits for the replicas before the answer is 503. */
+    REDIS_WAIT_TIMEOUT_MS: int(500, 10, 4000),
     /** PostgreSQL: the durable history every chat is mirrored to. */
     DATABASE_URL: DatabaseUrlSchema,
     DATABASE_POOL_SIZE: int(10, 1, 200),
@@ -117,6 +144,12 @@ export const EnvSchema = z
     MAX_MESSAGES_PER_CHAT: int(2000, 2, 1_000_000),
   })
   .superRefine((env, ctx) => {
+    if (env.REDIS_SENTINELS.length > 0 && env.REDIS_SENTINEL_MASTER === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_SENTINEL_MASTER'], message: 'is required with REDIS_SENTINELS (the master name the sentinels monitor)' });
+    }
+    if (env.REDIS_SENTINELS.length === 0 && env.REDIS_SENTINEL_MASTER !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_SENTINELS'], message: 'is required with REDIS_SENTINEL_MASTER (comma-separated host:port pairs)' });
+    }
     if (env.NODE_ENV === 'production' && Buffer.byteLength(env.JWT_SECRET_KEY) < 32) {
       ctx.addIssue({ code: 'custom', path: ['JWT_SECRET_KEY'], message: 'must be at least 32 bytes in production' });
     }
@@ -129,6 +162,11 @@ export const EnvSchema = z
   });
 
 export type Env = z.infer<typeof EnvSchema>;
+
+/** Replicas each acknowledged write waits for: REDIS_MIN_REPLICA_ACKS, else 1 with sentinels and 0 without. */
+export function replicaAcksOf(env: Env): number {
+  return env.REDIS_MIN_REPLICA_ACKS ?? (env.REDIS_SENTINELS.length > 0 ? 1 : 0);
+}
 
 /** The DB number in a redis:// URL (the counters DB), 0 when absent. */
 export function redisDbOf(url: string): number {

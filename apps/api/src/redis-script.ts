@@ -28,13 +28,15 @@ export type RedisScript<K extends string, O extends string, A extends string> = 
 /**
  * `keys` are always passed, `optionalKeys` (after them) may be left out together; `args` are
  * strings or numbers (numbers arrive in Lua as strings, as any ARGV). `lua` is the script body,
- * fragments included.
+ * fragments included. `durable`: see evalScript.
  */
 export function defineScript<const K extends string, const O extends string = never, const A extends string = never>(spec: {
   keys: readonly K[];
   optionalKeys?: readonly O[];
   args?: readonly A[];
   lua: string;
+  /** Its success is acknowledged to a user (a new chat, a saved message): waits for replicas when required (see requireReplicaAcks). */
+  durable?: boolean;
 }): RedisScript<K, O, A> {
   const keyNames: readonly string[] = spec.keys;
   const optionalNames: readonly string[] = spec.optionalKeys ?? [];
@@ -67,7 +69,7 @@ export function defineScript<const K extends string, const O extends string = ne
       const values = args as Record<string, Value>;
       const argList: string[] = [];
       for (const name of argNames) argList.push(String(values[name]));
-      return evalScript(client, source, keyList, argList);
+      return evalScript(client, source, keyList, argList, spec.durable === true);
     },
   };
 }

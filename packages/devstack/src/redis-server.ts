@@ -18,9 +18,9 @@ export type RedisServer = {
 /**
  * Starts redis-server on loopback with AOF (fsync on every write) + RDB snapshots and
  * `noeviction`, so an acknowledged write survives a crash of the server process and
- * nothing is ever dropped to make room.
+ * nothing is ever dropped to make room. `extraArgs` are appended (e.g. `--replicaof`).
  */
-export async function startRedisServer(options: { dataDir: string; port?: number }): Promise<RedisServer> {
+export async function startRedisServer(options: { dataDir: string; port?: number; extraArgs?: string[] }): Promise<RedisServer> {
   const binary = requireBinary('redis-server', 'redis-server');
   const port = options.port ?? (await freePort());
   mkdirSync(options.dataDir, { recursive: true });
@@ -35,6 +35,7 @@ export async function startRedisServer(options: { dataDir: string; port?: number
     '--maxmemory-policy', 'noeviction',
     '--databases', '64',
     '--logfile', '',
+    ...(options.extraArgs ?? []),
   ];
   const log: string[] = [];
   let child: ChildProcess;

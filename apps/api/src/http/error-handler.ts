@@ -2,7 +2,7 @@ import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'exp
 import { HTTP_STATUS_BY_CODE, type ErrorBody, type ErrorCode } from '@simorgh/contracts';
 import { ZodError } from 'zod';
 import type { Logger } from '../logger.js';
-import { isRedisUnavailable } from '../redis.js';
+import { isRedisUnavailable, REPLICA_ACK_DETAIL, ReplicaAckError } from '../redis.js';
 import { AppError } from './app-error.js';
 import { levelForStatus, requestFields } from './access-log.js';
 import { sendJson } from './send-json.js';
@@ -66,6 +66,10 @@ export function createErrorHandlers(logger: Logger): { notFound: RequestHandler;
     // The router marks an undecodable path (e.g. a lone "%") as 400 without exposing it.
     if (error instanceof URIError && parserError.status === 400) {
       send(req, res, 'validation', 'The request path is not validly encoded');
+      return;
+    }
+    if (error instanceof ReplicaAckError) {
+      send(req, res, 'upstream_unavailable', REPLICA_ACK_DETAIL, {}, { name: error.name, message: error.message });
       return;
     }
     if (isRedisUnavailable(error)) {

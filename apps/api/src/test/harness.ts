@@ -21,7 +21,7 @@ import { loadEnv, type Env } from '../env.js';
 import { createTokenService } from '../features/auth/tokens.js';
 import { startHistoryMirror } from '../features/history/history-mirror.js';
 import { createLogger } from '../logger.js';
-import { createReadOnlyUser, loadTpms, startRedisServer, type RedisServer, type TpmsData } from '@simorgh/devstack';
+import { createReadOnlyUser, loadTpms, startRedisSentinelSet, startRedisServer, type RedisSentinelSet, type RedisServer, type TpmsData } from '@simorgh/devstack';
 import { ADMIN_USERS, TEST_TPMS } from '@simorgh/devstack/fixtures';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
@@ -52,10 +52,15 @@ export type StackOptions = {
   tpms?: TpmsData;
   /** false: no history mirror runs in this app's process (the outbox then only fills). */
   mirror?: boolean;
+  /** Redis as a master with two replicas and three sentinels; the apps find it through the sentinels. */
+  sentinels?: { downAfterMs?: number; failoverTimeoutMs?: number };
 };
 
 export type TestStack = {
+  /** The Redis server (with `sentinels`: the master at start). */
   redis: RedisServer;
+  /** With `sentinels`: the whole set (servers, sentinel addresses, the current master). */
+  sentinelSet: RedisSentinelSet | null;
   env: Env;
   deps: Deps;
   app: Express;
@@ -96,7 +101,8 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
   const { port: mariadbPort, socketPath } = inject('mariadb');
   const { port: postgresPort } = inject('postgres');
   const dataDir = mkdtempSync(join(tmpdir(), 'simorgh-test-redis-'));
-  const redis = await startRedisServer({ dataDir });
+  const sentinelSet = options.sentinels ? await startRedisSentinelSet({ dataDir, ...options.sentinels }) : null;
+  const redis = sentinelSet?.servers[0] ?? (await startRedisServer({ dataDir }));
   const suffix = randomBytes(5).toString('hex');
   const database = `tpms_${suffix}`;
   const sqlUser = `ro_${suffix}`;
@@ -131,6 +137,7 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
     REDIS_URL: `${redis.url}/0`,
     REDIS_CHAT_DB: '1',
     REDIS_CACHE_DB: '2',
+    ...(sentinelSet ? { REDIS_SENTINELS: sentinelSet.sentinels, REDIS_SENTINEL_MASTER: sentinelSet.masterName } : {}),
     MYSQL_HOST: '127.0.0.1',
     MYSQL_PORT: String(mariadbPort),
     MYSQL_USER: sqlUser,
@@ -177,6 +184,7 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
 
   return {
     redis,
+    sentinelSet,
     env: main.env,
     deps: main.deps,
     app: main.app,
@@ -223,7 +231,7 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
       await Promise.allSettled(built.map((deps) => closeDeps(deps)));
       await sqlPool.end();
       await postgresAdmin(`DROP DATABASE IF EXISTS history_${suffix} WITH (FORCE)`);
-      await redis.stop();
+      await (sentinelSet ?? redis).stop();
       rmSync(dataDir, { recursive: true, force: true });
       const cleanup = await admin();
       try {

@@ -42,6 +42,7 @@ import { metadataKey, userIndexKey, userPinnedKey } from './chats.scripts.js';
  * rate (third field: ms to wait), -3 when the user has `maxChats` chats already.
  */
 const CREATE_SCRIPT = defineScript({
+  durable: true,
   keys: ['counter', 'index', 'rateLog', 'outbox'],
   optionalKeys: CACHED_ACCESS_KEYS,
   args: ['countersDb', 'chatDb', 'cacheDb', 'idPrefix', 'width', 'metaTail', 'score', 'maxAttempts', 'maxChats', 'now', 'windowMs', 'perWindow', 'token', ...CACHED_ACCESS_ARGS],

@@ -1,5 +1,6 @@
 import type { HealthResponse, ServiceHealth } from '@simorgh/contracts';
 import type { Deps } from '../../deps.js';
+import { redisServerOf } from '../../redis.js';
 import { checkHistory } from '../history/history.service.js';
 
 /** Every check answers within this bound, whatever the dependency does. */
@@ -31,7 +32,7 @@ export async function checkHealth(deps: Deps): Promise<HealthResponse> {
   const { tpms, llmHealth } = deps;
   // Not the outbox connection: the mirror's blocking read holds it (its own failures show as lag).
   const { outbox: _blocking, ...pinged } = deps.redis;
-  const [redis, sqlAuth, llm, history] = await Promise.all([
+  const [redisCheck, sqlAuth, llm, history] = await Promise.all([
     timed(() => Promise.all(Object.values(pinged).map((client) => client.ping()))),
     tpms ? timed(() => tpms.execute({ sql: 'SELECT 1', timeout: HEALTH_CHECK_TIMEOUT_MS })) : notConfigured('MYSQL_HOST is not set'),
     llmHealth
@@ -39,6 +40,9 @@ export async function checkHealth(deps: Deps): Promise<HealthResponse> {
       : notConfigured('no LLM configured'),
     checkHistory({ chat: deps.redis.chat, db: deps.history.db, timeoutMs: HEALTH_CHECK_TIMEOUT_MS }),
   ]);
+  // With sentinels, which server is the master now (administrators see details only).
+  const master = deps.env.REDIS_SENTINELS.length > 0 ? redisServerOf(deps.redis.chat) : null;
+  const redis = redisCheck.status === 'healthy' && master ? { ...redisCheck, detail: `master ${master}, found through the sentinels` } : redisCheck;
   const status =
     redis.status !== 'healthy'
       ? 'unhealthy'

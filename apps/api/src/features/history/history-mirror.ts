@@ -5,14 +5,15 @@
  * then it stays pending with its consumer. A process that dies leaves its pending entries
  * behind: any other mirror claims those idle longer than `claimIdleMs` (XAUTOCLAIM) and
  * finishes them. While PostgreSQL is down nothing is acknowledged: the backlog waits in Redis
- * and the mirror retries with a growing pause, then drains it by itself.
+ * and the mirror retries with a growing pause, then drains it by itself. With replica acks
+ * required (REDIS_MIN_REPLICA_ACKS), entries are copied only once the replicas hold them.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import type { Logger } from '../../logger.js';
-import type { RedisClient } from '../../redis.js';
+import { waitForReplicas, type RedisClient } from '../../redis.js';
 import { OUTBOX_KEY } from './history.scripts.js';
 import { migrateHistory } from './history.migrations.js';
 import { createHistoryStore, type OutboxEntry } from './history.store.js';
@@ -121,6 +122,9 @@ export function startHistoryMirror(options: MirrorOptions): HistoryMirror {
           nextClaimAt = Date.now() + Math.max(100, Math.floor(options.claimIdleMs / 2));
         }
         if (entries.length === 0) entries = await read('>', true);
+        // Reading the group propagates to the replicas after the entries themselves, so this
+        // WAIT (when replica acks are required) means the replicas hold every entry read.
+        if (entries.length > 0) await waitForReplicas(redis);
         for (const entry of entries) {
           if (stopped) return;
           if (entry.fields !== null && (await store.apply(entry)) === 'unreadable') {

@@ -5,6 +5,7 @@ import type { Clock } from '../../deps.js';
 import { AppError, chatNotFound } from '../../http/app-error.js';
 import type { Logger } from '../../logger.js';
 import { secondsSince, type Metrics } from '../../metrics.js';
+import { REPLICA_ACK_DETAIL, ReplicaAckError } from '../../redis.js';
 import type { ChatsService } from '../chats/chats.service.js';
 import { estimateUsage, LlmError, type LlmService } from '../llm/llm.service.js';
 import type { MessagesStore, OpenedReply } from './messages.store.js';
@@ -275,6 +276,8 @@ export function createMessagesService(deps: {
         usage: usage ?? (failure && !answered ? null : estimateUsage(turns, content, llm.chatModel)),
       };
       const saved = await store.save(chat.chat_id, reply, nowIso()).catch((error: unknown) => {
+        // Saved on the master, not confirmed by the replicas: shown, with a warning after it.
+        if (error instanceof ReplicaAckError) return 'unconfirmed' as const;
         logger.error({ err: error, chat_id: chat.chat_id }, 'could not save the reply');
         return null;
       });
@@ -287,7 +290,10 @@ export function createMessagesService(deps: {
       );
       if (saved) send({ type: 'assistant_message', message: reply });
       if (failure) send({ type: 'error', detail: failure.detail, code: failure.code });
-      if (saved === null) {
+      if (saved === 'unconfirmed') {
+        logger.warn({ chat_id: chat.chat_id, message_id: replyId }, 'reply saved but not confirmed by the replicas');
+        send({ type: 'error', detail: REPLICA_ACK_DETAIL, code: 'upstream_unavailable' });
+      } else if (saved === null) {
         send({ type: 'error', detail: 'The reply could not be saved; try again shortly.', code: 'upstream_unavailable' });
       } else if (saved === false) {
         send({ type: 'error', detail: 'This conversation was deleted.', code: 'not_found' });

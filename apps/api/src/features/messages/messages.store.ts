@@ -52,6 +52,7 @@ return reserve_seq(k.messages, k.messageSeq, 1)`,
  * messages before the user message, the list index of the first of them}.
  */
 const OPEN_REPLY_SCRIPT = defineScript({
+  durable: true,
   keys: ['meta', 'lock', 'messages', 'messageSeq', 'outbox', ...ADMISSION_KEYS],
   args: ['token', 'leaseMs', 'reserve', 'updatedAt', 'idPrefix', 'width', 'userMessage', 'cacheDb', 'chatDb', 'owner', 'projectChecked', 'historyMax', 'maxMessages', 'chatId', ...ADMISSION_ARGS],
   lua: `${ADMISSION_LUA}
@@ -104,6 +105,7 @@ return {seq, history, first}`,
  * Returns the new count, or false when the chat's metadata is missing.
  */
 const UPSERT_SCRIPT = defineScript({
+  durable: true,
   keys: ['meta', 'messages', 'outbox'],
   args: ['message', 'messageId', 'updatedAt', 'chatId'],
   lua: `${CHAT_METADATA_LUA}
