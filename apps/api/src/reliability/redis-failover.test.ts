@@ -1,0 +1,146 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ChatResponseSchema, CreateChatResponseSchema, ErrorBodySchema, ListMessagesResponseSchema } from '@simorgh/contracts';
+import { startFakeLlm, startNginx, type FakeLlm, type NginxServer } from '@simorgh/devstack';
+import { startApiProcess, type ApiProcess } from '@simorgh/devstack/api-process';
+import { eventually, postStream } from '../test/event-stream-client.js';
+import { startTestStack, type TestStack } from '../test/harness.js';
+
+/**
+ * A failover under load, with real processes only: a master, two replicas and three sentinels
+ * (a second without answer marks the master down), two API processes behind the repository's
+ * nginx, a burst of chat creations and a reply being streamed; then `kill -9` on the master.
+ */
+const DOWN_AFTER_MS = 1000;
+let stack: TestStack;
+let llm: FakeLlm;
+let apis: ApiProcess[] = [];
+let nginx: NginxServer;
+let logDir: string;
+
+beforeAll(async () => {
+  // The reply takes about six seconds: it starts before the kill and ends after the failover.
+  llm = await startFakeLlm({ tokenDelayMs: 100, reply: Array.from({ length: 60 }, (_, index) => `word${index}`).join(' ') });
+  stack = await startTestStack({ sentinels: { downAfterMs: DOWN_AFTER_MS, failoverTimeoutMs: 3000 }, mirror: false });
+  logDir = mkdtempSync(join(tmpdir(), 'simorgh-failover-'));
+  const env = stack.processEnv({ OPENAI_BASE_URL: llm.url, OPENAI_MODEL: 'fake-model', CHATS_PER_MINUTE: '100000', MAX_CHATS_PER_USER: '100000' });
+  apis = await Promise.all([0, 1].map((index) => startApiProcess({ env, logFile: join(logDir, `api-${index}.log`) })));
+  nginx = await startNginx({ upstreamPorts: apis.map((api) => api.port) });
+}, 120_000);
+
+afterAll(async () => {
+  await nginx?.stop();
+  await Promise.all(apis.map((api) => api.stop()));
+  await stack?.stop();
+  await llm?.stop();
+  if (logDir) rmSync(logDir, { recursive: true, force: true });
+});
+
+type Outcome = { at: number; status: number; chatId?: string };
+
+describe('Redis master killed under load', () => {
+  it('recovers by itself: every 201 survives, no ID twice, the reply ends, failures are 503s', async () => {
+    const set = stack.sentinelSet;
+    if (!set) throw new Error('no sentinel set');
+    const oldMaster = await set.master();
+    const user = 'failover.user';
+    const token = await stack.tokenFor(user);
+    const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
+
+    const outcomes: Outcome[] = [];
+    const bad: string[] = [];
+    const create = async (): Promise<void> => {
+      const at = performance.now();
+      const res = await fetch(`${nginx.url}/api/chats`, { method: 'POST', headers, body: JSON.stringify({ chat_type: 'general' }) });
+      const body: unknown = await res.json();
+      if (res.status === 201) {
+        outcomes.push({ at, status: 201, chatId: CreateChatResponseSchema.parse(body).chat.chat_id });
+      } else {
+        outcomes.push({ at, status: res.status });
+        // During the failover: the one error body, 503, never a 500 or a proxy error page.
+        const parsed = ErrorBodySchema.safeParse(body);
+        if (res.status !== 503 || !parsed.success || parsed.data.code !== 'upstream_unavailable') bad.push(`${res.status} ${JSON.stringify(body)}`);
+      }
+    };
+
+    // The reply in flight when the master dies.
+    const replyChat = CreateChatResponseSchema.parse(
+      await (await fetch(`${nginx.url}/api/chats`, { method: 'POST', headers, body: JSON.stringify({ chat_type: 'general' }) })).json(),
+    ).chat.chat_id;
+    let firstDelta: () => void = () => undefined;
+    const streaming = new Promise<void>((resolve) => {
+      firstDelta = resolve;
+    });
+    const reply = postStream(`${nginx.url}/api/chats/${replyChat}/messages`, token, { content: 'Explain relief valve sizing' }, {
+      onEvent: (event) => {
+        if (event.type === 'delta') firstDelta();
+      },
+    });
+
+    // Four clients creating chats back to back, from before the kill until creations succeed again.
+    let killedAt = Infinity;
+    let running = true;
+    // Done once 20 creations succeeded after the last failure that followed the kill.
+    const recoveredFully = () => {
+      const lastFailure = Math.max(...outcomes.filter((outcome) => outcome.status !== 201 && outcome.at > killedAt).map((outcome) => outcome.at));
+      return Number.isFinite(lastFailure) && outcomes.filter((outcome) => outcome.status === 201 && outcome.at > lastFailure).length >= 20;
+    };
+    const worker = async () => {
+      while (running && !recoveredFully()) await create();
+    };
+    const workers = Promise.all([worker(), worker(), worker(), worker()]);
+    await streaming;
+    await eventually(() => outcomes.filter((outcome) => outcome.status === 201).length >= 20, 10_000);
+    killedAt = performance.now();
+    oldMaster.signal('SIGKILL');
+    await Promise.race([
+      workers,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('the API did not recover within 40 s')), 40_000)),
+    ]);
+    running = false;
+    await workers;
+
+    expect(bad).toEqual([]);
+    const newMaster = await set.master();
+    expect(newMaster.port).not.toBe(oldMaster.port);
+
+    // The unavailability window: first failing request to the first success after it.
+    const firstFailure = outcomes.filter((outcome) => outcome.status !== 201).sort((a, b) => a.at - b.at)[0];
+    const recovered = outcomes.filter((outcome) => outcome.status === 201 && outcome.at > (firstFailure?.at ?? Infinity)).sort((a, b) => a.at - b.at)[0];
+    expect(firstFailure).toBeDefined();
+    expect(recovered).toBeDefined();
+    const failures = outcomes.filter((outcome) => outcome.status !== 201).length;
+    console.info(
+      `failover: ${outcomes.length} creations, ${failures} answered 503; unavailable ${Math.round((recovered?.at ?? 0) - (firstFailure?.at ?? 0))} ms ` +
+        `(first failure ${Math.round((firstFailure?.at ?? 0) - killedAt)} ms after the kill; down-after-milliseconds ${DOWN_AFTER_MS})`,
+    );
+
+    // The reply in flight ended: saved (complete) or ended with an error event, and the stream closed.
+    const streamed = await reply;
+    expect(streamed.status).toBe(200);
+    expect(streamed.events.at(-1)?.event.type).toBe('done');
+    const assistant = streamed.of('assistant_message')[0];
+    expect(assistant !== undefined || streamed.of('error').length > 0).toBe(true);
+    const stored = ListMessagesResponseSchema.parse(await (await fetch(`${nginx.url}/api/chats/${replyChat}/messages`, { headers })).json()).messages;
+    expect(stored[0]?.role).toBe('user');
+    if (assistant) expect(stored.find((message) => message.message_id === assistant.message.message_id)?.status).toBe(assistant.message.status);
+
+    // Every chat answered 201 exists after the failover, and no ID was handed out twice.
+    const created = outcomes.flatMap((outcome) => (outcome.chatId ? [outcome.chatId] : []));
+    expect(new Set(created).size).toBe(created.length);
+    for (const chatId of [replyChat, ...created]) {
+      const res = await fetch(`${nginx.url}/api/chats/${chatId}`, { headers });
+      expect(res.status, chatId).toBe(200);
+      expect(ChatResponseSchema.parse(await res.json()).chat.chat_id).toBe(chatId);
+    }
+
+    // Both processes serve again without a restart.
+    for (const api of apis) {
+      const res = await fetch(`${api.url}/api/chats`, { method: 'POST', headers, body: JSON.stringify({ chat_type: 'general' }) });
+      expect(res.status).toBe(201);
+      expect(created).not.toContain(CreateChatResponseSchema.parse(await res.json()).chat.chat_id);
+    }
+  }, 100_000);
+});
