@@ -8,4 +8,5 @@ export const queryKeys = {
   chat: (chatId: string) => ['chats', 'detail', chatId] as const,
   messages: (chatId: string) => ['chats', 'messages', chatId] as const,
   project: (projectNumber: string) => ['projects', projectNumber] as const,
+  search: (q: string) => ['search', q] as const,
 };

@@ -1,9 +1,12 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useRef, useState } from 'react';
 import { Outlet } from 'react-router';
 import { ChatSidebar, useCreateGeneralChat } from '../features/chats';
 import { CreateProjectChatModal } from '../features/projects';
 import { NoticeList } from './NoticeProvider';
-import { isNewChatShortcut } from './shortcuts';
+import { isNewChatShortcut, isSearchShortcut } from './shortcuts';
+
+// Loaded when first opened, so the initial bundle carries none of it.
+const SearchDialog = lazy(() => import('../features/search/components/SearchDialog'));
 
 export type LayoutContext = { newChat: () => void; newProjectChat: () => void };
 
@@ -11,6 +14,8 @@ export function AppLayout() {
   const createChat = useCreateGeneralChat();
   const [drawerOpen, setDrawerOpen] = useState(false);
   const [projectModalOpen, setProjectModalOpen] = useState(false);
+  /** The search dialog's starting text while it is open, null while closed. */
+  const [searching, setSearching] = useState<string | null>(null);
   const toggleRef = useRef<HTMLButtonElement>(null);
   const sidebarRef = useRef<HTMLElement>(null);
   const drawerWasOpen = useRef(false);
@@ -36,6 +41,10 @@ export function AppLayout() {
       if (isNewChatShortcut(event)) {
         event.preventDefault();
         newChat();
+      } else if (isSearchShortcut(event)) {
+        event.preventDefault();
+        setDrawerOpen(false);
+        setSearching((open) => open ?? '');
       } else if (event.key === 'Escape') {
         setDrawerOpen(false);
       }
@@ -72,6 +81,10 @@ export function AppLayout() {
             newProjectChat();
           }}
           onNavigate={() => setDrawerOpen(false)}
+          onSearch={(text) => {
+            setDrawerOpen(false);
+            setSearching(text);
+          }}
         />
       </aside>
       <div className="drawer-backdrop" onClick={() => setDrawerOpen(false)} />
@@ -80,6 +93,11 @@ export function AppLayout() {
       </main>
       <NoticeList />
       {projectModalOpen && <CreateProjectChatModal onClose={() => setProjectModalOpen(false)} />}
+      {searching !== null && (
+        <Suspense fallback={null}>
+          <SearchDialog initialQuery={searching} onClose={() => setSearching(null)} />
+        </Suspense>
+      )}
     </div>
   );
 }

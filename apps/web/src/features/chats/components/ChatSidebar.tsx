@@ -8,16 +8,18 @@ import { useUpdateChat } from '../api/update-chat';
 import { ChatListItem } from './ChatListItem';
 import { ConfirmDialog } from '../../../components/ConfirmDialog';
 import { groupChats } from './chat-groups';
-import { NEW_CHAT_SHORTCUT_LABEL } from '../../../components/shortcuts';
+import { NEW_CHAT_SHORTCUT_LABEL, SEARCH_SHORTCUT_LABEL } from '../../../components/shortcuts';
 
 type ChatSidebarProps = {
   onNewChat: () => void;
   onNewProjectChat: () => void;
   /** Called after the user picks a chat, so the mobile drawer can close. */
   onNavigate: () => void;
+  /** Opens the search dialog, starting from what was typed in the sidebar's field. */
+  onSearch: (text: string) => void;
 };
 
-export function ChatSidebar({ onNewChat, onNewProjectChat, onNavigate }: ChatSidebarProps) {
+export function ChatSidebar({ onNewChat, onNewProjectChat, onNavigate, onSearch }: ChatSidebarProps) {
   const { user, signOut } = useAuth();
   const [view, setView] = useState<ChatStatus>('active');
 
@@ -28,6 +30,19 @@ export function ChatSidebar({ onNewChat, onNewProjectChat, onNavigate }: ChatSid
           <span className="brand-mark" aria-hidden="true" />
           <span>Simorgh Chat</span>
         </div>
+        <input
+          type="search"
+          className="input sidebar-search"
+          aria-label="Search chats"
+          placeholder={`Search chats (${SEARCH_SHORTCUT_LABEL})`}
+          // The dialog does the searching: typing here, a click or Enter moves there with the text.
+          value=""
+          onChange={(event) => onSearch(event.target.value)}
+          onClick={() => onSearch('')}
+          onKeyDown={(event) => {
+            if (event.key === 'Enter') onSearch('');
+          }}
+        />
         <div className="sidebar-actions">
           <button type="button" className="button button-primary" onClick={onNewChat} title={`New chat (${NEW_CHAT_SHORTCUT_LABEL})`}>
             New chat

@@ -1,4 +1,4 @@
-import { useEffect, useLayoutEffect, useMemo, useRef } from 'react';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { useLocation } from 'react-router';
 import { ApiError } from '../../../api/api-error';
 import { ChatHeader, useChat } from '../../chats';
@@ -7,9 +7,13 @@ import { useChatStream } from '../hooks/useChatStream';
 import { chronological } from '../message-cache';
 import { ChatNotFound } from './ChatNotFound';
 import { Composer } from './Composer';
-import { MessageItem } from './MessageItem';
+import { MessageItem, messageElementId } from './MessageItem';
 
-type LocationState = { focusComposer?: boolean } | null;
+/** `focusMessage`: a search result opened the chat at this message. */
+type LocationState = { focusComposer?: boolean; focusMessage?: string | null } | null;
+
+/** How long the message a search result opened stays marked. */
+export const FOUND_MARK_MS = 2500;
 
 /** Focus the message box on open, except on touch screens where it would pop up the keyboard. */
 function shouldAutofocus(state: LocationState): boolean {
@@ -47,6 +51,29 @@ export function ChatView({ chatId }: { chatId: string }) {
   const oldestId = list[0]?.message_id;
 
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = messages;
+
+  // Opened from a search result: load earlier pages until the message is there, then scroll to
+  // it and mark it for a moment. Once per navigation (the same chat may be opened at another one).
+  const target = (location.state as LocationState)?.focusMessage ?? null;
+  const [found, setFound] = useState<string | null>(null);
+  const reached = useRef<string | null>(null);
+  useEffect(() => {
+    if (target === null || reached.current === location.key || !messages.isSuccess) return;
+    if (!list.some((message) => message.message_id === target)) {
+      if (hasNextPage && !isFetchingNextPage) void fetchNextPage();
+      else if (!hasNextPage) reached.current = location.key;
+      return;
+    }
+    reached.current = location.key;
+    stickToBottom.current = false;
+    document.getElementById(messageElementId(target))?.scrollIntoView?.({ block: 'center' });
+    setFound(target);
+  }, [target, location.key, list, messages.isSuccess, hasNextPage, isFetchingNextPage, fetchNextPage]);
+  useEffect(() => {
+    if (found === null) return;
+    const timer = setTimeout(() => setFound(null), FOUND_MARK_MS);
+    return () => clearTimeout(timer);
+  }, [found]);
   const loadEarlier = () => {
     const scroller = scrollRef.current;
     if (!hasNextPage || isFetchingNextPage || scroller === null) return;
@@ -116,7 +143,12 @@ export function ChatView({ chatId }: { chatId: string }) {
             <p className="muted chat-hint">Send a message to start. Shift+Enter adds a new line.</p>
           )}
           {list.map((message) => (
-            <MessageItem key={message.message_id} message={message} streaming={message.message_id === stream.streamingId} />
+            <MessageItem
+              key={message.message_id}
+              message={message}
+              streaming={message.message_id === stream.streamingId}
+              found={message.message_id === found}
+            />
           ))}
           {stream.phase === 'waiting' && (
             <p className="thinking" role="status">

@@ -6,17 +6,23 @@ const Markdown = lazy(() => import('../../../components/Markdown'));
 type MessageItemProps = {
   message: Message;
   streaming: boolean;
+  /** Briefly marked: the message a search result opened. */
+  found?: boolean;
 };
+
+/** The element ID of a message in the conversation, for scrolling to it. */
+export const messageElementId = (messageId: string) => `message-${messageId}`;
 
 function PlainText({ text }: { text: string }) {
   return <div className="plain-text">{text}</div>;
 }
 
-export function MessageItem({ message, streaming }: MessageItemProps) {
+export function MessageItem({ message, streaming, found = false }: MessageItemProps) {
   const mine = message.role === 'user';
   return (
     <article
-      className={`message message-${message.role}`}
+      id={messageElementId(message.message_id)}
+      className={`message message-${message.role}${found ? ' message-found' : ''}`}
       aria-label={mine ? 'You said' : 'Simorgh Chat replied'}
       aria-busy={streaming || undefined}
     >

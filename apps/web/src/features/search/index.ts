@@ -1,0 +1,1 @@
+export type { SearchTarget } from './components/SearchDialog';
