@@ -346,3 +346,44 @@ describe('Simorgh Chat in Chromium, served by nginx', () => {
     expect(problems).toEqual([]);
   });
 });
+
+describe('Simorgh Chat in Chromium, served by nginx', () => {
+  it('finds a chat by words of an earlier message with Ctrl+K, marks them, and opens the chat at that message', async () => {
+    const api = await apiSessionOf(USERS.arash.username);
+    const chat = await api.createChat({ chat_type: 'general' });
+    await api.sendMessage(chat.chat_id, 'Deaerator pressure for the boiler feed water?', EXPECTED_TITLE);
+    for (const n of [1, 2, 3, 4, 5]) await api.sendMessage(chat.chat_id, `Follow-up question ${n} on the pump curves`, EXPECTED_TITLE);
+    const { page, problems, screenshot } = await newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(appUrl('/login'));
+    await signIn(page, USERS.arash.username);
+    await expect(sidebarOf(page).getByRole('searchbox', { name: 'Search chats' }).isVisible()).resolves.toBe(true);
+
+    await page.keyboard.press('Control+k');
+    const dialog = page.getByRole('dialog', { name: 'Search chats' });
+    // The last word is still being typed: it matches as a prefix.
+    await dialog.getByRole('combobox', { name: 'Search chats' }).pressSequentially('deaerator boil');
+    const mine = dialog.getByRole('option').filter({ hasText: /^You/ });
+    await mine.waitFor();
+    expect(await mine.locator('mark').allTextContents()).toEqual(['Deaerator', 'boiler']);
+    expect(await dialog.getByRole('group', { name: EXPECTED_TITLE }).count()).toBeGreaterThan(0);
+    await screenshot('16-search-results');
+
+    // Down to that result with the keyboard, then Enter.
+    const options = await dialog.getByRole('option').allTextContents();
+    const index = options.findIndex((text) => text.startsWith('You') && text.includes('Deaerator'));
+    for (let step = 0; step < index; step += 1) await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(appUrl(`/c/${chat.chat_id}`));
+    const target = page.getByRole('article', { name: 'You said' }).filter({ hasText: 'Deaerator pressure for the boiler feed water?' });
+    await waitUntil('the message is marked', () => target.evaluate((element) => element.classList.contains('message-found')), 5000);
+    // Scrolled to it: the first message of a chat that opens at its end is in view.
+    const inView = await target.evaluate((element) => {
+      const box = element.getBoundingClientRect();
+      const scroller = element.closest('.chat-scroll')?.getBoundingClientRect();
+      return scroller !== undefined && box.top >= scroller.top && box.bottom <= scroller.bottom;
+    });
+    expect(inView).toBe(true);
+    await screenshot('17-search-opened-at-message');
+    expect(problems).toEqual([]);
+  });
+});
