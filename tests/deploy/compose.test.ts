@@ -22,6 +22,12 @@ const composeText = readRepoFile('docker-compose.yml');
 const compose = parse(composeText) as Compose;
 const envExample = parseEnvExample(readRepoFile('.env.example'));
 
+const HA_SERVICES = ['redis-replica-1', 'redis-replica-2', 'sentinel-1', 'sentinel-2', 'sentinel-3'];
+const commandOf = (name: string) => {
+  const { command } = service(name);
+  return Array.isArray(command) ? command.join(' ') : String(command);
+};
+
 function service(name: string): Service {
   const found = compose.services[name];
   if (!found) throw new Error(`docker-compose.yml has no service "${name}"`);
@@ -39,25 +45,62 @@ const API_VARIABLES = [
 const apiVariables = [...new Set([...API_VARIABLES, ...Object.keys(EnvSchema.shape)])].sort();
 
 describe('docker-compose.yml', () => {
-  it('defines redis, postgres, api and nginx, plus a demo TPMS only under the demo profile', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['api', 'nginx', 'postgres', 'redis', 'tpms-demo']);
+  it('defines redis, postgres, api and nginx, plus a demo TPMS under the demo profile and Redis HA under ha', () => {
+    expect(Object.keys(compose.services).sort()).toEqual([
+      'api', 'nginx', 'postgres', 'redis', 'redis-replica-1', 'redis-replica-2', 'sentinel-1', 'sentinel-2', 'sentinel-3', 'tpms-demo',
+    ]);
     for (const name of ['redis', 'postgres', 'api', 'nginx']) expect(service(name).profiles).toBeUndefined();
     expect(service('tpms-demo').profiles).toEqual(['demo']);
+    for (const name of HA_SERVICES) expect(service(name).profiles, name).toEqual(['ha']);
     expect(service('tpms-demo').image).toMatch(/^mariadb:10\.11/);
   });
 
-  it('runs redis with AOF fsync on every write, RDB snapshots, noeviction, a healthcheck and a volume', () => {
-    const redis = service('redis');
+  it.each(['redis', 'redis-replica-1', 'redis-replica-2'])('runs %s with AOF fsync on every write, RDB snapshots, noeviction, a healthcheck and a volume of its own', (name) => {
+    const redis = service(name);
     expect(redis.image).toMatch(/^redis:7[\w.-]*-alpine$/);
-    const command = Array.isArray(redis.command) ? redis.command.join(' ') : String(redis.command);
+    const command = commandOf(name);
     expect(command).toContain('--appendonly yes');
     expect(command).toContain('--appendfsync always');
     expect(command).toMatch(/--save \d+ \d+/);
     expect(command).toContain('--maxmemory-policy noeviction');
+    // Known to the sentinels by service name, as a replica now or after a failover.
+    expect(command).toContain(`--replica-announce-ip ${name}`);
     expect(redis.healthcheck?.test).toEqual(['CMD', 'redis-cli', 'ping']);
     const volume = redis.volumes?.find((entry) => entry.endsWith(':/data'));
     expect(volume).toBeDefined();
     expect(Object.keys(compose.volumes ?? {})).toContain(volume?.split(':')[0]);
+    const volumes = ['redis', 'redis-replica-1', 'redis-replica-2'].map((other) => service(other).volumes?.find((entry) => entry.endsWith(':/data')));
+    expect(new Set(volumes).size).toBe(3);
+  });
+
+  it('profile ha: two replicas of redis and three sentinels monitoring it from deploy/redis/sentinel.conf, matching .env.example', () => {
+    expect(commandOf('redis')).not.toContain('--replicaof');
+    for (const name of ['redis-replica-1', 'redis-replica-2']) expect(commandOf(name)).toContain('--replicaof redis 6379');
+    const sentinelConf = readRepoFile('deploy/redis/sentinel.conf');
+    const monitor = /^sentinel monitor (\S+) redis 6379 (\d+)$/m.exec(sentinelConf);
+    expect(monitor?.[2]).toBe('2');
+    expect(sentinelConf).toMatch(/^port 26379$/m);
+    expect(sentinelConf).toMatch(/^sentinel resolve-hostnames yes$/m);
+    for (const name of ['sentinel-1', 'sentinel-2', 'sentinel-3']) {
+      const sentinel = service(name);
+      expect(sentinel.image).toMatch(/^redis:7[\w.-]*-alpine$/);
+      expect(sentinel.volumes).toEqual(['./deploy/redis/sentinel.conf:/etc/redis/sentinel.conf:ro']);
+      // Sentinels rewrite their config: each runs a writable copy.
+      expect(commandOf(name)).toContain('cp /etc/redis/sentinel.conf /data/sentinel.conf && exec redis-server /data/sentinel.conf --sentinel');
+      expect(sentinel.healthcheck?.test).toEqual(['CMD', 'redis-cli', '-p', '26379', 'ping']);
+    }
+    // The API's settings for the profile, as .env.example shows them.
+    const example = readRepoFile('.env.example');
+    expect(example).toContain('# REDIS_SENTINELS=sentinel-1:26379,sentinel-2:26379,sentinel-3:26379');
+    expect(example).toContain(`# REDIS_SENTINEL_MASTER=${monitor?.[1]}`);
+    const parsed = EnvSchema.safeParse({
+      ...Object.fromEntries(envExample.set),
+      ...service('api').environment,
+      JWT_SECRET_KEY: 'x'.repeat(48),
+      REDIS_SENTINELS: 'sentinel-1:26379,sentinel-2:26379,sentinel-3:26379',
+      REDIS_SENTINEL_MASTER: monitor?.[1],
+    });
+    expect(parsed.error?.issues ?? []).toEqual([]);
   });
 
   it('runs postgres with a volume and a pg_isready healthcheck, its password from .env', () => {
