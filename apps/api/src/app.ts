@@ -14,6 +14,7 @@ import { createChatsHandlers } from './features/chats/chats.routes.js';
 import { createChatsService, type ChatsService } from './features/chats/chats.service.js';
 import { createChatsStore } from './features/chats/chats.store.js';
 import { createHealthHandlers } from './features/health/health.routes.js';
+import { createHistoryService, type HistoryService } from './features/history/history.service.js';
 import { createLlmHandlers } from './features/llm/llm.routes.js';
 import type { LlmService } from './features/llm/llm.service.js';
 import { createMessagesHandlers } from './features/messages/messages.routes.js';
@@ -44,6 +45,7 @@ export type Services = {
   chats: ChatsService;
   llm: LlmService;
   messages: MessagesService;
+  history: HistoryService;
 };
 
 export type CreateAppOptions = {
@@ -72,17 +74,26 @@ export function buildServices(deps: Deps, options: CreateAppOptions = {}): Servi
       negative: deps.env.TPMS_NEGATIVE_CACHE_TTL_S,
     }),
   );
+  const history = createHistoryService({
+    chat: deps.redis.chat,
+    db: deps.history.db,
+    clock: deps.clock,
+    logger: deps.logger,
+    archive: { afterDays: deps.env.ARCHIVE_AFTER_DAYS, retentionDays: deps.env.RETENTION_DAYS },
+  });
   const chats = createChatsService(
     deps,
     createChatsStore(deps.redis.chat, { counters: redisDbOf(deps.env.REDIS_URL), chat: deps.env.REDIS_CHAT_DB, cache: deps.env.REDIS_CACHE_DB }),
     projects,
     { chatsPerMinute: deps.env.CHATS_PER_MINUTE, maxChatsPerUser: deps.env.MAX_CHATS_PER_USER },
+    history,
   );
   const messages = createMessagesService({
     clock: deps.clock,
     logger: deps.logger,
     metrics: deps.metrics,
     chats,
+    history,
     llm: deps.llm,
     store: createMessagesStore(deps.redis.chat, { chat: deps.env.REDIS_CHAT_DB, cache: deps.env.REDIS_CACHE_DB }),
     limits: createReplyLimits({
@@ -99,7 +110,7 @@ export function buildServices(deps: Deps, options: CreateAppOptions = {}): Servi
     }),
     options: { maxMessagesPerChat: deps.env.MAX_MESSAGES_PER_CHAT, ...options.messages },
   });
-  return { tokens, signIns, projects, chats, llm: deps.llm, messages };
+  return { tokens, signIns, projects, chats, llm: deps.llm, messages, history };
 }
 
 /** The Express app with every route under /api. No listen: server.ts and tests do that. */
@@ -149,7 +160,7 @@ export function createApp(deps: Deps, options: CreateAppOptions = {}): Express {
       ...createChatsHandlers(services.chats),
       ...createMessagesHandlers(services.messages),
       ...createProjectsHandlers(services.projects),
-      ...createAdminHandlers(services.projects, services.signIns, deps.history.db),
+      ...createAdminHandlers(services.projects, services.signIns, deps.history.db, services.history),
       ...createLlmHandlers(services.llm),
       ...createSearchHandlers(createSearchService(deps.history.db)),
     },

@@ -3,7 +3,9 @@ import { createApp } from './app.js';
 import { buildDeps, closeDeps } from './deps.js';
 import { EnvError, loadEnv, type Env } from './env.js';
 import { reconcileChats } from './features/chats/chats-startup.js';
+import { startArchiveJob } from './features/history/archive-job.js';
 import { startHistoryMirror } from './features/history/history-mirror.js';
+import { createHistoryService } from './features/history/history.service.js';
 
 /** How long in-flight requests (and reply streams) get to finish on SIGTERM. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -24,12 +26,21 @@ async function main(): Promise<void> {
 
   const deps = await buildDeps(env);
   const { logger } = deps;
-  await reconcileChats(deps);
   // Migrates the PostgreSQL schema (under an advisory lock), then mirrors the outbox. Serving
   // does not wait for it: with PostgreSQL down the API still serves chats and retries.
   const mirror = startHistoryMirror({ redis: deps.redis.outbox, db: deps.history.db, logger, claimIdleMs: env.HISTORY_CLAIM_IDLE_MS });
   deps.background.push(mirror);
   await Promise.race([mirror.migrated, new Promise((resolve) => setTimeout(resolve, MIGRATION_WAIT_MS).unref())]);
+  const history = createHistoryService({
+    chat: deps.redis.chat,
+    db: deps.history.db,
+    clock: deps.clock,
+    logger,
+    archive: { afterDays: env.ARCHIVE_AFTER_DAYS, retentionDays: env.RETENTION_DAYS },
+  });
+  // Counters also above every ID PostgreSQL knows (chats moved out of Redis, deleted ones).
+  await reconcileChats(deps, history.highestSessionNumbers);
+  deps.background.push(startArchiveJob(history, logger));
   const app = createApp(deps);
 
   const server: Server = await new Promise((resolve, reject) => {

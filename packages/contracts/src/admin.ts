@@ -70,3 +70,14 @@ export type UsageRow = z.infer<typeof UsageRowSchema>;
 
 export const UsageResponseSchema = z.object({ rows: z.array(UsageRowSchema) });
 export type UsageResponse = z.infer<typeof UsageResponseSchema>;
+
+/** `idle_days`: move chats idle longer than this many days (default ARCHIVE_AFTER_DAYS; 0: every chat without a reply being written). */
+export const ArchiveRunRequestSchema = z.object({ idle_days: z.number().int().min(0).max(36_500).optional() }).strict();
+export type ArchiveRunRequest = z.input<typeof ArchiveRunRequestSchema>;
+
+/** Chats moved out of Redis, and chats deleted by RETENTION_DAYS, by the pass. */
+export const ArchiveRunResponseSchema = z.object({
+  archived: z.number().int().nonnegative(),
+  deleted: z.number().int().nonnegative(),
+});
+export type ArchiveRunResponse = z.infer<typeof ArchiveRunResponseSchema>;

@@ -6,7 +6,14 @@
  * docs/decisions/route-table.md for why this is a typed table of our own rather than ts-rest.
  */
 import { z } from 'zod';
-import { InvalidateTpmsCacheRequestSchema, InvalidateTpmsCacheResponseSchema, UsageQuerySchema, UsageResponseSchema } from './admin.js';
+import {
+  ArchiveRunRequestSchema,
+  ArchiveRunResponseSchema,
+  InvalidateTpmsCacheRequestSchema,
+  InvalidateTpmsCacheResponseSchema,
+  UsageQuerySchema,
+  UsageResponseSchema,
+} from './admin.js';
 import { LoginRequestSchema, LoginResponseSchema, LogoutResponseSchema, MeResponseSchema } from './auth.js';
 import {
   ChatResponseSchema,
@@ -207,6 +214,14 @@ export const routes = {
     responses: { 200: UsageResponseSchema },
     access: 'admin',
     summary: 'Model token usage of the replies in a date range, by user, project or day',
+  },
+  runArchive: {
+    method: 'POST',
+    path: '/api/admin/archive/run',
+    body: ArchiveRunRequestSchema,
+    responses: { 200: ArchiveRunResponseSchema },
+    access: 'admin',
+    summary: 'Move idle chats out of Redis and apply retention now, once earlier changes are mirrored',
   },
   llmDiagnostics: {
     method: 'GET',

@@ -22,6 +22,7 @@ export const SAMPLE_BODIES: { [K in RoutesWithBody]: RouteBodyInput<Routes[K]> }
   sendMessage: { content: 'read me your history' },
   generateTitle: { first_message: 'renamed by someone else' },
   invalidateTpmsCache: { user_id: 'a.rahimi' },
+  runArchive: { idle_days: 30 },
 };
 
 /** A valid query for each route whose query has a required field. */

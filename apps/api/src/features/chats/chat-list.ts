@@ -22,7 +22,8 @@ export type ListedPage = { items: ListedChat[]; next: ListPosition | null };
 /**
  * Reads one page in list order (pinned first, then newest first, then ID descending), starting
  * strictly after `after`. The pinned set is read first, then the main index; both newest-first
- * in chunks, each chunk's metadata in one MGET, until the page plus one is found. The first
+ * in chunks, each chunk's metadata in one MGET (and those moved out of Redis in one PostgreSQL
+ * query), until the page plus one is found. The first
  * chunk is exactly that many (enough unless filters drop chats); later ones double. Cost
  * follows the page size, not the number of chats the user has.
  */
@@ -32,6 +33,8 @@ export async function readListPage(
   userId: string,
   query: ListInput,
   after: ListPosition | null,
+  /** The stored metadata of chats moved out of Redis among these (one query per chunk). */
+  moved: (chatIds: string[]) => Promise<Map<string, string>>,
 ): Promise<ListedPage> {
   const wanted = query.limit + 1;
   const items: ListedChat[] = [];
@@ -51,8 +54,11 @@ export async function readListPage(
     };
     for await (const entries of newestFirst(store, part.key, part.after, nextChunk)) {
       const stored = await store.getManyStored(entries.map((entry) => entry.id));
+      // Index entries without metadata in Redis are chats moved to PostgreSQL.
+      const missing = entries.filter((_, index) => stored[index] == null).map((entry) => entry.id);
+      const fromHistory = await moved(missing);
       for (const [index, entry] of entries.entries()) {
-        const text = stored[index];
+        const text = stored[index] ?? fromHistory.get(entry.id);
         const position: ListPosition = { pinned: part.pinned, createdMs: entry.score, id: entry.id };
         lastScanned = position;
         budget -= 1;

@@ -1,4 +1,4 @@
-import { counterKeyOf, parseSessionId } from '@simorgh/contracts';
+import { counterKeyOf, parseSessionId, SESSION_SEQ_WIDTH } from '@simorgh/contracts';
 import type { Deps } from '../../deps.js';
 import { defineScript } from '../../redis-script.js';
 import { createdMsOf, normalizeMetadata } from './chat-metadata.js';
@@ -21,32 +21,36 @@ return 0`,
 
 export type ReconcileReport = { scanned: number; indexed: number; countersRaised: number };
 
+/** Per session-ID prefix (`G-202611`, `P-10234`), the highest number issued that Redis may no longer hold. */
+export type IssuedElsewhere = () => Promise<Array<{ prefix: string; seq: number }>>;
+
 /**
  * Run at start-up, before serving:
- * - raises every chat counter to at least the highest stored ID drawn from it, so a
- *   counter lost in a crash or flush never hands out a number again;
+ * - raises every chat counter to at least the highest stored ID drawn from it, in Redis and
+ *   in the history (`issued`: chats moved to PostgreSQL, and deleted ones), so a counter lost
+ *   in a crash or flush never hands out a number again; without an answer from the history
+ *   the moved chats' markers still make the creation script skip their numbers;
  * - adds chats missing from their owner's index (legacy UUID chats written by the
  *   previous system) so they show up in the list;
  * - adds pinned chats missing from their owner's pinned set (pinned by the previous system,
  *   or before the set existed): the list reads pinned chats from that set alone.
  */
-export async function reconcileChats(deps: Pick<Deps, 'redis' | 'logger'>): Promise<ReconcileReport> {
+export async function reconcileChats(deps: Pick<Deps, 'redis' | 'logger'>, issued?: IssuedElsewhere): Promise<ReconcileReport> {
   const { chat, counters } = deps.redis;
   const highest = new Map<string, number>();
   let scanned = 0;
   let indexed = 0;
+  const noteHighest = (id: string) => {
+    const parts = parseSessionId(id);
+    const counterKey = parts ? counterKeyOf(parts) : null;
+    if (parts && parts.kind !== 'legacy' && counterKey) highest.set(counterKey, Math.max(highest.get(counterKey) ?? 0, parts.seq));
+  };
 
   for await (const keys of chat.scanIterator({ MATCH: 'chat:*:metadata', COUNT: 1000 })) {
     const ids = keys.map((key) => METADATA_KEY.exec(key)?.[1]).filter((id): id is string => id !== undefined);
     if (ids.length === 0) continue;
     scanned += ids.length;
-    for (const id of ids) {
-      const parts = parseSessionId(id);
-      const counterKey = parts ? counterKeyOf(parts) : null;
-      if (parts && parts.kind !== 'legacy' && counterKey) {
-        highest.set(counterKey, Math.max(highest.get(counterKey) ?? 0, parts.seq));
-      }
-    }
+    for (const id of ids) noteHighest(id);
     const values = await chat.mGet(ids.map(metadataKey));
     await Promise.all(
       ids.map(async (id, index) => {
@@ -71,6 +75,14 @@ export async function reconcileChats(deps: Pick<Deps, 'redis' | 'logger'>): Prom
         if (metadata.pinned) await chat.zAdd(userPinnedKey(metadata.user_id), { score, value: id });
       }),
     );
+  }
+
+  if (issued) {
+    try {
+      for (const { prefix, seq } of await issued()) noteHighest(`${prefix}-${String(seq).padStart(SESSION_SEQ_WIDTH, '0')}`);
+    } catch (error) {
+      deps.logger.warn({ err: error }, 'the history did not answer: counters raised from Redis alone');
+    }
   }
 
   let countersRaised = 0;

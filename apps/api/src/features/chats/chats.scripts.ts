@@ -37,3 +37,19 @@ local function set_message_count(meta_key, meta, count, updated_at)
   redis.call('SET', meta_key, encoded)
   return encoded
 end`;
+
+/**
+ * Lua: `delete_chat(meta_key, index_key, pinned_key, messages_key, seq_key, outbox_key, chat_id)`
+ * removes a chat wherever it is (in Redis, or moved to PostgreSQL and only marked here), its
+ * messages and its index entries, and queues the delete for PostgreSQL. The script includes the
+ * messages feature's DELETE_MESSAGES_LUA and the history's OUTBOX_LUA and MOVED_LUA before it.
+ */
+export const DELETE_CHAT_LUA = `
+local function delete_chat(meta_key, index_key, pinned_key, messages_key, seq_key, outbox_key, chat_id)
+  redis.call('DEL', meta_key)
+  outbox_delete(outbox_key, chat_id)
+  delete_messages(messages_key, seq_key)
+  redis.call('ZREM', index_key, chat_id)
+  redis.call('ZREM', pinned_key, chat_id)
+  forget_moved(chat_id)
+end`;

@@ -19,13 +19,14 @@ import type { Deps } from '../../deps.js';
 import { AppError, chatNotFound } from '../../http/app-error.js';
 import { EncodedJson } from '../../http/send-json.js';
 import { retryAfterSeconds } from '../../rate-log.js';
+import type { HistoryService } from '../history/history.service.js';
 import type { ProjectsService } from '../projects/projects.service.js';
 import type { AccessCheck } from '../projects/projects.scripts.js';
 import { decodeCursor, encodeCursor } from './chat-cursor.js';
 import { readListPage } from './chat-list.js';
 import { createChatRenderer } from './chat-render.js';
 import { needsMessageCount, normalizeMetadata } from './chat-metadata.js';
-import type { ChatsStore } from './chats.store.js';
+import type { ChatsStore, MetadataPatch } from './chats.store.js';
 
 type CreateInput = z.output<typeof CreateChatRequestSchema>;
 type ListInput = z.output<typeof ListChatsQuerySchema>;
@@ -34,9 +35,32 @@ type UpdateInput = z.output<typeof UpdateChatRequestSchema>;
 /** Per-user bounds on creation: CHATS_PER_MINUTE and MAX_CHATS_PER_USER. */
 export type ChatLimits = { chatsPerMinute: number; maxChatsPerUser: number };
 
-export function createChatsService(deps: Pick<Deps, 'clock' | 'logger' | 'metrics'>, store: ChatsStore, projects: ProjectsService, limits: ChatLimits) {
+/**
+ * A chat lives in Redis (hot) or, idle long enough, in PostgreSQL only (moved by the history's
+ * archive pass; its member in the owner's index stays). Reads serve a moved chat from
+ * PostgreSQL; every write goes through `writeMetadata` (or the messages feature's scripts),
+ * which brings a moved chat back into Redis first.
+ */
+export function createChatsService(
+  deps: Pick<Deps, 'clock' | 'logger' | 'metrics'>,
+  store: ChatsStore,
+  projects: ProjectsService,
+  limits: ChatLimits,
+  history: Pick<HistoryService, 'movedChat' | 'movedMetadata' | 'bringBackChat'>,
+) {
   const render = createChatRenderer();
   const nowIso = () => deps.clock.now().toISOString();
+
+  /**
+   * The one way metadata is written: the patch script, and when it finds no metadata because
+   * the chat was moved out of Redis, the chat is brought back and the patch tried again. Null
+   * when the chat is gone (or the guard failed).
+   */
+  async function writeMetadata(chatId: string, changes: MetadataPatch, options: Parameters<ChatsStore['patch']>[2] = {}): Promise<unknown | null> {
+    const written = await store.patch(chatId, changes, options);
+    if (written !== null || !(await history.bringBackChat(chatId))) return written;
+    return store.patch(chatId, changes, options);
+  }
 
   async function withCount(chatId: string, raw: unknown): Promise<ChatMetadata | null> {
     const counted = needsMessageCount(raw) ? await store.countMessages(chatId) : null;
@@ -50,7 +74,8 @@ export function createChatsService(deps: Pick<Deps, 'clock' | 'logger' | 'metric
    */
   async function getOwnedChat(userId: string, chatId: string): Promise<ChatMetadata> {
     if (parseSessionId(chatId) === null) throw new AppError('not_found', 'Chat not found');
-    const raw = await store.getRaw(chatId);
+    // Moved: from PostgreSQL. Neither: read Redis again, in case it was brought back meanwhile.
+    const raw = (await store.getRaw(chatId)) ?? (await history.movedChat(chatId)) ?? (await store.getRaw(chatId));
     const chat = raw === null ? null : await withCount(chatId, raw);
     if (!chat || chat.user_id !== userId) throw chatNotFound(chatId);
     if (chat.chat_type === 'project' && chat.project_number) {
@@ -147,7 +172,7 @@ export function createChatsService(deps: Pick<Deps, 'clock' | 'logger' | 'metric
    */
   async function list(userId: string, query: ListInput): Promise<EncodedJson<ListChatsResponse>> {
     const after = query.cursor === undefined ? null : decodeCursor(query.cursor);
-    const page = await readListPage(store, render, userId, query, after);
+    const page = await readListPage(store, render, userId, query, after, history.movedMetadata);
     const encoded = page.items.map((item) => item.json);
     const counting: Array<Promise<void>> = [];
     for (const [index, { chat, json }] of page.items.entries()) {
@@ -166,7 +191,7 @@ export function createChatsService(deps: Pick<Deps, 'clock' | 'logger' | 'metric
   async function update(userId: string, chatId: string, changes: UpdateInput): Promise<ChatMetadata> {
     await getOwnedChat(userId, chatId);
     const patch = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
-    const raw = await store.patch(chatId, { ...patch, updated_at: nowIso() }, { owner: userId });
+    const raw = await writeMetadata(chatId, { ...patch, updated_at: nowIso() }, { owner: userId });
     const chat = raw === null ? null : await withCount(chatId, raw);
     if (!chat) throw chatNotFound(chatId);
     return chat;
@@ -184,7 +209,8 @@ export function createChatsService(deps: Pick<Deps, 'clock' | 'logger' | 'metric
      * placeholder, so a title the user chose meanwhile is never overwritten.
      */
     async setTitleIfPlaceholder(chatId: string, title: string): Promise<boolean> {
-      return (await store.setNameIfStill(chatId, PLACEHOLDER_TITLE, title, nowIso())) !== null;
+      const written = await writeMetadata(chatId, { chat_name: title, updated_at: nowIso() }, { guard: { field: 'chat_name', value: PLACEHOLDER_TITLE } });
+      return written !== null;
     },
 
     async remove(userId: string, chatId: string): Promise<void> {

@@ -19,16 +19,17 @@ import type { ChatMetadata } from '@simorgh/contracts';
 import type { RedisClient } from '../../redis.js';
 import { RATE_LOG_LUA } from '../../rate-log.js';
 import { defineScript } from '../../redis-script.js';
-import { OUTBOX_LUA, outboxKeys } from '../history/history.scripts.js';
+import { MOVED_LUA, OUTBOX_LUA, outboxKeys } from '../history/history.scripts.js';
 import { COUNT_MESSAGES_LUA, DELETE_MESSAGES_LUA, messagesKey, storedMessageKeys } from '../messages/messages.scripts.js';
 import { CACHED_ACCESS_ARGS, CACHED_ACCESS_KEYS, CACHED_ACCESS_LUA, type AccessCheck } from '../projects/projects.scripts.js';
-import { metadataKey, userIndexKey, userPinnedKey } from './chats.scripts.js';
+import { DELETE_CHAT_LUA, metadataKey, userIndexKey, userPinnedKey } from './chats.scripts.js';
 
 /**
  * Takes the next chat number and writes the chat in one step (one round trip, one fsync
  * wait). The counter lives in the counters DB: the script SELECTs it for the INCR only (a
  * script's SELECT never changes the caller's DB). A number whose chat already exists (the
- * counter was lost or flushed) is skipped, never reused. A project chat may come with an
+ * counter was lost or flushed), or that names a chat moved to PostgreSQL (the history's marker),
+ * is skipped, never reused. A project chat may come with an
  * access check (tpms-cache.ts), run first in the cache DB: when the cache no longer says what
  * the caller expected, nothing is written. The metadata key is built here from the number, so
  * it cannot be declared in KEYS (see docs/decisions/session-creation-one-script.md).
@@ -49,6 +50,7 @@ const CREATE_SCRIPT = defineScript({
   lua: `${CACHED_ACCESS_LUA}
 ${RATE_LOG_LUA}
 ${OUTBOX_LUA}
+${MOVED_LUA}
 if k.tpmsProject then
   redis.call('SELECT', a.cacheDb)
   if not cached_access(k.tpmsProject, k.tpmsPermission, a.tpmsExpected) then return { -1, '', 0 } end
@@ -65,7 +67,7 @@ for attempt = 1, tonumber(a.maxAttempts) do
   redis.call('SELECT', a.chatDb)
   local id = a.idPrefix .. string.format('%0' .. a.width .. 'd', seq)
   local meta = '{"chat_id":"' .. id .. '",' .. a.metaTail
-  if redis.call('SET', 'chat:' .. id .. ':metadata', meta, 'NX') then
+  if not is_moved(id) and redis.call('SET', 'chat:' .. id .. ':metadata', meta, 'NX') then
     redis.call('ZADD', k.index, a.score, id)
     outbox_chat(k.outbox, id, meta)
     return { seq, id, skipped }
@@ -110,17 +112,15 @@ end
 return encoded`,
 });
 
-/** Removes the chat, its messages and its index entries together. */
+/** Removes the chat, its messages and its index entries together, hot or moved to PostgreSQL. */
 const DELETE_SCRIPT = defineScript({
   keys: ['meta', 'index', 'pinned', 'messages', 'messageSeq', 'outbox'],
   args: ['chatId'],
   lua: `${DELETE_MESSAGES_LUA}
 ${OUTBOX_LUA}
-redis.call('DEL', k.meta)
-outbox_delete(k.outbox, a.chatId)
-delete_messages(k.messages, k.messageSeq)
-redis.call('ZREM', k.index, a.chatId)
-redis.call('ZREM', k.pinned, a.chatId)
+${MOVED_LUA}
+${DELETE_CHAT_LUA}
+delete_chat(k.meta, k.index, k.pinned, k.messages, k.messageSeq, k.outbox, a.chatId)
 return 1`,
 });
 
@@ -233,12 +233,8 @@ export function createChatsStore(chat: RedisClient, databases: { counters: numbe
       return entries.map((entry) => ({ id: String(entry.value), score: entry.score }));
     },
 
+    /** Applies the patch; `guard`: only while that field still holds that value. */
     patch,
-
-    /** Sets chat_name only while it still equals `placeholder`. Null when it no longer did. */
-    setNameIfStill(chatId: string, placeholder: string, name: string, updatedAt: string) {
-      return patch(chatId, { chat_name: name, updated_at: updatedAt }, { guard: { field: 'chat_name', value: placeholder } });
-    },
 
     async delete(chatId: string, userId: string): Promise<void> {
       await DELETE_SCRIPT.run(

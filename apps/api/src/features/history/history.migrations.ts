@@ -120,6 +120,19 @@ const migrations: Record<string, Migration> = {
       await sql`DROP FUNCTION search_terms(text), search_normalize(text)`.execute(db);
     },
   },
+  '0002_archive': {
+    async up(db) {
+      // A message's fields beyond the columns (whatever a newer API adds), so a chat brought back
+      // from PostgreSQL into Redis gets its messages back exactly as they were.
+      await sql`ALTER TABLE messages ADD COLUMN extra jsonb NOT NULL DEFAULT '{}'::jsonb`.execute(db);
+      // The archive job's walk: chats still in Redis, idle longest first.
+      await sql`CREATE INDEX chats_in_redis_by_activity ON chats (last_activity_at, chat_id) WHERE NOT archived_from_redis`.execute(db);
+    },
+    async down(db) {
+      await sql`DROP INDEX chats_in_redis_by_activity`.execute(db);
+      await sql`ALTER TABLE messages DROP COLUMN extra`.execute(db);
+    },
+  },
   '0004_usage': {
     async up(db) {
       // A reply's token usage (null on user messages and on replies saved before usage was kept).

@@ -33,3 +33,39 @@ end
 local function outbox_delete(outbox_key, chat_id)
   redis.call('XADD', outbox_key, '*', 'kind', 'delete', 'chat_id', chat_id)
 end`;
+
+/**
+ * Chats moved out of Redis (archive-job.ts): the chat's member in its owner's index stays, its
+ * metadata and messages go, and a marker remembers that PostgreSQL holds it and at which
+ * version. Markers live in small hashes of up to 100 chats each (the ID without its last two
+ * digits names the hash; legacy UUID chats share 4 096 hashes by their first three characters),
+ * so Redis keeps them in its compact listpack encoding: about 40 bytes per moved chat instead of
+ * a key of its own (~100 bytes before its value).
+ *
+ *   history:moved:<bucket>   HASH chat ID → "<mirror_version>:<message_seq>"
+ */
+export const MOVED_PREFIX = 'history:moved:';
+
+/** The marker hash of a chat; the same rule as moved_key in MOVED_LUA. */
+export function movedKey(chatId: string): string {
+  return /^[GP]-/.test(chatId) ? `${MOVED_PREFIX}${chatId.slice(0, -2)}` : `${MOVED_PREFIX}legacy:${chatId.slice(0, 3).toLowerCase()}`;
+}
+
+/**
+ * Lua, for scripts that must know whether a chat was moved out of Redis (its keys are built
+ * here from the ID, like chats.scripts' metadata keys in the creation script):
+ *   moved_key(chat_id)     the marker hash holding the chat
+ *   is_moved(chat_id)      true while the chat lives in PostgreSQL only
+ *   forget_moved(chat_id)  drops the marker (the chat was deleted or brought back)
+ */
+export const MOVED_LUA = `
+local function moved_key(chat_id)
+  if string.match(chat_id, '^[GP]%-') then return '${MOVED_PREFIX}' .. string.sub(chat_id, 1, #chat_id - 2) end
+  return '${MOVED_PREFIX}legacy:' .. string.lower(string.sub(chat_id, 1, 3))
+end
+local function is_moved(chat_id)
+  return redis.call('HEXISTS', moved_key(chat_id), chat_id) == 1
+end
+local function forget_moved(chat_id)
+  redis.call('HDEL', moved_key(chat_id), chat_id)
+end`;

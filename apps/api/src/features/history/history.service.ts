@@ -1,12 +1,23 @@
 /**
- * The history feature for other features: how far the PostgreSQL mirror is behind, for health.
- * The mirror itself (history-mirror.ts) is started by server.ts and the test harness.
+ * The history feature for other features: how far the PostgreSQL mirror is behind, for health;
+ * and chats moved out of Redis (archive-pass.ts): reading them from PostgreSQL, bringing one
+ * back into Redis before it changes (`bringBackChat`), and running an archive pass.
+ * The mirror itself (history-mirror.ts) and the periodic pass (archive-job.ts) are started by
+ * server.ts; the test harness starts the mirror.
  */
-import type { HistoryHealth } from '@simorgh/contracts';
+import { MessageSchema, type HistoryHealth, type Message } from '@simorgh/contracts';
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
+import type { Clock } from '../../deps.js';
+import { AppError } from '../../http/app-error.js';
+import type { Logger } from '../../logger.js';
 import type { RedisClient } from '../../redis.js';
-import { OUTBOX_KEY } from './history.scripts.js';
+import { metadataKey } from '../chats/chats.scripts.js';
+import { messageSeqKey, messagesKey } from '../messages/messages.scripts.js';
+import { releasePassLock, runPass, takePassLock, waitMirrored, type PassResult } from './archive-pass.js';
+import { RESTORE_SCRIPT, restoredKey } from './archive-scripts.js';
+import { createArchiveStore } from './archive-store.js';
+import { movedKey, OUTBOX_KEY } from './history.scripts.js';
 
 /** Beyond this the mirror counts as behind: health says degraded. */
 export const HISTORY_LAG_DEGRADED_MS = 60_000;
@@ -52,3 +63,140 @@ export async function checkHistory(deps: HistoryCheckDeps): Promise<HistoryHealt
 }
 
 export { isHistoryUnavailable, queryUsage, type UsageReportQuery } from './usage-report.js';
+
+/**
+ * A chat brought back is safe from the next move this long: the request that wanted it writes
+ * to it at once (milliseconds later), and once written it is no longer mirrored-and-idle anyway.
+ */
+export const RESTORED_LEASE_MS = 5000;
+/** An administrator's pass waits this long for every earlier change to be mirrored. */
+const MIRROR_WAIT_MS = 10_000;
+const historyUnavailable = () =>
+  new AppError('upstream_unavailable', 'This chat is kept in the history store, which is not answering right now. Try again shortly.');
+
+export type HistoryServiceDeps = {
+  chat: RedisClient;
+  db: Kysely<unknown>;
+  clock: Clock;
+  logger: Logger;
+  archive: { afterDays: number; retentionDays: number | undefined };
+};
+
+export function createHistoryService(deps: HistoryServiceDeps) {
+  const { chat, logger } = deps;
+  const store = createArchiveStore(deps.db);
+  const passDeps = { chat, store, clock: deps.clock, logger };
+
+  const isMoved = async (chatId: string) => (await chat.hExists(movedKey(chatId), chatId)) === 1;
+
+  /** PostgreSQL's failure as the one 503 error. */
+  async function fromHistory<T>(read: () => Promise<T>): Promise<T> {
+    try {
+      return await read();
+    } catch (error) {
+      logger.warn({ err: error }, 'history store read failed');
+      throw historyUnavailable();
+    }
+  }
+
+  /**
+   * Brings a chat moved out of Redis back, whole, before anything changes it: true when it was
+   * brought back, false when it was not moved (hot, or deleted). Every write to a chat that
+   * finds its metadata missing calls this and tries again.
+   */
+  async function bringBackChat(chatId: string): Promise<boolean> {
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      if (!(await isMoved(chatId))) return false;
+      const whole = await fromHistory(() => store.wholeChat(chatId));
+      if (!whole) return false;
+      const result = await RESTORE_SCRIPT.run(
+        chat,
+        { meta: metadataKey(chatId), messages: messagesKey(chatId), messageSeq: messageSeqKey(chatId), restored: restoredKey(chatId), outbox: OUTBOX_KEY },
+        {
+          chatId,
+          version: whole.version,
+          metadata: whole.metadata,
+          messageList: JSON.stringify(whole.messages.map((message) => JSON.stringify(message))),
+          leaseMs: RESTORED_LEASE_MS,
+        },
+      );
+      if (result === 'restored') {
+        logger.info({ chat_id: chatId, messages: whole.messages.length }, 'chat brought back into Redis');
+        return true;
+      }
+      if (result === 'absent') return false;
+      // 'stale': brought back and moved again since the snapshot; read it again.
+    }
+    throw new Error(`chat ${chatId} kept moving while it was being brought back`);
+  }
+
+  return {
+    bringBackChat,
+    isMoved,
+
+    /** A moved chat's stored metadata (parsed), or null when the chat is not moved. */
+    async movedChat(chatId: string): Promise<unknown | null> {
+      if (!(await isMoved(chatId))) return null;
+      const texts = await fromHistory(() => store.metadataTexts([chatId]));
+      const text = texts.get(chatId);
+      return text === undefined ? null : (JSON.parse(text) as unknown);
+    },
+
+    /**
+     * The stored metadata texts of moved chats among `chatIds`, in one query. PostgreSQL not
+     * answering: an empty map (the list shows the chats in Redis and leaves these out).
+     */
+    async movedMetadata(chatIds: string[]): Promise<Map<string, string>> {
+      if (chatIds.length === 0) return new Map();
+      try {
+        return await store.metadataTexts(chatIds);
+      } catch (error) {
+        logger.warn({ err: error, chats: chatIds.length }, 'moved chats left out of a list: the history store did not answer');
+        return new Map();
+      }
+    },
+
+    /** A page of a moved chat's messages, as the messages feature pages them in Redis. */
+    async movedMessages(chatId: string, limit: number, before?: { id: string; seq: number }): Promise<{ messages: Message[]; nextBefore: string | null } | 'unknown'> {
+      const page = await fromHistory(() => store.messagesPage(chatId, limit, before ?? null));
+      if (page === 'unknown') return page;
+      const messages = page.messages.flatMap((message) => {
+        const parsed = MessageSchema.safeParse(message);
+        return parsed.success ? [parsed.data] : [];
+      });
+      return { messages, nextBefore: page.more ? (messages[0]?.message_id ?? null) : null };
+    },
+
+    /**
+     * One pass now (an administrator's): waits at most 10 s until every change made before the
+     * call is mirrored, then moves chats idle `idleDays` (0: every chat without a reply being
+     * written) and applies retention. Waits for a pass running elsewhere to finish first.
+     */
+    async runArchive(idleDays: number = deps.archive.afterDays): Promise<PassResult> {
+      const token = await takePassLock(chat, 60_000);
+      if (!token) throw new AppError('conflict', 'Another archive pass is still running; try again when it ends.');
+      try {
+        await waitMirrored(chat, MIRROR_WAIT_MS);
+        return await fromHistory(() => runPass(passDeps, { idleDays, retentionDays: deps.archive.retentionDays, mirrorWaitMs: MIRROR_WAIT_MS }));
+      } finally {
+        await releasePassLock(chat, token);
+      }
+    },
+
+    /** One pass on a timer: skipped when another process is running one. */
+    async runScheduledArchive(): Promise<PassResult | null> {
+      const token = await takePassLock(chat);
+      if (!token) return null;
+      try {
+        return await runPass(passDeps, { idleDays: deps.archive.afterDays, retentionDays: deps.archive.retentionDays });
+      } finally {
+        await releasePassLock(chat, token);
+      }
+    },
+
+    /** Per session-ID prefix, the highest number PostgreSQL knows of (held or deleted chats). */
+    highestSessionNumbers: () => store.highestSessionNumbers(),
+  };
+}
+
+export type HistoryService = ReturnType<typeof createHistoryService>;

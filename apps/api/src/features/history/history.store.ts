@@ -61,6 +61,8 @@ function usageColumns(usage: unknown) {
 }
 
 const MESSAGE_NUMBER = /-M-(\d+)$/;
+/** Message fields kept in columns; every other field (`usage` too) is kept whole in `extra`. */
+const MESSAGE_COLUMNS: ReadonlySet<string> = new Set(['message_id', 'role', 'content', 'status', 'model', 'error', 'created_at']);
 
 function parse(json: string | undefined): Row | null {
   if (json === undefined) return null;
@@ -86,7 +88,7 @@ export function createHistoryStore(db: Kysely<unknown>) {
         project_name = EXCLUDED.project_name, page_name = EXCLUDED.page_name, chat_name = EXCLUDED.chat_name,
         status = EXCLUDED.status, pinned = EXCLUDED.pinned, created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at,
         message_count = EXCLUDED.message_count, last_activity_at = EXCLUDED.last_activity_at, metadata = EXCLUDED.metadata,
-        mirror_version = EXCLUDED.mirror_version
+        mirror_version = EXCLUDED.mirror_version, archived_from_redis = false
       WHERE chats.mirror_version < EXCLUDED.mirror_version`.execute(trx);
   }
 
@@ -95,16 +97,17 @@ export function createHistoryStore(db: Kysely<unknown>) {
     if (messageId === null) return;
     const seq = Number(MESSAGE_NUMBER.exec(messageId)?.[1] ?? 0);
     const u = usageColumns(message.usage);
+    const extra = Object.fromEntries(Object.entries(message).filter(([field]) => !MESSAGE_COLUMNS.has(field)));
     await sql`
-      INSERT INTO messages (message_id, chat_id, seq, role, content, status, model, error, created_at, mirror_version,
+      INSERT INTO messages (message_id, chat_id, seq, role, content, status, model, error, created_at, extra, mirror_version,
                             prompt_tokens, completion_tokens, usage_model, usage_estimated)
       VALUES (${messageId}, ${chatId}, ${seq}, ${text(message.role) ?? 'user'}, ${text(message.content) ?? ''},
               ${text(message.status) ?? 'complete'}, ${text(message.model)}, ${text(message.error)},
-              ${time(message.created_at, new Date(0).toISOString())}, ${version},
+              ${time(message.created_at ?? message.timestamp, new Date(0).toISOString())}, ${JSON.stringify(extra)}::jsonb, ${version},
               ${u.prompt_tokens}, ${u.completion_tokens}, ${u.usage_model}, ${u.usage_estimated})
       ON CONFLICT (message_id) DO UPDATE SET
         role = EXCLUDED.role, content = EXCLUDED.content, status = EXCLUDED.status, model = EXCLUDED.model,
-        error = EXCLUDED.error, created_at = EXCLUDED.created_at, mirror_version = EXCLUDED.mirror_version,
+        error = EXCLUDED.error, created_at = EXCLUDED.created_at, extra = EXCLUDED.extra, mirror_version = EXCLUDED.mirror_version,
         prompt_tokens = EXCLUDED.prompt_tokens, completion_tokens = EXCLUDED.completion_tokens,
         usage_model = EXCLUDED.usage_model, usage_estimated = EXCLUDED.usage_estimated
       WHERE messages.mirror_version < EXCLUDED.mirror_version`.execute(trx);

@@ -7,6 +7,7 @@ import type { Logger } from '../../logger.js';
 import { secondsSince, type Metrics } from '../../metrics.js';
 import { REPLICA_ACK_DETAIL, ReplicaAckError } from '../../redis.js';
 import type { ChatsService } from '../chats/chats.service.js';
+import type { HistoryService } from '../history/history.service.js';
 import { estimateUsage, LlmError, type LlmService } from '../llm/llm.service.js';
 import type { MessagesStore, OpenedReply } from './messages.store.js';
 import { buildModelTurns, HISTORY_CHAR_BUDGET, systemPromptFor } from './model-context.js';
@@ -54,6 +55,8 @@ export function createMessagesService(deps: {
   logger: Logger;
   metrics: Metrics;
   chats: ChatsService;
+  /** Chats moved out of Redis: their pages read from PostgreSQL, and brought back before a reply. */
+  history: Pick<HistoryService, 'bringBackChat' | 'isMoved' | 'movedMessages'>;
   llm: LlmService;
   store: MessagesStore;
   limits: ReplyLimits;
@@ -61,6 +64,7 @@ export function createMessagesService(deps: {
   options?: MessagesServiceOptions;
 }) {
   const { clock, logger, metrics, chats, llm, store, limits, stopBus } = deps;
+  const moved = deps.history;
   const titleWaitMs = deps.options?.titleWaitMs ?? 4000;
   const historyCharBudget = deps.options?.historyCharBudget ?? HISTORY_CHAR_BUDGET;
   const leaseMs = deps.options?.leaseMs ?? 60_000;
@@ -115,7 +119,9 @@ export function createMessagesService(deps: {
       if (owned.status === 'rejected') throw owned.reason;
       if (first.status === 'rejected') throw first.reason;
       const chat = owned.value;
-      const opening = first.value === 'project' ? await open(true) : first.value;
+      let opening = first.value === 'project' ? await open(true) : first.value;
+      // A chat moved out of Redis is brought back whole, then the reply opens (access was checked by the read).
+      if (opening === 'gone' && (await moved.bringBackChat(chat.chat_id))) opening = await open(true);
       if (opening === 'gone' || opening === 'project') throw chatNotFound(chat.chat_id);
       if (opening === 'full') {
         throw new AppError('conflict', `This chat is full (${maxMessagesPerChat} messages); start a new one.`);
@@ -327,7 +333,11 @@ export function createMessagesService(deps: {
         if (parsed === null || parsed.sessionId !== chatId) throw unknownBefore();
         before = { id: query.before, seq: parsed.seq };
       }
-      const page = await store.page(chatId, query.limit, before);
+      let page = await store.page(chatId, query.limit, before);
+      // Nothing in Redis: the chat may be moved to PostgreSQL.
+      if ((page === 'unknown' || page.messages.length === 0) && (await moved.isMoved(chatId))) {
+        page = await moved.movedMessages(chatId, query.limit, before);
+      }
       if (page === 'unknown') throw unknownBefore();
       return { messages: page.messages, next_before: page.nextBefore };
     },
@@ -354,6 +364,8 @@ export function createMessagesService(deps: {
     async generateTitle(userId: string, chatId: string, firstMessage: string | undefined): Promise<string> {
       const chat = await chats.getOwnedChat(userId, chatId);
       if (chat.chat_type === 'project') return chat.chat_name;
+      // Its first message is read from Redis, and the title written there.
+      await moved.bringBackChat(chatId);
       const source = firstMessage ?? (await store.firstUserMessage(chatId))?.content;
       if (!source) {
         throw new AppError('validation', 'Send first_message, or send a message in this conversation first.');
