@@ -8,6 +8,7 @@
  *   BENCH_DURATION_S (2)  BENCH_ROUNDS (5)  BENCH_CONNECTIONS (50)  BENCH_STREAMS (50)
  *   BENCH_REDIS_APPENDFSYNC (always)              local Redis fsync policy, to see what durability costs
  *   BENCH_TOKEN_DELAY_MS (5)                      local model server's pause between tokens (0: one burst)
+ *   BENCH_SEARCH_MESSAGES (1000000)               search corpus: messages, over a twentieth as many chats
  */
 import { resolve } from 'node:path';
 import { createTokenService } from '@simorgh/api/tokens';
@@ -16,6 +17,7 @@ import { BENCH_USER, COLD_PROJECT_BASE, COLD_PROJECT_COUNT, startLocalStack, WAR
 import { measureRounds, medianRatio, summarize, type Load, type LoadResult, type LoadSettings } from './bench/load.js';
 import { describeMachine } from './bench/machine.js';
 import { waitForRedisIdle } from './bench/redis-idle.js';
+import { measureSearch, SEARCH_USER, seedSearchCorpus } from './bench/search.js';
 import { seedSessions } from './bench/seed.js';
 import { percentile } from './bench/stats.js';
 import { firstMessageThroughApi, firstTokenDirect, titleDirect } from './bench/streams.js';
@@ -216,6 +218,13 @@ async function runLocal(): Promise<void> {
       say,
     );
 
+    const searchMessages = intEnv('BENCH_SEARCH_MESSAGES', 1_000_000);
+    const searchChats = Math.max(5, Math.round(searchMessages / 20));
+    say(`  search: ${searchMessages} messages over ${searchChats} chats, one user owning ${searchChats / 5} (seeding takes minutes)...`);
+    await seedSearchCorpus(stack.postgres.url(), { chats: searchChats, userChats: Math.round(searchChats / 5), messages: searchMessages });
+    say(`  GET /api/search beside the same SQL run directly, at ${FEW_CONNECTIONS} connections...`);
+    const searches = await measureSearch(stack.api.url, await tokenFor(SEARCH_USER), stack.postgres.url(), { ...settings, connections: FEW_CONNECTIONS });
+
     say(`  ${STREAMS} sequential first messages, directly to the model server, through the API, through nginx...`);
     const roundsOf = (results: Map<string, LoadResult[]>, name: string) => results.get(name) ?? [];
     const baselineRounds = roundsOf(creations, 'baseline');
@@ -228,6 +237,17 @@ async function runLocal(): Promise<void> {
     const small = roundsOf(lists, 'small');
     listRow('GET /api/chats page 1: 10 000 vs 10 sessions', roundsOf(lists, 'large'), small, true);
     listRow('GET /api/chats 10 per page: 10 000 vs 10 sessions', roundsOf(lists, 'large10'), small, false);
+    for (const search of searches) {
+      const ratio = search.api.p95 / search.direct.p95;
+      rows.push({
+        measure: `GET /api/search ${search.name}, ${searchMessages} messages, ${FEW_CONNECTIONS} conn: p50 / p95`,
+        value: `${ms(search.api.p50)} / ${ms(search.api.p95)}${search.api.failures > 0 ? ` (${search.api.failures} failed)` : ''}`,
+        baseline: `${ms(search.direct.p50)} / ${ms(search.direct.p95)} SQL`,
+        ratio: `${ratio.toFixed(2)}x`,
+        goal: 'p95 <= 50 ms, <= 1.5x',
+        result: verdict(search.api.p95 <= 50 && ratio <= 1.5 && search.api.failures === 0 && search.results > 0),
+      });
+    }
     await waitForRedisIdle(stack.redisUrl);
     await streamFigures(
       [
