@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ErrorBodySchema, SearchResponseSchema, type ChatMetadata, type SearchResponse, type SearchResult } from '@simorgh/contracts';
+import { ArchiveRunResponseSchema, ErrorBodySchema, SearchResponseSchema, type ChatMetadata, type SearchResponse, type SearchResult } from '@simorgh/contracts';
 import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
-import { PROJECTS, USERS } from '@simorgh/devstack/fixtures';
+import { ADMIN_USERS, PROJECTS, USERS } from '@simorgh/devstack/fixtures';
 import { startTcpProxy } from '@simorgh/devstack/tcp-proxy';
 import { closeDeps } from '../../deps.js';
 import { OUTBOX_KEY } from '../history/history.scripts.js';
@@ -335,5 +335,26 @@ describe('PostgreSQL down', () => {
       await closeDeps(cut.deps);
       await proxy.close();
     }
+  });
+});
+
+// Last in the file: the archive run moves every idle chat of the file out of Redis.
+describe('chats moved out of Redis', () => {
+  it('are found as before, title and messages', async () => {
+    const user = 'search.moved';
+    const old = await chat(user, { title: 'Turbine overhaul' });
+    const messageId = await say(user, old.chat_id, 'turbine blade inspection intervals');
+    await drained();
+    const run = await stack.http().post('/api/admin/archive/run').set('Authorization', await stack.bearer(ADMIN_USERS)).send({ idle_days: 0 });
+    expect(run.status, JSON.stringify(run.body)).toBe(200);
+    expect(ArchiveRunResponseSchema.parse(run.body).archived).toBeGreaterThanOrEqual(1);
+    // Moved: its metadata and messages are no longer in Redis.
+    expect(await stack.deps.redis.chat.exists(`chat:${old.chat_id}:metadata`)).toBe(0);
+    const found = await find(user, 'turbine');
+    expect(found.results.map((result) => [result.chat_id, result.message_id])).toEqual([
+      [old.chat_id, null],
+      [old.chat_id, messageId],
+    ]);
+    expect(marked(found.results[1] as SearchResult)).toEqual(['turbine']);
   });
 });
