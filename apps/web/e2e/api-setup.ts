@@ -4,6 +4,8 @@ import {
   type ChatMetadata,
   type CreateChatRequest,
   type RouteDefinition,
+  type UsageQuery,
+  type UsageRow,
 } from '@simorgh/contracts';
 import { waitUntil } from './browser.js';
 
@@ -15,16 +17,18 @@ export type ApiSession = {
   createChat(body: CreateChatRequest): Promise<ChatMetadata>;
   /** Sends a message and reads the reply stream to its end; resolves once the chat is titled. */
   sendMessage(chatId: string, content: string, title: string): Promise<void>;
+  /** GET /api/admin/usage (the session's user must be an admin). */
+  usage(query: Omit<UsageQuery, 'limit'>): Promise<UsageRow[]>;
 };
 
 async function call(
   baseUrl: string,
   route: RouteDefinition,
-  options: { token?: string; params?: Record<string, string>; body?: unknown } = {},
+  options: { token?: string; params?: Record<string, string>; query?: Record<string, string | number | undefined>; body?: unknown } = {},
 ): Promise<Response> {
   const headers: Record<string, string> = { 'Content-Type': 'application/json' };
   if (options.token !== undefined) headers.Authorization = `Bearer ${options.token}`;
-  const response = await fetch(`${baseUrl}${routeUrl(route, options.params)}`, {
+  const response = await fetch(`${baseUrl}${routeUrl(route, options.params, options.query)}`, {
     method: route.method,
     headers,
     body: options.body === undefined ? undefined : JSON.stringify(options.body),
@@ -52,6 +56,10 @@ export async function apiSession(baseUrl: string, username: string, password: st
       const stream = await response.text();
       if (!stream.includes('"type":"assistant_message"')) throw new Error(`the reply in ${chatId} did not finish: ${stream}`);
       await waitUntil(`${chatId} is titled "${title}"`, async () => (await getChat(chatId)).chat_name === title);
+    },
+    async usage(query) {
+      const response = await call(baseUrl, routes.adminUsage, { token, query });
+      return routes.adminUsage.responses[200].parse(await response.json()).rows;
     },
   };
 }

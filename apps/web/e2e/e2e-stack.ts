@@ -14,7 +14,7 @@ import {
   type NginxServer,
 } from '@simorgh/devstack';
 import { startApiProcess, type ApiProcess } from '@simorgh/devstack/api-process';
-import { TEST_TPMS } from '@simorgh/devstack/fixtures';
+import { ADMIN_USERS, TEST_TPMS } from '@simorgh/devstack/fixtures';
 import { copyBuiltWebApp } from './web-dist.js';
 
 /** Reply tokens arrive this far apart, so a reply takes about a second to stream in. */
@@ -122,6 +122,7 @@ export async function startE2eStack(options: { apiLogFile: string }): Promise<E2
         DATABASE_URL: postgres.url(),
         OPENAI_BASE_URL: llm.url,
         OPENAI_MODEL: 'simorgh-e2e',
+        ADMIN_USERS,
       },
     });
     cleanups.push(() => api.stop());

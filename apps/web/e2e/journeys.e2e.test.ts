@@ -300,6 +300,62 @@ describe('Simorgh Chat in Chromium, served by nginx', () => {
     expect(problems).toEqual([]);
   });
 
+  it('shows an admin the usage page (chart and top tables, loaded only when opened) and other users "not available"', async () => {
+    const arash = await seedChats(USERS.arash.username, { question: 'How is pump NPSH margin checked?', pageName: 'NPSH margins' });
+    await seedChats(USERS.sara.username, { question: 'Which insulation for a hot oil line?', pageName: 'Hot oil insulation' });
+    await (await apiSessionOf(USERS.arash.username)).sendMessage(arash.projectChatId, 'What NPSH margin does API 610 ask for?', 'NPSH margins');
+    const admin = await apiSessionOf(USERS.admin.username);
+    const today = new Date().toISOString().slice(0, 10);
+    // The report reads PostgreSQL: wait until the mirror has written both users' replies.
+    await waitUntil('both replies are in the usage report', async () => {
+      const rows = await admin.usage({ from: today, to: today, group_by: 'user' });
+      const projects = await admin.usage({ from: today, to: today, group_by: 'project' });
+      return (
+        [USERS.arash.username, USERS.sara.username].every((user) => rows.some((row) => row.key === user && row.prompt_tokens > 0)) &&
+        projects.some((row) => row.key === String(PROJECTS.refinery.id))
+      );
+    });
+
+    const { page, problems, screenshot } = await newPage({ viewport: { width: 1280, height: 900 } });
+    const scripts: string[] = [];
+    page.on('request', (request) => {
+      if (request.resourceType() === 'script') scripts.push(new URL(request.url()).pathname);
+    });
+    await page.goto(appUrl('/login'));
+    await signIn(page, USERS.admin.username);
+    const usageLink = sidebarOf(page).getByRole('link', { name: 'Usage' });
+    await usageLink.waitFor();
+    expect(scripts.some((path) => path.includes('AdminPage'))).toBe(false);
+
+    await usageLink.click();
+    await page.getByRole('heading', { level: 1, name: 'Usage' }).waitFor();
+    expect(scripts.some((path) => path.includes('AdminPage'))).toBe(true);
+    expect(await page.getByLabel('To', { exact: true }).inputValue()).toBe(today);
+    const users = page.getByRole('table', { name: 'Top users' });
+    await users.getByRole('rowheader', { name: USERS.arash.username }).waitFor();
+    await users.getByRole('rowheader', { name: USERS.sara.username }).waitFor();
+    await page.getByRole('table', { name: 'Top projects' }).getByRole('rowheader', { name: String(PROJECTS.refinery.id) }).waitFor();
+    // uPlot drew the days on a canvas, with its legend naming the series.
+    const chart = page.getByRole('img', { name: /Replies and tokens per day/ });
+    await chart.locator('canvas').waitFor();
+    expect((await chart.boundingBox())?.height).toBeGreaterThan(200);
+    await page.getByText('Completion tokens', { exact: true }).first().waitFor();
+    await screenshot('16-admin-usage');
+
+    // Another user: no link, and the page says it is not for them.
+    const other = await newPage({ viewport: { width: 1280, height: 800 } });
+    await other.page.goto(appUrl('/login'));
+    await signIn(other.page, USERS.arash.username);
+    await chatLinkOf(other.page, arash.generalChatId).waitFor();
+    expect(await sidebarOf(other.page).getByRole('link', { name: 'Usage' }).count()).toBe(0);
+    await other.page.goto(appUrl('/admin'));
+    await other.page.getByRole('heading', { level: 1, name: 'Not available' }).waitFor();
+    await other.screenshot('17-admin-not-available');
+
+    expect(problems).toEqual([]);
+    expect(other.problems).toEqual([]);
+  });
+
   it('loads earlier messages of a long chat as the user scrolls up, keeping what they read in place', async () => {
     const api = await apiSessionOf(USERS.sara.username);
     const chat = await api.createChat({ chat_type: 'general' });

@@ -1,4 +1,4 @@
-import type { ChatStatus } from '@simorgh/contracts';
+import type { ChatStatus, UsageGroupBy } from '@simorgh/contracts';
 
 /** Every React Query key in one place, so invalidation and cache edits cannot drift apart. */
 export const queryKeys = {
@@ -9,4 +9,6 @@ export const queryKeys = {
   messages: (chatId: string) => ['chats', 'messages', chatId] as const,
   project: (projectNumber: string) => ['projects', projectNumber] as const,
   search: (q: string) => ['search', q] as const,
+  me: ['me'] as const,
+  usage: (from: string, to: string, groupBy: UsageGroupBy, limit: number) => ['admin', 'usage', from, to, groupBy, limit] as const,
 };

@@ -1,13 +1,14 @@
 import { MESSAGES_PAGE_DEFAULT, routes, UpdateChatRequestSchema, type ChatMetadata, type Message } from '@simorgh/contracts';
-import { makeChat } from './factories';
+import { makeChat, TEST_USER } from './factories';
 import { errorResponse, onRoute, recordedRequests } from './route-handlers';
 
 /**
  * Default handlers for a signed-in user's chats, backed by plain arrays the test can inspect and
  * seed. Tests register their own handlers on top (`on`) for the behaviour under test.
  */
-export function installFakeApi({ chats = [] as ChatMetadata[], messages = {} as Record<string, Message[]> } = {}) {
+export function installFakeApi({ chats = [] as ChatMetadata[], messages = {} as Record<string, Message[]>, isAdmin = false } = {}) {
   const state = { chats: [...chats], messages: { ...messages }, nextId: 100 };
+  onRoute(routes.me, () => ({ status: 200, body: { user: TEST_USER, is_admin: isAdmin } }));
   const notFound = (chatId: string | undefined) => errorResponse(404, 'not_found', `Chat ${chatId} not found`);
 
   onRoute(routes.listChats, ({ url }) => {

@@ -1,7 +1,7 @@
 import type { ChatMetadata, ChatStatus } from '@simorgh/contracts';
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { useNavigate, useParams } from 'react-router';
-import { useAuth } from '../../auth';
+import { Link, useNavigate, useParams } from 'react-router';
+import { useAuth, useMe } from '../../auth';
 import { useDeleteChat } from '../api/delete-chat';
 import { useChatList } from '../api/list-chats';
 import { useUpdateChat } from '../api/update-chat';
@@ -21,6 +21,7 @@ type ChatSidebarProps = {
 
 export function ChatSidebar({ onNewChat, onNewProjectChat, onNavigate, onSearch }: ChatSidebarProps) {
   const { user, signOut } = useAuth();
+  const isAdmin = useMe().data?.is_admin === true;
   const [view, setView] = useState<ChatStatus>('active');
 
   return (
@@ -75,6 +76,11 @@ export function ChatSidebar({ onNewChat, onNewProjectChat, onNavigate, onSearch 
         >
           Archived
         </button>
+        {isAdmin && (
+          <Link className="link-button" to="/admin" onClick={onNavigate}>
+            Usage
+          </Link>
+        )}
         <button type="button" className="link-button" onClick={signOut}>
           Sign out
         </button>
