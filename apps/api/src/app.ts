@@ -13,6 +13,8 @@ import { createTokenService, type TokenService } from './features/auth/tokens.js
 import { createChatsHandlers } from './features/chats/chats.routes.js';
 import { createChatsService, type ChatsService } from './features/chats/chats.service.js';
 import { createChatsStore } from './features/chats/chats.store.js';
+import { createEventHub, type EventHub } from './features/events/event-hub.js';
+import { createChatEvents } from './features/events/events.service.js';
 import { createHealthHandlers } from './features/health/health.routes.js';
 import { createHistoryService, type HistoryService } from './features/history/history.service.js';
 import { createLlmHandlers } from './features/llm/llm.routes.js';
@@ -21,6 +23,7 @@ import { createMessagesHandlers } from './features/messages/messages.routes.js';
 import { createMessagesService, type MessagesService, type MessagesServiceOptions } from './features/messages/messages.service.js';
 import { createMessagesStore } from './features/messages/messages.store.js';
 import { createReplyLimits } from './features/messages/reply-limits.js';
+import { startReplySweeper } from './features/messages/reply-sweeper.js';
 import { createStopBus } from './features/messages/stop-bus.js';
 import { createProjectsHandlers } from './features/projects/projects.routes.js';
 import { createProjectsService, type ProjectsService } from './features/projects/projects.service.js';
@@ -56,8 +59,26 @@ export type CreateAppOptions = {
   heartbeatMs?: number;
 };
 
+/** One reader of chat events per process (per deps): it owns the blocking connection. */
+const hubs = new WeakMap<Deps, EventHub>();
+function eventHubOf(deps: Deps): EventHub {
+  let hub = hubs.get(deps);
+  if (!hub) {
+    hub = createEventHub({ reader: deps.redis.watch, control: deps.redis.chat, logger: deps.logger });
+    hubs.set(deps, hub);
+    deps.background.push(hub);
+  }
+  return hub;
+}
+
 /** The feature services, built from deps; features use each other only through these. */
 export function buildServices(deps: Deps, options: CreateAppOptions = {}): Services {
+  const events = createChatEvents({
+    chat: deps.redis.chat,
+    hub: eventHubOf(deps),
+    limits: { maxLen: deps.env.CHAT_EVENTS_MAX, retentionMs: deps.env.CHAT_EVENTS_RETENTION_S * 1000 },
+    followersPerUser: deps.env.EVENT_STREAMS_PER_USER,
+  });
   const tokens = createTokenService(deps.env.JWT_SECRET_KEY, deps.env.JWT_EXPIRES_IN, () => deps.clock.now());
   const signIns = createSignIns({
     tokens,
@@ -87,7 +108,11 @@ export function buildServices(deps: Deps, options: CreateAppOptions = {}): Servi
     projects,
     { chatsPerMinute: deps.env.CHATS_PER_MINUTE, maxChatsPerUser: deps.env.MAX_CHATS_PER_USER },
     history,
+    events,
   );
+  const messagesStore = createMessagesStore(deps.redis.chat, { chat: deps.env.REDIS_CHAT_DB, cache: deps.env.REDIS_CACHE_DB }, events.limits);
+  const leaseMs = options.messages?.leaseMs ?? deps.env.REPLY_LEASE_MS;
+  deps.background.push(startReplySweeper({ store: messagesStore, clock: deps.clock, logger: deps.logger, intervalMs: Math.max(100, Math.floor(leaseMs / 3)) }));
   const messages = createMessagesService({
     clock: deps.clock,
     logger: deps.logger,
@@ -95,7 +120,7 @@ export function buildServices(deps: Deps, options: CreateAppOptions = {}): Servi
     chats,
     history,
     llm: deps.llm,
-    store: createMessagesStore(deps.redis.chat, { chat: deps.env.REDIS_CHAT_DB, cache: deps.env.REDIS_CACHE_DB }),
+    store: messagesStore,
     limits: createReplyLimits({
       cache: deps.redis.cache,
       now: () => deps.clock.now(),
@@ -108,7 +133,8 @@ export function buildServices(deps: Deps, options: CreateAppOptions = {}): Servi
       channel: `simorgh:stop-reply:db${deps.env.REDIS_CHAT_DB}`,
       logger: deps.logger,
     }),
-    options: { maxMessagesPerChat: deps.env.MAX_MESSAGES_PER_CHAT, ...options.messages },
+    events,
+    options: { maxMessagesPerChat: deps.env.MAX_MESSAGES_PER_CHAT, leaseMs, ...options.messages },
   });
   return { tokens, signIns, projects, chats, llm: deps.llm, messages, history };
 }

@@ -2,6 +2,7 @@ import type { ServiceHealth } from '@simorgh/contracts';
 import { redisDbOf, replicaAcksOf, type Env } from './env.js';
 import { createOpenAiClient, llmConfigFromEnv } from './features/llm/llm-client.js';
 import { createLlmService, type LlmService } from './features/llm/llm.service.js';
+import { HUB_BLOCK_MS } from './features/events/event-hub.js';
 import { MIRROR_BLOCK_MS } from './features/history/history-mirror.js';
 import { outboxBacklog } from './features/history/history.service.js';
 import { createLogger, type Logger } from './logger.js';
@@ -30,6 +31,8 @@ export type Deps = {
     outbox: RedisClient;
     /** REDIS_CHAT_DB: the chat client's durable scripts when replicas must confirm them (WAIT holds the connection). */
     durable: RedisClient;
+    /** REDIS_CHAT_DB, for this process's one reader of chat events (event-hub.ts): its XREAD blocks. */
+    watch: RedisClient;
   };
   /** PostgreSQL (DATABASE_URL): the durable history. Nothing on a request's path waits for it. */
   history: HistoryDb;
@@ -59,6 +62,7 @@ export async function buildDeps(env: Env, options: BuildDepsOptions = {}): Promi
     events: createRedisClient(target, env.REDIS_CHAT_DB, logger, 'events'),
     outbox: createBlockingClient(target, env.REDIS_CHAT_DB, logger, 'outbox', MIRROR_BLOCK_MS),
     durable: createRedisClient(target, env.REDIS_CHAT_DB, logger, 'durable', REDIS_COMMAND_TIMEOUT_MS + env.REDIS_WAIT_TIMEOUT_MS),
+    watch: createBlockingClient(target, env.REDIS_CHAT_DB, logger, 'watch', HUB_BLOCK_MS),
   };
   const acks = { replicas: replicaAcksOf(env), timeoutMs: env.REDIS_WAIT_TIMEOUT_MS };
   requireReplicaAcks(redis.chat, acks, redis.durable);

@@ -142,6 +142,14 @@ export const EnvSchema = z
     CHATS_PER_MINUTE: int(30, 1, 100_000),
     MAX_CHATS_PER_USER: int(10_000, 1, 10_000_000),
     MAX_MESSAGES_PER_CHAT: int(2000, 2, 1_000_000),
+    /** A reply's lease: a reply whose API process died is marked interrupted within this plus a third of it. */
+    REPLY_LEASE_MS: int(15_000, 300, 60_000),
+    /** Events kept per chat (approximately: Redis trims whole nodes of about 100). */
+    CHAT_EVENTS_MAX: int(5000, 100, 1_000_000),
+    /** How long a chat's events are kept after its last one. */
+    CHAT_EVENTS_RETENTION_S: int(900, 600, 86_400),
+    /** Event streams (GET /api/chats/:id/events) one user may keep open, per API process. */
+    EVENT_STREAMS_PER_USER: int(20, 1, 1000),
   })
   .superRefine((env, ctx) => {
     if (env.REDIS_SENTINELS.length > 0 && env.REDIS_SENTINEL_MASTER === undefined) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ChatMetadataSchema } from './chats.js';
 import { ErrorCodeSchema } from './errors.js';
 
 export const MESSAGE_CONTENT_MAX = 32_000;
@@ -6,7 +7,8 @@ export const MESSAGE_CONTENT_MAX = 32_000;
 export const MessageRoleSchema = z.enum(['user', 'assistant']);
 export type MessageRole = z.infer<typeof MessageRoleSchema>;
 
-export const MessageStatusSchema = z.enum(['complete', 'error', 'stopped']);
+/** `streaming`: the reply being written now (only ever in a messages page, never stored). */
+export const MessageStatusSchema = z.enum(['complete', 'error', 'stopped', 'streaming']);
 export type MessageStatus = z.infer<typeof MessageStatusSchema>;
 
 /**
@@ -50,10 +52,30 @@ export const ListMessagesQuerySchema = z.object({
 });
 export type ListMessagesQuery = z.input<typeof ListMessagesQuerySchema>;
 
-/** Oldest first; `next_before` is the `before` for the page before this one, null at the start. */
+/**
+ * The ID of a chat event (the SSE `id:`): `<ms>-<n>`, growing within a chat. `0-0` is before
+ * every event.
+ */
+export const EventIdSchema = z.string().regex(/^\d{1,20}-\d{1,20}$/, 'an event ID looks like 1700000000000-0');
+export type EventId = z.infer<typeof EventIdSchema>;
+
+/** Orders two event IDs of one chat: negative when `a` came first, 0 when equal. */
+export function compareEventIds(a: string, b: string): number {
+  const [aMs = 0n, aSeq = 0n] = a.split('-').map(BigInt);
+  const [bMs = 0n, bSeq = 0n] = b.split('-').map(BigInt);
+  if (aMs !== bMs) return aMs < bMs ? -1 : 1;
+  return aSeq === bSeq ? 0 : aSeq < bSeq ? -1 : 1;
+}
+
+/**
+ * Oldest first; `next_before` is the `before` for the page before this one, null at the start.
+ * During a reply the page holding it has the assistant message so far (status `streaming`);
+ * `last_event_id` is the chat's last event the page reflects: follow the chat's events after it.
+ */
 export const ListMessagesResponseSchema = z.object({
   messages: z.array(MessageSchema),
   next_before: z.string().nullable(),
+  last_event_id: EventIdSchema,
 });
 export type ListMessagesResponse = z.infer<typeof ListMessagesResponseSchema>;
 
@@ -67,8 +89,9 @@ export const SendMessageRequestSchema = z.object({
 export type SendMessageRequest = z.input<typeof SendMessageRequestSchema>;
 
 /**
- * Events on the reply stream (text/event-stream). Each SSE frame is
- * `event: <type>` + `data: <json of the event>`; the JSON repeats `type`.
+ * Events of a chat (text/event-stream), on the reply streams and GET …/events. Each SSE frame is
+ * `id: <event ID>` + `event: <type>` + `data: <json of the event>`; the JSON repeats `type`.
+ * `reset`: the events after the client's Last-Event-ID are no longer kept; refetch the messages.
  */
 export const StreamEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('user_message'), message: MessageSchema }),
@@ -77,9 +100,19 @@ export const StreamEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('title'), chat_id: z.string(), title: z.string() }),
   z.object({ type: z.literal('error'), detail: z.string(), code: ErrorCodeSchema }),
   z.object({ type: z.literal('done') }),
+  z.object({ type: z.literal('chat_updated'), chat: ChatMetadataSchema }),
+  z.object({ type: z.literal('chat_deleted'), chat_id: z.string() }),
+  z.object({ type: z.literal('reset') }),
 ]);
 export type StreamEvent = z.infer<typeof StreamEventSchema>;
 export type StreamEventType = StreamEvent['type'];
+
+/** One SSE frame of a chat's events: the event and its ID (null for one never stored). */
+export type EventFrame = { id: EventId | null; event: StreamEvent };
+
+/** `last_event_id`: for clients that cannot send the Last-Event-ID header (which wins). */
+export const ChatEventsQuerySchema = z.object({ last_event_id: EventIdSchema.optional() });
+export type ChatEventsQuery = z.input<typeof ChatEventsQuerySchema>;
 
 export const StopResponseSchema = z.object({
   status: z.literal('success'),

@@ -26,6 +26,7 @@ import {
 } from './chats.js';
 import { HealthResponseSchema, LlmDiagnosticsSchema } from './health.js';
 import {
+  ChatEventsQuerySchema,
   GenerateTitleRequestSchema,
   GenerateTitleResponseSchema,
   ListMessagesQuerySchema,
@@ -172,6 +173,16 @@ export const routes = {
     responses: { 200: StopResponseSchema },
     access: 'user',
     summary: 'Stop the reply being written, in whichever API process writes it',
+  },
+  chatEvents: {
+    method: 'GET',
+    path: '/api/chats/:id/events',
+    params: ChatPathParamsSchema,
+    query: ChatEventsQuerySchema,
+    responses: { 200: StreamEventSchema },
+    stream: true,
+    access: 'user',
+    summary: "Follow a chat's events live, after the Last-Event-ID header (or last_event_id) if given",
   },
   generateTitle: {
     method: 'POST',

@@ -1,11 +1,11 @@
 import type { Response } from 'express';
-import { StreamEventSchema, type StreamEvent } from '@simorgh/contracts';
+import { StreamEventSchema, type EventFrame } from '@simorgh/contracts';
 
 export const HEARTBEAT_MS = 15_000;
 
-/** One SSE frame: `event: <type>` and the event as JSON (which repeats the type). */
-export function formatEvent(event: StreamEvent): string {
-  return `event: ${event.type}\ndata: ${JSON.stringify(StreamEventSchema.parse(event))}\n\n`;
+/** One SSE frame: `id: <event ID>` (when stored), `event: <type>` and the event as JSON (which repeats the type). */
+export function formatEvent({ id, event }: EventFrame): string {
+  return `${id === null ? '' : `id: ${id}\n`}event: ${event.type}\ndata: ${JSON.stringify(StreamEventSchema.parse(event))}\n\n`;
 }
 
 /**
@@ -16,7 +16,7 @@ export function formatEvent(event: StreamEvent): string {
  * has gone, the events are still drained (the producer decides what a lost client means for it),
  * only not written.
  */
-export async function writeEventStream(res: Response, events: AsyncIterable<StreamEvent>, heartbeatMs = HEARTBEAT_MS): Promise<void> {
+export async function writeEventStream(res: Response, events: AsyncIterable<EventFrame>, heartbeatMs = HEARTBEAT_MS): Promise<void> {
   res.status(200);
   res.set({
     'Content-Type': 'text/event-stream; charset=utf-8',

@@ -59,6 +59,7 @@ function handlerFor(route: RouteDefinition, handler: AnyHandler, heartbeatMs: nu
       if (streaming) controller.abort();
     });
     request.signal = controller.signal;
+    request.lastEventId = req.get('Last-Event-ID');
     const events = (await handler(request)) as AsyncIterable<never>;
     try {
       await writeEventStream(res, events, heartbeatMs);

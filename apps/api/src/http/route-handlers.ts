@@ -5,7 +5,7 @@ import type {
   RouteQuery,
   RouteResponse,
   Routes,
-  StreamEvent,
+  EventFrame,
 } from '@simorgh/contracts';
 import type { SignIn } from '../features/auth/tokens.js';
 import type { EncodedJson } from './send-json.js';
@@ -25,7 +25,14 @@ export type RouteRequest<R> = {
       /** The token the request came with (what sign-out revokes). */
       signIn: SignIn;
     }) &
-  (R extends { stream: true } ? { /** Aborted when the client goes away before the stream ends. */ signal: AbortSignal } : object);
+  (R extends { stream: true }
+    ? {
+        /** Aborted when the client goes away before the stream ends. */
+        signal: AbortSignal;
+        /** The Last-Event-ID header: the last event the client has (EventSource sends it when it reconnects). */
+        lastEventId: string | undefined;
+      }
+    : object);
 
 type Encodable<T> = T extends { status: infer S; body: infer B } ? { status: S; body: B | EncodedJson<B> } : never;
 
@@ -38,7 +45,7 @@ export type RouteReply<R> = Encodable<RouteResponse<R>> & { headers?: Record<str
  * AppError, and become the one error body).
  */
 export type RouteHandler<R> = R extends { stream: true }
-  ? (request: RouteRequest<R>) => Promise<AsyncIterable<StreamEvent>>
+  ? (request: RouteRequest<R>) => Promise<AsyncIterable<EventFrame>>
   : (request: RouteRequest<R>) => Promise<RouteReply<R>>;
 
 /** The handlers of some routes of the table, keyed by route name; nothing else can be mounted. */

@@ -38,7 +38,7 @@ export function parseEventStream(text: string): StreamEvent[] {
   return events;
 }
 
-export type ReceivedEvent = { event: StreamEvent; at: number };
+export type ReceivedEvent = { event: StreamEvent; id: string | null; at: number };
 
 export type StreamReply = {
   status: number;
@@ -54,21 +54,35 @@ export type StreamReply = {
   firstAt(type: StreamEvent['type']): number | undefined;
 };
 
+export type StreamOptions = { signal?: AbortSignal; onEvent?: (event: StreamEvent, id: string | null) => void };
+
 /**
  * POSTs and reads the server-sent events until the stream ends. `onEvent` may abort the
  * request (via `signal`) to act like a browser closing the tab.
  */
-export async function postStream(
+export function postStream(url: string, token: string, body?: unknown, options: StreamOptions = {}): Promise<StreamReply> {
+  return readStream(url, token, { method: 'POST', body: body === undefined ? undefined : JSON.stringify(body) }, options);
+}
+
+/**
+ * Follows a chat's events (GET …/events) until `options.signal` aborts or the stream ends;
+ * `lastEventId` goes in the Last-Event-ID header.
+ */
+export function followEvents(url: string, token: string, options: StreamOptions & { lastEventId?: string } = {}): Promise<StreamReply> {
+  return readStream(url, token, { method: 'GET', headers: options.lastEventId === undefined ? {} : { 'Last-Event-ID': options.lastEventId } }, options);
+}
+
+async function readStream(
   url: string,
   token: string,
-  body?: unknown,
-  options: { signal?: AbortSignal; onEvent?: (event: StreamEvent) => void } = {},
+  init: { method: string; body?: string | undefined; headers?: Record<string, string> },
+  options: StreamOptions,
 ): Promise<StreamReply> {
   const startedAt = performance.now();
   const response = await fetch(url, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', Accept: 'text/event-stream' },
-    body: body === undefined ? undefined : JSON.stringify(body),
+    method: init.method,
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', Accept: 'text/event-stream', ...init.headers },
+    body: init.body,
     signal: options.signal ?? null,
   });
   const events: ReceivedEvent[] = [];
@@ -83,14 +97,18 @@ export async function postStream(
       },
       onEvent: (message) => {
         const event = streamEvent(message);
-        events.push({ event, at: performance.now() });
-        options.onEvent?.(event);
+        const id = message.id ?? null;
+        events.push({ event, id, at: performance.now() });
+        options.onEvent?.(event, id);
       },
       onError: failOnMalformed,
     });
     const decoder = new TextDecoder();
     try {
-      for await (const chunk of response.body) parser.feed(decoder.decode(chunk, { stream: true }));
+      for await (const chunk of response.body) {
+        parser.feed(decoder.decode(chunk, { stream: true }));
+        if (options.signal?.aborted) break;
+      }
     } catch (error) {
       if (!options.signal?.aborted) throw error;
     }

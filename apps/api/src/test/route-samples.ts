@@ -37,6 +37,12 @@ export const SAMPLE_QUERIES: Partial<Record<RouteName, Record<string, string>>> 
  */
 export const ENDS_SIGN_IN: ReadonlySet<RouteName> = new Set<RouteName>(['logout']);
 
+/**
+ * Routes whose answer, once accepted, is an event stream that stays open (a chat's events): a
+ * test that calls every route reads their status and headers, then closes them.
+ */
+export const OPEN_ENDED: ReadonlySet<RouteName> = new Set<RouteName>(['chatEvents']);
+
 export type TableRoute = RouteDefinition & { name: RouteName };
 
 /** Every route of the table, optionally only those matching `filter`. */

@@ -28,7 +28,7 @@ export function installFakeApi({ chats = [] as ChatMetadata[], messages = {} as 
     if (end < 0) return errorResponse(400, 'validation', 'before must be the ID of a message in this chat');
     const start = Math.max(0, end - Number(url.searchParams.get('limit') ?? MESSAGES_PAGE_DEFAULT));
     const messages = all.slice(start, end);
-    return { status: 200, body: { messages, next_before: start > 0 ? (messages[0]?.message_id ?? null) : null } };
+    return { status: 200, body: { messages, next_before: start > 0 ? (messages[0]?.message_id ?? null) : null, last_event_id: '0-0' } };
   });
   onRoute(routes.createChat, () => {
     state.nextId += 1;

@@ -20,6 +20,7 @@ import { AppError, chatNotFound } from '../../http/app-error.js';
 import { EncodedJson } from '../../http/send-json.js';
 import { retryAfterSeconds } from '../../rate-log.js';
 import type { HistoryService } from '../history/history.service.js';
+import type { ChatEvents } from '../events/events.service.js';
 import type { ProjectsService } from '../projects/projects.service.js';
 import type { AccessCheck } from '../projects/projects.scripts.js';
 import { decodeCursor, encodeCursor } from './chat-cursor.js';
@@ -47,6 +48,7 @@ export function createChatsService(
   projects: ProjectsService,
   limits: ChatLimits,
   history: Pick<HistoryService, 'movedChat' | 'movedMetadata' | 'bringBackChat'>,
+  events: Pick<ChatEvents, 'publishChatEvent'>,
 ) {
   const render = createChatRenderer();
   const nowIso = () => deps.clock.now().toISOString();
@@ -194,7 +196,15 @@ export function createChatsService(
     const raw = await writeMetadata(chatId, { ...patch, updated_at: nowIso() }, { owner: userId });
     const chat = raw === null ? null : await withCount(chatId, raw);
     if (!chat) throw chatNotFound(chatId);
+    await announce(chatId, { type: 'chat_updated', chat });
     return chat;
+  }
+
+  /** Tells the chat's followers; the change is saved whether or not this succeeds. */
+  async function announce(chatId: string, event: Parameters<ChatEvents['publishChatEvent']>[1]): Promise<void> {
+    await events.publishChatEvent(chatId, event).catch((error: unknown) => {
+      deps.logger.warn({ err: error, chat_id: chatId }, 'could not publish a chat event');
+    });
   }
 
   return {
@@ -216,6 +226,7 @@ export function createChatsService(
     async remove(userId: string, chatId: string): Promise<void> {
       await getOwnedChat(userId, chatId);
       await store.delete(chatId, userId);
+      await announce(chatId, { type: 'chat_deleted', chat_id: chatId });
       deps.logger.info({ chat_id: chatId, user_id: userId }, 'chat deleted');
     },
   };

@@ -105,7 +105,7 @@ describe('GET /api/chats/:id/messages, a page at a time', () => {
     expect(second.next_before).toBeNull();
     // Before the very first message there is nothing.
     const none = ListMessagesResponseSchema.parse((await page(chat.chat_id, { before: ids[0] as string })).body);
-    expect(none).toEqual({ messages: [], next_before: null });
+    expect(none).toEqual({ messages: [], next_before: null, last_event_id: '0-0' });
   });
 
   it('pages a legacy chat whose messages carry no IDs', async () => {

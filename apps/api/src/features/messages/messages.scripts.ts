@@ -8,10 +8,19 @@
  *   chat:<id>:streaming     a reply is being written: holds the owning stream's token, with a
  *                           lease (PX) the stream keeps renewing; one reply at a time per chat
  *                           keeps the list in ID order
+ *   chat:<id>:reply         HASH of the reply being written (token, user_id, message_id,
+ *                           created_at, model, start_id: its first event): what the messages page
+ *                           shows of it and what recovers it when its process dies
+ *   chat:<id>:reply_text    STRING, the reply's text so far (APPENDed with each batch of tokens)
+ *   replies:leases          ZSET of chats with a reply being written, score = lease end (ms); the
+ *                           writer renews it, any process claims one that lapsed
  */
 export const messagesKey = (chatId: string) => `chat:${chatId}:messages`;
 export const messageSeqKey = (chatId: string) => `chat:${chatId}:message_seq`;
 export const streamLockKey = (chatId: string) => `chat:${chatId}:streaming`;
+export const replyKey = (chatId: string) => `chat:${chatId}:reply`;
+export const replyTextKey = (chatId: string) => `chat:${chatId}:reply_text`;
+export const REPLY_LEASES_KEY = 'replies:leases';
 
 /** The keys a chat's messages are stored under, for DELETE_MESSAGES_LUA. */
 export const storedMessageKeys = (chatId: string) => ({ messages: messagesKey(chatId), messageSeq: messageSeqKey(chatId) });

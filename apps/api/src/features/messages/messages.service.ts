@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { parseMessageId, PLACEHOLDER_TITLE, type ListMessagesResponse, type Message, type MessageUsage, type StreamEvent } from '@simorgh/contracts';
+import { parseMessageId, PLACEHOLDER_TITLE, type EventFrame, type ListMessagesResponse, type Message, type MessageUsage, type StreamEvent } from '@simorgh/contracts';
 import type { Clock } from '../../deps.js';
 import { AppError, chatNotFound } from '../../http/app-error.js';
 import type { Logger } from '../../logger.js';
@@ -8,8 +8,10 @@ import { secondsSince, type Metrics } from '../../metrics.js';
 import { REPLICA_ACK_DETAIL, ReplicaAckError } from '../../redis.js';
 import type { ChatsService } from '../chats/chats.service.js';
 import type { HistoryService } from '../history/history.service.js';
+import { NO_EVENT_ID, type ChatEvents, type FollowStart } from '../events/events.service.js';
 import { estimateUsage, LlmError, type LlmService } from '../llm/llm.service.js';
-import type { MessagesStore, OpenedReply } from './messages.store.js';
+import { INTERRUPTED_DETAIL, type MessagesStore, type OpenedReply } from './messages.store.js';
+import { createReplyWriter } from './reply-writer.js';
 import { buildModelTurns, HISTORY_CHAR_BUDGET, systemPromptFor } from './model-context.js';
 import type { ReplyLimits } from './reply-limits.js';
 import type { StopBus } from './stop-bus.js';
@@ -18,8 +20,13 @@ export type MessagesServiceOptions = {
   /** How long a finished reply keeps its stream open for a title still being generated. */
   titleWaitMs?: number;
   historyCharBudget?: number;
-  /** Lease of the chat's stream lock and the user's stream slot, renewed while streaming. */
+  /**
+   * Lease of a reply (and the user's reply slot), renewed every third of it while the reply is
+   * written; a reply whose lease lapsed is recovered by any process (its writer died).
+   */
   leaseMs?: number;
+  /** Tokens are written to the chat's events at most once per this interval. */
+  deltaIntervalMs?: number;
   /** MAX_MESSAGES_PER_CHAT: a chat this long takes no new message (409). */
   maxMessagesPerChat?: number;
 };
@@ -31,11 +38,17 @@ export type MessagesServiceOptions = {
  */
 export const HISTORY_MAX_MESSAGES = 200;
 const DEFAULT_MAX_MESSAGES_PER_CHAT = 2000;
+export const DEFAULT_LEASE_MS = 15_000;
+/** A reply's lock outlives its lease, so the process recovering a dead writer's reply finds it. */
+const LOCK_LEASES = 4;
 
 const noop = () => undefined;
 
-/** Why a reply ended early: the client went away, or someone pressed stop. */
-type StopReason = 'disconnect' | 'stop';
+/**
+ * Why a reply ended early: someone pressed stop, the chat was deleted, or the reply was
+ * recovered by another process after this one stopped renewing its lease.
+ */
+type StopReason = 'stop' | 'gone' | 'lost';
 
 export type MessagesService = ReturnType<typeof createMessagesService>;
 
@@ -61,13 +74,15 @@ export function createMessagesService(deps: {
   store: MessagesStore;
   limits: ReplyLimits;
   stopBus: StopBus;
+  events: ChatEvents;
   options?: MessagesServiceOptions;
 }) {
-  const { clock, logger, metrics, chats, llm, store, limits, stopBus } = deps;
+  const { clock, logger, metrics, chats, llm, store, limits, stopBus, events } = deps;
   const moved = deps.history;
   const titleWaitMs = deps.options?.titleWaitMs ?? 4000;
   const historyCharBudget = deps.options?.historyCharBudget ?? HISTORY_CHAR_BUDGET;
-  const leaseMs = deps.options?.leaseMs ?? 60_000;
+  const leaseMs = deps.options?.leaseMs ?? DEFAULT_LEASE_MS;
+  const deltaIntervalMs = deps.options?.deltaIntervalMs;
   const maxMessagesPerChat = deps.options?.maxMessagesPerChat ?? DEFAULT_MAX_MESSAGES_PER_CHAT;
   const nowIso = () => clock.now().toISOString();
 
@@ -103,13 +118,17 @@ export function createMessagesService(deps: {
     const userMessage = content !== undefined ? ({ role: 'user', content, created_at: nowIso(), status: 'complete' } as const) : null;
     const admission = limits.admission(userId, token, leaseMs);
     const open = (projectChecked: boolean) =>
-      store.openReply(chatId, token, leaseMs, {
+      store.openReply(chatId, token, {
         ...(userMessage ? { reserve: 2, userMessage } : { reserve: 0 }),
         admission,
         owner: userId,
         projectChecked,
         historyLimit: HISTORY_MAX_MESSAGES,
         maxMessages: maxMessagesPerChat,
+        lockMs: leaseMs * LOCK_LEASES,
+        leaseUntil: clock.now().getTime() + leaseMs,
+        startedAt: nowIso(),
+        model: llm.chatModel,
       });
     let opened: OpenedReply | null = null;
     try {
@@ -145,41 +164,48 @@ export function createMessagesService(deps: {
         history = history.slice(0, lastUser + 1);
         // The new reply takes the old one's place and ID, so clients replace it in place.
         replyId = replaced?.message_id ?? (await store.nextMessageId(chat.chat_id));
+        await store.nameReply(chat.chat_id, token, replyId);
       }
-      return { chat, token, history, userMessage: opened.userMessage, replyId };
+      return { chat, token, history, userMessage: opened.userMessage, userEventId: opened.userEventId, replyId };
     } catch (error) {
-      if (opened) await store.unlockStream(chatId, token).catch(() => undefined);
+      if (opened) await store.abandonReply(chatId, token).catch(() => undefined);
       await limits.releaseStream(userId, token).catch(() => undefined);
       throw error;
     }
   }
 
   /**
-   * Opens a reply and returns its events, in this order:
+   * Opens a reply and returns its events for the requester, in this order:
    *   user_message (new messages only) → delta* → [title] → assistant_message → [error] → [title] → done
-   * The assistant message is always saved — complete, stopped (client gone or stop pressed;
-   * the partial text is kept) or error (with a readable `error`) — so each answered user
-   * message has exactly one reply and the chat stays usable. The chat's lock and the
-   * user's stream slot are released once the reply is saved, before a title is awaited.
-   * Refusals are thrown before anything is returned. `signal` aborts when the client goes away.
+   * The reply runs to its end whatever happens to the request: `signal` (the requester gone)
+   * only stops this copy of its events. Every event is also written to the chat's events, for
+   * anyone following the chat. Refusals are thrown before anything is returned.
    */
-  async function streamReply(userId: string, chatId: string, content: string | undefined, signal: AbortSignal): Promise<AsyncIterable<StreamEvent>> {
+  async function streamReply(userId: string, chatId: string, content: string | undefined, signal: AbortSignal): Promise<AsyncIterable<EventFrame>> {
     const opened = await begin(userId, chatId, content);
-    // Pushed as they happen (a title may come at any point); the HTTP layer writes them out.
-    const events = new Readable({ objectMode: true, read: noop });
-    writeReply(userId, opened, signal, (event) => events.push(event)).then(
-      () => events.push(null),
-      (error: unknown) => events.destroy(error instanceof Error ? error : new Error(String(error))),
-    );
-    return events;
+    const frames = new Readable({ objectMode: true, read: noop });
+    let open = true;
+    const close = () => {
+      if (open) frames.push(null);
+      open = false;
+    };
+    if (signal.aborted) close();
+    else signal.addEventListener('abort', close, { once: true });
+    runReply(userId, opened, (frame) => {
+      if (open) frames.push(frame);
+    }).then(close, (error: unknown) => {
+      logger.error({ err: error, chat_id: chatId }, 'reply failed');
+      close();
+    });
+    return frames;
   }
 
-  async function writeReply(
+  async function runReply(
     userId: string,
-    { chat, token, history, userMessage, replyId }: Awaited<ReturnType<typeof begin>>,
-    signal: AbortSignal,
-    send: (event: StreamEvent) => void,
+    { chat, token, history, userMessage, userEventId, replyId }: Awaited<ReturnType<typeof begin>>,
+    deliver: (frame: EventFrame) => void,
   ): Promise<void> {
+    const chatId = chat.chat_id;
     const controller = new AbortController();
     let stopReason: StopReason | null = null;
     const stop = (reason: StopReason) => {
@@ -187,34 +213,38 @@ export function createMessagesService(deps: {
       stopReason = reason;
       controller.abort();
     };
-    // The client went away: abort the upstream request at once.
-    const disconnected = () => stop('disconnect');
-    if (signal.aborted) disconnected();
-    else signal.addEventListener('abort', disconnected, { once: true });
-    const unregister = stopBus.register(chat.chat_id, () => stop('stop'));
+    const unregister = stopBus.register(chatId, () => stop('stop'));
+    const writer = createReplyWriter({
+      storeDelta: (batch, text) => store.appendReply(chatId, token, batch, text),
+      deliver,
+      onEnded: (why) => stop(why),
+      onError: (error) => logger.warn({ err: error, chat_id: chatId }, 'could not store reply events'),
+      ...(deltaIntervalMs === undefined ? {} : { intervalMs: deltaIntervalMs }),
+    });
     const renew = setInterval(() => {
       void Promise.all([
-        store.renewStreamLock(chat.chat_id, token, leaseMs),
+        store.renewReply(chatId, token, leaseMs * LOCK_LEASES, clock.now().getTime() + leaseMs),
         limits.renewStream(userId, token, leaseMs),
-      ]).catch((error: unknown) => logger.warn({ err: error }, 'could not renew the reply lease'));
-    }, Math.max(1000, Math.floor(leaseMs / 3)));
+      ]).then(
+        ([renewed]) => {
+          if (renewed !== 'ok') stop(renewed);
+        },
+        (error: unknown) => logger.warn({ err: error }, 'could not renew the reply lease'),
+      );
+    }, Math.max(100, Math.floor(leaseMs / 3)));
     renew.unref();
-    // The lock and the stream slot guard writing the reply, not waiting for its title: once the
-    // reply is saved they are released, so the client may send its next message at once.
-    let released: Promise<unknown> | null = null;
-    const release = () => {
-      if (!released) {
-        metrics.repliesRunning.dec();
-        clearInterval(renew);
-        unregister();
-        released = Promise.allSettled([store.unlockStream(chat.chat_id, token), limits.releaseStream(userId, token)]);
-      }
-      return released;
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      metrics.repliesRunning.dec();
+      clearInterval(renew);
+      unregister();
     };
 
     metrics.repliesRunning.inc();
     try {
-      if (userMessage) send({ type: 'user_message', message: userMessage });
+      if (userMessage) deliver({ id: userEventId, event: { type: 'user_message', message: userMessage } });
 
       const startedAt = nowIso();
       const started = process.hrtime.bigint();
@@ -241,16 +271,14 @@ export function createMessagesService(deps: {
       const firstUser = history.find((message) => message.role === 'user');
       const titling =
         chat.chat_type === 'general' && chat.chat_name === PLACEHOLDER_TITLE && firstUser
-          ? titleGate.then(() => autoTitle(chat.chat_id, firstUser.content))
+          ? titleGate.then(() => autoTitle(chatId, firstUser.content))
           : null;
-      let titleSent = false;
-      const sendTitle = (title: string | null) => {
-        if (title && !titleSent && !signal.aborted) {
-          titleSent = true;
-          send({ type: 'title', chat_id: chat.chat_id, title });
-        }
-      };
-      void titling?.then(sendTitle);
+      // Published through the writer, so the requester gets every event in ID order.
+      const publish = (event: StreamEvent) => writer.enqueue([event], async () => [await events.publishChatEvent(chatId, event)]);
+      let titled: Promise<unknown> | null = null;
+      void titling?.then((title) => {
+        if (title) titled = publish({ type: 'title', chat_id: chatId, title });
+      });
 
       let content = '';
       let answered = false;
@@ -260,14 +288,15 @@ export function createMessagesService(deps: {
           if (!answered) metrics.firstToken.observe(secondsSince(started));
           answered = true;
           content += piece;
-          send({ type: 'delta', message_id: replyId, content: piece });
+          writer.delta(replyId, piece);
           startTitle();
         }
       } catch (error) {
         failure = error instanceof LlmError ? error : new LlmError('internal', 'The reply failed unexpectedly. Try again.');
-        if (!(error instanceof LlmError)) logger.error({ err: error, chat_id: chat.chat_id }, 'reply failed');
+        if (!(error instanceof LlmError)) logger.error({ err: error, chat_id: chatId }, 'reply failed');
         metrics.modelErrors.inc({ kind: failure.code });
       }
+      await writer.flush();
 
       startTitle();
       const reply: Message = {
@@ -275,51 +304,71 @@ export function createMessagesService(deps: {
         role: 'assistant',
         content,
         created_at: startedAt,
-        status: failure ? 'error' : stopReason ? 'stopped' : 'complete',
+        status: failure ? 'error' : stopReason === 'stop' ? 'stopped' : 'complete',
         ...(llm.chatModel ? { model: llm.chatModel } : {}),
         ...(failure ? { error: failure.detail } : {}),
         // A reply that failed before any text cost nothing to count; a partial one is estimated.
         usage: usage ?? (failure && !answered ? null : estimateUsage(turns, content, llm.chatModel)),
       };
-      const saved = await store.save(chat.chat_id, reply, nowIso()).catch((error: unknown) => {
-        // Saved on the master, not confirmed by the replicas: shown, with a warning after it.
-        if (error instanceof ReplicaAckError) return 'unconfirmed' as const;
-        logger.error({ err: error, chat_id: chat.chat_id }, 'could not save the reply');
-        return null;
-      });
+      const closing: StreamEvent[] = [{ type: 'assistant_message', message: reply }];
+      if (failure) closing.push({ type: 'error', detail: failure.detail, code: failure.code });
+      const ending = writer.ended ?? (stopReason === 'lost' || stopReason === 'gone' ? stopReason : null);
+      // Saved on the master but not confirmed by the replicas: shown, with a warning after it.
+      let unconfirmed = false;
+      const finished =
+        ending ??
+        (await writer.enqueue(closing, (jsons) =>
+          store.finishReply(chatId, token, userId, reply, jsons, nowIso()).catch((error: unknown) => {
+            unconfirmed = error instanceof ReplicaAckError;
+            throw error;
+          }),
+        ));
+      if (finished === null && !unconfirmed) logger.error({ chat_id: chatId }, 'could not save the reply');
+      if (ending !== null) {
+        // A deleted chat leaves the reply's record behind; a recovered reply was ended already.
+        if (finished === 'gone') await store.abandonReply(chatId, token).catch(() => undefined);
+        await limits.releaseStream(userId, token).catch(() => undefined);
+      }
       metrics.replyDuration.observe({ status: reply.status }, secondsSince(started));
-      // Before the assistant_message event: a client that answers it at once must find the lock free.
-      await release();
+      end();
       logger.info(
-        { chat_id: chat.chat_id, message_id: replyId, status: reply.status, stop: stopReason, chars: content.length },
+        { chat_id: chatId, message_id: replyId, status: reply.status, stop: stopReason, chars: content.length },
         'reply finished',
       );
-      if (saved) send({ type: 'assistant_message', message: reply });
-      if (failure) send({ type: 'error', detail: failure.detail, code: failure.code });
-      if (saved === 'unconfirmed') {
-        logger.warn({ chat_id: chat.chat_id, message_id: replyId }, 'reply saved but not confirmed by the replicas');
-        send({ type: 'error', detail: REPLICA_ACK_DETAIL, code: 'upstream_unavailable' });
-      } else if (saved === null) {
-        send({ type: 'error', detail: 'The reply could not be saved; try again shortly.', code: 'upstream_unavailable' });
-      } else if (saved === false) {
-        send({ type: 'error', detail: 'This conversation was deleted.', code: 'not_found' });
+      if (Array.isArray(finished)) {
+        // Delivered by the writer.
+      } else if (unconfirmed) {
+        logger.warn({ chat_id: chatId, message_id: replyId }, 'reply saved but not confirmed by the replicas');
+        for (const event of closing) deliver({ id: null, event });
+        deliver({ id: null, event: { type: 'error', detail: REPLICA_ACK_DETAIL, code: 'upstream_unavailable' } });
+      } else if (finished === null) {
+        deliver({ id: null, event: { type: 'error', detail: 'The reply could not be saved; try again shortly.', code: 'upstream_unavailable' } });
+      } else if (finished === 'gone') {
+        deliver({ id: null, event: { type: 'error', detail: 'This conversation was deleted.', code: 'not_found' } });
+      } else {
+        // Another process recovered the reply and told the chat's followers itself.
+        deliver({ id: null, event: { type: 'error', detail: INTERRUPTED_DETAIL, code: 'upstream_unavailable' } });
       }
       // Give a title that is still on its way a moment to arrive on this stream.
-      if (titling && !signal.aborted && !titleSent) {
+      if (titling && Array.isArray(finished)) {
         let timer: NodeJS.Timeout | undefined;
-        const waited = await Promise.race([
+        await Promise.race([
           titling,
           new Promise<null>((resolve) => {
             timer = setTimeout(() => resolve(null), titleWaitMs);
           }),
         ]);
         clearTimeout(timer);
-        sendTitle(waited);
+        await titled;
       }
-      send({ type: 'done' });
+      if (Array.isArray(finished)) {
+        const done = await publish({ type: 'done' });
+        if (done === null) deliver({ id: null, event: { type: 'done' } });
+      } else {
+        deliver({ id: null, event: { type: 'done' } });
+      }
     } finally {
-      signal.removeEventListener('abort', disconnected);
-      await release();
+      end();
     }
   }
 
@@ -334,20 +383,47 @@ export function createMessagesService(deps: {
         before = { id: query.before, seq: parsed.seq };
       }
       let page = await store.page(chatId, query.limit, before);
-      // Nothing in Redis: the chat may be moved to PostgreSQL.
+      // Nothing in Redis: the chat may be moved to PostgreSQL (no reply is being written then).
       if ((page === 'unknown' || page.messages.length === 0) && (await moved.isMoved(chatId))) {
-        page = await moved.movedMessages(chatId, query.limit, before);
+        const lastEventId = page === 'unknown' ? NO_EVENT_ID : page.lastEventId;
+        const kept = await moved.movedMessages(chatId, query.limit, before);
+        page = kept === 'unknown' ? kept : { ...kept, writing: null, lastEventId };
       }
       if (page === 'unknown') throw unknownBefore();
-      return { messages: page.messages, next_before: page.nextBefore };
+      let messages = page.messages;
+      const writing = page.writing;
+      if (writing) {
+        // The reply being written, in place of the one it replaces, or as the newest message.
+        if (messages.some((message) => message.message_id === writing.message_id)) {
+          messages = messages.map((message) => (message.message_id === writing.message_id ? writing : message));
+        } else if (before === undefined) {
+          messages = [...messages, writing];
+        }
+      }
+      return { messages, next_before: page.nextBefore, last_event_id: page.lastEventId };
     },
 
-    send(userId: string, chatId: string, content: string, signal: AbortSignal): Promise<AsyncIterable<StreamEvent>> {
+    send(userId: string, chatId: string, content: string, signal: AbortSignal): Promise<AsyncIterable<EventFrame>> {
       return streamReply(userId, chatId, content, signal);
     },
 
-    regenerate(userId: string, chatId: string, signal: AbortSignal): Promise<AsyncIterable<StreamEvent>> {
+    regenerate(userId: string, chatId: string, signal: AbortSignal): Promise<AsyncIterable<EventFrame>> {
       return streamReply(userId, chatId, undefined, signal);
+    },
+
+    /**
+     * The chat's events for someone who may open it: after `lastEventId` when given; else the
+     * reply being written from its first event, then what comes.
+     */
+    async follow(userId: string, chatId: string, lastEventId: string | undefined, signal: AbortSignal): Promise<AsyncIterable<EventFrame>> {
+      await chats.getOwnedChat(userId, chatId);
+      let start: FollowStart = 'live';
+      if (lastEventId !== undefined) start = { after: lastEventId };
+      else {
+        const first = await store.replyStart(chatId);
+        if (first) start = { from: first };
+      }
+      return events.follow(userId, chatId, start, signal);
     },
 
     /** True when a reply was being written (here or in another process) and was told to stop. */

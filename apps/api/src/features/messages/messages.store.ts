@@ -12,8 +12,9 @@ import type { RedisClient } from '../../redis.js';
 import { defineScript } from '../../redis-script.js';
 import { CHAT_METADATA_LUA, metadataKey } from '../chats/chats.scripts.js';
 import { OUTBOX_LUA, outboxKeys } from '../history/history.scripts.js';
-import { messageSeqKey, messagesKey, streamLockKey } from './messages.scripts.js';
-import { ADMISSION_ARGS, ADMISSION_KEYS, ADMISSION_LUA, type Admission } from './reply-limits.js';
+import { EVENTS_LUA, eventsKey, type EventLimits } from '../events/events.scripts.js';
+import { messageSeqKey, messagesKey, REPLY_LEASES_KEY, replyKey, replyTextKey, streamLockKey } from './messages.scripts.js';
+import { ADMISSION_ARGS, ADMISSION_KEYS, ADMISSION_LUA, streamsKey, type Admission } from './reply-limits.js';
 
 /**
  * Reserves `count` message numbers; returns the last. Legacy chats have messages but no
@@ -53,12 +54,13 @@ return reserve_seq(k.messages, k.messageSeq, 1)`,
  */
 const OPEN_REPLY_SCRIPT = defineScript({
   durable: true,
-  keys: ['meta', 'lock', 'messages', 'messageSeq', 'outbox', ...ADMISSION_KEYS],
-  args: ['token', 'leaseMs', 'reserve', 'updatedAt', 'idPrefix', 'width', 'userMessage', 'cacheDb', 'chatDb', 'owner', 'projectChecked', 'historyMax', 'maxMessages', 'chatId', ...ADMISSION_ARGS],
+  keys: ['meta', 'lock', 'messages', 'messageSeq', 'outbox', 'reply', 'replyText', 'leases', 'events', ...ADMISSION_KEYS],
+  args: ['token', 'lockMs', 'leaseUntil', 'startedAt', 'reserve', 'updatedAt', 'idPrefix', 'width', 'userMessage', 'cacheDb', 'chatDb', 'owner', 'projectChecked', 'historyMax', 'maxMessages', 'chatId', 'model', 'eventsMax', 'retentionMs', ...ADMISSION_ARGS],
   lua: `${ADMISSION_LUA}
 ${RESERVE_SEQ_LUA}
 ${CHAT_METADATA_LUA}
 ${OUTBOX_LUA}
+${EVENTS_LUA}
 redis.call('SELECT', a.cacheDb)
 local verdict = admit(k.rateLog, k.streamSlots, a.now, a.windowMs, a.perWindow, a.slotLeaseMs, a.streamLimit, a.slotToken)
 if verdict[1] ~= 0 then return {'limited', verdict[1], verdict[2] or 0} end
@@ -74,7 +76,7 @@ elseif meta['chat_type'] == 'project' and a.projectChecked ~= '1' then
   refused = 'project'
 elseif count > 0 and length + count > tonumber(a.maxMessages) then
   refused = 'full'
-elseif not redis.call('SET', k.lock, a.token, 'NX', 'PX', a.leaseMs) then
+elseif not redis.call('SET', k.lock, a.token, 'NX', 'PX', a.lockMs) then
   refused = false
 end
 if refused ~= nil then
@@ -90,42 +92,147 @@ if length > 0 then
 end
 local seq = 0
 if count > 0 then seq = reserve_seq(k.messages, k.messageSeq, count) end
+local event_id = ''
+local reply_id = ''
 if a.userMessage ~= '' then
   local id = a.idPrefix .. string.format('%0' .. a.width .. 'd', seq - count + 1)
   local message = '{"message_id":' .. cjson.encode(id) .. ',' .. string.sub(a.userMessage, 2)
   local length = redis.call('RPUSH', k.messages, message)
   outbox_message(k.outbox, a.chatId, message, set_message_count(k.meta, meta, length, a.updatedAt))
+  event_id = append_event(k.events, '{"type":"user_message","message":' .. message .. '}', a.eventsMax, a.retentionMs)
+  reply_id = a.idPrefix .. string.format('%0' .. a.width .. 'd', seq - count + 2)
 end
-return {seq, history, first}`,
+redis.call('DEL', k.reply, k.replyText)
+redis.call('HSET', k.reply, 'token', a.token, 'user_id', a.owner, 'message_id', reply_id, 'created_at', a.startedAt, 'model', a.model, 'start_id', event_id)
+redis.call('ZADD', k.leases, a.leaseUntil, a.chatId)
+return {seq, history, first, event_id}`,
 });
 
 /**
- * Replaces the message with the same ID among the last few (a regenerated reply keeps its
- * place and ID) or appends it; then sets message_count to the list length.
- * Returns the new count, or false when the chat's metadata is missing.
+ * Lua `upsert_message(meta_key, meta, messages_key, outbox_key, chat_id, message, message_id,
+ * updated_at)`: replaces the message with the same ID among the last few (a regenerated reply
+ * keeps its place and ID) or appends it; then sets message_count to the list length (`meta`
+ * from load_chat) and queues the message for PostgreSQL. Returns the new count.
  */
-const UPSERT_SCRIPT = defineScript({
-  durable: true,
-  keys: ['meta', 'messages', 'outbox'],
-  args: ['message', 'messageId', 'updatedAt', 'chatId'],
-  lua: `${CHAT_METADATA_LUA}
+const UPSERT_LUA = `${CHAT_METADATA_LUA}
 ${OUTBOX_LUA}
-local meta = load_chat(k.meta)
-if not meta then return false end
-local length = redis.call('LLEN', k.messages)
-local tail = redis.call('LRANGE', k.messages, -10, -1)
-local replaced = false
-for i = #tail, 1, -1 do
-  local ok, decoded = pcall(cjson.decode, tail[i])
-  if ok and type(decoded) == 'table' and decoded['message_id'] == a.messageId then
-    redis.call('LSET', k.messages, length - #tail + i - 1, a.message)
-    replaced = true
-    break
+local function upsert_message(meta_key, meta, messages_key, outbox_key, chat_id, message, message_id, updated_at)
+  local length = redis.call('LLEN', messages_key)
+  local tail = redis.call('LRANGE', messages_key, -10, -1)
+  local replaced = false
+  for i = #tail, 1, -1 do
+    local ok, decoded = pcall(cjson.decode, tail[i])
+    if ok and type(decoded) == 'table' and decoded['message_id'] == message_id then
+      redis.call('LSET', messages_key, length - #tail + i - 1, message)
+      replaced = true
+      break
+    end
   end
+  if not replaced then length = redis.call('RPUSH', messages_key, message) end
+  outbox_message(outbox_key, chat_id, message, set_message_count(meta_key, meta, length, updated_at))
+  return length
+end`;
+
+/**
+ * Lua `end_reply(reply, reply_text, lock, leases, token, chat_id)` forgets the reply being
+ * written (its record, text, lock and lease); `append_events(events_key, json_list, max_len,
+ * retention_ms)` stores a JSON array of event JSON strings as events and returns their IDs.
+ */
+const REPLY_LUA = `${EVENTS_LUA}
+local function end_reply(reply, reply_text, lock, leases, token, chat_id)
+  redis.call('DEL', reply, reply_text)
+  if redis.call('GET', lock) == token then redis.call('DEL', lock) end
+  redis.call('ZREM', leases, chat_id)
 end
-if not replaced then length = redis.call('RPUSH', k.messages, a.message) end
-outbox_message(k.outbox, a.chatId, a.message, set_message_count(k.meta, meta, length, a.updatedAt))
-return length`,
+local function append_events(events_key, json_list, max_len, retention_ms)
+  local ids = {}
+  for _, event in ipairs(cjson.decode(json_list)) do ids[#ids + 1] = append_event(events_key, event, max_len, retention_ms) end
+  return ids
+end`;
+
+/**
+ * A batch of the reply's events (JSON array of event JSON strings) and the text they add, stored
+ * together, by the writer holding `token` only. Returns their IDs; 0 when the reply is no longer
+ * this writer's (recovered after its lease lapsed), -1 when the chat was deleted.
+ */
+const APPEND_REPLY_SCRIPT = defineScript({
+  keys: ['meta', 'reply', 'replyText', 'events'],
+  args: ['token', 'events', 'text', 'maxLen', 'retentionMs'],
+  lua: `${REPLY_LUA}
+if redis.call('HGET', k.reply, 'token') ~= a.token then return 0 end
+if redis.call('EXISTS', k.meta) == 0 then return -1 end
+if a.text ~= '' then redis.call('APPEND', k.replyText, a.text) end
+local ids = append_events(k.events, a.events, a.maxLen, a.retentionMs)
+if ids[1] and redis.call('HGET', k.reply, 'start_id') == '' then redis.call('HSET', k.reply, 'start_id', ids[1]) end
+return ids`,
+});
+
+/**
+ * Saves the finished reply (`message`) and its closing events, and ends it: the lock, the lease
+ * and the user's reply slot (cache DB) are released in the same step. Only by the writer holding
+ * `token`: 0 when the reply was recovered by another process, -1 when the chat was deleted
+ * (nothing saved), else the events' IDs.
+ */
+const FINISH_REPLY_SCRIPT = defineScript({
+  durable: true,
+  keys: ['meta', 'messages', 'outbox', 'reply', 'replyText', 'lock', 'leases', 'events', 'slots'],
+  args: ['token', 'message', 'messageId', 'updatedAt', 'chatId', 'events', 'maxLen', 'retentionMs', 'cacheDb', 'chatDb'],
+  lua: `${UPSERT_LUA}
+${REPLY_LUA}
+if redis.call('HGET', k.reply, 'token') ~= a.token then return 0 end
+end_reply(k.reply, k.replyText, k.lock, k.leases, a.token, a.chatId)
+local result = -1
+local meta = load_chat(k.meta)
+if meta then
+  upsert_message(k.meta, meta, k.messages, k.outbox, a.chatId, a.message, a.messageId, a.updatedAt)
+  result = append_events(k.events, a.events, a.maxLen, a.retentionMs)
+end
+redis.call('SELECT', a.cacheDb)
+redis.call('ZREM', k.slots, a.token)
+redis.call('SELECT', a.chatDb)
+return result`,
+});
+
+/**
+ * Recovers a reply whose writer stopped renewing its lease (its process died): when the lease
+ * of `chatId` in `leases` is still over at `now` and the reply still has `token`, saves the text
+ * so far as an error "The reply was interrupted", sends assistant_message, error and done, and
+ * ends the reply (slot included). Returns 1 when it did; 0 when there was nothing to do.
+ */
+const CLAIM_REPLY_SCRIPT = defineScript({
+  durable: true,
+  keys: ['leases', 'meta', 'messages', 'outbox', 'reply', 'replyText', 'lock', 'events', 'slots'],
+  args: ['chatId', 'token', 'now', 'detail', 'maxLen', 'retentionMs', 'cacheDb', 'chatDb'],
+  lua: `${UPSERT_LUA}
+${REPLY_LUA}
+local lease = redis.call('ZSCORE', k.leases, a.chatId)
+if not lease or tonumber(lease) > tonumber(a.now) then return 0 end
+local reply = redis.call('HGETALL', k.reply)
+local fields = {}
+for i = 1, #reply, 2 do fields[reply[i]] = reply[i + 1] end
+if fields['token'] ~= a.token then
+  if not fields['token'] then redis.call('ZREM', k.leases, a.chatId) end
+  return 0
+end
+local text = redis.call('GET', k.replyText) or ''
+end_reply(k.reply, k.replyText, k.lock, k.leases, a.token, a.chatId)
+local meta = load_chat(k.meta)
+if meta then
+  if fields['message_id'] ~= '' then
+    local message = {message_id = fields['message_id'], role = 'assistant', content = text,
+      created_at = fields['created_at'], status = 'error', error = a.detail}
+    if fields['model'] ~= '' then message['model'] = fields['model'] end
+    local json = cjson.encode(message)
+    upsert_message(k.meta, meta, k.messages, k.outbox, a.chatId, json, fields['message_id'], fields['created_at'])
+    append_event(k.events, '{"type":"assistant_message","message":' .. json .. '}', a.maxLen, a.retentionMs)
+  end
+  append_event(k.events, cjson.encode({type = 'error', detail = a.detail, code = 'upstream_unavailable'}), a.maxLen, a.retentionMs)
+  append_event(k.events, '{"type":"done"}', a.maxLen, a.retentionMs)
+end
+redis.call('SELECT', a.cacheDb)
+redis.call('ZREM', k.slots, a.token)
+redis.call('SELECT', a.chatDb)
+return 1`,
 });
 
 /**
@@ -140,13 +247,19 @@ return length`,
  * binary search over the indexes below it: about log2(length) LINDEX reads and decodes.
  */
 const PAGE_SCRIPT = defineScript({
-  keys: ['messages'],
+  keys: ['messages', 'reply', 'replyText', 'events'],
   args: ['before', 'beforeSeq', 'idPrefix', 'width', 'limit'],
-  lua: `
+  lua: `${EVENTS_LUA}
+-- The reply being written and the last event, read in the same step as the page: the text so
+-- far is exactly what the events up to that ID wrote.
+local reply = redis.call('HMGET', k.reply, 'message_id', 'created_at', 'model')
+local writing = {}
+if reply[1] and reply[1] ~= '' then writing = {reply[1], reply[2] or '', reply[3] or '', redis.call('GET', k.replyText) or ''} end
+local last = last_event_id(k.events)
 local is_list = redis.call('TYPE', k.messages)['ok'] == 'list'
 if not is_list then
   if a.before ~= '' then return false end
-  return {0, {}}
+  return {0, {}, writing, last}
 end
 local length = redis.call('LLEN', k.messages)
 local stop = length
@@ -181,31 +294,46 @@ if a.before ~= '' then
   end
   if stop == nil then return false end
 end
-if stop == 0 then return {0, {}} end
+if stop == 0 then return {0, {}, writing, last} end
 local start = stop - tonumber(a.limit)
 if start < 0 then start = 0 end
-return {start, redis.call('LRANGE', k.messages, start, stop - 1)}`,
+return {start, redis.call('LRANGE', k.messages, start, stop - 1), writing, last}`,
 });
 
 /** The first few messages, where a chat's first user message is. */
 const OPENING_MESSAGES = 20;
 
-/** Renews only our own lease. */
+/**
+ * Renews only our own reply's lease (and its lock): 1, 0 when the reply is no longer ours
+ * (recovered elsewhere), -1 when the chat was deleted: the writer then stops.
+ */
 const RENEW_SCRIPT = defineScript({
-  keys: ['lock'],
-  args: ['token', 'leaseMs'],
+  keys: ['meta', 'reply', 'lock', 'leases'],
+  args: ['token', 'lockMs', 'leaseUntil', 'chatId'],
   lua: `
-if redis.call('GET', k.lock) == a.token then return redis.call('PEXPIRE', k.lock, a.leaseMs) end
-return 0`,
+if redis.call('HGET', k.reply, 'token') ~= a.token then return 0 end
+if redis.call('EXISTS', k.meta) == 0 then return -1 end
+redis.call('PEXPIRE', k.lock, a.lockMs)
+redis.call('ZADD', k.leases, 'XX', a.leaseUntil, a.chatId)
+return 1`,
 });
 
-/** Releases only our own lock (a lapsed lease may belong to another). */
-const RELEASE_SCRIPT = defineScript({
-  keys: ['lock'],
-  args: ['token'],
+/** Gives up our own reply before it wrote anything (a regenerate with nothing to answer). */
+const ABANDON_SCRIPT = defineScript({
+  keys: ['reply', 'replyText', 'lock', 'leases'],
+  args: ['token', 'chatId'],
+  lua: `${REPLY_LUA}
+if redis.call('HGET', k.reply, 'token') == a.token then end_reply(k.reply, k.replyText, k.lock, k.leases, a.token, a.chatId) end
+return 1`,
+});
+
+/** Names the message a regenerated reply writes (its ID is known once the history is read). */
+const NAME_REPLY_SCRIPT = defineScript({
+  keys: ['reply'],
+  args: ['token', 'messageId'],
   lua: `
-if redis.call('GET', k.lock) == a.token then return redis.call('DEL', k.lock) end
-return 0`,
+if redis.call('HGET', k.reply, 'token') ~= a.token then return 0 end
+return redis.call('HSET', k.reply, 'message_id', a.messageId)`,
 });
 
 /**
@@ -249,6 +377,8 @@ export type OpenedReply = {
   history: Message[];
   /** The saved user message (first reserved ID), or null when none was given. */
   userMessage: Message | null;
+  /** The ID of the user_message event, stored with it. */
+  userEventId: string | null;
   /** IDs reserved after the user message's, oldest first. */
   reservedIds: string[];
 };
@@ -268,10 +398,20 @@ export type OpenReplyOptions = {
   historyLimit: number;
   /** A chat holding this many messages takes no more ('full'). */
   maxMessages: number;
+  /** The reply's lock lives this long unless renewed: past the lease, so a recovery finds it. */
+  lockMs: number;
+  /** The reply's lease end (ms): another process recovers it after that unless renewed. */
+  leaseUntil: number;
+  startedAt: string;
+  model: string | null;
 };
 
-/** One page of a chat's messages, oldest first; `nextBefore` null at the start of the chat. */
-export type MessagesPage = { messages: Message[]; nextBefore: string | null };
+/**
+ * One page of a chat's messages, oldest first; `nextBefore` null at the start of the chat.
+ * `writing`: the reply being written (status streaming, its text so far); `lastEventId`: the
+ * chat's last event, which the page and `writing` reflect.
+ */
+export type MessagesPage = { messages: Message[]; nextBefore: string | null; writing: Message | null; lastEventId: string };
 
 /** The admission was refused: `verdict` and `waitMs` for ReplyLimits.refusal. */
 export type LimitedReply = { limited: { verdict: number; waitMs: number } };
@@ -282,8 +422,30 @@ function messageIdParts(chatId: string) {
   return { prefix: sample.slice(0, -MESSAGE_SEQ_WIDTH), width: MESSAGE_SEQ_WIDTH };
 }
 
-/** `databases`: the chat DB this client is on and the cache DB holding the reply limits. */
-export function createMessagesStore(chat: RedisClient, databases: { chat: number; cache: number }) {
+/** The keys of the reply being written in a chat. */
+const replyKeys = (chatId: string) => ({
+  meta: metadataKey(chatId),
+  reply: replyKey(chatId),
+  replyText: replyTextKey(chatId),
+  lock: streamLockKey(chatId),
+  leases: REPLY_LEASES_KEY,
+  events: eventsKey(chatId),
+});
+
+/** What `claimExpired` recovers: a reply whose process stopped renewing its lease. */
+export const INTERRUPTED_DETAIL = 'The reply was interrupted';
+
+/**
+ * `databases`: the chat DB this client is on and the cache DB holding the reply limits;
+ * `events`: the cap and retention of each chat's event stream.
+ */
+export function createMessagesStore(chat: RedisClient, databases: { chat: number; cache: number }, events: EventLimits) {
+  const eventArgs = { maxLen: events.maxLen, retentionMs: events.retentionMs };
+  const idsOf = (result: unknown): string[] | 'lost' | 'gone' => {
+    if (result === -1) return 'gone';
+    if (!Array.isArray(result)) return 'lost';
+    return result.map(String);
+  };
   return {
     /**
      * The newest `limit` messages before the message `before` (exclusive), or the newest of all
@@ -293,16 +455,21 @@ export function createMessagesStore(chat: RedisClient, databases: { chat: number
       const { prefix, width } = messageIdParts(chatId);
       const result = await PAGE_SCRIPT.run(
         chat,
-        { messages: messagesKey(chatId) },
+        { messages: messagesKey(chatId), reply: replyKey(chatId), replyText: replyTextKey(chatId), events: eventsKey(chatId) },
         { before: before?.id ?? '', beforeSeq: before?.seq ?? 0, idPrefix: prefix, width, limit },
       );
       if (!Array.isArray(result)) return 'unknown';
-      const [first, raws] = result as [unknown, unknown];
+      const [first, raws, reply, last] = result as [unknown, unknown, unknown, unknown];
       const start = Number(first);
       const messages = parseStoredMessages(chatId, Array.isArray(raws) ? raws.map(String) : [], start);
       // The oldest message shown is the cursor for the page before it.
       const nextBefore = start === 0 ? null : (messages[0]?.message_id ?? formatMessageId(chatId, start + 1));
-      return { messages, nextBefore };
+      let writing: Message | null = null;
+      if (Array.isArray(reply) && reply.length === 4) {
+        const [messageId, createdAt, model, content] = reply.map(String) as [string, string, string, string];
+        writing = { message_id: messageId, role: 'assistant', content, created_at: createdAt, status: 'streaming', ...(model ? { model } : {}) };
+      }
+      return { messages, nextBefore, writing, lastEventId: String(last) };
     },
 
     /** The chat's first user message, looked for among its first few messages only. */
@@ -323,7 +490,6 @@ export function createMessagesStore(chat: RedisClient, databases: { chat: number
     async openReply(
       chatId: string,
       token: string,
-      leaseMs: number,
       options: OpenReplyOptions,
     ): Promise<OpenedReply | LimitedReply | 'busy' | 'gone' | 'project' | 'full'> {
       const { reserve, userMessage, admission } = options;
@@ -331,10 +497,15 @@ export function createMessagesStore(chat: RedisClient, databases: { chat: number
       const { prefix, width } = messageIdParts(chatId);
       const result = await OPEN_REPLY_SCRIPT.run(
         chat,
-        { meta: metadataKey(chatId), lock: streamLockKey(chatId), messages: messagesKey(chatId), messageSeq: messageSeqKey(chatId), ...outboxKeys(), ...admission.keys },
+        { ...replyKeys(chatId), messages: messagesKey(chatId), messageSeq: messageSeqKey(chatId), ...outboxKeys(), ...admission.keys },
         {
           token,
-          leaseMs,
+          lockMs: options.lockMs,
+          leaseUntil: options.leaseUntil,
+          startedAt: options.startedAt,
+          model: options.model ?? '',
+          eventsMax: events.maxLen,
+          retentionMs: events.retentionMs,
           reserve,
           updatedAt: userMessage?.created_at ?? '',
           idPrefix: prefix,
@@ -355,14 +526,14 @@ export function createMessagesStore(chat: RedisClient, databases: { chat: number
       if (result === 'full') return 'full';
       if (Array.isArray(result) && result[0] === 'limited') return { limited: { verdict: Number(result[1]), waitMs: Number(result[2]) } };
       if (!Array.isArray(result)) return 'busy';
-      const [last, raws, first] = result as [unknown, unknown, unknown];
+      const [last, raws, first, eventId] = result as [unknown, unknown, unknown, unknown];
       const lastSeq = Number(last);
       const ids = Array.from({ length: reserve }, (_, index) => formatMessageId(chatId, lastSeq - reserve + 1 + index));
       const history = parseStoredMessages(chatId, Array.isArray(raws) ? raws.map(String) : [], Number(first));
-      if (!userMessage) return { history, userMessage: null, reservedIds: ids };
+      if (!userMessage) return { history, userMessage: null, userEventId: null, reservedIds: ids };
       const [userMessageId, ...reservedIds] = ids;
       if (!userMessageId) throw new Error('no message ID was reserved');
-      return { history, userMessage: { message_id: userMessageId, ...userMessage }, reservedIds };
+      return { history, userMessage: { message_id: userMessageId, ...userMessage }, userEventId: String(eventId), reservedIds };
     },
 
     /** The next message ID of the chat (reserved: nobody else gets it). */
@@ -371,22 +542,73 @@ export function createMessagesStore(chat: RedisClient, databases: { chat: number
       return formatMessageId(chatId, seq);
     },
 
-    /** Appends, or replaces the message with the same ID; false when the chat is gone. */
-    async save(chatId: string, message: Message, updatedAt: string): Promise<boolean> {
-      const result = await UPSERT_SCRIPT.run(
-        chat,
-        { meta: metadataKey(chatId), messages: messagesKey(chatId), ...outboxKeys() },
-        { message: JSON.stringify(message), messageId: message.message_id, updatedAt, chatId },
+    /** Names the message a regenerated reply writes; false when the reply is no longer ours. */
+    async nameReply(chatId: string, token: string, messageId: string): Promise<boolean> {
+      return Number(await NAME_REPLY_SCRIPT.run(chat, { reply: replyKey(chatId) }, { token, messageId })) > 0;
+    },
+
+    /** Stores a batch of the reply's events and the text they add; their IDs, or why not. */
+    async appendReply(chatId: string, token: string, events: string[], text: string): Promise<string[] | 'lost' | 'gone'> {
+      const { meta, reply, replyText, events: stream } = replyKeys(chatId);
+      return idsOf(
+        await APPEND_REPLY_SCRIPT.run(chat, { meta, reply, replyText, events: stream }, { token, events: JSON.stringify(events), text, ...eventArgs }),
       );
-      return typeof result === 'number';
     },
 
-    async renewStreamLock(chatId: string, token: string, leaseMs: number): Promise<void> {
-      await RENEW_SCRIPT.run(chat, { lock: streamLockKey(chatId) }, { token, leaseMs });
+    /** Saves the final reply and its closing events and ends it (lock, lease, `userId`'s slot). */
+    async finishReply(chatId: string, token: string, userId: string, message: Message, events: string[], updatedAt: string): Promise<string[] | 'lost' | 'gone'> {
+      const result = await FINISH_REPLY_SCRIPT.run(
+        chat,
+        { ...replyKeys(chatId), messages: messagesKey(chatId), ...outboxKeys(), slots: streamsKey(userId) },
+        {
+          token,
+          message: JSON.stringify(message),
+          messageId: message.message_id,
+          updatedAt,
+          chatId,
+          events: JSON.stringify(events),
+          ...eventArgs,
+          cacheDb: databases.cache,
+          chatDb: databases.chat,
+        },
+      );
+      return idsOf(result);
     },
 
-    async unlockStream(chatId: string, token: string): Promise<void> {
-      await RELEASE_SCRIPT.run(chat, { lock: streamLockKey(chatId) }, { token });
+    /** Renews our reply's lease and lock; 'lost' when it is no longer ours, 'gone' when the chat is. */
+    async renewReply(chatId: string, token: string, lockMs: number, leaseUntil: number): Promise<'ok' | 'lost' | 'gone'> {
+      const { meta, reply, lock, leases } = replyKeys(chatId);
+      const result = Number(await RENEW_SCRIPT.run(chat, { meta, reply, lock, leases }, { token, lockMs, leaseUntil, chatId }));
+      return result === 1 ? 'ok' : result === -1 ? 'gone' : 'lost';
+    },
+
+    /** The first event of the reply being written, null when none is (or it wrote none yet). */
+    async replyStart(chatId: string): Promise<string | null> {
+      return (await chat.hGet(replyKey(chatId), 'start_id')) || null;
+    },
+
+    async abandonReply(chatId: string, token: string): Promise<void> {
+      const { reply, replyText, lock, leases } = replyKeys(chatId);
+      await ABANDON_SCRIPT.run(chat, { reply, replyText, lock, leases }, { token, chatId });
+    },
+
+    /**
+     * Recovers up to `limit` replies whose lease ended before `now` (their process died): each is
+     * saved as an error (INTERRUPTED_DETAIL) and its watchers told. Returns the chats recovered.
+     */
+    async claimExpired(now: number, limit: number): Promise<string[]> {
+      const due = await chat.zRangeByScore(REPLY_LEASES_KEY, '-inf', now, { LIMIT: { offset: 0, count: limit } });
+      const claimed: string[] = [];
+      for (const chatId of due) {
+        const [token, userId] = await chat.hmGet(replyKey(chatId), ['token', 'user_id']);
+        const result = await CLAIM_REPLY_SCRIPT.run(
+          chat,
+          { ...replyKeys(chatId), messages: messagesKey(chatId), ...outboxKeys(), slots: streamsKey(userId ?? '') },
+          { chatId, token: token ?? '', now, detail: INTERRUPTED_DETAIL, ...eventArgs, cacheDb: databases.cache, chatDb: databases.chat },
+        );
+        if (Number(result) === 1) claimed.push(chatId);
+      }
+      return claimed;
     },
 
     async isStreaming(chatId: string): Promise<boolean> {

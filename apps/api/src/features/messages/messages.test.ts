@@ -173,13 +173,14 @@ describe('POST /api/chats/:id/messages', () => {
     expect((await send(arash, chat.chat_id, 'Allowed again')).of('assistant_message')[0]?.message.status).toBe('complete');
   });
 
-  it('has saved the user message, with its message_count, by the time the model is asked', async () => {
+  it('has saved the user message, with its message_count, by the time the model is asked; the reply shows as streaming', async () => {
     const chat = await newChat(arash);
     llm.setMode('slow');
     const reply = send(arash, chat.chat_id, 'Is the message stored yet?');
     await llm.waitForRequest((item) => item.kind === 'chat' && item.messages.at(-1)?.content === 'Is the message stored yet?');
     expect(await messagesOf(arash, chat.chat_id)).toMatchObject([
       { message_id: `S-${chat.chat_id}-M-001`, role: 'user', content: 'Is the message stored yet?', status: 'complete' },
+      { message_id: `S-${chat.chat_id}-M-002`, role: 'assistant', content: '', status: 'streaming' },
     ]);
     expect((await chatOf(arash, chat.chat_id)).message_count).toBe(1);
     expect((await reply).of('user_message')[0]?.message).toEqual((await messagesOf(arash, chat.chat_id))[0]);

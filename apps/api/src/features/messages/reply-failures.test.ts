@@ -8,7 +8,7 @@ import {
 } from '@simorgh/contracts';
 import request from 'supertest';
 import type { Express } from 'express';
-import { demoReply, startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
+import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
 import { eventually, listen, postStream } from '../../test/event-stream-client.js';
 import { USERS } from '@simorgh/devstack/fixtures';
 import { startTestStack, type TestStack } from '../../test/harness.js';
@@ -52,36 +52,6 @@ const lastChatRequest = (content: string) =>
   llm.waitForRequest((item) => item.kind === 'chat' && item.messages.at(-1)?.content === content);
 
 describe('stopping a reply', () => {
-  it('aborts the upstream request within a second when the client disconnects, and saves the partial reply as stopped', async () => {
-    llm.configure({ tokenDelayMs: 60 });
-    const chat = await newChat();
-    const browser = new AbortController();
-    let disconnectedAt = 0;
-    const reply = await send(chat.chat_id, 'Write a long explanation of pump curves', {
-      signal: browser.signal,
-      onEvent: (event) => {
-        if (event.type === 'delta' && !browser.signal.aborted) {
-          disconnectedAt = Date.now();
-          browser.abort();
-        }
-      },
-    });
-    expect(reply.of('delta').length).toBeGreaterThanOrEqual(1);
-
-    const upstream = await lastChatRequest('Write a long explanation of pump curves');
-    await eventually(() => upstream.aborted, 2000);
-    expect(upstream.abortedAt! - disconnectedAt).toBeLessThan(1000);
-    expect(upstream.finishedAt).toBeNull();
-
-    const saved = await eventually(async () => (await messagesOf(chat.chat_id))[1], 3000);
-    expect(saved).toMatchObject({ message_id: `S-${chat.chat_id}-M-002`, role: 'assistant', status: 'stopped' });
-    expect(saved.content.length).toBeGreaterThan(0);
-    const full = demoReply([{ role: 'user', content: 'Write a long explanation of pump curves' }]);
-    expect(full.startsWith(saved.content)).toBe(true);
-    expect(saved.content.length).toBeLessThan(full.length);
-    expect((await chatOf(chat.chat_id)).message_count).toBe(2);
-  });
-
   it('stops a reply from another request and ends the stream with the stopped reply', async () => {
     llm.configure({ tokenDelayMs: 60 });
     const chat = await newChat();

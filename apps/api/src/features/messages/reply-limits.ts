@@ -21,7 +21,8 @@ const WINDOW_MS = 60_000;
 const STREAM_RETRY_AFTER_S = 2;
 
 const messagesKey = (userId: string) => `ratelimit:messages:${userId}`;
-const streamsKey = (userId: string) => `ratelimit:streams:${userId}`;
+/** The user's reply slots (the sweeper frees the slot of a reply it recovers). */
+export const streamsKey = (userId: string) => `ratelimit:streams:${userId}`;
 
 /**
  * Lua for the reply-opening script (messages.store.ts), run with the cache DB selected:

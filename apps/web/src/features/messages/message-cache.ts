@@ -11,7 +11,7 @@ export function chronological(data: Pick<MessagePages, 'pages'> | undefined): Me
   return [...data.pages].reverse().flatMap((page) => page.messages);
 }
 
-const noPages = (): MessagePages => ({ pages: [{ messages: [], next_before: null }], pageParams: [null] });
+const noPages = (): MessagePages => ({ pages: [{ messages: [], next_before: null, last_event_id: '0-0' }], pageParams: [null] });
 
 /** A chat just created has no messages: its cache starts empty, so opening it fetches nothing. */
 export function setNoMessages(queryClient: QueryClient, chatId: string): void {

@@ -256,7 +256,7 @@ describe('a long conversation', () => {
       const before = request.url.searchParams.get('before');
       const end = long.findIndex((m) => m.message_id === before);
       const messages = long.slice(Math.max(0, end - 100), end);
-      return { status: 200, body: { messages, next_before: end - 100 > 0 ? (messages[0]?.message_id ?? null) : null } };
+      return { status: 200, body: { messages, next_before: end - 100 > 0 ? (messages[0]?.message_id ?? null) : null, last_event_id: '0-0' } };
     });
     scroller.scrollTop = 150;
     fireEvent.scroll(scroller);
