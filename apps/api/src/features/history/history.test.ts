@@ -105,15 +105,16 @@ describe('the history mirror', () => {
     await expectMirrored(general.chat_id);
     expect((await messageRows(general.chat_id)).map((message) => message.status)).toEqual(['complete', 'complete', 'complete', 'complete']);
 
-    // A reply the user stops by closing the stream is saved as stopped.
+    // A reply the user stops (from another request) is saved as stopped.
     llm.configure({ tokenDelayMs: 40 });
-    const browser = new AbortController();
+    const stopper = await stack.bearer(arash);
+    let stopping: Promise<unknown> | null = null;
     await send(project.chat_id, 'Write a long explanation of pump curves', {
-      signal: browser.signal,
       onEvent: (event) => {
-        if (event.type === 'delta') browser.abort();
+        if (event.type === 'delta' && !stopping) stopping = stack.http().post(`/api/chats/${project.chat_id}/stop`).set('Authorization', stopper).then((r) => r);
       },
-    }).catch(() => undefined);
+    });
+    await stopping;
     llm.configure({ tokenDelayMs: 2 });
     await eventually(async () => (await stack.messagesOf(arash, project.chat_id))[1]?.status === 'stopped', 5000);
     await drained();

@@ -95,13 +95,15 @@ describe('token usage per reply', () => {
   it('estimates a stopped reply from the text written before the stop', async () => {
     llm.configure({ tokenDelayMs: 50 });
     const chat = await stack.createChat(arash);
-    const browser = new AbortController();
+    // Stopped from another request (closing the stream no longer stops a reply).
+    const authorization = await stack.bearer(arash);
+    let stopping: Promise<unknown> | null = null;
     await send(chat.chat_id, 'Explain water hammer at length', {
-      signal: browser.signal,
       onEvent: (event) => {
-        if (event.type === 'delta') browser.abort();
+        if (event.type === 'delta' && !stopping) stopping = stack.http().post(`/api/chats/${chat.chat_id}/stop`).set('Authorization', authorization).then((r) => r);
       },
     });
+    await stopping;
     const upstream = await chatRequest('Explain water hammer at length');
     const saved = await eventually(async () => (await stack.messagesOf(arash, chat.chat_id))[1], 5000);
     expect(saved.status).toBe('stopped');
