@@ -6,6 +6,8 @@ import {
   type RouteName,
   type Routes,
 } from '@simorgh/contracts';
+import type { IncomingMessage } from 'node:http';
+import type { Test } from 'supertest';
 import type { z } from 'zod';
 
 /**
@@ -42,6 +44,22 @@ export const ENDS_SIGN_IN: ReadonlySet<RouteName> = new Set<RouteName>(['logout'
  * test that calls every route reads their status and headers, then closes them.
  */
 export const OPEN_ENDED: ReadonlySet<RouteName> = new Set<RouteName>(['chatEvents']);
+
+/** A supertest call of `route` that, if the route is OPEN_ENDED and accepted, ends with its status (the stream closed). */
+export function closingOpenEnded(call: Test, route: Pick<TableRoute, 'name'>): Test {
+  if (!OPEN_ENDED.has(route.name)) return call;
+  return call.buffer(false).parse((response, done) => {
+    const res = response as unknown as IncomingMessage;
+    if (res.statusCode === 200) {
+      res.destroy();
+      done(null, null);
+      return;
+    }
+    let text = '';
+    res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    res.on('end', () => done(null, JSON.parse(text) as unknown));
+  });
+}
 
 export type TableRoute = RouteDefinition & { name: RouteName };
 

@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Express } from 'express';
-import type { IncomingMessage } from 'node:http';
 import request from 'supertest';
 import { ErrorBodySchema, LogoutResponseSchema } from '@simorgh/contracts';
 import { USERS } from '@simorgh/devstack/fixtures';
 import { startTestStack, type TestStack } from '../../test/harness.js';
-import { OPEN_ENDED, sampleRequest, tableRoutes, type TableRoute } from '../../test/route-samples.js';
+import { closingOpenEnded, sampleRequest, tableRoutes, type TableRoute } from '../../test/route-samples.js';
 
 let stack: TestStack;
 
@@ -23,21 +22,7 @@ const PROTECTED = tableRoutes((route) => route.access !== 'public');
 function call(app: Express, route: TableRoute, token: string, chatId: string) {
   const sample = sampleRequest(route, { id: chatId, project_number: '10234' });
   const method = sample.method.toLowerCase() as 'get' | 'post' | 'patch' | 'delete';
-  const pending = request(app)[method](sample.path).set('Authorization', `Bearer ${token}`);
-  // An accepted event stream stays open: keep its status, close it.
-  if (OPEN_ENDED.has(route.name)) {
-    void pending.buffer(false).parse((response, done) => {
-      const res = response as unknown as IncomingMessage;
-      if (res.statusCode === 200) {
-        res.destroy();
-        done(null, null);
-      } else {
-        let text = '';
-        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-        res.on('end', () => done(null, JSON.parse(text) as unknown));
-      }
-    });
-  }
+  const pending = closingOpenEnded(request(app)[method](sample.path).set('Authorization', `Bearer ${token}`), route);
   return sample.body === undefined ? pending : pending.set('Content-Type', 'application/json').send(sample.body);
 }
 

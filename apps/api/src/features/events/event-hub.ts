@@ -9,14 +9,12 @@
 import { StreamEventSchema, type EventFrame } from '@simorgh/contracts';
 import type { Logger } from '../../logger.js';
 import type { RedisClient } from '../../redis.js';
-import { eventsKey } from './events.scripts.js';
+import { EVENTS_KEY_PREFIX, eventsKey } from './events.scripts.js';
 
 /** How long one XREAD waits before it is sent again (the set of chats may have changed). */
 export const HUB_BLOCK_MS = 5000;
 const READ_COUNT = 500;
-const KEY_PREFIX = eventsKey('');
-const KEY_SUFFIX = KEY_PREFIX.slice(KEY_PREFIX.indexOf(':', 5));
-const chatIdOf = (key: string) => key.slice('chat:'.length, key.length - KEY_SUFFIX.length);
+const chatIdOf = (key: string) => key.slice(EVENTS_KEY_PREFIX.length);
 
 type RawEntry = [string, string[]];
 export type Follower = (frames: EventFrame[]) => void;

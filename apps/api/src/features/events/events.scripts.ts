@@ -2,12 +2,15 @@
  * The events feature's Redis key (chat DB) and the Lua other features compose to write a chat's
  * events in the same atomic step as the change they tell of.
  *
- *   chat:<id>:events   STREAM of the chat's events, oldest first. Field `e`: the event's JSON as
+ *   chat-events:<id>   STREAM of the chat's events, oldest first. Field `e`: the event's JSON as
  *                      sent on the wire; the entry ID is the event's ID (SSE `id:`). Capped
  *                      (MAXLEN ~) and expiring (PEXPIRE on every write), so its memory is bounded
  *                      whatever the chat does and it disappears once the chat is quiet.
+ *                      Outside the chat's own `chat:<id>:*` keys: it outlives the chat's
+ *                      deletion (followers learn of it) and its move to PostgreSQL.
  */
-export const eventsKey = (chatId: string) => `chat:${chatId}:events`;
+export const EVENTS_KEY_PREFIX = 'chat-events:';
+export const eventsKey = (chatId: string) => `${EVENTS_KEY_PREFIX}${chatId}`;
 
 /** Before every event of every chat. */
 export const NO_EVENT_ID = '0-0';

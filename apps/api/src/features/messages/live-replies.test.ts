@@ -299,7 +299,7 @@ describe('memory', () => {
       llm.configure({ tokenDelayMs: 0, reply: tokenize(REPLY).join('') });
       const chat = await stack.createChat(arash, undefined, capped.app);
       const chatDb = stack.deps.redis.chat;
-      const key = `chat:${chat.chat_id}:events`;
+      const key = `chat-events:${chat.chat_id}`;
       const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await chatDb.info('memory'))?.[1]);
       const replies = async (count: number) => {
         for (let index = 0; index < count; index += 1) {

@@ -5,7 +5,7 @@ import { ADMIN_USERS, USERS } from '@simorgh/devstack/fixtures';
 import { reconcileChats } from '../../chats/chats-startup.js';
 import { eventually, listen, postStream } from '../../../test/event-stream-client.js';
 import { startTestStack, type TestStack } from '../../../test/harness.js';
-import { sampleRequest, tableRoutes } from '../../../test/route-samples.js';
+import { closingOpenEnded, sampleRequest, tableRoutes } from '../../../test/route-samples.js';
 import { createHistoryService } from '../history.service.js';
 import { movedKey, OUTBOX_KEY } from '../history.scripts.js';
 import { createHistoryStore } from '../history.store.js';
@@ -141,10 +141,10 @@ describe('moving idle chats out of Redis', () => {
       }, 15_000);
       const sample = sampleRequest(route, { id: chat.chat_id });
       const method = route.method.toLowerCase() as 'get' | 'post' | 'patch' | 'delete';
-      const response = await stack.http()[method](sample.path)
-        .set('Authorization', authorization)
-        .set('Content-Type', 'application/json')
-        .send(sample.body ?? '');
+      const response = await closingOpenEnded(
+        stack.http()[method](sample.path).set('Authorization', authorization).set('Content-Type', 'application/json'),
+        route,
+      ).send(sample.body ?? '');
       expect(response.status, `${route.name}: ${JSON.stringify(response.body)}`).toBe(200);
       if (route.name === 'updateChat') expect(ChatResponseSchema.parse(response.body).chat).toMatchObject({ chat_name: 'taken over', pinned: true, status: 'archived' });
       if (route.name === 'generateTitle') expect(await stack.chatOf(user, chat.chat_id)).toMatchObject({ chat_name: expect.any(String) });
