@@ -13,7 +13,8 @@
 import { resolve } from 'node:path';
 import { createTokenService } from '@simorgh/api/tokens';
 import { initialBundle } from './bench/bundle.js';
-import { BENCH_USER, COLD_PROJECT_BASE, COLD_PROJECT_COUNT, startLocalStack, WARM_PROJECT, type LocalStack } from './bench/local-stack.js';
+import { describeLag, openChatDb, openHistoryPool, sampleMirrorLag, seedMirroredChats, usedMemory } from './bench/archive.js';
+import { BENCH_ADMIN, BENCH_USER, COLD_PROJECT_BASE, COLD_PROJECT_COUNT, startLocalStack, WARM_PROJECT, type LocalStack } from './bench/local-stack.js';
 import { measureRounds, medianRatio, summarize, type Load, type LoadResult, type LoadSettings } from './bench/load.js';
 import { describeMachine } from './bench/machine.js';
 import { waitForRedisIdle } from './bench/redis-idle.js';
@@ -190,7 +191,11 @@ async function runLocal(): Promise<void> {
         },
       },
     ];
+    const lagClient = await openChatDb(stack.redisUrl);
+    const lagSampler = sampleMirrorLag(lagClient);
     const creations = await measureRounds(creationLoads, settings, say);
+    const mirrorLag = await lagSampler.stop();
+    lagClient.destroy();
     if (coldIndex > COLD_PROJECT_COUNT) say(`  note: ${coldIndex} cold requests for ${COLD_PROJECT_COUNT} projects; some hit the cache`);
     // 50 closed-loop connections on a machine whose cores the load generator shares make latency
     // about connections / throughput for any server; at a few connections the tail is the API's.
@@ -217,6 +222,8 @@ async function runLocal(): Promise<void> {
       settings,
       say,
     );
+
+    const archive = await archiveFigures(stack, auth, await tokenFor(BENCH_ADMIN), tokenFor);
 
     const searchMessages = intEnv('BENCH_SEARCH_MESSAGES', 1_000_000);
     const searchChats = Math.max(5, Math.round(searchMessages / 20));
@@ -248,6 +255,18 @@ async function runLocal(): Promise<void> {
         result: verdict(search.api.p95 <= 50 && ratio <= 1.5 && search.api.failures === 0 && search.results > 0),
       });
     }
+    rows.push({ measure: 'History mirror lag during the creation load', value: describeLag(mirrorLag), baseline: '-', ratio: '-', goal: 'p99 < 1000 ms', result: verdict(mirrorLag.p99 < 1000) });
+    rows.push({ measure: 'Archive pass: chats moved out of Redis per second', value: `${archive.movedPerSecond.toFixed(0)} /s (${archive.moved} chats × 20 messages)`, baseline: '-', ratio: '-', goal: '-', result: '' });
+    listRow('GET /api/chats page 1: 90 % moved vs all in Redis', roundsOf(archive.lists, 'moved'), roundsOf(archive.lists, 'hot'), true);
+    const saved = 1 - archive.memoryAfter / archive.memoryBefore;
+    rows.push({
+      measure: 'Redis memory, 10 000 chats × 20 messages, before → after moving',
+      value: `${(archive.memoryBefore / 1e6).toFixed(1)} MB → ${(archive.memoryAfter / 1e6).toFixed(2)} MB (${(archive.memoryAfter / archive.moved).toFixed(0)} B per moved chat)`,
+      baseline: '-',
+      ratio: `${(saved * 100).toFixed(1)} % less`,
+      goal: '>= 90 % less',
+      result: verdict(saved >= 0.9),
+    });
     await waitForRedisIdle(stack.redisUrl);
     await streamFigures(
       [
@@ -268,6 +287,59 @@ async function runLocal(): Promise<void> {
     printTable(`Simorgh Chat bench, ${new Date().toISOString().slice(0, 10)}, ${machine}`);
   } finally {
     await stopStack();
+  }
+}
+
+/**
+ * The history archive's figures: 10 000 chats × 20 messages (idle two years) and two list users
+ * of 1 000 chats each, one with 9 in 10 idle a year and one all active, seeded into Redis and
+ * PostgreSQL as if mirrored. A pass moves the bulk first (memory and rate), then the list
+ * user's idle chats; then both users' first pages are loaded.
+ */
+async function archiveFigures(
+  stack: LocalStack,
+  auth: (token: string) => Record<string, string>,
+  adminToken: string,
+  tokenFor: (user: string) => Promise<string>,
+) {
+  const chat = await openChatDb(stack.redisUrl);
+  const history = openHistoryPool(stack.postgres.url());
+  const database = history.pool;
+  const run = async (idleDays: number) => {
+    const response = await fetch(`${stack.api.url}/api/admin/archive/run`, { method: 'POST', headers: auth(adminToken), body: JSON.stringify({ idle_days: idleDays }) });
+    if (response.status !== 200) throw new Error(`archive run answered ${response.status}: ${await response.text()}`);
+    return (await response.json()) as { archived: number; deleted: number };
+  };
+  try {
+    say('  history archive: seeding 10 000 chats × 20 messages and two list users into Redis and PostgreSQL...');
+    // The list users seeded above live in Redis only (bench data, never mirrored): no backfill of them.
+    await chat.hSet('history:backfill', 'done', '1');
+    const m0 = await usedMemory(chat);
+    await seedMirroredChats(chat, database, { userId: 'archive.bulk', count: 10_000, messages: 20, firstSeq: 100_000, idleDays: () => 730 });
+    const m1 = await usedMemory(chat);
+    const mostly = { userId: 'archive.mostly', count: 1000, messages: 2, firstSeq: 200_000, idleDays: (index: number) => (index % 10 === 0 ? 0 : 365) };
+    await seedMirroredChats(chat, database, mostly);
+    await seedMirroredChats(chat, database, { ...mostly, userId: 'archive.hot', firstSeq: 300_000, idleDays: () => 0 });
+    const m2 = await usedMemory(chat);
+    say('  moving the 10 000 (idle over 500 days), then the list user\'s idle ones...');
+    const started = performance.now();
+    const bulk = await run(500);
+    const seconds = (performance.now() - started) / 1000;
+    const m3 = await usedMemory(chat);
+    await run(30);
+    const chatsUrl = `${stack.api.url}/api/chats`;
+    const lists = await measureRounds(
+      [
+        { name: 'hot', options: { url: chatsUrl, headers: auth(await tokenFor('archive.hot')) } },
+        { name: 'moved', options: { url: chatsUrl, headers: auth(await tokenFor('archive.mostly')) } },
+      ],
+      settings,
+      say,
+    );
+    return { moved: bulk.archived, movedPerSecond: bulk.archived / seconds, memoryBefore: m1 - m0, memoryAfter: Math.max(0, m3 - m0 - (m2 - m1)), lists };
+  } finally {
+    chat.destroy();
+    await history.db.destroy();
   }
 }
 

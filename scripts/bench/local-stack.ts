@@ -24,6 +24,7 @@ import { createLogger } from '@simorgh/api/logger';
 import { createRedisClient, redisTargetAt } from '@simorgh/api/redis';
 
 export const BENCH_USER = 'bench.user';
+export const BENCH_ADMIN = 'bench.admin';
 /** Projects that exist only for the cold-cache run: each request names a new one. */
 export const COLD_PROJECT_BASE = 500_000;
 export const COLD_PROJECT_COUNT = 30_000;
@@ -148,6 +149,8 @@ export async function startLocalStack(say: (line: string) => void, options: { ap
         // The load runs create chats as fast as they can, as a few users.
         CHATS_PER_MINUTE: '100000',
         MAX_CHATS_PER_USER: '10000000',
+        // Runs the archive pass (POST /api/admin/archive/run) for the history figures.
+        ADMIN_USERS: BENCH_ADMIN,
       },
     });
     cleanups.push(() => api.stop());

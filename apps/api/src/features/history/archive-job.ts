@@ -14,8 +14,9 @@ export function startArchiveJob(history: Pick<HistoryService, 'runScheduledArchi
   const tick = () => {
     running = history.runScheduledArchive().catch((error: unknown) => logger.warn({ err: error }, 'archive pass failed; tried again next turn'));
   };
-  // The first turn a little after start-up (spread over processes started together), then on the interval.
-  const first = setTimeout(tick, Math.floor(Math.random() * Math.min(intervalMs, 60_000)));
+  // The first turn at a random point of the first interval (processes started together spread
+  // out, and start-up is left alone), then on the interval.
+  const first = setTimeout(tick, Math.floor(Math.random() * intervalMs));
   const timer = setInterval(tick, intervalMs);
   first.unref();
   timer.unref();
