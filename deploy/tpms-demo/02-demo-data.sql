@@ -6,11 +6,14 @@ INSERT IGNORE INTO projects (IDProjectMain, Project_Name, Client_Name, Site_Loca
 INSERT IGNORE INTO projects (IDProjectMain, Project_Name, Client_Name, Site_Location) VALUES (11002, 'Isfahan Steel Mill Cooling Water Upgrade', 'Isfahan Steel', 'Isfahan');
 INSERT IGNORE INTO projects (IDProjectMain, Project_Name, Client_Name, Site_Location) VALUES (11348, 'Tabriz Substation 400 kV Retrofit', 'Azarbaijan Regional Electric', 'Tabriz');
 INSERT IGNORE INTO projects (IDProjectMain, Project_Name, Client_Name, Site_Location) VALUES (12090, 'Kharg Island Crude Tank Farm Inspection', 'Iranian Oil Terminals', 'Kharg Island');
-INSERT IGNORE INTO users (username, password_hash, display_name, is_active) VALUES ('a.rahimi', '$2b$10$4MWV.Oz/AM0JbcavoAtX3u.KRikztNjcJ3CaFOMfnAsdkHHMEoF6W', 'Arash Rahimi', 1);
-INSERT IGNORE INTO users (username, password_hash, display_name, is_active) VALUES ('s.karimi', '$2b$10$gGqD1lkDlafRGp58e7WB/.e6AcLagm1qHgbN90IvJiQZiBcT96R.S', 'Sara Karimi', 1);
-INSERT IGNORE INTO users (username, password_hash, display_name, is_active) VALUES ('m.tehrani', '$2b$10$bldVD26zqgQglQFJYNku/e3ezd9UF8RM7q.RjYtUu8Uicq2Tla5my', 'Mina Tehrani (inactive)', 0);
+INSERT IGNORE INTO users (username, password_hash, display_name, is_active) VALUES ('a.rahimi', '$2b$10$twL0h0lSlmarJ.0AjKpMvuFiyh6rlWCrcnN/QjvyUi2xmbELJOmuK', 'Arash Rahimi', 1);
+INSERT IGNORE INTO users (username, password_hash, display_name, is_active) VALUES ('s.karimi', '$2b$10$zO2AqQmPRNvXu/4Yb3giyOqjk5GQe1Mw.UFmEBE9ijbRJJv481ATW', 'Sara Karimi', 1);
+INSERT IGNORE INTO users (username, password_hash, display_name, is_active) VALUES ('r.hosseini', '$2b$10$pRM0Ll/ZIWQwy1XotPwHO.Jahyl1XP1DwgbkyfpPHpu5QUFz5F8mO', 'Reza Hosseini', 1);
+INSERT IGNORE INTO users (username, password_hash, display_name, is_active) VALUES ('m.tehrani', '$2b$10$rSExyDtWfGSW.ckjfeACIOB7m4UCguiew521GT4qtB.wRdAmVF7ly', 'Mina Tehrani (inactive)', 0);
 INSERT IGNORE INTO draft_permission (project_ID, user) VALUES (10234, 'a.rahimi');
 INSERT IGNORE INTO draft_permission (project_ID, user) VALUES (10571, 'a.rahimi');
 INSERT IGNORE INTO draft_permission (project_ID, user) VALUES (11002, 'a.rahimi');
 INSERT IGNORE INTO draft_permission (project_ID, user) VALUES (10234, 's.karimi');
 INSERT IGNORE INTO draft_permission (project_ID, user) VALUES (11348, 's.karimi');
+INSERT IGNORE INTO draft_permission (project_ID, user) VALUES (10234, 'r.hosseini');
+INSERT IGNORE INTO draft_permission (project_ID, user) VALUES (10571, 'r.hosseini');

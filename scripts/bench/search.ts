@@ -91,7 +91,8 @@ export type SearchFigures = { name: string; api: { p50: number; p95: number; fai
 export async function measureSearch(apiUrl: string, token: string, databaseUrl: string, options: { connections: number; durationS: number; rounds: number }): Promise<SearchFigures[]> {
   const history = createHistoryDb({ DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: options.connections });
   const store = createSearchStore(history.db);
-  const visible = await chatsUserMayOpen(SEARCH_USER, 'c');
+  // Nothing is shared in the bench's data: no projects to add.
+  const visible = await chatsUserMayOpen(SEARCH_USER, 'c', async () => []);
   try {
     const figures: SearchFigures[] = [];
     for (const query of SEARCH_QUERIES) {

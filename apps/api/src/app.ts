@@ -31,6 +31,9 @@ import { createProjectsStore } from './features/projects/projects.store.js';
 import { createTpmsCache } from './features/projects/tpms-cache.js';
 import { createSearchHandlers } from './features/search/search.routes.js';
 import { createSearchService } from './features/search/search.service.js';
+import { createUsersHandlers } from './features/users/users.routes.js';
+import { createUsersService, type UsersService } from './features/users/users.service.js';
+import { createUsersStore } from './features/users/users.store.js';
 import { accessLog } from './http/access-log.js';
 import { BODY_LIMIT } from './http/body-limit.js';
 import { createErrorHandlers } from './http/error-handler.js';
@@ -45,6 +48,7 @@ export type Services = {
   tokens: TokenService;
   signIns: SignIns;
   projects: ProjectsService;
+  users: UsersService;
   chats: ChatsService;
   llm: LlmService;
   messages: MessagesService;
@@ -102,10 +106,18 @@ export function buildServices(deps: Deps, options: CreateAppOptions = {}): Servi
     logger: deps.logger,
     archive: { afterDays: deps.env.ARCHIVE_AFTER_DAYS, retentionDays: deps.env.RETENTION_DAYS },
   });
+  const users = createUsersService({
+    store: createUsersStore(deps.tpms),
+    projects,
+    cache: deps.redis.cache,
+    ttlS: deps.env.TPMS_CACHE_TTL_S,
+    logger: deps.logger,
+  });
   const chats = createChatsService(
     deps,
     createChatsStore(deps.redis.chat, { counters: redisDbOf(deps.env.REDIS_URL), chat: deps.env.REDIS_CHAT_DB, cache: deps.env.REDIS_CACHE_DB }),
     projects,
+    users,
     { chatsPerMinute: deps.env.CHATS_PER_MINUTE, maxChatsPerUser: deps.env.MAX_CHATS_PER_USER },
     history,
     events,
@@ -134,9 +146,10 @@ export function buildServices(deps: Deps, options: CreateAppOptions = {}): Servi
       logger: deps.logger,
     }),
     events,
+    authors: users,
     options: { maxMessagesPerChat: deps.env.MAX_MESSAGES_PER_CHAT, leaseMs, ...options.messages },
   });
-  return { tokens, signIns, projects, chats, llm: deps.llm, messages, history };
+  return { tokens, signIns, projects, users, chats, llm: deps.llm, messages, history };
 }
 
 /** The Express app with every route under /api. No listen: server.ts and tests do that. */
@@ -186,9 +199,10 @@ export function createApp(deps: Deps, options: CreateAppOptions = {}): Express {
       ...createChatsHandlers(services.chats),
       ...createMessagesHandlers(services.messages),
       ...createProjectsHandlers(services.projects),
+      ...createUsersHandlers(services.users),
       ...createAdminHandlers(services.projects, services.signIns, deps.history.db, services.history),
       ...createLlmHandlers(services.llm),
-      ...createSearchHandlers(createSearchService(deps.history.db)),
+      ...createSearchHandlers(createSearchService(deps.history.db, services.chats.sharedProjectsOf)),
     },
     { viewer: optionalAuth(services.signIns.authenticate), user: authenticated, admin: requireAdmin(deps.env.ADMIN_USERS) },
     { ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }), labelRoutes: metricsToken !== undefined },

@@ -10,8 +10,22 @@ export type ChatType = z.infer<typeof ChatTypeSchema>;
 export const ChatStatusSchema = z.enum(['active', 'archived']);
 export type ChatStatus = z.infer<typeof ChatStatusSchema>;
 
-/** Chat metadata as stored at chat:<id>:metadata and sent on the wire. */
-export const ChatMetadataSchema = z.object({
+/** Who besides the owner may open a chat: only `allowed_users` (private), or also the project's members. */
+export const ChatVisibilitySchema = z.enum(['private', 'project']);
+export type ChatVisibility = z.infer<typeof ChatVisibilitySchema>;
+
+/** How the caller may open a chat: as its owner, as one of its allowed users, or as a member of its project. */
+export const ChatAccessSchema = z.enum(['owner', 'allowed', 'project']);
+export type ChatAccess = z.infer<typeof ChatAccessSchema>;
+
+/** The most people one chat can be shared with by name. */
+export const MAX_ALLOWED_USERS = 50;
+
+/** A TPMS user ID as a client names one (share lists, the people picker). */
+export const UserIdSchema = z.string().trim().min(1, 'a user ID must not be empty').max(150);
+
+/** Chat metadata as stored at chat:<id>:metadata (readers fill defaults for fields older chats lack). */
+export const StoredChatSchema = z.object({
   chat_id: z.string(),
   chat_name: z.string(),
   user_id: z.string(),
@@ -24,7 +38,14 @@ export const ChatMetadataSchema = z.object({
   message_count: z.number().int().nonnegative(),
   status: ChatStatusSchema,
   pinned: z.boolean(),
+  visibility: ChatVisibilitySchema,
+  /** User IDs the owner shared the chat with by name. */
+  allowed_users: z.array(z.string()).max(MAX_ALLOWED_USERS),
 });
+export type StoredChat = z.infer<typeof StoredChatSchema>;
+
+/** A chat on the wire: its stored metadata and how the caller may open it. */
+export const ChatMetadataSchema = StoredChatSchema.extend({ access: ChatAccessSchema });
 export type ChatMetadata = z.infer<typeof ChatMetadataSchema>;
 
 const ChatNameSchema = z.string().trim().min(1, 'chat_name must not be empty').max(CHAT_NAME_MAX);
@@ -68,6 +89,8 @@ export const ListChatsQuerySchema = z.object({
   project_number: ProjectNumberSchema.optional(),
   /** Defaults to active chats; `all` lists both. */
   status: z.enum(['active', 'archived', 'all']).default('active'),
+  /** `mine` (default): the caller's own chats; `shared`: chats others share with the caller, newest first. */
+  scope: z.enum(['mine', 'shared']).default('mine'),
 });
 export type ListChatsQuery = z.input<typeof ListChatsQuerySchema>;
 
@@ -82,9 +105,16 @@ export const UpdateChatRequestSchema = z
     chat_name: ChatNameSchema.optional(),
     status: ChatStatusSchema.optional(),
     pinned: z.boolean().optional(),
+    /** Owner only; `project` for project chats only. */
+    visibility: ChatVisibilitySchema.optional(),
+    /** Owner only: the whole new list (each user added must be active in TPMS, and on the project for a project chat). */
+    allowed_users: z
+      .array(UserIdSchema)
+      .max(MAX_ALLOWED_USERS, `allowed_users can name at most ${MAX_ALLOWED_USERS} people`)
+      .optional(),
   })
   .refine((body) => Object.values(body).some((value) => value !== undefined), {
-    message: 'Send at least one of chat_name, status or pinned',
+    message: 'Send at least one of chat_name, status, pinned, visibility or allowed_users',
   });
 export type UpdateChatRequest = z.input<typeof UpdateChatRequestSchema>;
 

@@ -4,6 +4,7 @@ export * from './auth.js';
 export * from './projects.js';
 export * from './chats.js';
 export * from './messages.js';
+export * from './users.js';
 export * from './health.js';
 export * from './admin.js';
 export * from './search.js';

@@ -36,6 +36,10 @@ export const MessageSchema = z.object({
   error: z.string().optional(),
   /** Assistant messages: the reply's token usage. Null or absent on user messages, older replies and replies that failed before any text. */
   usage: MessageUsageSchema.nullable().optional(),
+  /** Who wrote a user message (a shared chat has several writers); absent on older messages. */
+  author_id: z.string().optional(),
+  /** The author's display name in TPMS when the message was written. */
+  author_name: z.string().optional(),
 });
 export type Message = z.infer<typeof MessageSchema>;
 

@@ -37,6 +37,7 @@ import {
 } from './messages.js';
 import { ProjectNumberSchema, ProjectSchema } from './projects.js';
 import { SearchQuerySchema, SearchResponseSchema } from './search.js';
+import { SearchUsersQuerySchema, SearchUsersResponseSchema } from './users.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -111,7 +112,7 @@ export const routes = {
     query: ListChatsQuerySchema,
     responses: { 200: ListChatsResponseSchema },
     access: 'user',
-    summary: "One page of the user's chats: pinned first, then newest first",
+    summary: "One page of the user's chats (pinned first, then newest first), or of the chats shared with them (scope=shared, newest first)",
   },
   getChat: {
     method: 'GET',
@@ -128,7 +129,7 @@ export const routes = {
     body: UpdateChatRequestSchema,
     responses: { 200: ChatResponseSchema },
     access: 'user',
-    summary: 'Rename, pin or archive a chat',
+    summary: 'Rename, pin, archive or share a chat (owner only)',
   },
   deleteChat: {
     method: 'DELETE',
@@ -209,6 +210,14 @@ export const routes = {
     responses: { 200: ProjectSchema },
     access: 'user',
     summary: 'A project the user has TPMS permission for',
+  },
+  searchUsers: {
+    method: 'GET',
+    path: '/api/users',
+    query: SearchUsersQuerySchema,
+    responses: { 200: SearchUsersResponseSchema },
+    access: 'user',
+    summary: 'Active TPMS users by the start of their ID or name, for sharing a chat',
   },
   invalidateTpmsCache: {
     method: 'POST',

@@ -51,6 +51,7 @@ export const DEMO_TPMS: TpmsData = {
   users: [
     { username: 'a.rahimi', password: 'simorgh-demo', displayName: 'Arash Rahimi' },
     { username: 's.karimi', password: 'simorgh-demo', displayName: 'Sara Karimi' },
+    { username: 'r.hosseini', password: 'simorgh-demo', displayName: 'Reza Hosseini' },
     { username: 'm.tehrani', password: 'simorgh-demo', displayName: 'Mina Tehrani (inactive)', active: false },
   ],
   permissions: [
@@ -59,6 +60,8 @@ export const DEMO_TPMS: TpmsData = {
     [11002, 'a.rahimi'],
     [10234, 's.karimi'],
     [11348, 's.karimi'],
+    [10234, 'r.hosseini'],
+    [10571, 'r.hosseini'],
   ],
 };
 

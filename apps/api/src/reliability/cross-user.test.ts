@@ -152,3 +152,126 @@ describe("another user's sessions", () => {
     expect(own.status).toBe(200);
   }, 60_000);
 });
+
+/** The chat routes someone other than the owner may use on a chat they may open; the rest are the owner's alone. */
+const OPEN_TO_OTHERS: ReadonlySet<string> = new Set(['getChat', 'listMessages', 'sendMessage', 'stopReply']);
+
+describe('the roles around a shared chat', () => {
+  const reza = USERS.reza.username;
+  const leila = USERS.leila.username;
+  const omid = USERS.omid.username;
+  const refinery = String(PROJECTS.refinery.id);
+
+  async function call(route: (typeof CHAT_ROUTES)[number], id: string, token: string) {
+    const { method, path, body } = sampleRequest(route, { id });
+    const res = await fetch(`${server.url}${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      ...(body ? { body } : {}),
+    });
+    const label = `${method} ${path}`;
+    if (!(res.headers.get('content-type') ?? '').startsWith('text/event-stream')) return { label, status: res.status, body: (await res.json()) as unknown };
+    // A reply stream ends by itself; a stream that follows a chat does not: its status is the answer.
+    if (method === 'GET') await res.body?.cancel();
+    else await res.text();
+    return { label, status: res.status, body: null };
+  }
+
+  async function patch(id: string, body: object) {
+    const res = await fetch(`${server.url}/api/chats/${id}`, {
+      method: 'PATCH',
+      headers: { Authorization: `Bearer ${await stack.tokenFor(owner)}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    expect(res.status, JSON.stringify(await res.clone().json())).toBe(200);
+  }
+
+  it('gives each role exactly its access on every chat route, and changes nothing where it is refused', async () => {
+    const ownerToken = await stack.tokenFor(owner);
+    const project = { chat_type: 'project', project_number: refinery };
+    const shared = await create(owner, { ...project, page_name: 'Shared with the team' });
+    await patch(shared.chat_id, { visibility: 'project', allowed_users: [intruder, omid] });
+    const closed = await create(owner, { ...project, page_name: 'Kept private' });
+    await patch(closed.chat_id, { allowed_users: [intruder] });
+    await patch(closed.chat_id, { allowed_users: [] });
+    const general = await create(owner, { chat_type: 'general' });
+    await patch(general.chat_id, { allowed_users: [leila] });
+    for (const chat of [shared, closed, general]) {
+      const reply = await postStream(`${server.url}/api/chats/${chat.chat_id}/messages`, ownerToken, { content: 'Relief load for the flare?' });
+      expect(reply.events.at(-1)?.event.type).toBe('done');
+    }
+    await eventually(async () => (await stack.chatOf(owner, general.chat_id)).chat_name !== PLACEHOLDER_TITLE);
+
+    // Omid was on the list and on the project; his permission row goes, and an admin drops the cache.
+    const admin = await stack.tpmsAdmin();
+    try {
+      await admin.execute('DELETE FROM draft_permission WHERE project_ID = ? AND user = ?', [refinery, omid]);
+    } finally {
+      await admin.end();
+    }
+    const invalidated = await fetch(`${server.url}/api/admin/tpms-cache/invalidate`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${await stack.tokenFor(USERS.admin.username)}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ project_number: refinery, user_id: omid }),
+    });
+    expect(invalidated.status).toBe(200);
+
+    const snapshot = async () =>
+      Promise.all([shared, closed, general].map(async (chat) => ({ chat: await stack.chatOf(owner, chat.chat_id), messages: await stack.messagesOf(owner, chat.chat_id) })));
+
+    const outsiders = [
+      { role: 'project member of a private chat', user: reza, chat: closed },
+      { role: 'non-member of a project-wide chat', user: leila, chat: shared },
+      { role: 'revoked member still named', user: omid, chat: shared },
+      { role: 'removed allowed user', user: intruder, chat: closed },
+      { role: 'project member of a general chat', user: reza, chat: general },
+    ];
+    const before = await snapshot();
+    const upstreamBefore = llm.requests.length;
+    for (const { role, user, chat } of outsiders) {
+      const token = await stack.tokenFor(user);
+      for (const route of CHAT_ROUTES) {
+        const result = await call(route, chat.chat_id, token);
+        expect(result.status, `${role}: ${result.label}`).toBe(404);
+        expect(ErrorBodySchema.parse(result.body).code).toBe('not_found');
+      }
+    }
+    expect(await snapshot()).toEqual(before);
+    expect(llm.requests.length).toBe(upstreamBefore);
+
+    const insiders = [
+      { role: 'allowed user', user: intruder, chat: shared, access: 'allowed' },
+      { role: 'project member', user: reza, chat: shared, access: 'project' },
+      { role: 'allowed user of a general chat', user: leila, chat: general, access: 'allowed' },
+    ];
+    for (const { role, user, chat, access } of insiders) {
+      const token = await stack.tokenFor(user);
+      const ownersOnly = CHAT_ROUTES.filter((route) => !OPEN_TO_OTHERS.has(route.name));
+      expect(ownersOnly.length).toBeGreaterThanOrEqual(4);
+      const untouched = await snapshot();
+      const upstream = llm.requests.length;
+      for (const route of ownersOnly) {
+        const result = await call(route, chat.chat_id, token);
+        expect(result.status, `${role}: ${result.label}`).toBe(403);
+        expect(ErrorBodySchema.parse(result.body).detail).toMatch(/^Only the owner can /);
+      }
+      expect(await snapshot()).toEqual(untouched);
+      expect(llm.requests.length).toBe(upstream);
+      for (const route of CHAT_ROUTES.filter((candidate) => OPEN_TO_OTHERS.has(candidate.name))) {
+        const result = await call(route, chat.chat_id, token);
+        expect(result.status, `${role}: ${result.label}`).toBe(200);
+        if (route.name === 'getChat') expect(ChatResponseSchema.parse(result.body).chat).toMatchObject({ chat_id: chat.chat_id, access });
+      }
+      const messages = await stack.messagesOf(owner, chat.chat_id);
+      expect(messages.at(-2)).toMatchObject({ role: 'user', author_id: user });
+    }
+
+    // The owner may do everything, delete last.
+    const ownerRoutes = [...CHAT_ROUTES.filter((route) => route.name !== 'deleteChat'), ...CHAT_ROUTES.filter((route) => route.name === 'deleteChat')];
+    for (const route of ownerRoutes) {
+      const result = await call(route, general.chat_id, ownerToken);
+      expect(result.status, `owner: ${result.label}`).toBe(200);
+    }
+    expect((await fetch(`${server.url}/api/chats/${general.chat_id}`, { headers: { Authorization: `Bearer ${ownerToken}` } })).status).toBe(404);
+  }, 90_000);
+});

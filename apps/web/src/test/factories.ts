@@ -17,6 +17,9 @@ export function makeChat(overrides: Partial<ChatMetadata> = {}): ChatMetadata {
     message_count: 0,
     status: 'active',
     pinned: false,
+    visibility: 'private',
+    allowed_users: [],
+    access: 'owner',
     ...overrides,
   });
 }

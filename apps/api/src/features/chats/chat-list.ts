@@ -1,4 +1,4 @@
-import type { ChatMetadata, ListChatsQuerySchema } from '@simorgh/contracts';
+import type { StoredChat, ListChatsQuerySchema } from '@simorgh/contracts';
 import type { z } from 'zod';
 import type { ListPosition } from './chat-cursor.js';
 import type { ChatRenderer, RenderedChat } from './chat-render.js';
@@ -78,7 +78,7 @@ export async function readListPage(
   return { items, next: null };
 }
 
-function matches(chat: ChatMetadata, userId: string, query: ListInput): boolean {
+function matches(chat: StoredChat, userId: string, query: ListInput): boolean {
   if (chat.user_id !== userId) return false;
   if (query.status !== 'all' && chat.status !== query.status) return false;
   if (query.chat_type && chat.chat_type !== query.chat_type) return false;
@@ -92,7 +92,7 @@ function matches(chat: ChatMetadata, userId: string, query: ListInput): boolean 
  * the last score seen, skipping the entries at that score already read, so equal creation
  * times never stall or repeat the walk.
  */
-async function* newestFirst(
+export async function* newestFirst(
   store: ChatsStore,
   key: string,
   after: ListPosition | null,

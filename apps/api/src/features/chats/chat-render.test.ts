@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ChatMetadataSchema } from '@simorgh/contracts';
+import { StoredChatSchema } from '@simorgh/contracts';
 import { createChatRenderer } from './chat-render.js';
 
 const stored = (changes: Record<string, unknown> = {}) =>
@@ -15,6 +15,8 @@ const stored = (changes: Record<string, unknown> = {}) =>
     message_count: 4,
     status: 'active',
     pinned: false,
+    visibility: 'private',
+    allowed_users: [],
     ...changes,
   });
 
@@ -23,7 +25,7 @@ describe('chat renderer', () => {
     const render = createChatRenderer();
     const rendered = render('G-202611-000001', stored());
 
-    expect(ChatMetadataSchema.parse(rendered?.chat)).toEqual({ chat_id: 'G-202611-000001', ...JSON.parse(stored()) });
+    expect(StoredChatSchema.parse(rendered?.chat)).toEqual({ chat_id: 'G-202611-000001', ...JSON.parse(stored()) });
     expect(JSON.parse(rendered?.json ?? 'null')).toEqual(rendered?.chat);
   });
 

@@ -1,9 +1,9 @@
-import type { ChatMetadata } from '@simorgh/contracts';
+import type { StoredChat } from '@simorgh/contracts';
 import { LRUCache } from 'lru-cache';
 import { needsMessageCount, normalizeMetadata } from './chat-metadata.js';
 
 /** A chat ready for the wire: `json` is `chat` encoded, or null while its message count is unknown. */
-export type RenderedChat = { chat: ChatMetadata; json: string | null };
+export type RenderedChat = { chat: StoredChat; json: string | null };
 
 type Remembered = { stored: string; rendered: RenderedChat };
 

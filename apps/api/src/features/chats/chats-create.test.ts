@@ -50,6 +50,9 @@ describe('POST /api/chats (general)', () => {
       message_count: 0,
       status: 'active',
       pinned: false,
+      visibility: 'private',
+      allowed_users: [],
+      access: 'owner',
     });
     const stored = JSON.parse((await stack.deps.redis.chat.get('chat:G-202603-000001:metadata')) ?? 'null');
     expect(stored).toMatchObject({ chat_id: 'G-202603-000001', message_count: 0, status: 'active' });
@@ -117,7 +120,8 @@ describe('POST /api/chats (general)', () => {
     expect([last.chat.chat_id, widened.chat.chat_id]).toEqual(['G-202610-999999', 'G-202610-1000000']);
     expect(widened.chat.chat_id).toBe(formatGeneralId(new Date('2026-10-05T00:00:00Z'), 1_000_000));
     const stored = JSON.parse((await stack.deps.redis.chat.get('chat:G-202610-1000000:metadata')) ?? '{}');
-    expect(stored).toEqual(widened.chat);
+    // The wire adds the caller's access, and the empty share list that is never stored.
+    expect({ ...stored, allowed_users: [], access: 'owner' }).toEqual(widened.chat);
     expect(await stack.deps.redis.chat.zScore(`user:${USERS.arash.username}:chats`, 'G-202610-1000000')).toBe(Date.parse('2026-10-05T00:00:00Z'));
   });
 

@@ -372,7 +372,7 @@ describe('the service used by the messages feature', () => {
     const chat = await create(arash);
     expect(await chats.setTitleIfPlaceholder(chat.chat_id, 'Flange rating at 300 °C')).toBe(true);
     expect(await chats.setTitleIfPlaceholder(chat.chat_id, 'A later guess')).toBe(false);
-    expect((await chats.getOwnedChat(arash, chat.chat_id)).chat_name).toBe('Flange rating at 300 °C');
+    expect((await chats.openChat(arash, chat.chat_id)).chat.chat_name).toBe('Flange rating at 300 °C');
     expect(await chats.setTitleIfPlaceholder('G-209901-000001', 'No such chat')).toBe(false);
   });
 });

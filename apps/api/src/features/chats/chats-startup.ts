@@ -2,7 +2,7 @@ import { counterKeyOf, parseSessionId, SESSION_SEQ_WIDTH } from '@simorgh/contra
 import type { Deps } from '../../deps.js';
 import { defineScript } from '../../redis-script.js';
 import { createdMsOf, normalizeMetadata } from './chat-metadata.js';
-import { metadataKey, userIndexKey, userPinnedKey } from './chats.scripts.js';
+import { metadataKey, projectSharedKey, SHARED_PROJECTS_KEY, userIndexKey, userPinnedKey, userSharedKey } from './chats.scripts.js';
 
 const METADATA_KEY = /^chat:(.+):metadata$/;
 
@@ -33,7 +33,8 @@ export type IssuedElsewhere = () => Promise<Array<{ prefix: string; seq: number 
  * - adds chats missing from their owner's index (legacy UUID chats written by the
  *   previous system) so they show up in the list;
  * - adds pinned chats missing from their owner's pinned set (pinned by the previous system,
- *   or before the set existed): the list reads pinned chats from that set alone.
+ *   or before the set existed): the list reads pinned chats from that set alone;
+ * - files shared chats in the sharing indexes (chats.scripts.ts) they may be missing from.
  */
 export async function reconcileChats(deps: Pick<Deps, 'redis' | 'logger'>, issued?: IssuedElsewhere): Promise<ReconcileReport> {
   const { chat, counters } = deps.redis;
@@ -73,6 +74,11 @@ export async function reconcileChats(deps: Pick<Deps, 'redis' | 'logger'>, issue
           indexed += 1;
         }
         if (metadata.pinned) await chat.zAdd(userPinnedKey(metadata.user_id), { score, value: id });
+        for (const user of metadata.allowed_users) await chat.zAdd(userSharedKey(user), { score, value: id });
+        if (metadata.visibility === 'project' && metadata.project_number) {
+          await chat.zAdd(projectSharedKey(metadata.project_number), { score, value: id });
+          await chat.sAdd(SHARED_PROJECTS_KEY, metadata.project_number);
+        }
       }),
     );
   }

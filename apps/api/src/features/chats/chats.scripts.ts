@@ -9,10 +9,19 @@
  *   user:<user_id>:chats    ZSET of the user's session IDs, score = creation time in ms
  *   user:<user_id>:pinned   ZSET of the pinned ones among them, same scores: the list reads it
  *                           first so a page costs O(page), not O(chats)
+ *   user:<user_id>:shared   ZSET of the chats others shared with the user by name (their
+ *                           allowed_users), score = the chat's creation time in ms
+ *   project:<n>:shared      ZSET of project n's chats with visibility "project", same scores
+ *   shared:projects         SET of the project numbers whose project:<n>:shared is not empty
+ * The last three are what GET /api/chats?scope=shared reads; the scripts that change sharing or
+ * delete a chat keep them in step with the metadata (SHARING_LUA in chats.store.ts).
  */
 export const metadataKey = (chatId: string) => `chat:${chatId}:metadata`;
 export const userIndexKey = (userId: string) => `user:${userId}:chats`;
 export const userPinnedKey = (userId: string) => `user:${userId}:pinned`;
+export const userSharedKey = (userId: string) => `user:${userId}:shared`;
+export const projectSharedKey = (projectNumber: string) => `project:${projectNumber}:shared`;
+export const SHARED_PROJECTS_KEY = 'shared:projects';
 
 /**
  * Lua, for scripts that read a chat and change its message count atomically with their own

@@ -6,8 +6,10 @@ import {
   PLACEHOLDER_TITLE,
   SESSION_SEQ_WIDTH,
   projectCounterKey,
+  type ChatAccess,
   type ChatMetadata,
   type Project,
+  type StoredChat,
   type CreateChatRequestSchema,
   type CreateChatResponse,
   type ListChatsQuerySchema,
@@ -23,11 +25,13 @@ import type { HistoryService } from '../history/history.service.js';
 import type { ChatEvents } from '../events/events.service.js';
 import type { ProjectsService } from '../projects/projects.service.js';
 import type { AccessCheck } from '../projects/projects.scripts.js';
-import { decodeCursor, encodeCursor } from './chat-cursor.js';
-import { readListPage } from './chat-list.js';
-import { createChatRenderer } from './chat-render.js';
-import { needsMessageCount, normalizeMetadata } from './chat-metadata.js';
-import type { ChatsStore, MetadataPatch } from './chats.store.js';
+import type { UsersService } from '../users/users.service.js';
+import { decodeCursor, encodeCursor, type ListPosition } from './chat-cursor.js';
+import { MAX_SCANNED_PER_PAGE, readListPage } from './chat-list.js';
+import { createChatRenderer, type RenderedChat } from './chat-render.js';
+import { createdMsOf, needsMessageCount, normalizeMetadata, withAccess } from './chat-metadata.js';
+import type { ChatsStore, MetadataPatch, SharingChange } from './chats.store.js';
+import { readSharedPage } from './shared-list.js';
 
 type CreateInput = z.output<typeof CreateChatRequestSchema>;
 type ListInput = z.output<typeof ListChatsQuerySchema>;
@@ -42,10 +46,17 @@ export type ChatLimits = { chatsPerMinute: number; maxChatsPerUser: number };
  * PostgreSQL; every write goes through `writeMetadata` (or the messages feature's scripts),
  * which brings a moved chat back into Redis first.
  */
+/** A chat someone may open, and as what. */
+export type OpenedChat = { chat: StoredChat; access: ChatAccess };
+
+/** The chat as the caller sees it on the wire. */
+export const asSeenBy = ({ chat, access }: OpenedChat): ChatMetadata => ({ ...chat, access });
+
 export function createChatsService(
   deps: Pick<Deps, 'clock' | 'logger' | 'metrics'>,
   store: ChatsStore,
   projects: ProjectsService,
+  users: Pick<UsersService, 'requireShareable'>,
   limits: ChatLimits,
   history: Pick<HistoryService, 'movedChat' | 'movedMetadata' | 'bringBackChat'>,
   events: Pick<ChatEvents, 'publishChatEvent'>,
@@ -64,25 +75,52 @@ export function createChatsService(
     return store.patch(chatId, changes, options);
   }
 
-  async function withCount(chatId: string, raw: unknown): Promise<ChatMetadata | null> {
+  async function withCount(chatId: string, raw: unknown): Promise<StoredChat | null> {
     const counted = needsMessageCount(raw) ? await store.countMessages(chatId) : null;
     return normalizeMetadata(chatId, raw, counted);
   }
 
+  /** Whether `userId` has a draft_permission row for the project now (TPMS cache; 503 when TPMS cannot say). */
+  async function hasPermission(userId: string, projectNumber: string): Promise<boolean> {
+    const [allowed] = await projects.permitted([[projectNumber, userId]]);
+    return allowed === true;
+  }
+
   /**
-   * The chat if `userId` owns it, else 404 — for someone else's, a missing or a malformed
-   * ID alike, so nothing leaks about which chats exist. Project chats re-check the
-   * user's TPMS permission (cached), so revoked access ends within the cache TTL.
+   * The one answer to "may this user open this chat, and as what", for every chat route. Its
+   * owner may (a project chat also needs the owner's TPMS permission: 403 without it, as
+   * before sharing); so may the users it names in allowed_users and, when its visibility is
+   * "project", everyone with a draft_permission row for its project. For a project chat every
+   * access but the owner's re-checks that permission through the TPMS cache, so access ends at
+   * most TPMS_CACHE_TTL_S after a revocation, and at once after an admin cache invalidation;
+   * that holds for the named users too, since nobody sees a project chat without current
+   * permission on its project. Anyone else gets 404, as for a missing or malformed ID, so
+   * nothing leaks about which chats exist. TPMS unreachable: 503, never 403 or 404.
    */
-  async function getOwnedChat(userId: string, chatId: string): Promise<ChatMetadata> {
+  async function openChat(userId: string, chatId: string): Promise<OpenedChat> {
     if (parseSessionId(chatId) === null) throw new AppError('not_found', 'Chat not found');
     // Moved: from PostgreSQL. Neither: read Redis again, in case it was brought back meanwhile.
     const raw = (await store.getRaw(chatId)) ?? (await history.movedChat(chatId)) ?? (await store.getRaw(chatId));
     const chat = raw === null ? null : await withCount(chatId, raw);
-    if (!chat || chat.user_id !== userId) throw chatNotFound(chatId);
-    if (chat.chat_type === 'project' && chat.project_number) {
-      await projects.requireAccess(userId, chat.project_number);
+    if (!chat) throw chatNotFound(chatId);
+    const project = chat.chat_type === 'project' ? chat.project_number : null;
+    if (chat.user_id === userId) {
+      if (project) await projects.requireAccess(userId, project);
+      return { chat, access: 'owner' };
     }
+    const named = chat.allowed_users.includes(userId);
+    if (!named && !(project && chat.visibility === 'project')) throw chatNotFound(chatId);
+    if (project && !(await hasPermission(userId, project))) throw chatNotFound(chatId);
+    return { chat, access: named ? 'allowed' : 'project' };
+  }
+
+  /**
+   * The chat, for what only its owner may do (`action`, as in "Only the owner can <action>"):
+   * 403 for the others who may open it, 404 for everyone else.
+   */
+  async function ownChat(userId: string, chatId: string, action: string): Promise<StoredChat> {
+    const { chat, access } = await openChat(userId, chatId);
+    if (access !== 'owner') throw new AppError('forbidden', `Only the owner can ${action}`);
     return chat;
   }
 
@@ -94,7 +132,8 @@ export function createChatsService(
     const createdAt = now.toISOString();
     // One literal, in the contract's field order: `{ ...base, more }` would build a slow
     // dictionary-mode object, which cost several microseconds per creation to build and encode.
-    const template: Omit<ChatMetadata, 'chat_id'> = {
+    // An empty allowed_users is not stored (see chats.store.ts).
+    const template: Omit<StoredChat, 'chat_id' | 'allowed_users'> = {
       chat_name: pageName ?? PLACEHOLDER_TITLE,
       user_id: userId,
       chat_type: project ? 'project' : 'general',
@@ -106,6 +145,7 @@ export function createChatsService(
       message_count: 0,
       status: 'active',
       pinned: false,
+      visibility: 'private',
     };
     const counterKey = project ? projectCounterKey(project.project_number) : generalCounterKey(now);
     const format = project ? (seq: number) => formatProjectId(project.project_number, seq) : (seq: number) => formatGeneralId(now, seq);
@@ -135,7 +175,7 @@ export function createChatsService(
     if (created.skipped > 0) {
       deps.logger.warn({ chat_id: created.chatId, skipped: created.skipped, counter: counterKey }, 'session IDs already taken; counter was behind, skipped them');
     }
-    const chat: ChatMetadata = { chat_id: created.chatId, ...template };
+    const chat: ChatMetadata = { chat_id: created.chatId, ...template, allowed_users: [], access: 'owner' };
     deps.logger.debug({ chat_id: chat.chat_id, user_id: userId, chat_type: chat.chat_type }, 'chat created');
     deps.metrics.chatsCreated.inc({ type: chat.chat_type });
     return chat;
@@ -167,21 +207,31 @@ export function createChatsService(
     return { status: 'success', chat, message: `Project session created for ${chat.project_name}` };
   }
 
+  /** Which of the projects `userId` has permission on now (TPMS cache), for the shared list. */
+  async function permittedProjects(userId: string, projectNumbers: string[]): Promise<Set<string>> {
+    const allowed = await projects.permitted(projectNumbers.map((projectNumber) => [projectNumber, userId]));
+    return new Set(projectNumbers.filter((_, index) => allowed[index]));
+  }
+
   /**
-   * One page of the user's chats, encoded for the wire from what the renderer remembers of
-   * each (see chat-render.ts). Only legacy chats without a stored message_count are counted
-   * (one call each); the rest are ready as they are, without a promise per item.
+   * One page of the user's chats (or, with scope=shared, of the chats others share with them),
+   * encoded for the wire from what the renderer remembers of each (see chat-render.ts). Only
+   * legacy chats without a stored message_count are counted (one call each); the rest are ready
+   * as they are, without a promise per item.
    */
   async function list(userId: string, query: ListInput): Promise<EncodedJson<ListChatsResponse>> {
     const after = query.cursor === undefined ? null : decodeCursor(query.cursor);
-    const page = await readListPage(store, render, userId, query, after, history.movedMetadata);
-    const encoded = page.items.map((item) => item.json);
+    const page: { items: Array<RenderedChat & { access?: ChatAccess }>; next: ListPosition | null } =
+      query.scope === 'shared'
+        ? await readSharedPage(store, render, userId, query, after, (numbers) => permittedProjects(userId, numbers), history.movedMetadata)
+        : await readListPage(store, render, userId, query, after, history.movedMetadata);
+    const encoded = page.items.map((item) => (item.json === null ? '' : withAccess(item.json, item.access ?? 'owner')));
     const counting: Array<Promise<void>> = [];
-    for (const [index, { chat, json }] of page.items.entries()) {
+    for (const [index, { chat, json, access }] of page.items.entries()) {
       if (json !== null) continue;
       counting.push(
         store.countMessages(chat.chat_id).then((count) => {
-          encoded[index] = JSON.stringify({ ...chat, message_count: count });
+          encoded[index] = JSON.stringify({ ...chat, message_count: count, access: access ?? 'owner' });
         }),
       );
     }
@@ -190,14 +240,53 @@ export function createChatsService(
     return new EncodedJson(`{"chats":[${encoded.join(',')}],"next_cursor":${JSON.stringify(cursor)}}`);
   }
 
+  /**
+   * The sharing part of a PATCH, checked: `visibility: "project"` only on a project chat; the
+   * owner never in allowed_users; each user added must be active in TPMS and, on a project chat,
+   * have permission on its project (400 naming the first who does not). Users already on the
+   * list are kept as they are: whether they may still open the chat is asked at each access.
+   */
+  async function sharingChange(chat: StoredChat, visibility: UpdateInput['visibility'], allowedUsers: UpdateInput['allowed_users']): Promise<SharingChange | null> {
+    if (visibility === undefined && allowedUsers === undefined) return null;
+    const project = chat.chat_type === 'project' ? chat.project_number : null;
+    if (visibility === 'project' && project === null) {
+      throw new AppError('validation', 'Only a project chat can be shared with everyone on its project');
+    }
+    const change: SharingChange = { project, createdMs: createdMsOf(chat), ...(visibility === undefined ? {} : { visibility }) };
+    if (allowedUsers === undefined) return change;
+    const wanted = [...new Map(allowedUsers.map((user) => [user.toLowerCase(), user])).values()];
+    const owner = wanted.find((user) => user.toLowerCase() === chat.user_id.toLowerCase());
+    if (owner !== undefined) throw new AppError('validation', `User ${owner} owns this chat; list only the people to share it with`);
+    const current = new Set(chat.allowed_users);
+    const added = await users.requireShareable(wanted.filter((user) => !current.has(user)), project);
+    return { ...change, users: [...wanted.filter((user) => current.has(user)), ...added] };
+  }
+
   async function update(userId: string, chatId: string, changes: UpdateInput): Promise<ChatMetadata> {
-    await getOwnedChat(userId, chatId);
-    const patch = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
-    const raw = await writeMetadata(chatId, { ...patch, updated_at: nowIso() }, { owner: userId });
+    const current = await ownChat(userId, chatId, 'rename, pin, archive or share this chat');
+    const { visibility, allowed_users: allowedUsers, ...fields } = changes;
+    const sharing = await sharingChange(current, visibility, allowedUsers);
+    const patch = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
+    const raw = await writeMetadata(chatId, { ...patch, updated_at: nowIso() }, { owner: userId, guard: { field: 'user_id', value: userId }, sharing });
     const chat = raw === null ? null : await withCount(chatId, raw);
     if (!chat) throw chatNotFound(chatId);
+    const seen = { ...chat, access: 'owner' } as const;
     await announce(chatId, { type: 'chat_updated', chat });
-    return chat;
+    return seen;
+  }
+
+  /**
+   * The projects on which chats shared with `userId` may be opened now: those with chats visible
+   * to the whole project and those of project chats shared with the user by name, where the
+   * user has permission (TPMS cache). For readers of the history that filter by it (search).
+   */
+  async function sharedProjectsOf(userId: string): Promise<string[]> {
+    const named = (await store.sharedByName(userId, MAX_SCANNED_PER_PAGE)).flatMap((chatId) => {
+      const parts = parseSessionId(chatId);
+      return parts?.kind === 'project' ? [parts.projectNumber] : [];
+    });
+    const candidates = [...new Set([...(await store.sharedProjects()), ...named])];
+    return [...(await permittedProjects(userId, candidates))];
   }
 
   /** Tells the chat's followers; the change is saved whether or not this succeeds. */
@@ -208,7 +297,9 @@ export function createChatsService(
   }
 
   return {
-    getOwnedChat,
+    openChat,
+    ownChat,
+    sharedProjectsOf,
     create,
     list,
     update,
@@ -224,8 +315,8 @@ export function createChatsService(
     },
 
     async remove(userId: string, chatId: string): Promise<void> {
-      await getOwnedChat(userId, chatId);
-      await store.delete(chatId, userId);
+      const chat = await ownChat(userId, chatId, 'delete this chat');
+      await store.delete(chatId, userId, chat.chat_type === 'project' ? chat.project_number : null, chat.allowed_users);
       await announce(chatId, { type: 'chat_deleted', chat_id: chatId });
       deps.logger.info({ chat_id: chatId, user_id: userId }, 'chat deleted');
     },

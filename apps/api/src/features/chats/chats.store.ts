@@ -15,14 +15,14 @@
  * through the messages feature's DELETE_MESSAGES_LUA.
  */
 import { randomUUID } from 'node:crypto';
-import type { ChatMetadata } from '@simorgh/contracts';
+import type { ChatVisibility, StoredChat } from '@simorgh/contracts';
 import type { RedisClient } from '../../redis.js';
 import { RATE_LOG_LUA } from '../../rate-log.js';
 import { defineScript } from '../../redis-script.js';
 import { MOVED_LUA, OUTBOX_LUA, outboxKeys } from '../history/history.scripts.js';
 import { COUNT_MESSAGES_LUA, DELETE_MESSAGES_LUA, messagesKey, storedMessageKeys } from '../messages/messages.scripts.js';
 import { CACHED_ACCESS_ARGS, CACHED_ACCESS_KEYS, CACHED_ACCESS_LUA, type AccessCheck } from '../projects/projects.scripts.js';
-import { DELETE_CHAT_LUA, metadataKey, userIndexKey, userPinnedKey } from './chats.scripts.js';
+import { CHAT_METADATA_LUA, DELETE_CHAT_LUA, metadataKey, SHARED_PROJECTS_KEY, userIndexKey, userPinnedKey, userSharedKey } from './chats.scripts.js';
 
 /**
  * Takes the next chat number and writes the chat in one step (one round trip, one fsync
@@ -83,21 +83,77 @@ return { 0, '', skipped }`,
 const MAX_CREATE_ATTEMPTS = 10_000;
 
 /**
+ * Lua keeping the sharing indexes (chats.scripts.ts) in step with a chat's metadata. The keys are
+ * built here from the user IDs and the project number the metadata holds, so they cannot be
+ * declared in KEYS; like the creation script's metadata key (see
+ * docs/decisions/session-creation-one-script.md), this holds on one Redis, not a cluster.
+ *   allowed_of(meta)     the metadata's allowed_users, as a list (empty when absent)
+ *   reindex_sharing(chat_id, score, project, old_users, new_users, visible)
+ *                        files the chat under each new user and the project ('' for none) when
+ *                        `visible`, and takes it out from under the users dropped and the project
+ *                        otherwise; shared:projects keeps the projects with any visible chat
+ * An empty allowed_users is never stored: cjson writes an empty table as {}, not [], and every
+ * script that rewrites the metadata would turn [] into {}. Readers default it to [].
+ */
+const SHARING_LUA = `
+local function allowed_of(meta)
+  local users = {}
+  if type(meta['allowed_users']) == 'table' then
+    for _, user in ipairs(meta['allowed_users']) do
+      if type(user) == 'string' then users[#users + 1] = user end
+    end
+  end
+  return users
+end
+local function reindex_sharing(chat_id, score, project, old_users, new_users, visible)
+  local kept = {}
+  for _, user in ipairs(new_users) do
+    kept[user] = true
+    redis.call('ZADD', 'user:' .. user .. ':shared', score, chat_id)
+  end
+  for _, user in ipairs(old_users) do
+    if not kept[user] then redis.call('ZREM', 'user:' .. user .. ':shared', chat_id) end
+  end
+  if project == '' then return end
+  local key = 'project:' .. project .. ':shared'
+  if visible then
+    redis.call('ZADD', key, score, chat_id)
+    redis.call('SADD', '${SHARED_PROJECTS_KEY}', project)
+  else
+    redis.call('ZREM', key, chat_id)
+    if redis.call('ZCARD', key) == 0 then redis.call('SREM', '${SHARED_PROJECTS_KEY}', project) end
+  end
+end`;
+
+/**
  * Applies `patch` (JSON) to the stored metadata in one step. `guardField` ('' for none) must
  * still hold `guardValue` (compare-and-set). The index keys are given only when the patch may
  * change `pinned`: the chat then moves between the index and the pinned set in the same step.
+ * `sharing` ('' for none) is JSON `{users?, visibility?}`: the new allowed_users and/or
+ * visibility, filed in the sharing indexes under `project` ('' for a general chat) with `score`
+ * (the creation time) in the same step.
  * Returns the new JSON, or false when the key is missing or the guard failed.
  */
 const PATCH_SCRIPT = defineScript({
   keys: ['meta', 'outbox'],
   optionalKeys: ['index', 'pinned'],
-  args: ['patch', 'guardField', 'guardValue', 'chatId'],
+  args: ['patch', 'guardField', 'guardValue', 'chatId', 'sharing', 'project', 'score'],
   lua: `${OUTBOX_LUA}
+${SHARING_LUA}
 local raw = redis.call('GET', k.meta)
 if not raw then return false end
 local meta = cjson.decode(raw)
 if a.guardField ~= '' and meta[a.guardField] ~= a.guardValue then return false end
 for field, value in pairs(cjson.decode(a.patch)) do meta[field] = value end
+if a.sharing ~= '' then
+  local change = cjson.decode(a.sharing)
+  local old_users = allowed_of(meta)
+  local new_users = old_users
+  if type(change['users']) == 'table' then new_users = change['users'] end
+  if type(change['visibility']) == 'string' then meta['visibility'] = change['visibility'] end
+  if #new_users > 0 then meta['allowed_users'] = new_users else meta['allowed_users'] = nil end
+  reindex_sharing(a.chatId, a.score, a.project, old_users, new_users, meta['visibility'] == 'project')
+end
 local encoded = cjson.encode(meta)
 redis.call('SET', k.meta, encoded)
 outbox_chat(k.outbox, a.chatId, encoded)
@@ -112,14 +168,21 @@ end
 return encoded`,
 });
 
-/** Removes the chat, its messages and its index entries together, hot or moved to PostgreSQL. */
+/** Removes the chat, its messages and its index entries (sharing ones under `project` included) together, hot or moved to PostgreSQL. */
 const DELETE_SCRIPT = defineScript({
   keys: ['meta', 'index', 'pinned', 'messages', 'messageSeq', 'outbox'],
-  args: ['chatId'],
+  args: ['chatId', 'project', 'users'],
   lua: `${DELETE_MESSAGES_LUA}
 ${OUTBOX_LUA}
 ${MOVED_LUA}
 ${DELETE_CHAT_LUA}
+${CHAT_METADATA_LUA}
+${SHARING_LUA}
+local meta = load_chat(k.meta)
+-- A chat moved to PostgreSQL has no metadata here: its users come from the caller's read of it.
+local shared_with = cjson.decode(a.users)
+if meta then shared_with = allowed_of(meta) end
+reindex_sharing(a.chatId, 0, a.project, shared_with, {}, false)
 delete_chat(k.meta, k.index, k.pinned, k.messages, k.messageSeq, k.outbox, a.chatId)
 return 1`,
 });
@@ -130,7 +193,16 @@ const COUNT_SCRIPT = defineScript({
 return count_messages(k.messages)`,
 });
 
-export type MetadataPatch = Partial<Pick<ChatMetadata, 'chat_name' | 'status' | 'pinned' | 'updated_at'>>;
+export type MetadataPatch = Partial<Pick<StoredChat, 'chat_name' | 'status' | 'pinned' | 'updated_at'>>;
+
+/** A change of who may open a chat, with where the chat is filed (its project, its creation time). */
+export type SharingChange = {
+  users?: string[];
+  visibility?: ChatVisibility;
+  /** The chat's project number, null for a general chat. */
+  project: string | null;
+  createdMs: number;
+};
 
 export type NewSession = { seq: number; chatId: string; skipped: number };
 
@@ -149,9 +221,9 @@ export function createChatsStore(chat: RedisClient, databases: { counters: numbe
   async function patch(
     chatId: string,
     changes: MetadataPatch,
-    options: { guard?: { field: 'chat_name'; value: string }; owner?: string } = {},
+    options: { guard?: { field: 'chat_name' | 'user_id'; value: string }; owner?: string; sharing?: SharingChange | null } = {},
   ): Promise<unknown | null> {
-    const { owner } = options;
+    const { owner, sharing } = options;
     const keys = changes.pinned !== undefined && owner !== undefined
       ? { meta: metadataKey(chatId), ...outboxKeys(), index: userIndexKey(owner), pinned: userPinnedKey(owner) }
       : { meta: metadataKey(chatId), ...outboxKeys() };
@@ -160,6 +232,9 @@ export function createChatsStore(chat: RedisClient, databases: { counters: numbe
       guardField: options.guard?.field ?? '',
       guardValue: options.guard?.value ?? '',
       chatId,
+      sharing: sharing ? JSON.stringify({ users: sharing.users, visibility: sharing.visibility }) : '',
+      project: sharing?.project ?? '',
+      score: sharing?.createdMs ?? 0,
     });
     return typeof result === 'string' ? (JSON.parse(result) as unknown) : null;
   }
@@ -175,7 +250,8 @@ export function createChatsStore(chat: RedisClient, databases: { counters: numbe
       counterKey: string;
       idPrefix: string;
       width: number;
-      metadata: Omit<ChatMetadata, 'chat_id'>;
+      /** Stored as given: an empty allowed_users is left out (see SHARING_LUA). */
+      metadata: Omit<StoredChat, 'chat_id' | 'allowed_users'>;
       /** Creation time (the index score), also the time the rate log is taken at. */
       createdMs: number;
       access?: AccessCheck | undefined;
@@ -236,12 +312,23 @@ export function createChatsStore(chat: RedisClient, databases: { counters: numbe
     /** Applies the patch; `guard`: only while that field still holds that value. */
     patch,
 
-    async delete(chatId: string, userId: string): Promise<void> {
+    /** `project` (null for a general chat) and `users`: where its sharing is filed, as the caller read it. */
+    async delete(chatId: string, userId: string, project: string | null, users: string[]): Promise<void> {
       await DELETE_SCRIPT.run(
         chat,
         { meta: metadataKey(chatId), index: userIndexKey(userId), pinned: userPinnedKey(userId), ...storedMessageKeys(chatId), ...outboxKeys() },
-        { chatId },
+        { chatId, project: project ?? '', users: JSON.stringify(users) },
       );
+    },
+
+    /** The newest `max` chats shared with the user by name (IDs only). */
+    async sharedByName(userId: string, max: number): Promise<string[]> {
+      return chat.zRange(userSharedKey(userId), 0, max - 1, { REV: true });
+    },
+
+    /** The projects that have chats shared with everyone on them. */
+    async sharedProjects(): Promise<string[]> {
+      return chat.sMembers(SHARED_PROJECTS_KEY);
     },
   };
 }

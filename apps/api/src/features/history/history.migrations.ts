@@ -155,6 +155,24 @@ const migrations: Record<string, Migration> = {
           DROP COLUMN usage_estimated`.execute(db);
     },
   },
+  '0005_sharing': {
+    async up(db) {
+      // Who a chat is shared with by name (metadata.allowed_users), as a column the history's
+      // readers (search) can ask "chats shared with this user" of through a GIN index; the
+      // project-visible chats of a project through a partial index on `visibility`.
+      await sql`ALTER TABLE chats ADD COLUMN allowed_users text[] NOT NULL DEFAULT '{}'`.execute(db);
+      await sql`UPDATE chats SET allowed_users = ARRAY(SELECT jsonb_array_elements_text(metadata -> 'allowed_users'))
+                WHERE jsonb_typeof(metadata -> 'allowed_users') = 'array'`.execute(db);
+      await sql`UPDATE chats SET visibility = 'project' WHERE metadata ->> 'visibility' = 'project' AND chat_type = 'project'`.execute(db);
+      await sql`CREATE INDEX chats_allowed_users ON chats USING gin (allowed_users)`.execute(db);
+      await sql`CREATE INDEX chats_project_visible ON chats (project_number) WHERE visibility = 'project'`.execute(db);
+    },
+    async down(db) {
+      await sql`DROP INDEX chats_project_visible`.execute(db);
+      await sql`DROP INDEX chats_allowed_users`.execute(db);
+      await sql`ALTER TABLE chats DROP COLUMN allowed_users`.execute(db);
+    },
+  },
 };
 
 /** Every migration's name, sorted. */

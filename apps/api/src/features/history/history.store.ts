@@ -43,6 +43,8 @@ function chatColumns(chatId: string, meta: Row) {
     updated_at: updatedAt,
     message_count: typeof meta.message_count === 'number' ? Math.trunc(meta.message_count) : 0,
     last_activity_at: updatedAt,
+    visibility: meta.visibility === 'project' && meta.chat_type === 'project' ? 'project' : 'private',
+    allowed_users: Array.isArray(meta.allowed_users) ? meta.allowed_users.filter((user): user is string => typeof user === 'string') : [],
   };
 }
 
@@ -79,15 +81,16 @@ export function createHistoryStore(db: Kysely<unknown>) {
     const c = chatColumns(chatId, meta);
     await sql`
       INSERT INTO chats (chat_id, user_id, chat_type, project_number, project_name, page_name, chat_name, status, pinned,
-                         created_at, updated_at, message_count, last_activity_at, metadata, mirror_version)
+                         created_at, updated_at, message_count, last_activity_at, visibility, allowed_users, metadata, mirror_version)
       VALUES (${c.chat_id}, ${c.user_id}, ${c.chat_type}, ${c.project_number}, ${c.project_name}, ${c.page_name}, ${c.chat_name},
               ${c.status}, ${c.pinned}, ${c.created_at}, ${c.updated_at}, ${c.message_count}, ${c.last_activity_at},
-              ${JSON.stringify(meta)}::jsonb, ${version})
+              ${c.visibility}, ${c.allowed_users}::text[], ${JSON.stringify(meta)}::jsonb, ${version})
       ON CONFLICT (chat_id) DO UPDATE SET
         user_id = EXCLUDED.user_id, chat_type = EXCLUDED.chat_type, project_number = EXCLUDED.project_number,
         project_name = EXCLUDED.project_name, page_name = EXCLUDED.page_name, chat_name = EXCLUDED.chat_name,
         status = EXCLUDED.status, pinned = EXCLUDED.pinned, created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at,
-        message_count = EXCLUDED.message_count, last_activity_at = EXCLUDED.last_activity_at, metadata = EXCLUDED.metadata,
+        message_count = EXCLUDED.message_count, last_activity_at = EXCLUDED.last_activity_at, visibility = EXCLUDED.visibility,
+        allowed_users = EXCLUDED.allowed_users, metadata = EXCLUDED.metadata,
         mirror_version = EXCLUDED.mirror_version, archived_from_redis = false
       WHERE chats.mirror_version < EXCLUDED.mirror_version`.execute(trx);
   }

@@ -36,10 +36,11 @@ const send = async (chatId: string, content: string, options: Parameters<typeof 
 const drained = () => eventually(async () => (await stack.deps.redis.chat.xLen(OUTBOX_KEY)) === 0, 10_000);
 
 type ChatRow = Omit<ChatMetadata, 'created_at' | 'updated_at'> & { created_at: Date; updated_at: Date };
-type MessageRow = Omit<Message, 'created_at' | 'model' | 'error' | 'usage'> & {
+type MessageRow = Omit<Message, 'created_at' | 'model' | 'error' | 'usage' | 'author_id' | 'author_name'> & {
   created_at: Date;
   model: string | null;
   error: string | null;
+  extra: Record<string, unknown>;
   seq: number;
   prompt_tokens: number | null;
   completion_tokens: number | null;
@@ -64,6 +65,8 @@ async function expectMirrored(chatId: string) {
     status: chat.status,
     pinned: chat.pinned,
     message_count: chat.message_count,
+    visibility: chat.visibility,
+    allowed_users: chat.allowed_users,
   });
   expect(row?.created_at.toISOString()).toBe(chat.created_at);
   expect(row?.updated_at.toISOString()).toBe(chat.updated_at);
@@ -76,6 +79,9 @@ async function expectMirrored(chatId: string) {
       created_at: message.created_at.toISOString(),
       ...(message.model === null ? {} : { model: message.model }),
       ...(message.error === null ? {} : { error: message.error }),
+      // A user message's author travels in `extra`, with any other field without a column.
+      ...(typeof message.extra.author_id === 'string' ? { author_id: message.extra.author_id } : {}),
+      ...(typeof message.extra.author_name === 'string' ? { author_name: message.extra.author_name } : {}),
       usage:
         message.prompt_tokens === null
           ? null

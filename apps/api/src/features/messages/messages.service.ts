@@ -75,9 +75,11 @@ export function createMessagesService(deps: {
   limits: ReplyLimits;
   stopBus: StopBus;
   events: ChatEvents;
+  /** The display name a user message is signed with (TPMS `users`). */
+  authors: { displayName(userId: string): Promise<string> };
   options?: MessagesServiceOptions;
 }) {
-  const { clock, logger, metrics, chats, llm, store, limits, stopBus, events } = deps;
+  const { clock, logger, metrics, chats, llm, store, limits, stopBus, events, authors } = deps;
   const moved = deps.history;
   const titleWaitMs = deps.options?.titleWaitMs ?? 4000;
   const historyCharBudget = deps.options?.historyCharBudget ?? HISTORY_CHAR_BUDGET;
@@ -105,23 +107,28 @@ export function createMessagesService(deps: {
 
   /**
    * Everything that can refuse the request happens here, before the stream opens, so refusals
-   * are ordinary JSON errors (404, 429, 409, 503) rather than events. One round trip before the
-   * model is called for a general chat: the chat's read (ownership, as the rest of the
-   * app sees it) and one script that admits the reply against the user's limits, checks the
-   * owner itself, takes the chat's lock, reads its history, reserves the new message IDs and
-   * saves the user message (one fsync wait) go out together. A project chat's script stops
-   * before taking anything until the read has re-checked the user's TPMS access; then it runs again.
+   * are ordinary JSON errors (404, 403, 429, 409, 503) rather than events. One round trip before the
+   * model is called for a general chat: the chat's read (the chats service's access check, as
+   * the rest of the app sees it) and one script that admits the reply against the sender's own
+   * limits, checks that the sender may still write there, takes the chat's lock, reads its
+   * history, reserves the new message IDs and saves the user message (one fsync wait) go out
+   * together. A project chat's script stops before taking anything until the read has
+   * re-checked the sender's TPMS access; then it runs again. Only the owner may regenerate.
    */
   async function begin(userId: string, chatId: string, content: string | undefined) {
     const token = randomUUID();
-    // Saved before the model is called: whatever happens next, the message is kept.
-    const userMessage = content !== undefined ? ({ role: 'user', content, created_at: nowIso(), status: 'complete' } as const) : null;
+    // Saved before the model is called: whatever happens next, the message is kept. Signed with
+    // its author, since a shared chat has several.
+    const userMessage =
+      content !== undefined
+        ? ({ role: 'user', content, created_at: nowIso(), status: 'complete', author_id: userId, author_name: await authors.displayName(userId) } as const)
+        : null;
     const admission = limits.admission(userId, token, leaseMs);
     const open = (projectChecked: boolean) =>
       store.openReply(chatId, token, {
         ...(userMessage ? { reserve: 2, userMessage } : { reserve: 0 }),
         admission,
-        owner: userId,
+        writer: userId,
         projectChecked,
         historyLimit: HISTORY_MAX_MESSAGES,
         maxMessages: maxMessagesPerChat,
@@ -132,7 +139,8 @@ export function createMessagesService(deps: {
       });
     let opened: OpenedReply | null = null;
     try {
-      const [owned, first] = await Promise.allSettled([chats.getOwnedChat(userId, chatId), open(false)]);
+      const read = userMessage ? chats.openChat(userId, chatId).then(({ chat }) => chat) : chats.ownChat(userId, chatId, 'regenerate a reply');
+      const [owned, first] = await Promise.allSettled([read, open(false)]);
       if (first.status === 'fulfilled' && typeof first.value === 'object' && 'history' in first.value) opened = first.value;
       // The read decides 404 and 403, whatever the script said.
       if (owned.status === 'rejected') throw owned.reason;
@@ -375,7 +383,7 @@ export function createMessagesService(deps: {
   return {
     /** One page, oldest first: the newest `limit` messages before the message `before`. */
     async list(userId: string, chatId: string, query: { limit: number; before?: string | undefined }): Promise<ListMessagesResponse> {
-      await chats.getOwnedChat(userId, chatId);
+      await chats.openChat(userId, chatId);
       let before: { id: string; seq: number } | undefined;
       if (query.before !== undefined) {
         const parsed = parseMessageId(query.before);
@@ -416,7 +424,7 @@ export function createMessagesService(deps: {
      * reply being written from its first event, then what comes.
      */
     async follow(userId: string, chatId: string, lastEventId: string | undefined, signal: AbortSignal): Promise<AsyncIterable<EventFrame>> {
-      await chats.getOwnedChat(userId, chatId);
+      await chats.openChat(userId, chatId);
       let start: FollowStart = 'live';
       if (lastEventId !== undefined) start = { after: lastEventId };
       else {
@@ -428,7 +436,7 @@ export function createMessagesService(deps: {
 
     /** True when a reply was being written (here or in another process) and was told to stop. */
     async stop(userId: string, chatId: string): Promise<boolean> {
-      await chats.getOwnedChat(userId, chatId);
+      await chats.openChat(userId, chatId);
       return stopBus.stop(chatId, await store.isStreaming(chatId));
     },
 
@@ -438,7 +446,7 @@ export function createMessagesService(deps: {
      * name: it is what ties them to the project page.
      */
     async generateTitle(userId: string, chatId: string, firstMessage: string | undefined): Promise<string> {
-      const chat = await chats.getOwnedChat(userId, chatId);
+      const chat = await chats.ownChat(userId, chatId, 'retitle this chat');
       if (chat.chat_type === 'project') return chat.chat_name;
       // Its first message is read from Redis, and the title written there.
       await moved.bringBackChat(chatId);

@@ -38,8 +38,9 @@ return reserve_seq(k.messages, k.messageSeq, 1)`,
 
 /**
  * Everything a reply needs before the model is called, in one round trip (one fsync wait):
- * admits it against the user's limits (cache DB, selected for that part only), checks that the
- * chat is `owner`'s, refuses a chat that has no room for `reserve` more messages
+ * admits it against the user's limits (cache DB, selected for that part only), checks that
+ * `writer` may write in the chat (its owner, one of its allowed_users, or, on a project chat
+ * visible to the project, anyone whose permission the caller checked), refuses a chat that has no room for `reserve` more messages
  * (`maxMessages`), takes the chat's reply lock, reads the newest `historyMax` stored messages
  * (never the whole list: the script's cost must not grow with the chat), reserves
  * `reserve` message numbers and saves the user message (`userMessage`: its JSON without
@@ -47,15 +48,15 @@ return reserve_seq(k.messages, k.messageSeq, 1)`,
  * `width`. A project chat needs its TPMS permission checked first (cached, in the projects
  * feature): without `projectChecked` = '1' the script stops there. Nothing is taken when the
  * request is refused.
- * Returns {'limited', verdict, wait ms} over a limit, -1 when the chat is gone or not the
- * owner's, 'project' for a project chat without the flag, 'full' when the chat has no room,
+ * Returns {'limited', verdict, wait ms} over a limit, -1 when the chat is gone or not
+ * `writer`'s to write in, 'project' for a project chat without the flag, 'full' when the chat has no room,
  * false when another reply holds the lock, else {last reserved number (0 if none), the newest
  * messages before the user message, the list index of the first of them}.
  */
 const OPEN_REPLY_SCRIPT = defineScript({
   durable: true,
   keys: ['meta', 'lock', 'messages', 'messageSeq', 'outbox', 'reply', 'replyText', 'leases', 'events', ...ADMISSION_KEYS],
-  args: ['token', 'lockMs', 'leaseUntil', 'startedAt', 'reserve', 'updatedAt', 'idPrefix', 'width', 'userMessage', 'cacheDb', 'chatDb', 'owner', 'projectChecked', 'historyMax', 'maxMessages', 'chatId', 'model', 'eventsMax', 'retentionMs', ...ADMISSION_ARGS],
+  args: ['token', 'lockMs', 'leaseUntil', 'startedAt', 'reserve', 'updatedAt', 'idPrefix', 'width', 'userMessage', 'cacheDb', 'chatDb', 'writer', 'projectChecked', 'historyMax', 'maxMessages', 'chatId', 'model', 'eventsMax', 'retentionMs', ...ADMISSION_ARGS],
   lua: `${ADMISSION_LUA}
 ${RESERVE_SEQ_LUA}
 ${CHAT_METADATA_LUA}
@@ -69,8 +70,17 @@ local meta = load_chat(k.meta)
 local count = tonumber(a.reserve)
 local length = 0
 if redis.call('TYPE', k.messages)['ok'] == 'list' then length = redis.call('LLEN', k.messages) end
+local function may_write(meta)
+  if meta['user_id'] == a.writer then return true end
+  if type(meta['allowed_users']) == 'table' then
+    for _, user in ipairs(meta['allowed_users']) do
+      if user == a.writer then return true end
+    end
+  end
+  return meta['chat_type'] == 'project' and meta['visibility'] == 'project'
+end
 local refused = nil
-if not meta or meta['user_id'] ~= a.owner then
+if not meta or not may_write(meta) then
   refused = -1
 elseif meta['chat_type'] == 'project' and a.projectChecked ~= '1' then
   refused = 'project'
@@ -103,7 +113,7 @@ if a.userMessage ~= '' then
   reply_id = a.idPrefix .. string.format('%0' .. a.width .. 'd', seq - count + 2)
 end
 redis.call('DEL', k.reply, k.replyText)
-redis.call('HSET', k.reply, 'token', a.token, 'user_id', a.owner, 'message_id', reply_id, 'created_at', a.startedAt, 'model', a.model, 'start_id', event_id)
+redis.call('HSET', k.reply, 'token', a.token, 'user_id', a.writer, 'message_id', reply_id, 'created_at', a.startedAt, 'model', a.model, 'start_id', event_id)
 redis.call('ZADD', k.leases, a.leaseUntil, a.chatId)
 return {seq, history, first, event_id}`,
 });
@@ -390,9 +400,9 @@ export type OpenReplyOptions = {
   userMessage?: Omit<Message, 'message_id'>;
   /** The user's reply limits, taken in the same step (see reply-limits.ts). */
   admission: Admission;
-  /** The signed-in user: anyone else's chat is 'gone'. */
-  owner: string;
-  /** True once the owner's access to a project chat's project was checked. */
+  /** The signed-in user: a chat they may not write in is 'gone'. */
+  writer: string;
+  /** True once the writer's access to a project chat's project was checked. */
   projectChecked: boolean;
   /** How many of the newest stored messages to read as history. */
   historyLimit: number;
@@ -483,7 +493,7 @@ export function createMessagesStore(chat: RedisClient, databases: { chat: number
      * Admits the reply against the user's limits, takes the chat's reply lock, returns the
      * newest stored messages, saves the user message (if any) and reserves `reserve` message IDs in
      * all, oldest first. `limited` over a limit, 'busy' while another reply holds the lock,
-     * 'gone' when the chat was deleted or is not the owner's, 'project' for a project chat
+     * 'gone' when the chat was deleted or is not the writer's to write in, 'project' for a project chat
      * whose access was not checked yet, 'full' when the chat has no room for `reserve` more
      * messages; then nothing was taken or saved.
      */
@@ -513,7 +523,7 @@ export function createMessagesStore(chat: RedisClient, databases: { chat: number
           userMessage: userMessage ? JSON.stringify(userMessage) : '',
           cacheDb: databases.cache,
           chatDb: databases.chat,
-          owner: options.owner,
+          writer: options.writer,
           projectChecked: options.projectChecked ? '1' : '',
           historyMax: options.historyLimit,
           maxMessages: options.maxMessages,

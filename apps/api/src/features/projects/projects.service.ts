@@ -8,6 +8,9 @@ import type { CachedProject, TpmsCache } from './tpms-cache.js';
 /** Project names this process has seen, for `cachedAccessCheck`; bounded, least recently used dropped first. */
 const KNOWN_NAMES_MAX = 10_000;
 
+/** TPMS compares user names without regard to case; so does the pairing of its answers. */
+const pairKey = (projectNumber: string, userId: string) => `${projectNumber}\u0000${userId.toLowerCase()}`;
+
 export const projectNotFound = (projectNumber: string) =>
   new AppError('not_found', `Project ID ${projectNumber} not found in database`);
 export const projectForbidden = (projectNumber: string) =>
@@ -62,6 +65,24 @@ export function createProjectsService(store: ProjectsStore, cache: TpmsCache) {
       const name = knownNames.get(projectNumber);
       if (name === undefined) return null;
       return { project: { project_number: projectNumber, project_name: name }, check: cache.accessCheck(projectNumber, userId, name) };
+    },
+    /**
+     * Which of `pairs` ([project, user]) have a draft_permission row, answered from the cache where
+     * it can (so at most TPMS_CACHE_TTL_S old, and fresh at once after an invalidation); the rest
+     * in one TPMS query, cached. The project's existence is not asked: this is for people other
+     * than a chat's owner, whose access rests on the permission row alone. TPMS down: 503.
+     */
+    async permitted(pairs: Array<[string, string]>): Promise<boolean[]> {
+      const cached = await cache.getPermissions(pairs);
+      const missing = pairs.filter((_, index) => cached[index] === null);
+      if (missing.length === 0) return cached.map((value) => value === true);
+      const found = new Set(
+        (await store.permissionsAmong([...new Set(missing.map(([project]) => project))], [...new Set(missing.map(([, user]) => user))])).map(
+          ([project, user]) => pairKey(project, user),
+        ),
+      );
+      await Promise.all(missing.map(([project, user]) => cache.setPermission(project, user, found.has(pairKey(project, user)))));
+      return pairs.map(([project, user], index) => cached[index] ?? found.has(pairKey(project, user)));
     },
     invalidate: cache.invalidate,
   };

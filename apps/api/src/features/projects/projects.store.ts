@@ -1,5 +1,7 @@
 import { tpmsRows, type TpmsPool } from '../../tpms.js';
 
+const placeholders = (count: number) => Array.from({ length: count }, () => '?').join(', ');
+
 /** Read-only TPMS queries; every value travels as a bound parameter. */
 export function createProjectsStore(pool: TpmsPool | null) {
   return {
@@ -18,6 +20,16 @@ export function createProjectsStore(pool: TpmsPool | null) {
         userId,
       ]);
       return rows.length > 0;
+    },
+    /** Which of the users have permission on which of the projects: [project, user] pairs that do. */
+    async permissionsAmong(projectNumbers: string[], userIds: string[]): Promise<Array<[string, string]>> {
+      if (projectNumbers.length === 0 || userIds.length === 0) return [];
+      const rows = await tpmsRows<{ project_ID: string | number; user: string }>(
+        pool,
+        `SELECT project_ID, user FROM draft_permission WHERE project_ID IN (${placeholders(projectNumbers.length)}) AND user IN (${placeholders(userIds.length)})`,
+        [...projectNumbers, ...userIds],
+      );
+      return rows.map((row) => [String(row.project_ID), row.user]);
     },
   };
 }

@@ -45,6 +45,12 @@ export function createTpmsCache(cache: RedisClient, ttl: { positive: number; neg
       const [project, permission] = await cache.mGet([projectKey(projectNumber), permissionKey(projectNumber, userId)]);
       return { project: parseProject(project ?? null), allowed: permission == null ? null : permission === '1' };
     },
+    /** The cached permission of each project/user pair, in order; null where none is cached. */
+    async getPermissions(pairs: Array<[string, string]>): Promise<Array<boolean | null>> {
+      if (pairs.length === 0) return [];
+      const values = await cache.mGet(pairs.map(([projectNumber, userId]) => permissionKey(projectNumber, userId)));
+      return values.map((value) => (value == null ? null : value === '1'));
+    },
     accessCheck(projectNumber: string, userId: string, name: string): AccessCheck {
       return {
         keys: { tpmsProject: projectKey(projectNumber), tpmsPermission: permissionKey(projectNumber, userId) },

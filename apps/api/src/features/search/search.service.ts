@@ -6,7 +6,7 @@ import type { SearchResponse, SearchResult } from '@simorgh/contracts';
 import type { Kysely } from 'kysely';
 import { LRUCache } from 'lru-cache';
 import { AppError } from '../../http/app-error.js';
-import { chatsUserMayOpen } from './chats-user-may-open.js';
+import { chatsUserMayOpen, type SharedProjectsOf } from './chats-user-may-open.js';
 import { decodeSearchCursor, encodeSearchCursor } from './search-cursor.js';
 import { createSearchStore, type SearchHit } from './search.store.js';
 import { excerpt, matchesTerms, wordsOf } from './snippets.js';
@@ -30,7 +30,8 @@ function unreachable(error: unknown): boolean {
   return /timeout|terminated|connect/i.test(error.message);
 }
 
-export function createSearchService(db: Kysely<unknown>) {
+/** `sharedProjectsOf`: the chats service's, so search shows shared chats under current TPMS permission. */
+export function createSearchService(db: Kysely<unknown>, sharedProjectsOf: SharedProjectsOf) {
   const store = createSearchStore(db);
   const normalizedWords = new LRUCache<string, string>({ max: NORMALIZED_WORDS_MAX });
 
@@ -51,7 +52,7 @@ export function createSearchService(db: Kysely<unknown>) {
     if (terms.length === 0) return { results: [], next_cursor: null };
     const hits = await store.hits({
       terms,
-      visible: await chatsUserMayOpen(userId, 'c'),
+      visible: await chatsUserMayOpen(userId, 'c', sharedProjectsOf),
       ...(input.chat_type ? { chatType: input.chat_type } : {}),
       ...(input.project_number ? { projectNumber: input.project_number } : {}),
       after,

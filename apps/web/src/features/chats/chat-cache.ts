@@ -32,6 +32,9 @@ export function placeholderChat(fields: Pick<ChatMetadata, 'chat_name' | 'user_i
     message_count: 0,
     status: 'active',
     pinned: false,
+    visibility: 'private',
+    allowed_users: [],
+    access: 'owner',
     ...fields,
   };
 }

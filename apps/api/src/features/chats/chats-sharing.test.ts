@@ -1,0 +1,345 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  ChatResponseSchema,
+  ErrorBodySchema,
+  ListChatsResponseSchema,
+  MAX_ALLOWED_USERS,
+  SearchResponseSchema,
+  SearchUsersResponseSchema,
+  type ChatMetadata,
+} from '@simorgh/contracts';
+import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
+import { PROJECTS, USERS } from '@simorgh/devstack/fixtures';
+import { startTcpProxy, type TcpProxy } from '@simorgh/devstack/tcp-proxy';
+import request from 'supertest';
+import type { Express } from 'express';
+import { eventually, listen, postStream } from '../../test/event-stream-client.js';
+import { startTestStack, type TestStack } from '../../test/harness.js';
+
+let llm: FakeLlm;
+let stack: TestStack;
+let server: Awaited<ReturnType<typeof listen>>;
+const arash: string = USERS.arash.username;
+const sara = USERS.sara.username;
+const reza = USERS.reza.username;
+const leila = USERS.leila.username;
+const omid = USERS.omid.username;
+const refinery = String(PROJECTS.refinery.id);
+
+beforeAll(async () => {
+  llm = await startFakeLlm({ tokenDelayMs: 0 });
+  stack = await startTestStack({ llmBaseUrl: llm.url, env: { MESSAGES_PER_MINUTE: '1000', CONCURRENT_STREAMS: '20' } });
+  server = await listen(stack.app);
+});
+afterAll(async () => {
+  await server?.close();
+  await stack?.stop();
+  await llm?.stop();
+});
+beforeEach(async () => {
+  await stack.deps.redis.cache.flushDb();
+});
+
+const projectChat = (owner = arash) => stack.createChat(owner, { chat_type: 'project', project_number: refinery, page_name: 'Flare header sizing' });
+
+async function share(chatId: string, body: Record<string, unknown>, user: string = arash, app: Express = stack.app) {
+  return request(app).patch(`/api/chats/${chatId}`).set('Authorization', await stack.bearer(user)).send(body);
+}
+
+async function shareOk(chatId: string, body: Record<string, unknown>, user: string = arash) {
+  const res = await share(chatId, body, user);
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return ChatResponseSchema.parse(res.body).chat;
+}
+
+async function shared(user: string, query: Record<string, string | number> = {}) {
+  const res = await stack.http().get('/api/chats').query({ scope: 'shared', ...query }).set('Authorization', await stack.bearer(user));
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return ListChatsResponseSchema.parse(res.body);
+}
+
+async function getAs(user: string, chatId: string) {
+  return stack.http().get(`/api/chats/${chatId}`).set('Authorization', await stack.bearer(user));
+}
+
+async function invalidate(body: Record<string, string>) {
+  await stack.http().post('/api/admin/tpms-cache/invalidate').set('Authorization', await stack.bearer(USERS.admin.username)).send(body).expect(200);
+}
+
+async function withoutPermission<T>(user: string, run: () => Promise<T>): Promise<T> {
+  const admin = await stack.tpmsAdmin();
+  try {
+    await admin.execute('DELETE FROM draft_permission WHERE project_ID = ? AND user = ?', [refinery, user]);
+    await invalidate({ project_number: refinery, user_id: user });
+    return await run();
+  } finally {
+    await admin.execute('INSERT IGNORE INTO draft_permission (project_ID, user) VALUES (?, ?)', [refinery, user]);
+    await admin.end();
+    await invalidate({ project_number: refinery, user_id: user });
+  }
+}
+
+describe('PATCH /api/chats/:id sharing', () => {
+  it('shares a project chat by name and with the project, in every chat object, filed in the indexes and mirrored', async () => {
+    const chat = await projectChat();
+    expect(chat).toMatchObject({ visibility: 'private', allowed_users: [], access: 'owner' });
+    const res = await share(chat.chat_id, { visibility: 'project', allowed_users: [sara, 'R.HOSSEINI'] });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    // Names are kept as TPMS spells them: that is what a sign-in's user ID is.
+    expect(ChatResponseSchema.parse(res.body).chat).toMatchObject({ visibility: 'project', allowed_users: [sara, reza], access: 'owner' });
+    expect((await stack.chatOf(arash, chat.chat_id)).allowed_users).toEqual([sara, reza]);
+    const chatDb = stack.deps.redis.chat;
+    expect(await chatDb.zScore(`user:${sara}:shared`, chat.chat_id)).toBe(Date.parse(chat.created_at));
+    expect(await chatDb.zScore(`project:${refinery}:shared`, chat.chat_id)).toBe(Date.parse(chat.created_at));
+    expect(await chatDb.sIsMember('shared:projects', refinery)).toBe(1);
+
+    await eventually(async () => {
+      const rows = await stack.sql<{ visibility: string; allowed_users: string[] }>('SELECT visibility, allowed_users FROM chats WHERE chat_id = $1', [chat.chat_id]);
+      return rows[0]?.visibility === 'project' && rows[0].allowed_users.join() === [sara, reza].join();
+    });
+
+    // Taking everyone off: nothing left in the indexes, and an empty list on the wire.
+    const off = await share(chat.chat_id, { visibility: 'private', allowed_users: [] });
+    expect(ChatResponseSchema.parse(off.body).chat).toMatchObject({ visibility: 'private', allowed_users: [] });
+    expect(await chatDb.zScore(`user:${sara}:shared`, chat.chat_id)).toBeNull();
+    expect(await chatDb.zScore(`project:${refinery}:shared`, chat.chat_id)).toBeNull();
+    expect(await chatDb.sIsMember('shared:projects', refinery)).toBe(0);
+    // The stored list is left out rather than written as the {} an empty Lua table encodes to.
+    const stored = JSON.parse((await chatDb.get(`chat:${chat.chat_id}:metadata`)) ?? '{}') as Record<string, unknown>;
+    expect(stored.allowed_users).toBeUndefined();
+    await eventually(async () => {
+      const rows = await stack.sql<{ allowed_users: string[] }>('SELECT allowed_users FROM chats WHERE chat_id = $1', [chat.chat_id]);
+      return rows[0]?.allowed_users.length === 0;
+    });
+  });
+
+  it.each([
+    [{ allowed_users: ['no.such.user'] }, 'User no.such.user does not exist or is not active'],
+    [{ allowed_users: [USERS.inactive.username] }, `User ${USERS.inactive.username} does not exist or is not active`],
+    [{ allowed_users: [sara, leila] }, `User ${leila} has no access to project ${refinery}`],
+    [{ allowed_users: [arash] }, `User ${arash} owns this chat; list only the people to share it with`],
+  ])('refuses %j on a project chat with 400 naming the user, and changes nothing', async (body, detail) => {
+    const chat = await projectChat();
+    const res = await share(chat.chat_id, body);
+    expect(res.status).toBe(400);
+    expect(ErrorBodySchema.parse(res.body)).toMatchObject({ code: 'validation', detail });
+    expect(await stack.chatOf(arash, chat.chat_id)).toEqual(chat);
+  });
+
+  it('validates the shape: at most 50 people, IDs not blank, a known visibility, "project" only on a project chat', async () => {
+    const general = await stack.createChat(arash);
+    const tooMany = Array.from({ length: MAX_ALLOWED_USERS + 1 }, (_, index) => `user.${index}`);
+    for (const body of [{ allowed_users: tooMany }, { allowed_users: [' '] }, { allowed_users: 'sara' }, { visibility: 'team' }]) {
+      const res = await share(general.chat_id, body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(ErrorBodySchema.parse(res.body).code).toBe('validation');
+    }
+    const res = await share(general.chat_id, { visibility: 'project' });
+    expect(res.status).toBe(400);
+    expect(ErrorBodySchema.parse(res.body).detail).toBe('Only a project chat can be shared with everyone on its project');
+    // A general chat can be shared by name with anyone active, whatever their projects.
+    const named = await share(general.chat_id, { allowed_users: [leila] });
+    expect(ChatResponseSchema.parse(named.body).chat).toMatchObject({ allowed_users: [leila], visibility: 'private' });
+    expect(await stack.chatOf(arash, general.chat_id)).toMatchObject({ allowed_users: [leila] });
+  });
+
+  it('keeps people already on the list without asking TPMS again, so a list can shrink after someone left the project', async () => {
+    const chat = await projectChat();
+    await shareOk(chat.chat_id, { allowed_users: [sara, omid] });
+    await withoutPermission(omid, async () => {
+      // Omid lost the project: adding him again is refused, but the list can still change around him.
+      const res = await share(chat.chat_id, { allowed_users: [omid, sara] });
+      expect(res.status).toBe(200);
+      expect((await getAs(omid, chat.chat_id)).status).toBe(404);
+      const removed = await share(chat.chat_id, { allowed_users: [sara] });
+      expect(ChatResponseSchema.parse(removed.body).chat.allowed_users).toEqual([sara]);
+    });
+  });
+
+  it('lets only the owner change sharing: 403 for those who may open the chat, 404 for the rest', async () => {
+    const chat = await projectChat();
+    await shareOk(chat.chat_id, { allowed_users: [sara] });
+    const refused = await share(chat.chat_id, { allowed_users: [sara, reza] }, sara);
+    expect(refused.status).toBe(403);
+    expect(ErrorBodySchema.parse(refused.body).detail).toBe('Only the owner can rename, pin, archive or share this chat');
+    expect((await share(chat.chat_id, { visibility: 'project' }, reza)).status).toBe(404);
+    expect((await stack.chatOf(arash, chat.chat_id)).allowed_users).toEqual([sara]);
+  });
+
+  it('answers 503, never 403 or 404, when TPMS cannot be asked', async () => {
+    const chat = await projectChat();
+    await shareOk(chat.chat_id, { visibility: 'project', allowed_users: [sara] });
+    const proxy: TcpProxy = await startTcpProxy(Number(stack.env.MYSQL_PORT));
+    try {
+      const flaky = (await stack.build({ env: { MYSQL_PORT: String(proxy.port) } })).app;
+      await stack.deps.redis.cache.flushDb();
+      await proxy.cut();
+      for (const user of [sara, reza]) {
+        const res = await request(flaky).get(`/api/chats/${chat.chat_id}`).set('Authorization', await stack.bearer(user));
+        expect(res.status, user).toBe(503);
+        expect(ErrorBodySchema.parse(res.body).code).toBe('upstream_unavailable');
+      }
+      const list = await request(flaky).get('/api/chats?scope=shared').set('Authorization', await stack.bearer(reza));
+      expect(list.status).toBe(503);
+      const adding = await share(chat.chat_id, { allowed_users: [sara, reza] }, arash, flaky);
+      expect(adding.status).toBe(503);
+      await proxy.restore();
+      expect((await request(flaky).get(`/api/chats/${chat.chat_id}`).set('Authorization', await stack.bearer(reza))).status).toBe(200);
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
+describe('GET /api/chats?scope=shared', () => {
+  it('lists chats shared by name and through the project, newest first, a page at a time, each with its access', async () => {
+    // An owner of their own, so the other tests' chats stay out of these lists.
+    const owner = USERS.admin.username;
+    const admin = await stack.tpmsAdmin();
+    await admin.execute('INSERT IGNORE INTO draft_permission (project_ID, user) VALUES (?, ?)', [refinery, owner]);
+    try {
+      await listsSharedChats(owner);
+    } finally {
+      await admin.execute('DELETE FROM draft_permission WHERE project_ID = ? AND user = ?', [refinery, owner]);
+      await admin.end();
+    }
+  });
+
+  async function listsSharedChats(owner: string) {
+    const made: ChatMetadata[] = [];
+    for (let index = 0; index < 5; index += 1) made.push(await stack.createChat(owner, { chat_type: 'project', project_number: refinery, page_name: `Page ${index}` }));
+    const general = await stack.createChat(owner);
+    await shareOk(made[0]?.chat_id ?? '', { visibility: 'project' }, owner);
+    await shareOk(made[1]?.chat_id ?? '', { allowed_users: [reza] }, owner);
+    await shareOk(made[2]?.chat_id ?? '', { visibility: 'project', allowed_users: [reza] }, owner);
+    await shareOk(made[3]?.chat_id ?? '', { allowed_users: [sara] }, owner);
+    await shareOk(general.chat_id, { allowed_users: [reza] }, owner);
+    // Reza's own project-visible chat is his, not shared with him.
+    const own = await projectChat(reza);
+    await shareOk(own.chat_id, { visibility: 'project' }, reza);
+
+    const expected = [general, made[2], made[1], made[0]].map((chat) => chat?.chat_id);
+    const seen: ChatMetadata[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await shared(reza, { limit: 2, ...(cursor ? { cursor } : {}) });
+      expect(page.chats.length).toBeLessThanOrEqual(2);
+      seen.push(...page.chats);
+      cursor = page.next_cursor;
+    } while (cursor !== null);
+    // The other tests' chats (Arash's, older) are shared too; these are this owner's.
+    const theirs = (chats: ChatMetadata[]) => chats.filter((chat) => chat.user_id !== arash);
+    expect(theirs(seen).map((chat) => chat.chat_id)).toEqual(expected);
+    expect(theirs(seen).map((chat) => chat.access)).toEqual(['allowed', 'allowed', 'allowed', 'project']);
+    // Sara is on the project too: she sees the project's chats and the one shared with her.
+    expect(theirs((await shared(sara)).chats).map((chat) => chat.chat_id)).toEqual([own, made[3], made[2], made[0]].map((chat) => chat?.chat_id));
+    // Leila is not on the project: nothing.
+    expect(theirs((await shared(leila)).chats)).toEqual([]);
+    // scope=mine is unchanged: the owner's own chats only.
+    const mine = ListChatsResponseSchema.parse((await stack.http().get('/api/chats').set('Authorization', await stack.bearer(reza))).body);
+    expect(mine.chats.map((chat) => chat.chat_id)).toEqual([own.chat_id]);
+
+    // Losing the project takes the project's chats away at once after an invalidation, named ones too.
+    await withoutPermission(reza, async () => {
+      expect((await shared(reza)).chats.map((chat) => chat.chat_id)).toEqual([general.chat_id]);
+    });
+    // Deleting a chat takes it out of every index.
+    await stack.http().delete(`/api/chats/${made[2]?.chat_id}`).set('Authorization', await stack.bearer(owner)).expect(200);
+    expect(await stack.deps.redis.chat.zScore(`user:${reza}:shared`, made[2]?.chat_id ?? '')).toBeNull();
+    expect(await stack.deps.redis.chat.zScore(`project:${refinery}:shared`, made[2]?.chat_id ?? '')).toBeNull();
+    expect(theirs((await shared(reza)).chats).map((chat) => chat.chat_id)).toEqual([general, made[1], made[0]].map((chat) => chat?.chat_id));
+  }
+});
+
+describe('writing in a shared chat', () => {
+  it('signs each user message with its author and counts it against the sender, not the owner', async () => {
+    const chat = await projectChat();
+    await shareOk(chat.chat_id, { visibility: 'project' });
+    const reply = await postStream(`${server.url}/api/chats/${chat.chat_id}/messages`, await stack.tokenFor(reza), { content: 'Which flare tip?' });
+    expect(reply.status).toBe(200);
+    expect(reply.of('user_message')[0]?.message).toMatchObject({ author_id: reza, author_name: USERS.reza.displayName });
+    expect(reply.events.at(-1)?.event.type).toBe('done');
+    const messages = await stack.messagesOf(arash, chat.chat_id);
+    expect(messages.map((message) => [message.role, message.author_id, message.author_name])).toEqual([
+      ['user', reza, USERS.reza.displayName],
+      ['assistant', undefined, undefined],
+    ]);
+    expect(await stack.deps.redis.cache.zCard(`ratelimit:messages:${reza}`)).toBe(1);
+    expect(await stack.deps.redis.cache.exists(`ratelimit:messages:${arash}`)).toBe(0);
+    await eventually(async () => {
+      const rows = await stack.sql<{ author_id: string | null; author_name: string | null }>(
+        "SELECT extra->>'author_id' AS author_id, extra->>'author_name' AS author_name FROM messages WHERE chat_id = $1 AND role = 'user'",
+        [chat.chat_id],
+      );
+      return rows[0]?.author_id === reza && rows[0].author_name === USERS.reza.displayName;
+    });
+  });
+});
+
+describe('GET /api/users', () => {
+  async function search(query: Record<string, string>, user: string = arash) {
+    return stack.http().get('/api/users').query(query).set('Authorization', await stack.bearer(user));
+  }
+  const ids = (res: request.Response) => SearchUsersResponseSchema.parse(res.body).users.map((user) => user.user_id);
+
+  it('finds active users by the start of their ID or display name, never inactive ones', async () => {
+    expect(ids(await search({ q: 'r.' }))).toEqual([reza]);
+    expect(SearchUsersResponseSchema.parse((await search({ q: 'reza' })).body).users).toEqual([{ user_id: reza, display_name: USERS.reza.displayName }]);
+    expect(ids(await search({ q: 'M' }))).toEqual([]);
+    expect(ids(await search({ q: 'Mina' }))).toEqual([]);
+    // LIKE wildcards are matched literally.
+    expect(ids(await search({ q: '%' }))).toEqual([]);
+    expect(ids(await search({ q: '_' }))).toEqual([]);
+  });
+
+  it('lists only people on the project when asked for one, and only to people on it', async () => {
+    const onProject = ids(await search({ q: 'o', project_number: refinery }));
+    expect(onProject).toEqual([omid]);
+    const everyone = ids(await search({ q: 'l' }));
+    expect(everyone).toEqual([leila]);
+    expect(ids(await search({ q: 'l', project_number: refinery }))).toEqual([]);
+    // m.tehrani has a permission row but is inactive.
+    expect(ids(await search({ q: 'm', project_number: refinery }))).toEqual([]);
+    expect((await search({ q: 'a', project_number: String(PROJECTS.substation.id) })).status).toBe(403);
+    expect((await search({ q: 'a', project_number: '99999' })).status).toBe(404);
+  });
+
+  it('answers at most ten and refuses a missing or blank prefix (400)', async () => {
+    const admin = await stack.tpmsAdmin();
+    try {
+      for (let index = 0; index < 12; index += 1) {
+        await admin.execute("INSERT IGNORE INTO users (username, password_hash, display_name, is_active) VALUES (?, 'x', ?, 1)", [`zz.user${index}`, `Zed ${index}`]);
+      }
+    } finally {
+      await admin.end();
+    }
+    expect(ids(await search({ q: 'zz' }))).toHaveLength(10);
+    for (const query of [{}, { q: '' }, { q: '  ' }] as Array<Record<string, string>>) expect((await search(query)).status).toBe(400);
+  });
+});
+
+describe('search over shared chats', () => {
+  async function found(user: string, q: string) {
+    const res = await stack.http().get('/api/search').query({ q }).set('Authorization', await stack.bearer(user));
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    return [...new Set(SearchResponseSchema.parse(res.body).results.map((result) => result.chat_id))];
+  }
+
+  it('finds chats shared by name or with the project for the people they are shared with, under current permission', async () => {
+    const team = await stack.createChat(arash, { chat_type: 'project', project_number: refinery, page_name: 'Quench tower fouling' });
+    const named = await stack.createChat(arash);
+    const kept = await stack.createChat(arash, { chat_type: 'project', project_number: refinery, page_name: 'Quench tower budget' });
+    await shareOk(team.chat_id, { visibility: 'project' });
+    await shareOk(named.chat_id, { allowed_users: [leila] });
+    await stack.http().patch(`/api/chats/${named.chat_id}`).set('Authorization', await stack.bearer(arash)).send({ chat_name: 'Quench water chemistry' }).expect(200);
+    await eventually(async () => (await stack.deps.redis.chat.xLen('history:outbox')) === 0, 10_000);
+
+    expect((await found(arash, 'quench')).sort()).toEqual([team, named, kept].map((chat) => chat.chat_id).sort());
+    expect(await found(reza, 'quench')).toEqual([team.chat_id]);
+    expect(await found(leila, 'quench')).toEqual([named.chat_id]);
+    expect(await found(USERS.sara.username, 'quench')).toEqual([team.chat_id]);
+    await withoutPermission(reza, async () => {
+      expect(await found(reza, 'quench')).toEqual([]);
+    });
+  });
+});

@@ -1,0 +1,132 @@
+import type { ChatAccess, ListChatsQuerySchema, StoredChat } from '@simorgh/contracts';
+import type { z } from 'zod';
+import type { ListPosition } from './chat-cursor.js';
+import { MAX_SCANNED_PER_PAGE, newestFirst } from './chat-list.js';
+import type { ChatRenderer, RenderedChat } from './chat-render.js';
+import { projectSharedKey, userSharedKey } from './chats.scripts.js';
+import type { ChatsStore, IndexEntry } from './chats.store.js';
+
+type ListInput = z.output<typeof ListChatsQuerySchema>;
+
+export type SharedChat = RenderedChat & { access: Exclude<ChatAccess, 'owner'>; position: ListPosition };
+export type SharedPage = { items: SharedChat[]; next: ListPosition | null };
+
+/** Which of the projects the caller has a draft_permission row for now (through the TPMS cache). */
+export type PermittedProjects = (projectNumbers: string[]) => Promise<Set<string>>;
+
+const MAX_CHUNK = 200;
+
+/**
+ * One page of the chats shared with `userId`, newest first (then ID descending), strictly after
+ * `after`. The candidates come from the user's own index of chats shared with them by name and
+ * from the index of every project with chats visible to the whole project on which the user
+ * has permission now; those indexes are walked newest first together (a merge, a chunk of each
+ * at a time), and each candidate is checked against its metadata as GET /api/chats/:id would:
+ * still named or still visible to the project, and permission on a project chat's project.
+ * Cost follows the page size and the number of projects with shared chats, not the number of
+ * chats shared.
+ */
+export async function readSharedPage(
+  store: ChatsStore,
+  render: ChatRenderer,
+  userId: string,
+  query: ListInput,
+  after: ListPosition | null,
+  permittedProjects: PermittedProjects,
+  /** The stored metadata of chats moved out of Redis among these (see chat-list.ts). */
+  moved: (chatIds: string[]) => Promise<Map<string, string>>,
+): Promise<SharedPage> {
+  const wanted = query.limit + 1;
+  const permitted = await permittedProjects(await store.sharedProjects());
+  const sources = [userSharedKey(userId), ...[...permitted].map(projectSharedKey)];
+  const chunk = Math.min(MAX_CHUNK, wanted);
+  const candidates = mergeNewestFirst(sources.map((key) => newestFirst(store, key, after, () => chunk)));
+  const items: SharedChat[] = [];
+  let budget = MAX_SCANNED_PER_PAGE;
+  let lastScanned: ListPosition | null = null;
+
+  for (;;) {
+    const batch: IndexEntry[] = [];
+    while (batch.length < Math.min(chunk, budget)) {
+      const next = await candidates.next();
+      if (next.done) break;
+      batch.push(next.value);
+    }
+    if (batch.length === 0) return { items, next: null };
+    const stored = await store.getManyStored(batch.map((entry) => entry.id));
+    // Chats moved to PostgreSQL stay shared: their metadata comes from there.
+    const missing = batch.filter((_, index) => stored[index] == null).map((entry) => entry.id);
+    const fromHistory = missing.length > 0 ? await moved(missing) : new Map<string, string>();
+    for (const [index, entry] of batch.entries()) stored[index] ??= fromHistory.get(entry.id) ?? null;
+    const rendered = batch.map((entry, index) => {
+      const text = stored[index];
+      return text == null ? null : render(entry.id, text);
+    });
+    // Chats shared by name on projects without visible chats are not in `permitted` yet.
+    const unknown = rendered.flatMap((item) => {
+      const project = item?.chat.chat_type === 'project' ? item.chat.project_number : null;
+      return project !== null && project !== undefined && !permitted.has(project) ? [project] : [];
+    });
+    if (unknown.length > 0) for (const project of await permittedProjects([...new Set(unknown)])) permitted.add(project);
+    for (const [index, entry] of batch.entries()) {
+      const position: ListPosition = { pinned: false, createdMs: entry.score, id: entry.id };
+      lastScanned = position;
+      budget -= 1;
+      const item = rendered[index];
+      const access = item ? sharedAccess(item.chat, userId, permitted) : null;
+      if (!item || !access || !matches(item.chat, query)) continue;
+      items.push({ ...item, access, position });
+      if (items.length === wanted) {
+        const page = items.slice(0, query.limit);
+        return { items: page, next: page.at(-1)?.position ?? null };
+      }
+    }
+    if (budget <= 0) return { items, next: lastScanned };
+  }
+}
+
+/** How `userId` may open someone else's chat, given the projects they have permission on; null: not at all. */
+function sharedAccess(chat: StoredChat, userId: string, permitted: Set<string>): SharedChat['access'] | null {
+  if (chat.user_id === userId) return null;
+  const project = chat.chat_type === 'project' ? chat.project_number : null;
+  if (project !== null && !permitted.has(project)) return null;
+  if (chat.allowed_users.includes(userId)) return 'allowed';
+  return project !== null && chat.visibility === 'project' ? 'project' : null;
+}
+
+function matches(chat: StoredChat, query: ListInput): boolean {
+  if (query.status !== 'all' && chat.status !== query.status) return false;
+  if (query.chat_type && chat.chat_type !== query.chat_type) return false;
+  if (query.project_number && chat.project_number !== query.project_number) return false;
+  return true;
+}
+
+/** Newer first: higher score, then the higher ID (Redis's REV order within a score). */
+const newer = (a: IndexEntry, b: IndexEntry) => a.score > b.score || (a.score === b.score && a.id > b.id);
+
+/** The entries of several newest-first walks as one newest-first walk, each chat once. */
+async function* mergeNewestFirst(walks: Array<AsyncGenerator<IndexEntry[]>>): AsyncGenerator<IndexEntry> {
+  const heads = walks.map((walk) => ({ walk, buffer: [] as IndexEntry[], done: false }));
+  const seen = new Set<string>();
+  for (;;) {
+    await Promise.all(
+      heads.map(async (head) => {
+        while (head.buffer.length === 0 && !head.done) {
+          const step = await head.walk.next();
+          if (step.done) head.done = true;
+          else head.buffer.push(...step.value);
+        }
+      }),
+    );
+    let best: (typeof heads)[number] | null = null;
+    for (const head of heads) {
+      const entry = head.buffer[0];
+      if (entry && (!best || newer(entry, best.buffer[0] as IndexEntry))) best = head;
+    }
+    const entry = best?.buffer.shift();
+    if (!entry) return;
+    if (seen.has(entry.id)) continue;
+    seen.add(entry.id);
+    yield entry;
+  }
+}
