@@ -154,7 +154,7 @@ describe("another user's sessions", () => {
 });
 
 /** The chat routes someone other than the owner may use on a chat they may open; the rest are the owner's alone. */
-const OPEN_TO_OTHERS: ReadonlySet<string> = new Set(['getChat', 'listMessages', 'sendMessage', 'stopReply']);
+const OPEN_TO_OTHERS: ReadonlySet<string> = new Set(['getChat', 'listMessages', 'sendMessage', 'stopReply', 'chatEvents']);
 
 describe('the roles around a shared chat', () => {
   const reza = USERS.reza.username;

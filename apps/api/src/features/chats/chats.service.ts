@@ -271,7 +271,8 @@ export function createChatsService(
     const chat = raw === null ? null : await withCount(chatId, raw);
     if (!chat) throw chatNotFound(chatId);
     const seen = { ...chat, access: 'owner' } as const;
-    await announce(chatId, { type: 'chat_updated', chat });
+    // Followers keep the access they opened the chat with; the event carries the owner's view.
+    await announce(chatId, { type: 'chat_updated', chat: seen });
     return seen;
   }
 
