@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HealthResponseSchema, type ServiceHealth } from '@simorgh/contracts';
 import request from 'supertest';
 import { ADMIN_USERS, USERS } from '@simorgh/devstack/fixtures';
+import { listen } from '../../test/event-stream-client.js';
 import { startTestStack, type TestStack } from '../../test/harness.js';
 
 let stack: TestStack;
@@ -38,6 +39,29 @@ describe('GET /api/health', () => {
       expect(body.services.sql_auth.status).toBe('healthy');
       expect(body.services.llm).toEqual({ status: 'healthy', latency_ms: 3 });
     });
+  });
+
+  it('stays healthy and quick while someone follows a chat (the events reader blocks its own connection)', async () => {
+    const chat = await stack.createChat(USERS.arash.username);
+    const server = await listen(stack.app);
+    const follow = new AbortController();
+    try {
+      const events = await fetch(`${server.url}/api/chats/${chat.chat_id}/events`, {
+        headers: { Authorization: `Bearer ${await stack.tokenFor(USERS.arash.username)}` },
+        signal: follow.signal,
+      });
+      expect(events.status).toBe(200);
+      await withLlmHealth(async () => ({ status: 'healthy', latency_ms: 1 }), async () => {
+        const started = performance.now();
+        const body = HealthResponseSchema.parse((await stack.http().get('/api/health').expect(200)).body);
+        expect(body.services.redis.status).toBe('healthy');
+        // Far below the reader's 5 s block, which a ping on its connection would wait behind.
+        expect(performance.now() - started).toBeLessThan(3000);
+      });
+    } finally {
+      follow.abort();
+      await server.close();
+    }
   });
 
   it('is degraded (200) when no LLM probe is installed', async () => {
