@@ -253,8 +253,8 @@ describe('per-user limits', () => {
       const second = await newChat(user, limited.app);
       // The first reply holds its slot until it is stopped, however long the machine takes.
       llm.setMode('hanging');
-      const running = send(first.chat_id, 'slow one', { userId: user, url: limitedServer.url });
-      await lastChatRequest('slow one');
+      const running = send(first.chat_id, 'held until stopped', { userId: user, url: limitedServer.url });
+      await lastChatRequest('held until stopped');
       const refused = await send(second.chat_id, 'in parallel', { userId: user, url: limitedServer.url });
       expect(refused.status).toBe(429);
       expect(ErrorBodySchema.parse(refused.json).code).toBe('rate_limited');
