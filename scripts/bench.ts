@@ -196,6 +196,7 @@ async function runLocal(): Promise<void> {
     const creations = await measureRounds(creationLoads, settings, say);
     const mirrorLag = await lagSampler.stop();
     lagClient.destroy();
+    say(`  history mirror lag during those loads: ${describeLag(mirrorLag)}`);
     if (coldIndex > COLD_PROJECT_COUNT) say(`  note: ${coldIndex} cold requests for ${COLD_PROJECT_COUNT} projects; some hit the cache`);
     // 50 closed-loop connections on a machine whose cores the load generator shares make latency
     // about connections / throughput for any server; at a few connections the tail is the API's.

@@ -1,12 +1,14 @@
 /**
  * Copies the outbox (history.scripts.ts) to PostgreSQL. Every API process runs one mirror; all
- * of them read the stream as one consumer group, so each entry goes to one process. An entry is
- * deleted from the stream only once PostgreSQL holds it (XACK and XDEL in one MULTI); until
- * then it stays pending with its consumer. A process that dies leaves its pending entries
- * behind: any other mirror claims those idle longer than `claimIdleMs` (XAUTOCLAIM) and
- * finishes them. While PostgreSQL is down nothing is acknowledged: the backlog waits in Redis
- * and the mirror retries with a growing pause, then drains it by itself. With replica acks
- * required (REDIS_MIN_REPLICA_ACKS), entries are copied only once the replicas hold them.
+ * of them read the stream as one consumer group, so each entry goes to one process. Whatever one
+ * read returns (up to 500 entries) is written in one transaction (history.store.ts), and deleted
+ * from the stream only once PostgreSQL holds it (XACK and XDEL in one MULTI); until then it stays
+ * pending with its consumer. A process that dies leaves its pending entries behind: any other
+ * mirror claims those idle longer than `claimIdleMs` (XAUTOCLAIM) and finishes them. While
+ * PostgreSQL is down nothing is acknowledged: the backlog waits in Redis and the mirror retries
+ * with a growing pause, then drains it by itself. An entry PostgreSQL refuses for its data holds
+ * nothing back: its batch is written again entry by entry and that one is set aside. With replica
+ * acks required (REDIS_MIN_REPLICA_ACKS), entries are copied only once the replicas hold them.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -14,14 +16,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import type { Logger } from '../../logger.js';
 import { waitForReplicas, type RedisClient } from '../../redis.js';
-import { OUTBOX_KEY } from './history.scripts.js';
+import { OUTBOX_KEY, SET_ASIDE_KEY, SET_ASIDE_MAX } from './history.scripts.js';
 import { migrateHistory } from './history.migrations.js';
-import { createHistoryStore, type OutboxEntry } from './history.store.js';
+import { createHistoryStore, readEntry, type OutboxEntry, type ReadableEntry } from './history.store.js';
 
 export const MIRROR_GROUP = 'history-mirror';
 /** A blocking read waits this long for new entries; the outbox client's deadline must exceed it. */
 export const MIRROR_BLOCK_MS = 1000;
-const BATCH = 100;
+/** Entries per read, and so per transaction: one commit (one fsync) for up to this many changes. */
+const BATCH = 500;
+/** A read holding more entry text than this is written in several transactions. */
+const MAX_BATCH_CHARS = 8_000_000;
 const MAX_BACKOFF_MS = 5000;
 
 export type HistoryMirror = {
@@ -45,6 +50,30 @@ type RawEntry = [string, string[] | null] | null;
 
 /** An entry deleted meanwhile comes back without fields: it only needs acknowledging. */
 type ReadEntry = OutboxEntry | { id: string; fields: null };
+
+/** PostgreSQL refused the values themselves (SQLSTATE class 22 data, 23 integrity, 54 limits): no retry can help. */
+function isRefusedData(error: unknown): boolean {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && /^(22|23|54)/.test(code);
+}
+
+/** Consecutive runs of entries holding at most MAX_BATCH_CHARS of text each (at least one entry). */
+function bySize(entries: Array<{ readable: ReadableEntry; chars: number }>): ReadableEntry[][] {
+  const batches: ReadableEntry[][] = [];
+  let current: ReadableEntry[] = [];
+  let chars = 0;
+  for (const entry of entries) {
+    if (current.length > 0 && chars + entry.chars > MAX_BATCH_CHARS) {
+      batches.push(current);
+      current = [];
+      chars = 0;
+    }
+    current.push(entry.readable);
+    chars += entry.chars;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
 
 function toEntries(raw: RawEntry[]): ReadEntry[] {
   return raw.flatMap((entry): ReadEntry[] => {
@@ -104,6 +133,49 @@ export function startHistoryMirror(options: MirrorOptions): HistoryMirror {
     logger.warn({ err: { message: (error as Error)?.message ?? String(error), name: (error as Error)?.name } }, what);
   };
 
+  /**
+   * Writes the entries to PostgreSQL, then acknowledges and deletes them all. A batch PostgreSQL
+   * refuses for its data is written again one entry at a time, and only the refused entries are
+   * set aside; any other failure (PostgreSQL down) throws, leaving every entry pending.
+   */
+  const mirror = async (entries: ReadEntry[]) => {
+    const setAside: Array<{ entry: OutboxEntry; reason: string }> = [];
+    const readable: Array<{ readable: ReadableEntry; chars: number }> = [];
+    const byId = new Map<string, OutboxEntry>();
+    for (const entry of entries) {
+      if (entry.fields === null) continue;
+      const parsed = readEntry(entry);
+      if (parsed === null) setAside.push({ entry, reason: 'unreadable' });
+      else readable.push({ readable: parsed, chars: (entry.fields.meta?.length ?? 0) + (entry.fields.data?.length ?? 0) });
+      byId.set(entry.id, entry);
+    }
+    for (const batch of bySize(readable)) {
+      try {
+        await store.applyBatch(batch);
+      } catch (error) {
+        if (!isRefusedData(error)) throw error;
+        for (const entry of batch) {
+          try {
+            await store.applyBatch([entry]);
+          } catch (entryError) {
+            if (!isRefusedData(entryError)) throw entryError;
+            const { code, message } = entryError as { code: string; message: string };
+            setAside.push({ entry: byId.get(entry.id) ?? { id: entry.id, fields: {} }, reason: `${code}: ${message}`.slice(0, 300) });
+          }
+        }
+      }
+    }
+    const ids = entries.map((entry) => entry.id);
+    // Together: an entry acknowledged but left in the stream would never be read again yet count
+    // as backlog forever. MULTI rather than a script: no EVALSHA for tests counting them.
+    const multi = redis.multi();
+    for (const { entry, reason } of setAside) {
+      logger.error({ entry: entry.id, chat_id: entry.fields.chat_id, reason }, 'history outbox entry set aside: PostgreSQL cannot hold it');
+      multi.xAdd(SET_ASIDE_KEY, '*', { ...entry.fields, entry_id: entry.id, reason }, { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: SET_ASIDE_MAX } });
+    }
+    await multi.xAck(OUTBOX_KEY, MIRROR_GROUP, ids).xDel(OUTBOX_KEY, ids).exec();
+  };
+
   const loop = async () => {
     let backoff = 100;
     while (!stopped) {
@@ -125,15 +197,8 @@ export function startHistoryMirror(options: MirrorOptions): HistoryMirror {
         // Reading the group propagates to the replicas after the entries themselves, so this
         // WAIT (when replica acks are required) means the replicas hold every entry read.
         if (entries.length > 0) await waitForReplicas(redis);
-        for (const entry of entries) {
-          if (stopped) return;
-          if (entry.fields !== null && (await store.apply(entry)) === 'unreadable') {
-            logger.error({ entry: entry.id }, 'unreadable history outbox entry skipped');
-          }
-          // Together: an entry acknowledged but left in the stream would never be read again yet
-          // count as backlog forever. MULTI rather than a script: no EVALSHA for tests counting them.
-          await redis.multi().xAck(OUTBOX_KEY, MIRROR_GROUP, entry.id).xDel(OUTBOX_KEY, entry.id).exec();
-        }
+        if (stopped) return;
+        await mirror(entries);
         backoff = 100;
       } catch (error) {
         if (stopped) return;

@@ -6,6 +6,10 @@
  *   history:outbox   STREAM of changes still to be written to PostgreSQL, oldest first. Every
  *                    API process reads it as one consumer group (history-mirror.ts) and deletes
  *                    an entry once PostgreSQL holds it; nothing ever trims it otherwise.
+ *   history:outbox:set-aside  STREAM (at most ~10 000, oldest trimmed) of entries the mirror could
+ *                    not write: unreadable, or refused by PostgreSQL for their data (a value it
+ *                    cannot store). Each keeps its fields plus `entry_id` and `reason`, for an
+ *                    operator to inspect; Redis still holds the change itself.
  *
  * Entry fields: `kind` (`chat`: `meta` is the chat's whole metadata JSON after the change;
  * `message`: `data` is one message's whole JSON and `meta` the chat's metadata after it;
@@ -13,6 +17,9 @@
  * applying an entry twice or late changes nothing (the entry ID orders them).
  */
 export const OUTBOX_KEY = 'history:outbox';
+export const SET_ASIDE_KEY = 'history:outbox:set-aside';
+/** The set-aside stream keeps about this many entries. */
+export const SET_ASIDE_MAX = 10_000;
 
 /** The keys scripts composing OUTBOX_LUA declare (the outbox stream). */
 export const outboxKeys = () => ({ outbox: OUTBOX_KEY });

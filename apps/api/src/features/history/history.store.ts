@@ -1,9 +1,10 @@
 /**
- * Writes outbox entries (history.scripts.ts) to PostgreSQL. Every write is idempotent: rows are
- * upserted by chat_id / message_id and only by an entry newer than the one that last wrote them
- * (`mirror_version`), a deleted chat leaves a tombstone that older entries cannot get past, and
- * each entry takes a per-chat advisory lock so a delete and a late upsert of the same chat
- * applied by two processes at once cannot interleave.
+ * Writes outbox entries (history.scripts.ts) to PostgreSQL, a batch of them per transaction.
+ * Every write is idempotent: rows are upserted by chat_id / message_id and only by an entry newer
+ * than the one that last wrote them (`mirror_version`), a deleted chat leaves a tombstone that
+ * older entries cannot get past, and a batch takes a per-chat advisory lock on each of its chats
+ * so a delete and a late upsert of the same chat applied by two processes at once cannot
+ * interleave.
  */
 import { sql, type Kysely } from 'kysely';
 
@@ -76,70 +77,143 @@ function parse(json: string | undefined): Row | null {
   }
 }
 
-export function createHistoryStore(db: Kysely<unknown>) {
-  async function upsertChat(trx: Kysely<unknown>, chatId: string, meta: Row, version: string): Promise<void> {
-    const c = chatColumns(chatId, meta);
-    await sql`
-      INSERT INTO chats (chat_id, user_id, chat_type, project_number, project_name, page_name, chat_name, status, pinned,
-                         created_at, updated_at, message_count, last_activity_at, visibility, allowed_users, metadata, mirror_version)
-      VALUES (${c.chat_id}, ${c.user_id}, ${c.chat_type}, ${c.project_number}, ${c.project_name}, ${c.page_name}, ${c.chat_name},
-              ${c.status}, ${c.pinned}, ${c.created_at}, ${c.updated_at}, ${c.message_count}, ${c.last_activity_at},
-              ${c.visibility}, ${c.allowed_users}::text[], ${JSON.stringify(meta)}::jsonb, ${version})
-      ON CONFLICT (chat_id) DO UPDATE SET
-        user_id = EXCLUDED.user_id, chat_type = EXCLUDED.chat_type, project_number = EXCLUDED.project_number,
-        project_name = EXCLUDED.project_name, page_name = EXCLUDED.page_name, chat_name = EXCLUDED.chat_name,
-        status = EXCLUDED.status, pinned = EXCLUDED.pinned, created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at,
-        message_count = EXCLUDED.message_count, last_activity_at = EXCLUDED.last_activity_at, visibility = EXCLUDED.visibility,
-        allowed_users = EXCLUDED.allowed_users, metadata = EXCLUDED.metadata,
-        mirror_version = EXCLUDED.mirror_version, archived_from_redis = false
-      WHERE chats.mirror_version < EXCLUDED.mirror_version`.execute(trx);
-  }
+type EntryKind = 'chat' | 'message' | 'delete';
 
-  async function upsertMessage(trx: Kysely<unknown>, chatId: string, message: Row, version: string): Promise<void> {
-    const messageId = text(message.message_id);
-    if (messageId === null) return;
-    const seq = Number(MESSAGE_NUMBER.exec(messageId)?.[1] ?? 0);
-    const u = usageColumns(message.usage);
-    const extra = Object.fromEntries(Object.entries(message).filter(([field]) => !MESSAGE_COLUMNS.has(field)));
-    await sql`
-      INSERT INTO messages (message_id, chat_id, seq, role, content, status, model, error, created_at, extra, mirror_version,
-                            prompt_tokens, completion_tokens, usage_model, usage_estimated)
-      VALUES (${messageId}, ${chatId}, ${seq}, ${text(message.role) ?? 'user'}, ${text(message.content) ?? ''},
-              ${text(message.status) ?? 'complete'}, ${text(message.model)}, ${text(message.error)},
-              ${time(message.created_at ?? message.timestamp, new Date(0).toISOString())}, ${JSON.stringify(extra)}::jsonb, ${version},
-              ${u.prompt_tokens}, ${u.completion_tokens}, ${u.usage_model}, ${u.usage_estimated})
-      ON CONFLICT (message_id) DO UPDATE SET
-        role = EXCLUDED.role, content = EXCLUDED.content, status = EXCLUDED.status, model = EXCLUDED.model,
-        error = EXCLUDED.error, created_at = EXCLUDED.created_at, extra = EXCLUDED.extra, mirror_version = EXCLUDED.mirror_version,
-        prompt_tokens = EXCLUDED.prompt_tokens, completion_tokens = EXCLUDED.completion_tokens,
-        usage_model = EXCLUDED.usage_model, usage_estimated = EXCLUDED.usage_estimated
-      WHERE messages.mirror_version < EXCLUDED.mirror_version`.execute(trx);
+/** An outbox entry parsed and checked, ready to be written. */
+export type ReadableEntry = { id: string; version: string; kind: EntryKind; chatId: string; meta: Row | null; message: Row | null };
+
+/** The entry parsed, or null when it cannot be written (no chat, unknown kind, broken JSON). */
+export function readEntry(entry: OutboxEntry): ReadableEntry | null {
+  const { kind, chat_id: chatId } = entry.fields;
+  if (!chatId || (kind !== 'chat' && kind !== 'message' && kind !== 'delete')) return null;
+  const meta = parse(entry.fields.meta);
+  const message = parse(entry.fields.data);
+  if (kind !== 'delete' && meta === null) return null;
+  if (kind === 'message' && message === null) return null;
+  return { id: entry.id, version: entryVersion(entry.id), kind, chatId, meta, message };
+}
+
+const isNewer = (version: string, than: string | undefined) => than === undefined || BigInt(version) > BigInt(than);
+
+/**
+ * What a batch leaves behind, as if its entries were applied one by one in ID order: per chat
+ * the newest delete, the newest metadata and per message the newest text, each with its entry's
+ * version. Entries of a chat not newer than its delete in the same batch are dropped (the delete
+ * would remove what they wrote). The tombstone check against earlier batches happens in SQL.
+ */
+function planBatch(entries: ReadableEntry[]) {
+  const deletes = new Map<string, string>();
+  for (const entry of entries) {
+    if (entry.kind === 'delete' && isNewer(entry.version, deletes.get(entry.chatId))) deletes.set(entry.chatId, entry.version);
+  }
+  const chats = new Map<string, { meta: Row; version: string }>();
+  const messages = new Map<string, { chatId: string; message: Row; version: string }>();
+  for (const entry of entries) {
+    if (entry.kind === 'delete' || entry.meta === null || !isNewer(entry.version, deletes.get(entry.chatId))) continue;
+    if (isNewer(entry.version, chats.get(entry.chatId)?.version)) chats.set(entry.chatId, { meta: entry.meta, version: entry.version });
+    const messageId = entry.kind === 'message' && entry.message ? text(entry.message.message_id) : null;
+    if (entry.message && messageId !== null && isNewer(entry.version, messages.get(messageId)?.version)) {
+      messages.set(messageId, { chatId: entry.chatId, message: entry.message, version: entry.version });
+    }
+  }
+  return { deletes, chats, messages };
+}
+
+function messageColumns(messageId: string, chatId: string, message: Row, version: string) {
+  return {
+    message_id: messageId,
+    chat_id: chatId,
+    seq: Number(MESSAGE_NUMBER.exec(messageId)?.[1] ?? 0),
+    role: text(message.role) ?? 'user',
+    content: text(message.content) ?? '',
+    status: text(message.status) ?? 'complete',
+    model: text(message.model),
+    error: text(message.error),
+    created_at: time(message.created_at ?? message.timestamp, new Date(0).toISOString()),
+    extra: Object.fromEntries(Object.entries(message).filter(([field]) => !MESSAGE_COLUMNS.has(field))),
+    mirror_version: version,
+    ...usageColumns(message.usage),
+  };
+}
+
+/** Rows travel as one JSON parameter (jsonb_to_recordset): one statement for the whole batch. */
+const rowsParameter = (rows: object[]) => JSON.stringify(rows);
+
+export function createHistoryStore(db: Kysely<unknown>) {
+  /**
+   * Writes entries in one transaction, with one statement per table: the same end state as
+   * applying them one by one in ID order, and replaying any of them changes nothing. Every chat
+   * of the batch is locked (advisory, in one order, so two processes' batches cannot deadlock).
+   */
+  async function applyBatch(entries: ReadableEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const { deletes, chats, messages } = planBatch(entries);
+    const chatIds = [...new Set(entries.map((entry) => entry.chatId))];
+    await db.transaction().execute(async (trx) => {
+      await sql`
+        SELECT pg_advisory_xact_lock(lock_key)
+        FROM (SELECT DISTINCT hashtext(chat_id) AS lock_key FROM unnest(${chatIds}::text[]) AS chat_id ORDER BY lock_key) AS locks`.execute(trx);
+      if (deletes.size > 0) {
+        await sql`
+          INSERT INTO deleted_chats (chat_id, mirror_version)
+          SELECT chat_id, mirror_version FROM unnest(${[...deletes.keys()]}::text[], ${[...deletes.values()]}::numeric[]) AS d(chat_id, mirror_version)
+          ON CONFLICT (chat_id) DO UPDATE SET mirror_version = GREATEST(deleted_chats.mirror_version, EXCLUDED.mirror_version)`.execute(trx);
+        await sql`DELETE FROM chats WHERE chat_id = ANY(${[...deletes.keys()]}::text[])`.execute(trx);
+      }
+      if (chats.size > 0) {
+        const rows = [...chats].map(([chatId, { meta, version }]) => ({ ...chatColumns(chatId, meta), metadata: meta, mirror_version: version }));
+        await sql`
+          INSERT INTO chats (chat_id, user_id, chat_type, project_number, project_name, page_name, chat_name, status, pinned,
+                             created_at, updated_at, message_count, last_activity_at, visibility, allowed_users, metadata, mirror_version)
+          SELECT v.chat_id, v.user_id, v.chat_type, v.project_number, v.project_name, v.page_name, v.chat_name, v.status, v.pinned,
+                 v.created_at, v.updated_at, v.message_count, v.last_activity_at, v.visibility,
+                 ARRAY(SELECT jsonb_array_elements_text(v.allowed_users)), v.metadata, v.mirror_version
+          FROM jsonb_to_recordset(${rowsParameter(rows)}::jsonb) AS v(
+            chat_id text, user_id text, chat_type text, project_number text, project_name text, page_name text, chat_name text,
+            status text, pinned boolean, created_at timestamptz, updated_at timestamptz, message_count integer,
+            last_activity_at timestamptz, visibility text, allowed_users jsonb, metadata jsonb, mirror_version numeric)
+          WHERE NOT EXISTS (SELECT 1 FROM deleted_chats d WHERE d.chat_id = v.chat_id AND d.mirror_version > v.mirror_version)
+          ORDER BY v.chat_id
+          ON CONFLICT (chat_id) DO UPDATE SET
+            user_id = EXCLUDED.user_id, chat_type = EXCLUDED.chat_type, project_number = EXCLUDED.project_number,
+            project_name = EXCLUDED.project_name, page_name = EXCLUDED.page_name, chat_name = EXCLUDED.chat_name,
+            status = EXCLUDED.status, pinned = EXCLUDED.pinned, created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at,
+            message_count = EXCLUDED.message_count, last_activity_at = EXCLUDED.last_activity_at, visibility = EXCLUDED.visibility,
+            allowed_users = EXCLUDED.allowed_users, metadata = EXCLUDED.metadata,
+            mirror_version = EXCLUDED.mirror_version, archived_from_redis = false
+          WHERE chats.mirror_version < EXCLUDED.mirror_version`.execute(trx);
+      }
+      if (messages.size > 0) {
+        const rows = [...messages].map(([messageId, { chatId, message, version }]) => messageColumns(messageId, chatId, message, version));
+        await sql`
+          INSERT INTO messages (message_id, chat_id, seq, role, content, status, model, error, created_at, extra, mirror_version,
+                                prompt_tokens, completion_tokens, usage_model, usage_estimated)
+          SELECT v.message_id, v.chat_id, v.seq, v.role, v.content, v.status, v.model, v.error, v.created_at, v.extra, v.mirror_version,
+                 v.prompt_tokens, v.completion_tokens, v.usage_model, v.usage_estimated
+          FROM jsonb_to_recordset(${rowsParameter(rows)}::jsonb) AS v(
+            message_id text, chat_id text, seq integer, role text, content text, status text, model text, error text,
+            created_at timestamptz, extra jsonb, mirror_version numeric, prompt_tokens integer, completion_tokens integer,
+            usage_model text, usage_estimated boolean)
+          WHERE NOT EXISTS (SELECT 1 FROM deleted_chats d WHERE d.chat_id = v.chat_id AND d.mirror_version > v.mirror_version)
+          ORDER BY v.message_id
+          ON CONFLICT (message_id) DO UPDATE SET
+            role = EXCLUDED.role, content = EXCLUDED.content, status = EXCLUDED.status, model = EXCLUDED.model,
+            error = EXCLUDED.error, created_at = EXCLUDED.created_at, extra = EXCLUDED.extra, mirror_version = EXCLUDED.mirror_version,
+            prompt_tokens = EXCLUDED.prompt_tokens, completion_tokens = EXCLUDED.completion_tokens,
+            usage_model = EXCLUDED.usage_model, usage_estimated = EXCLUDED.usage_estimated
+          WHERE messages.mirror_version < EXCLUDED.mirror_version`.execute(trx);
+      }
+    });
   }
 
   return {
+    applyBatch,
+
     /** Applies one entry in its own transaction; an unreadable entry is skipped (logged by the caller). */
     async apply(entry: OutboxEntry): Promise<'applied' | 'unreadable'> {
-      const { kind, chat_id: chatId } = entry.fields;
-      if (!chatId || (kind !== 'chat' && kind !== 'message' && kind !== 'delete')) return 'unreadable';
-      const version = entryVersion(entry.id);
-      const meta = parse(entry.fields.meta);
-      const message = parse(entry.fields.data);
-      if (kind !== 'delete' && meta === null) return 'unreadable';
-      if (kind === 'message' && message === null) return 'unreadable';
-      await db.transaction().execute(async (trx) => {
-        await sql`SELECT pg_advisory_xact_lock(hashtext(${chatId}))`.execute(trx);
-        if (kind === 'delete') {
-          await sql`
-            INSERT INTO deleted_chats (chat_id, mirror_version) VALUES (${chatId}, ${version})
-            ON CONFLICT (chat_id) DO UPDATE SET mirror_version = GREATEST(deleted_chats.mirror_version, EXCLUDED.mirror_version)`.execute(trx);
-          await sql`DELETE FROM chats WHERE chat_id = ${chatId}`.execute(trx);
-          return;
-        }
-        const tombstone = await sql`SELECT 1 FROM deleted_chats WHERE chat_id = ${chatId} AND mirror_version > ${version}`.execute(trx);
-        if (tombstone.rows.length > 0) return;
-        if (meta) await upsertChat(trx, chatId, meta, version);
-        if (kind === 'message' && message) await upsertMessage(trx, chatId, message, version);
-      });
+      const readable = readEntry(entry);
+      if (readable === null) return 'unreadable';
+      await applyBatch([readable]);
       return 'applied';
     },
 
