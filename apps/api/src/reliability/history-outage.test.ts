@@ -2,16 +2,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateChatResponseSchema, HealthResponseSchema } from '@simorgh/contracts';
+import { ArchiveRunResponseSchema, CreateChatResponseSchema, ErrorBodySchema, HealthResponseSchema, ListChatsResponseSchema } from '@simorgh/contracts';
 import { startPostgres, type PostgresServer } from '@simorgh/devstack';
 import { startTcpProxy } from '@simorgh/devstack/tcp-proxy';
 import { startApiProcess, type ApiProcess } from '@simorgh/devstack/api-process';
 import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
 import { ADMIN_USERS } from '@simorgh/devstack/fixtures';
+import request from 'supertest';
 import { closeDeps } from '../deps.js';
-import { OUTBOX_KEY } from '../features/history/history.scripts.js';
+import { movedKey, OUTBOX_KEY } from '../features/history/history.scripts.js';
 import { eventually, listen, postStream } from '../test/event-stream-client.js';
 import { startTestStack, type TestStack } from '../test/harness.js';
+import { closingOpenEnded, sampleRequest, tableRoutes } from '../test/route-samples.js';
 
 /**
  * The history's PostgreSQL is this file's own (the shared one must not be stopped), and the
@@ -135,6 +137,74 @@ describe('an API process killed with changes in flight', () => {
       expect(rows.map((row) => row.chat_id)).toEqual([...ids].sort());
     } finally {
       await proxy.close();
+    }
+  }, 120_000);
+});
+
+describe('a chat moved out of Redis while PostgreSQL is down', () => {
+  it('answers 503 with the error body on every route of the chat and keeps it whole; hot chats keep working; once PostgreSQL is back it opens and takes messages again', async () => {
+    const mirrored = await stack.build({ llmBaseUrl: llm.url, env: { DATABASE_URL: postgres.url('history'), MESSAGES_PER_MINUTE: '1000', CONCURRENT_STREAMS: '20' } });
+    const server = await listen(mirrored.app);
+    const user = 'moved.user';
+    const redis = stack.deps.redis.chat;
+    const authorization = await stack.bearer(user);
+    const call = (method: 'get' | 'post' | 'patch' | 'delete', path: string) => request(mirrored.app)[method](path).set('Authorization', authorization).set('Content-Type', 'application/json');
+    const send = async (chatId: string, content: string) => postStream(`${server.url}/api/chats/${chatId}/messages`, await stack.tokenFor(user), { content });
+    const chatKeys = async (chatId: string) => (await redis.keys(`chat:${chatId}:*`)).sort();
+    try {
+      const moved = await stack.createChat(user, undefined, mirrored.app);
+      expect((await send(moved.chat_id, 'Kept through the outage')).of('done')).toHaveLength(1);
+      await eventually(async () => (await backlog()) === 0, 10_000);
+      const run = await call('post', '/api/admin/archive/run').set('Authorization', await stack.bearer(ADMIN_USERS)).send({ idle_days: 0 });
+      expect(run.status, JSON.stringify(run.body)).toBe(200);
+      expect(ArchiveRunResponseSchema.parse(run.body).archived).toBeGreaterThanOrEqual(1);
+      expect(await chatKeys(moved.chat_id)).toEqual([]);
+      const before = await stack.messagesOf(user, moved.chat_id);
+      expect(before.map((message) => message.content)).toEqual(['Kept through the outage', expect.any(String)]);
+
+      await postgres.stop();
+
+      // Every route of the chat (open, messages, events, rename, send, regenerate, title, stop,
+      // delete): the one error body with 503, never 404 or 500, and the chat stays as it was.
+      const routes = tableRoutes((route) => route.path.startsWith('/api/chats/:id'));
+      expect(routes.map((route) => route.name)).toEqual(expect.arrayContaining(['getChat', 'listMessages', 'sendMessage', 'deleteChat']));
+      for (const route of routes) {
+        const sample = sampleRequest(route, { id: moved.chat_id });
+        const response = await closingOpenEnded(call(route.method.toLowerCase() as 'get' | 'post' | 'patch' | 'delete', sample.path), route).send(sample.body ?? '');
+        expect(response.status, `${route.name}: ${JSON.stringify(response.body)}`).toBe(503);
+        expect(ErrorBodySchema.parse(response.body).code).toBe('upstream_unavailable');
+      }
+      const outboxIds = async () => ((await redis.sendCommand(['XRANGE', OUTBOX_KEY, '-', '+'])) as Array<[string, string[]]>).map(([, flat]) => flat);
+      expect((await outboxIds()).filter((flat) => flat.includes(moved.chat_id))).toEqual([]);
+      expect(await chatKeys(moved.chat_id)).toEqual([]);
+      expect(await redis.hExists(movedKey(moved.chat_id), moved.chat_id)).toBe(1);
+
+      // Hot chats: created, answered, listed (the moved chat left out of the list meanwhile).
+      const hot = await stack.createChat(user, undefined, mirrored.app);
+      const hotReply = await send(hot.chat_id, 'A question during the outage');
+      expect(hotReply.of('done')).toHaveLength(1);
+      expect(hotReply.of('error')).toEqual([]);
+      const list = await call('get', '/api/chats').query({ status: 'all' });
+      expect(list.status).toBe(200);
+      expect(ListChatsResponseSchema.parse(list.body).chats.map((chat) => chat.chat_id)).toContain(hot.chat_id);
+
+      await postgres.restart();
+      await eventually(async () => (await call('get', `/api/chats/${moved.chat_id}`)).status === 200, 30_000);
+      expect(await stack.messagesOf(user, moved.chat_id)).toEqual(before);
+      const after = await send(moved.chat_id, 'After the outage');
+      expect(after.of('done')).toHaveLength(1);
+      const messages = await stack.messagesOf(user, moved.chat_id);
+      expect(messages.map((message) => message.content).slice(0, 3)).toEqual([...before.map((message) => message.content), 'After the outage']);
+      expect(messages).toHaveLength(4);
+      expect(await redis.hExists(movedKey(moved.chat_id), moved.chat_id)).toBe(0);
+      const listed = ListChatsResponseSchema.parse((await call('get', '/api/chats').query({ status: 'all' })).body).chats.map((chat) => chat.chat_id);
+      expect(listed).toEqual(expect.arrayContaining([moved.chat_id, hot.chat_id]));
+      await eventually(async () => (await backlog()) === 0, 30_000);
+      const [rows] = await history<{ count: string }>('SELECT count(*) FROM messages WHERE chat_id = $1', [moved.chat_id]);
+      expect(Number(rows?.count)).toBe(4);
+    } finally {
+      await server.close();
+      await closeDeps(mirrored.deps);
     }
   }, 120_000);
 });
