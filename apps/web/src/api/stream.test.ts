@@ -48,7 +48,7 @@ describe('callStreamRoute', () => {
   });
 
   it('reassembles frames split across network chunks and CRLF line endings', async () => {
-    onRoute(routes.regenerateReply, () => sseBody(chunked(reply.map(sseFrame).join('').replace(/\n/g, '\r\n'), 7)));
+    onRoute(routes.regenerateReply, () => sseBody(chunked(reply.map((event) => sseFrame(event)).join('').replace(/\n/g, '\r\n'), 7)));
     const { events, done } = regenerate();
     await done;
     expect(events).toEqual(reply);

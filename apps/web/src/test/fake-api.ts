@@ -1,13 +1,25 @@
 import { MESSAGES_PAGE_DEFAULT, routes, UpdateChatRequestSchema, type ChatMetadata, type Message } from '@simorgh/contracts';
 import { makeChat, TEST_USER } from './factories';
 import { errorResponse, onRoute, recordedRequests } from './route-handlers';
+import { openSseStream } from './sse';
+
+/** An open `GET /api/chats/:id/events` stream the test feeds, with the ID the client followed from. */
+export type EventFollower = { chatId: string; lastEventId: string | null; stream: ReturnType<typeof openSseStream> };
 
 /**
  * Default handlers for a signed-in user's chats, backed by plain arrays the test can inspect and
- * seed. Tests register their own handlers on top (`on`) for the behaviour under test.
+ * seed. Tests register their own handlers on top (`on`) for the behaviour under test. Each chat's
+ * events stream stays open and silent until the test sends on it (`followers`); a messages page
+ * reflects the chat's events up to `lastEventIds[chatId]` (`0-0`, none, unless seeded).
  */
-export function installFakeApi({ chats = [] as ChatMetadata[], messages = {} as Record<string, Message[]>, isAdmin = false } = {}) {
-  const state = { chats: [...chats], messages: { ...messages }, nextId: 100 };
+export function installFakeApi({
+  chats = [] as ChatMetadata[],
+  messages = {} as Record<string, Message[]>,
+  lastEventIds = {} as Record<string, string>,
+  isAdmin = false,
+} = {}) {
+  const state = { chats: [...chats], messages: { ...messages }, lastEventIds: { ...lastEventIds }, nextId: 100 };
+  const followers: EventFollower[] = [];
   onRoute(routes.me, () => ({ status: 200, body: { user: TEST_USER, is_admin: isAdmin } }));
   const notFound = (chatId: string | undefined) => errorResponse(404, 'not_found', `Chat ${chatId} not found`);
 
@@ -28,7 +40,13 @@ export function installFakeApi({ chats = [] as ChatMetadata[], messages = {} as 
     if (end < 0) return errorResponse(400, 'validation', 'before must be the ID of a message in this chat');
     const start = Math.max(0, end - Number(url.searchParams.get('limit') ?? MESSAGES_PAGE_DEFAULT));
     const messages = all.slice(start, end);
-    return { status: 200, body: { messages, next_before: start > 0 ? (messages[0]?.message_id ?? null) : null, last_event_id: '0-0' } };
+    const lastEventId = state.lastEventIds[params.id ?? ''] ?? '0-0';
+    return { status: 200, body: { messages, next_before: start > 0 ? (messages[0]?.message_id ?? null) : null, last_event_id: lastEventId } };
+  });
+  onRoute(routes.chatEvents, ({ params, url, headers, signal }) => {
+    const stream = openSseStream(signal);
+    followers.push({ chatId: params.id ?? '', lastEventId: headers.get('Last-Event-ID') ?? url.searchParams.get('last_event_id'), stream });
+    return stream.response;
   });
   onRoute(routes.createChat, () => {
     state.nextId += 1;
@@ -50,5 +68,5 @@ export function installFakeApi({ chats = [] as ChatMetadata[], messages = {} as 
     return { status: 200, body: { status: 'success', chat_id: params.id ?? '' } };
   });
 
-  return { state, on: onRoute, calls: recordedRequests };
+  return { state, followers, on: onRoute, calls: recordedRequests };
 }

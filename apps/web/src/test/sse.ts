@@ -3,10 +3,10 @@ import { HttpResponse } from 'msw';
 
 const encoder = new TextEncoder();
 
-/** One event as the API writes it, checked against the contract. */
-export function sseFrame(event: StreamEvent): string {
+/** One event as the API writes it (with its ID when given), checked against the contract. */
+export function sseFrame(event: StreamEvent, id?: string): string {
   const parsed = StreamEventSchema.parse(event);
-  return `event: ${parsed.type}\ndata: ${JSON.stringify(parsed)}\n\n`;
+  return `${id === undefined ? '' : `id: ${id}\n`}event: ${parsed.type}\ndata: ${JSON.stringify(parsed)}\n\n`;
 }
 
 /** A reply stream whose body is `body`, as the API sends one. */
@@ -16,7 +16,7 @@ export function sseBody(body: ReadableStream<Uint8Array>): Response {
 
 /** A complete reply stream, after a heartbeat. */
 export function sseResponse(events: StreamEvent[]): Response {
-  const text = `: ping\n\n${events.map(sseFrame).join('')}`;
+  const text = `: ping\n\n${events.map((event) => sseFrame(event)).join('')}`;
   return sseBody(
     new ReadableStream({
       start(controller) {
@@ -49,8 +49,14 @@ export function openSseStream(signal: AbortSignal) {
   });
   return {
     response: sseBody(stream),
-    send(event: StreamEvent) {
-      if (!closed) controller.enqueue(encoder.encode(sseFrame(event)));
+    send(event: StreamEvent, id?: string) {
+      if (!closed) controller.enqueue(encoder.encode(sseFrame(event, id)));
+    },
+    /** Drops the connection as a network failure does. */
+    fail() {
+      if (closed) return;
+      closed = true;
+      controller.error(new TypeError('network error'));
     },
     close() {
       if (closed) return;

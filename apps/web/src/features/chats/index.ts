@@ -1,5 +1,5 @@
 export { useCreateGeneralChat, useCreateProjectChat, useOpenNewChat } from './api/create-chat';
 export { useChat } from './api/get-chat';
-export { patchChat } from './chat-cache';
+export { patchChat, removeChat } from './chat-cache';
 export { ChatHeader } from './components/ChatHeader';
 export { ChatSidebar } from './components/ChatSidebar';

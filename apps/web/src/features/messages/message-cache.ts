@@ -43,12 +43,20 @@ export function messageCache(queryClient: QueryClient, chatId: string) {
       has(messageId) ? update((messages) => messages.map((m) => (m.message_id === messageId ? message : m))) : append(message),
     patch: (messageId: string, patch: Partial<Message>) =>
       update((messages) => messages.map((m) => (m.message_id === messageId ? { ...m, ...patch } : m))),
+    /**
+     * Adds a token to the reply being written. A reply that was final is being written again
+     * (regenerated, seen from another tab): its text starts over.
+     */
     appendText: (messageId: string, text: string) => {
       if (has(messageId)) {
-        update((messages) => messages.map((m) => (m.message_id === messageId ? { ...m, content: m.content + text } : m)));
+        update((messages) =>
+          messages.map((m) =>
+            m.message_id !== messageId ? m : { ...m, content: m.status === 'streaming' ? m.content + text : text, status: 'streaming' },
+          ),
+        );
         return;
       }
-      append({ message_id: messageId, role: 'assistant', content: text, created_at: new Date().toISOString(), status: 'complete' });
+      append({ message_id: messageId, role: 'assistant', content: text, created_at: new Date().toISOString(), status: 'streaming' });
     },
   };
 }

@@ -3,6 +3,8 @@ import { useLocation } from 'react-router';
 import { ApiError } from '../../../api/api-error';
 import { ChatHeader, useChat } from '../../chats';
 import { useMessages } from '../api/list-messages';
+import { stopReply } from '../api/stop-reply';
+import { useChatEvents } from '../hooks/useChatEvents';
 import { useChatStream } from '../hooks/useChatStream';
 import { chronological } from '../message-cache';
 import { ChatNotFound } from './ChatNotFound';
@@ -25,6 +27,7 @@ export function ChatView({ chatId }: { chatId: string }) {
   const chat = useChat(chatId);
   const messages = useMessages(chatId);
   const stream = useChatStream(chatId);
+  const live = useChatEvents(chatId, messages.data?.pages[0]?.last_event_id);
   const location = useLocation();
   const inputRef = useRef<HTMLTextAreaElement>(null);
   const scrollRef = useRef<HTMLDivElement>(null);
@@ -98,7 +101,9 @@ export function ChatView({ chatId }: { chatId: string }) {
   const notFound = chat.error instanceof ApiError && chat.error.code === 'not_found';
   if (notFound) return <ChatNotFound />;
 
-  const idle = stream.phase === 'idle';
+  // A reply being written that this tab did not ask for (another tab, or before a reload).
+  const replying = list.some((message) => message.status === 'streaming');
+  const idle = stream.phase === 'idle' && !replying;
   return (
     <div className="chat-view">
       <ChatHeader chatId={chatId} chat={chat.data?.chat} />
@@ -146,7 +151,7 @@ export function ChatView({ chatId }: { chatId: string }) {
             <MessageItem
               key={message.message_id}
               message={message}
-              streaming={message.message_id === stream.streamingId}
+              streaming={message.message_id === stream.streamingId || message.status === 'streaming'}
               found={message.message_id === found}
             />
           ))}
@@ -154,6 +159,11 @@ export function ChatView({ chatId }: { chatId: string }) {
             <p className="thinking" role="status">
               <span className="dots" aria-hidden="true" />
               <span className="visually-hidden">Waiting for the reply</span>
+            </p>
+          )}
+          {live.reconnecting && (
+            <p className="muted reconnecting" role="status">
+              Reconnecting…
             </p>
           )}
           {stream.failure !== null && (
@@ -181,7 +191,8 @@ export function ChatView({ chatId }: { chatId: string }) {
           void stream.send(content);
         }}
         onStop={() => {
-          stream.stop();
+          if (stream.phase === 'idle') void stopReply(chatId).catch(() => undefined);
+          else stream.stop();
           inputRef.current?.focus();
         }}
       />

@@ -3,10 +3,10 @@ import { useQueryClient } from '@tanstack/react-query';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { detailOf, isAbortError } from '../../../api/api-error';
 import { queryKeys } from '../../../api/query-keys';
-import { patchChat } from '../../chats';
 import { regenerateReply } from '../api/regenerate-reply';
 import { sendMessage } from '../api/send-message';
 import { stopReply } from '../api/stop-reply';
+import { applyChatEvent } from '../chat-events';
 import { messageCache } from '../message-cache';
 
 export type StreamPhase = 'idle' | 'waiting' | 'streaming';
@@ -80,32 +80,33 @@ export function useChatStream(chatId: string) {
         }
       }
 
-      const onEvent = (event: StreamEvent) => {
+      // The chat's events stream brings the same events (with the same IDs); each is applied once.
+      const onEvent = (event: StreamEvent, id: string | null) => {
         switch (event.type) {
           case 'user_message':
-            if (localUserId !== null) cache.upsert(localUserId, event.message);
+            applyChatEvent(queryClient, chatId, event, id);
             userPersisted = true;
             break;
           case 'delta':
             replyId = event.message_id;
-            cache.appendText(event.message_id, event.content);
+            applyChatEvent(queryClient, chatId, event, id);
             setStreamingId(event.message_id);
             setPhase('streaming');
             break;
           case 'assistant_message':
-            cache.upsert(replyId ?? event.message.message_id, event.message);
+            applyChatEvent(queryClient, chatId, event, id);
             replyId = event.message.message_id;
             finalReply = true;
             // The reply is complete; the stream may stay open a moment longer for the title.
             settle();
             break;
           case 'title':
-            patchChat(queryClient, event.chat_id, { chat_name: event.title });
+            applyChatEvent(queryClient, chatId, event, id);
             break;
           case 'error':
             serverError = { detail: event.detail };
             break;
-          case 'done':
+          default:
             break;
         }
       };
@@ -138,12 +139,17 @@ export function useChatStream(chatId: string) {
           void run({ kind: 'regenerate' });
         }
       };
+      // The request dropped after the server took the message: the reply goes on being written
+      // there, and the chat's events stream shows the rest.
+      const continuesElsewhere = serverError === null && requestError !== null && reachedServer && !finalReply;
       const failed: { detail: string } | null =
         serverError ??
-        (requestError === null
+        (requestError === null || continuesElsewhere
           ? null
           : { detail: detailOf(requestError, 'The reply could not be loaded.') });
-      if (failed !== null) {
+      if (continuesElsewhere) {
+        // Nothing to report.
+      } else if (failed !== null) {
         setFailure({ detail: failed.detail, retry });
       } else if (!finalReply) {
         setFailure({ detail: 'The reply ended before it was complete.', retry });
