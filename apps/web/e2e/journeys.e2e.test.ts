@@ -249,7 +249,7 @@ describe('Simorgh Chat in Chromium, served by nginx', () => {
     // Sara may use the refinery project too: only ownership keeps the project chat from her.
     for (const chatId of [firstUser.generalChatId, firstUser.projectChatId]) {
       await page.goto(appUrl(`/c/${chatId}`));
-      await page.getByRole('heading', { name: 'Chat not found' }).waitFor();
+      await page.getByRole('heading', { name: 'Chat not available' }).waitFor();
       expect(await page.getByText(question).count()).toBe(0);
       expect(await page.getByText(pageName).count()).toBe(0);
       expect(await page.getByText(EXPECTED_TITLE).count()).toBe(0);

@@ -5,10 +5,13 @@ export const queryKeys = {
   chats: ['chats'] as const,
   chatLists: ['chats', 'list'] as const,
   chatList: (status: ChatStatus) => ['chats', 'list', status] as const,
+  /** Chats others share with the user (GET /api/chats?scope=shared). */
+  sharedChatList: ['chats', 'list', 'shared'] as const,
   chat: (chatId: string) => ['chats', 'detail', chatId] as const,
   messages: (chatId: string) => ['chats', 'messages', chatId] as const,
   project: (projectNumber: string) => ['projects', projectNumber] as const,
   search: (q: string) => ['search', q] as const,
+  users: (q: string, projectNumber: string | null) => ['users', q, projectNumber ?? ''] as const,
   me: ['me'] as const,
   usage: (from: string, to: string, groupBy: UsageGroupBy, limit: number) => ['admin', 'usage', from, to, groupBy, limit] as const,
 };

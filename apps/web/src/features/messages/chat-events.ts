@@ -1,8 +1,9 @@
 import { compareEventIds, type StreamEvent } from '@simorgh/contracts';
 import type { QueryClient } from '@tanstack/react-query';
+import { getAuthSnapshot } from '../../api/auth-store';
 import { queryKeys } from '../../api/query-keys';
 import { patchChat, removeChat } from '../chats';
-import { messageCache, type MessagePages } from './message-cache';
+import { isUnsavedMessageId, messageCache, type MessagePages } from './message-cache';
 
 /**
  * What the cached messages of each chat reflect: every event up to `floor` (the `last_event_id`
@@ -52,7 +53,7 @@ export function applyChatEvent(
       const { message } = event;
       const messages = cache.read();
       // This tab's own message, shown before the server numbered it.
-      const local = messages.find((m) => m.message_id.startsWith('local:') && m.content === message.content);
+      const local = messages.find((m) => isUnsavedMessageId(m.message_id) && m.content === message.content);
       const known = messages.some((m) => m.message_id === message.message_id);
       cache.upsert(known ? message.message_id : (local?.message_id ?? message.message_id), message);
       break;
@@ -70,6 +71,11 @@ export function applyChatEvent(
       // The event carries the owner's view; this viewer keeps the access it opened the chat with.
       const { access: _ownersView, ...fields } = event.chat;
       patchChat(queryClient, fields.chat_id, fields);
+      // Someone else's chat whose sharing may have changed: the chat's own record says whether
+      // this viewer may still open it (a 404 turns the view into the "not available" page).
+      if (fields.user_id !== getAuthSnapshot().auth?.user.user_id) {
+        void queryClient.invalidateQueries({ queryKey: queryKeys.chat(fields.chat_id) });
+      }
       break;
     }
     case 'chat_deleted':

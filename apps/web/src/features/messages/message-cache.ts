@@ -11,6 +11,12 @@ export function chronological(data: Pick<MessagePages, 'pages'> | undefined): Me
   return [...data.pages].reverse().flatMap((page) => page.messages);
 }
 
+const UNSAVED_PREFIX = 'local:';
+
+/** The ID a user's message has on screen until the server has saved it. */
+export const unsavedMessageId = (counter: number) => `${UNSAVED_PREFIX}${counter}`;
+export const isUnsavedMessageId = (messageId: string) => messageId.startsWith(UNSAVED_PREFIX);
+
 const noPages = (): MessagePages => ({ pages: [{ messages: [], next_before: null, last_event_id: '0-0' }], pageParams: [null] });
 
 /** A chat just created has no messages: its cache starts empty, so opening it fetches nothing. */

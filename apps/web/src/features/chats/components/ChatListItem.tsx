@@ -1,16 +1,23 @@
 import type { ChatMetadata } from '@simorgh/contracts';
 import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { Link } from 'react-router';
+import { isOwnChat, isSharedChat } from '../chat-access';
 import { isPendingChatId } from '../chat-cache';
+import { SharedBadge } from './SharedBadge';
+
+/** What the owner may do from the list; absent where the list offers no actions. */
+export type ChatItemActions = {
+  onRename: (name: string) => void;
+  onTogglePin: () => void;
+  onToggleArchive: () => void;
+  onDelete: () => void;
+};
 
 type ChatListItemProps = {
   chat: ChatMetadata;
   current: boolean;
   onOpen: () => void;
-  onRename: (name: string) => void;
-  onTogglePin: () => void;
-  onToggleArchive: () => void;
-  onDelete: () => void;
+  actions?: ChatItemActions;
 };
 
 export function chatSubtitle(chat: ChatMetadata): string | null {
@@ -20,7 +27,7 @@ export function chatSubtitle(chat: ChatMetadata): string | null {
 }
 
 export function ChatListItem(props: ChatListItemProps) {
-  const { chat, current } = props;
+  const { chat, current, actions } = props;
   const [renaming, setRenaming] = useState(false);
   const [menuOpen, setMenuOpen] = useState(false);
   const subtitle = chatSubtitle(chat);
@@ -42,7 +49,7 @@ export function ChatListItem(props: ChatListItemProps) {
           initial={chat.chat_name}
           onDone={(name) => {
             setRenaming(false);
-            if (name !== null && name !== chat.chat_name) props.onRename(name);
+            if (name !== null && name !== chat.chat_name) actions?.onRename(name);
           }}
         />
       ) : (
@@ -52,19 +59,23 @@ export function ChatListItem(props: ChatListItemProps) {
           aria-current={current ? 'page' : undefined}
           onClick={props.onOpen}
         >
-          <span className="chat-title">{chat.chat_name}</span>
+          <span className="chat-title-row">
+            <span className="chat-title">{chat.chat_name}</span>
+            {isSharedChat(chat) && <SharedBadge chat={chat} />}
+          </span>
           {subtitle !== null && <span className="chat-subtitle">{subtitle}</span>}
         </Link>
       )}
-      {!renaming && (
+      {/* Renaming, pinning, archiving and deleting are the owner's alone. */}
+      {!renaming && actions !== undefined && isOwnChat(chat) && (
         <ChatMenu
           chat={chat}
           open={menuOpen}
           setOpen={setMenuOpen}
           onRename={() => setRenaming(true)}
-          onTogglePin={props.onTogglePin}
-          onToggleArchive={props.onToggleArchive}
-          onDelete={props.onDelete}
+          onTogglePin={actions.onTogglePin}
+          onToggleArchive={actions.onToggleArchive}
+          onDelete={actions.onDelete}
         />
       )}
     </li>

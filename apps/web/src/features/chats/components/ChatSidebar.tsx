@@ -6,8 +6,10 @@ import { useDeleteChat } from '../api/delete-chat';
 import { useChatList } from '../api/list-chats';
 import { useUpdateChat } from '../api/update-chat';
 import { ChatListItem } from './ChatListItem';
+import { ListLoadError } from './ListLoadError';
+import { SharedChatList } from './SharedChatList';
 import { ConfirmDialog } from '../../../components/ConfirmDialog';
-import { groupChats } from './chat-groups';
+import { chatsOfPages, groupChats } from './chat-groups';
 import { NEW_CHAT_SHORTCUT_LABEL, SEARCH_SHORTCUT_LABEL } from '../../../components/shortcuts';
 
 type ChatSidebarProps = {
@@ -98,16 +100,7 @@ function ChatListView({ status, onNavigate }: { status: ChatStatus; onNavigate: 
   const [confirming, setConfirming] = useState<ChatMetadata | null>(null);
   const sentinelRef = useRef<HTMLDivElement>(null);
 
-  // Pages are fetched at different moments; a chat that moved between them (new activity) would
-  // otherwise appear twice.
-  const chats = useMemo(() => {
-    const seen = new Set<string>();
-    return (list.data?.pages.flatMap((page) => page.chats) ?? []).filter((chat) => {
-      if (seen.has(chat.chat_id)) return false;
-      seen.add(chat.chat_id);
-      return true;
-    });
-  }, [list.data]);
+  const chats = useMemo(() => chatsOfPages(list.data), [list.data]);
   const groups = useMemo(() => groupChats(chats, new Date()), [chats]);
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = list;
 
@@ -134,14 +127,8 @@ function ChatListView({ status, onNavigate }: { status: ChatStatus; onNavigate: 
   return (
     <div className="chat-list" aria-busy={list.isLoading}>
       {list.isLoading && <p className="muted sidebar-note">Loading chats…</p>}
-      {list.isError && (
-        <p className="sidebar-note callout-error" role="alert">
-          Couldn't load your chats.{' '}
-          <button type="button" className="link-button" onClick={() => void list.refetch()}>
-            Try again
-          </button>
-        </p>
-      )}
+      {list.isError && <ListLoadError what="your chats" onRetry={() => void list.refetch()} />}
+      {status === 'active' && <SharedChatList currentId={currentId} onNavigate={onNavigate} />}
       {list.isSuccess && chats.length === 0 && (
         <p className="muted sidebar-note">{status === 'archived' ? 'No archived chats.' : 'No chats yet.'}</p>
       )}
@@ -155,18 +142,17 @@ function ChatListView({ status, onNavigate }: { status: ChatStatus; onNavigate: 
                 chat={chat}
                 current={chat.chat_id === currentId}
                 onOpen={onNavigate}
-                onRename={(name) => update.mutate({ chat, patch: { chat_name: name }, failure: "Couldn't rename the chat" })}
-                onTogglePin={() =>
-                  update.mutate({ chat, patch: { pinned: !chat.pinned }, failure: "Couldn't change the pin" })
-                }
-                onToggleArchive={() =>
-                  update.mutate({
-                    chat,
-                    patch: { status: chat.status === 'archived' ? 'active' : 'archived' },
-                    failure: chat.status === 'archived' ? "Couldn't unarchive the chat" : "Couldn't archive the chat",
-                  })
-                }
-                onDelete={() => setConfirming(chat)}
+                actions={{
+                  onRename: (name) => update.mutate({ chat, patch: { chat_name: name }, failure: "Couldn't rename the chat" }),
+                  onTogglePin: () => update.mutate({ chat, patch: { pinned: !chat.pinned }, failure: "Couldn't change the pin" }),
+                  onToggleArchive: () =>
+                    update.mutate({
+                      chat,
+                      patch: { status: chat.status === 'archived' ? 'active' : 'archived' },
+                      failure: chat.status === 'archived' ? "Couldn't unarchive the chat" : "Couldn't archive the chat",
+                    }),
+                  onDelete: () => setConfirming(chat),
+                }}
               />
             ))}
           </ul>

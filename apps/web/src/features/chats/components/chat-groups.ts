@@ -34,3 +34,16 @@ export function groupChats(chats: ChatMetadata[], now: Date): ChatGroup[] {
     return grouped === undefined ? [] : [{ label, chats: grouped }];
   });
 }
+
+/**
+ * The chats of a list's loaded pages, each once: pages are fetched at different moments, and a
+ * chat that moved between them (new activity) would otherwise appear twice.
+ */
+export function chatsOfPages(data: { pages: Array<{ chats: ChatMetadata[] }> } | undefined): ChatMetadata[] {
+  const seen = new Set<string>();
+  return (data?.pages.flatMap((page) => page.chats) ?? []).filter((chat) => {
+    if (seen.has(chat.chat_id)) return false;
+    seen.add(chat.chat_id);
+    return true;
+  });
+}

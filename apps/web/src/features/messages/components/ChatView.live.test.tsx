@@ -195,7 +195,7 @@ describe('losing the connection', () => {
     app.api.on(routes.chatEvents, () => errorResponse(404, 'not_found', `Chat ${CHAT_ID} not found`));
     first.stream.fail();
     await waitFor(() => expect(app.api.calls('GET', EVENTS_PATH)).toHaveLength(2));
-    expect(await screen.findByRole('heading', { level: 1, name: 'Chat not found' })).toBeInTheDocument();
+    expect(await screen.findByRole('heading', { level: 1, name: 'Chat not available' })).toBeInTheDocument();
     expect(screen.queryByText('Reconnecting…')).not.toBeInTheDocument();
     expect(app.api.calls('GET', EVENTS_PATH)).toHaveLength(2);
   });
@@ -251,7 +251,7 @@ describe('what another tab or person does', () => {
 
     app.api.state.chats = [];
     events.stream.send({ type: 'chat_deleted', chat_id: CHAT_ID }, '100-4');
-    expect(await screen.findByRole('heading', { level: 1, name: 'Chat not found' })).toBeInTheDocument();
+    expect(await screen.findByRole('heading', { level: 1, name: 'Chat not available' })).toBeInTheDocument();
     expect(nav.queryByRole('link', { name: 'NPSH basics' })).not.toBeInTheDocument();
     expect(app.api.calls('GET', EVENTS_PATH)).toHaveLength(1);
   });

@@ -1,7 +1,9 @@
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { useLocation } from 'react-router';
 import { ApiError } from '../../../api/api-error';
-import { ChatHeader, useChat } from '../../chats';
+import { useQueryClient } from '@tanstack/react-query';
+import { useAuth } from '../../auth';
+import { ChatHeader, isOwnChat, isSharedChat, removeChat, useChat } from '../../chats';
 import { useMessages } from '../api/list-messages';
 import { stopReply } from '../api/stop-reply';
 import { useChatEvents } from '../hooks/useChatEvents';
@@ -29,6 +31,16 @@ export function ChatView({ chatId }: { chatId: string }) {
   const stream = useChatStream(chatId);
   const live = useChatEvents(chatId, messages.data?.pages[0]?.last_event_id);
   const location = useLocation();
+  const queryClient = useQueryClient();
+  const { user } = useAuth();
+  const notFound = chat.error instanceof ApiError && chat.error.code === 'not_found';
+  // Gone for this user (deleted, or no longer shared with them): gone from the sidebar too.
+  useEffect(() => {
+    if (notFound) removeChat(queryClient, chatId);
+  }, [notFound, queryClient, chatId]);
+  const meta = chat.data?.chat;
+  const owner = meta === undefined || isOwnChat(meta);
+  const writers = meta !== undefined && user !== null && isSharedChat(meta) ? { viewer: user, ownerId: meta.user_id } : null;
   const inputRef = useRef<HTMLTextAreaElement>(null);
   const scrollRef = useRef<HTMLDivElement>(null);
   const stickToBottom = useRef(true);
@@ -98,7 +110,6 @@ export function ChatView({ chatId }: { chatId: string }) {
     }
   }, [messages.data, stream.phase, oldestId, isFetchingNextPage]);
 
-  const notFound = chat.error instanceof ApiError && chat.error.code === 'not_found';
   if (notFound) return <ChatNotFound />;
 
   // A reply being written that this tab did not ask for (another tab, or before a reload).
@@ -153,6 +164,7 @@ export function ChatView({ chatId }: { chatId: string }) {
               message={message}
               streaming={message.message_id === stream.streamingId || message.status === 'streaming'}
               found={message.message_id === found}
+              writers={writers}
             />
           ))}
           {stream.phase === 'waiting' && (
@@ -169,12 +181,14 @@ export function ChatView({ chatId }: { chatId: string }) {
           {stream.failure !== null && (
             <div className="callout callout-error inline-error" role="alert">
               <span>{stream.failure.detail}</span>
-              <button type="button" className="button button-small" onClick={stream.failure.retry}>
-                Retry
-              </button>
+              {(owner || !stream.failure.regenerates) && (
+                <button type="button" className="button button-small" onClick={stream.failure.retry}>
+                  Retry
+                </button>
+              )}
             </div>
           )}
-          {idle && stream.failure === null && last?.role === 'assistant' && (
+          {idle && owner && stream.failure === null && last?.role === 'assistant' && (
             <div className="message-actions">
               <button type="button" className="button button-small" onClick={() => void stream.regenerate()}>
                 Regenerate

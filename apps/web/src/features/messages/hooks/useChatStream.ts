@@ -1,16 +1,17 @@
 import type { Message, StreamEvent } from '@simorgh/contracts';
 import { useQueryClient } from '@tanstack/react-query';
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { detailOf, isAbortError } from '../../../api/api-error';
+import { ApiError, detailOf, isAbortError } from '../../../api/api-error';
 import { queryKeys } from '../../../api/query-keys';
 import { regenerateReply } from '../api/regenerate-reply';
 import { sendMessage } from '../api/send-message';
 import { stopReply } from '../api/stop-reply';
 import { applyChatEvent } from '../chat-events';
-import { messageCache } from '../message-cache';
+import { messageCache, unsavedMessageId } from '../message-cache';
 
 export type StreamPhase = 'idle' | 'waiting' | 'streaming';
-export type StreamFailure = { detail: string; retry: () => void };
+/** `regenerates`: the retry asks for the last reply again, which only the chat's owner may do. */
+export type StreamFailure = { detail: string; retry: () => void; regenerates: boolean };
 
 type Run = { kind: 'send'; content: string } | { kind: 'regenerate' };
 
@@ -64,7 +65,7 @@ export function useChatStream(chatId: string) {
 
       if (request.kind === 'send') {
         localCounter += 1;
-        localUserId = `local:${localCounter}`;
+        localUserId = unsavedMessageId(localCounter);
         cache.append({
           message_id: localUserId,
           role: 'user',
@@ -131,9 +132,11 @@ export function useChatStream(chatId: string) {
       const reachedServer = request.kind === 'regenerate' || userPersisted;
       if (requestError !== null && replyId === null && previousReply !== null) cache.append(previousReply);
 
+      const unsaved = request.kind === 'send' && !userPersisted ? localUserId : null;
+      const resends = unsaved !== null;
       const retry = () => {
-        if (request.kind === 'send' && !userPersisted && localUserId !== null) {
-          cache.remove(localUserId);
+        if (request.kind === 'send' && unsaved !== null) {
+          cache.remove(unsaved);
           void run({ kind: 'send', content: request.content });
         } else {
           void run({ kind: 'regenerate' });
@@ -150,9 +153,14 @@ export function useChatStream(chatId: string) {
       if (continuesElsewhere) {
         // Nothing to report.
       } else if (failed !== null) {
-        setFailure({ detail: failed.detail, retry });
+        setFailure({ detail: failed.detail, retry, regenerates: !resends });
       } else if (!finalReply) {
-        setFailure({ detail: 'The reply ended before it was complete.', retry });
+        setFailure({ detail: 'The reply ended before it was complete.', retry, regenerates: !resends });
+      }
+      // The chat is gone for this user (deleted, or no longer shared with them): the chat's own
+      // record is asked again, and its 404 turns the view into the "not available" page.
+      if (requestError instanceof ApiError && requestError.code === 'not_found') {
+        void queryClient.invalidateQueries({ queryKey: queryKeys.chat(chatId) });
       }
 
       if (reachedServer) {
