@@ -443,3 +443,97 @@ describe('Simorgh Chat in Chromium, served by nginx', () => {
     expect(problems).toEqual([]);
   });
 });
+
+describe('Simorgh Chat in Chromium, served by nginx: sharing between two people', () => {
+  it('shares a project chat with a colleague by name, who finds it, reads who wrote what and writes in it, until the owner takes it back', async () => {
+    const owner = USERS.arash;
+    const colleague = USERS.reza;
+    const question = 'Relief load for the flare header?';
+    const api = await apiSessionOf(owner.username);
+    const chat = await api.createChat({ chat_type: 'project', project_number: String(PROJECTS.refinery.id), page_name: 'Flare relief loads' });
+    // A project chat keeps its page name as its title.
+    await api.sendMessage(chat.chat_id, question, chat.chat_name);
+    const chatLink = (page: Page) => chatLinkOf(page, chat.chat_id);
+    const sharedSection = (page: Page) => sidebarOf(page).getByRole('region', { name: 'Shared with me' });
+
+    // The owner shares it from the chat header, picking the colleague by the start of his name.
+    const first = await newPage({ viewport: { width: 1280, height: 800 } });
+    await first.page.goto(appUrl('/login'));
+    await signIn(first.page, owner.username);
+    await first.page.goto(appUrl(`/c/${chat.chat_id}`));
+    await headingOf(first.page).filter({ hasText: chat.chat_name }).waitFor();
+    await first.page.getByRole('button', { name: 'Share', exact: true }).click();
+    const dialog = first.page.getByRole('dialog', { name: 'Share chat' });
+    await dialog.getByRole('checkbox', { name: `Everyone on ${PROJECTS.refinery.name}` }).waitFor();
+    await waitUntil('the people field has focus', () => isFocused(first.page, 'Add people'));
+    await first.page.keyboard.type('Reza');
+    await dialog.getByRole('option', { name: new RegExp(colleague.displayName) }).waitFor();
+    await first.screenshot('30-share-people-picker');
+    await first.page.keyboard.press('Enter');
+    const chips = dialog.getByRole('list', { name: 'People with access' });
+    await chips.getByText(`${colleague.displayName} (${colleague.username})`).waitFor();
+    await dialog.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
+    expect(await dialog.getByText('You and 1 person you added can open this chat').count()).toBe(1);
+    await first.screenshot('31-share-dialog-saved');
+    await dialog.getByRole('button', { name: 'Done' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await first.page.getByRole('main').getByText('Shared', { exact: true }).waitFor();
+
+    // The colleague, in a browser profile of his own, finds it under "Shared with me".
+    const second = await newPage({ viewport: { width: 1280, height: 800 } });
+    await second.page.goto(appUrl('/login'));
+    await signIn(second.page, colleague.username);
+    await chatLink(second.page).waitFor();
+    expect(await sharedSection(second.page).locator(`a[href="/c/${chat.chat_id}"]`).count()).toBe(1);
+    expect(await sharedSection(second.page).getByRole('button', { name: /^Options for/ }).count()).toBe(0);
+    await second.screenshot('32-colleague-shared-with-me');
+    await chatLink(second.page).click();
+    await second.page.waitForURL(`**/c/${chat.chat_id}`);
+    await second.page.getByRole('article', { name: `${owner.displayName} said` }).filter({ hasText: question }).waitFor();
+    await replies(second.page).first().waitFor();
+    // Only the owner may share, regenerate, rename, pin, archive or delete.
+    expect(await second.page.getByRole('button', { name: 'Share', exact: true }).count()).toBe(0);
+    expect(await second.page.getByRole('button', { name: 'Regenerate' }).count()).toBe(0);
+    expect(await sidebarOf(second.page).getByRole('button', { name: /^Options for/ }).count()).toBe(0);
+
+    await second.page.getByLabel('Message', { exact: true }).fill('And with the blocked outlet case?');
+    await second.page.getByRole('button', { name: 'Send' }).click();
+    const colleaguesMessage = second.page.getByRole('article', { name: 'You said' }).filter({ hasText: 'And with the blocked outlet case?' });
+    await colleaguesMessage.getByText(colleague.displayName).waitFor();
+    // The model answers the colleague's message; the fake model counts the user turns it was sent.
+    await replies(second.page).filter({ hasText: 'Messages from you in this conversation: 2' }).waitFor();
+    await second.screenshot('33-colleague-wrote-in-shared-chat');
+
+    // The owner sees the colleague's message under his name.
+    await first.page.reload();
+    await first.page
+      .getByRole('article', { name: `${colleague.displayName} said` })
+      .filter({ hasText: 'And with the blocked outlet case?' })
+      .waitFor();
+    await first.page.getByRole('article', { name: 'You said' }).filter({ hasText: question }).getByText(owner.displayName).waitFor();
+    await first.screenshot('34-owner-sees-colleague-by-name');
+
+    // The owner takes the chat back: the colleague's list no longer has it at the next refresh,
+    // and the chat he had open says it is not available.
+    await first.page.getByRole('button', { name: 'Share', exact: true }).click();
+    await dialog.getByRole('button', { name: `Remove ${colleague.username}` }).click();
+    await dialog.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
+    await dialog.getByText('Only you can see this chat.').waitFor();
+    await first.page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+
+    // The open chat follows its events: the sharing change reaches it, and it asks again whether
+    // the colleague may still open it (404): the view turns "not available" without a reload.
+    await second.page.getByRole('heading', { name: 'Chat not available' }).waitFor();
+    await second.screenshot('35-colleague-chat-gone-live');
+    await second.page.reload();
+    await second.page.getByRole('heading', { name: 'Chat not available' }).waitFor();
+    await sidebarOf(second.page).getByText('No chats yet.').waitFor();
+    expect(await chatLink(second.page).count()).toBe(0);
+    expect(await second.page.getByText(question).count()).toBe(0);
+    await second.screenshot('36-colleague-chat-not-available-after-reload');
+
+    expect(first.problems).toEqual([]);
+    expect(second.problems).toEqual([]);
+  });
+});
