@@ -8,7 +8,8 @@ import { LRUCache } from 'lru-cache';
 import { AppError } from '../../http/app-error.js';
 import { chatsUserMayOpen, type SharedProjectsOf } from './chats-user-may-open.js';
 import { decodeSearchCursor, encodeSearchCursor } from './search-cursor.js';
-import { createSearchStore, type SearchHit } from './search.store.js';
+import { createSearchStore } from './search.store.js';
+import { plainText } from './plain-text.js';
 import { excerpt, matchesTerms, wordsOf } from './snippets.js';
 
 export type SearchInput = {
@@ -35,9 +36,9 @@ export function createSearchService(db: Kysely<unknown>, sharedProjectsOf: Share
   const store = createSearchStore(db);
   const normalizedWords = new LRUCache<string, string>({ max: NORMALIZED_WORDS_MAX });
 
-  /** The highlights of every hit's text, normalizing the words not seen before in one query. */
-  async function highlightsOf(hits: SearchHit[], terms: string[]): Promise<Array<Array<[number, number]>>> {
-    const words = hits.map((hit) => wordsOf(hit.text));
+  /** The highlights in each text, normalizing the words not seen before in one query. */
+  async function highlightsOf(texts: string[], terms: string[]): Promise<Array<Array<[number, number]>>> {
+    const words = texts.map((text) => wordsOf(text));
     const unknown = [...new Set(words.flat().map((word) => word.text))].filter((word) => !normalizedWords.has(word));
     for (const [word, normalized] of await store.normalizeWords(unknown)) normalizedWords.set(word, normalized);
     return words.map((list) =>
@@ -59,10 +60,13 @@ export function createSearchService(db: Kysely<unknown>, sharedProjectsOf: Share
       limit: input.limit,
     });
     const page = hits.slice(0, input.limit);
-    const highlights = await highlightsOf(page, terms);
+    // A message is shown as its markdown reads once rendered; highlights are offsets into that text.
+    const texts = page.map((hit) => (hit.is_title ? hit.text : plainText(hit.text)));
+    const highlights = await highlightsOf(texts, terms);
     const results = page.map((hit, index): SearchResult => {
       const matched = highlights[index] ?? [];
-      const { snippet, highlights: marks } = hit.is_title ? { snippet: hit.text, highlights: matched } : excerpt(hit.text, matched);
+      const text = texts[index] ?? '';
+      const { snippet, highlights: marks } = hit.is_title ? { snippet: text, highlights: matched } : excerpt(text, matched);
       return {
         chat_id: hit.chat_id,
         chat_name: hit.chat_name,

@@ -73,6 +73,7 @@ describe('what matches, in English', () => {
     ids.accents = await say(user, notes.chat_id, 'Crème Brûlée at the café in São Paulo');
     ids.plain = await say(user, notes.chat_id, 'creme brulee recipe');
     ids.html = await say(user, notes.chat_id, 'Bold <b>gasket</b> & torque <script>x</script>');
+    ids.markdown = await say(user, notes.chat_id, `## Flange check\n\n${'Earlier notes on the unit. '.repeat(8)}The **bolt load** on \`B-7\` is *fine*:\n- see [the sheet](https://x.example/s.pdf)`);
     await drained();
   });
 
@@ -105,6 +106,14 @@ describe('what matches, in English', () => {
     expect(result?.snippet).toBe('Bold <b>gasket</b> & torque <script>x</script>');
     expect(marked(result as SearchResult)).toEqual(['gasket', 'torque']);
     expect(result).toMatchObject({ message_id: ids.html, role: 'user', chat_name: 'Plant notes', chat_type: 'general', project_number: null });
+  });
+
+  it('shows a message without its markdown markup, highlights marking the words in what is shown', async () => {
+    const [result] = (await find(user, 'bolt load fine sheet')).results;
+    expect(result?.message_id).toBe(ids.markdown);
+    expect(result?.snippet).toMatch(/^…\S.* The bolt load on B-7 is fine: see the sheet$/);
+    expect(result?.snippet).not.toMatch(/[*`#[\]]/);
+    expect(marked(result as SearchResult)).toEqual(['bolt', 'load', 'fine', 'sheet']);
   });
 
   it('finds nothing for a query of punctuation alone, and still answers 200', async () => {
