@@ -30,6 +30,13 @@ export type HitQuery = {
   limit: number;
 };
 
+/**
+ * How many of the newest matching messages are ranked: a word in a third of a user's 200 000
+ * messages would otherwise rank ~67 000 rows for every page. Titles are all ranked (a user has
+ * a bounded number of chats).
+ */
+export const SEARCH_CANDIDATES = 500;
+
 /** A tsquery literal: every term required, the last also as a prefix. Terms are quoted, never parsed again. */
 export function tsqueryOf(terms: string[]): string {
   return terms.map((term, index) => `'${term.replaceAll('\\', '\\\\').replaceAll("'", "''")}'${index === terms.length - 1 ? ':*' : ''}`).join(' & ');
@@ -63,18 +70,27 @@ export function createSearchStore(db: Kysely<unknown>) {
         ? sql`WHERE (hit.is_title, hit.rank, hit.created_at, hit.id) < (${query.after.title}, ${query.after.rank}::real, ${new Date(query.after.createdMs)}::timestamptz, ${query.after.id})`
         : sql``;
       const chatColumns = sql`c.chat_id, c.chat_name, c.chat_type, c.project_number, c.project_name, c.page_name`;
+      // The tsquery is a bound value, not a CTE, so the planner sees it and estimates how many
+      // messages match: a common word walks messages newest first (messages_created) until it
+      // has the candidates; a rarer one takes every match from the GIN index (docs/decisions/search.md).
+      const tsq = () => sql`${tsquery}::tsquery`;
       const { rows } = await sql<SearchHit>`
-        WITH query AS (SELECT ${tsquery}::tsquery AS tsq)
         SELECT * FROM (
-          SELECT true AS is_title, c.chat_id AS id, ts_rank(c.title_search, query.tsq) AS rank, c.created_at,
+          SELECT true AS is_title, c.chat_id AS id, ts_rank(c.title_search, ${tsq()}) AS rank, c.created_at,
                  ${chatColumns}, NULL::text AS message_id, NULL::text AS role, c.chat_name AS text
-          FROM chats c, query
-          WHERE c.title_search @@ query.tsq AND ${where}
+          FROM chats c
+          WHERE c.title_search @@ ${tsq()} AND ${where}
           UNION ALL
-          SELECT false, m.message_id, ts_rank(m.content_search, query.tsq), m.created_at,
-                 ${chatColumns}, m.message_id, m.role, m.content
-          FROM messages m JOIN chats c ON c.chat_id = m.chat_id, query
-          WHERE m.content_search @@ query.tsq AND ${where}
+          SELECT false, candidate.message_id, ts_rank(candidate.content_search, ${tsq()}), candidate.created_at,
+                 candidate.chat_id, candidate.chat_name, candidate.chat_type, candidate.project_number, candidate.project_name, candidate.page_name,
+                 candidate.message_id, candidate.role, candidate.content
+          FROM (
+            SELECT m.message_id, m.created_at, m.role, m.content, m.content_search, ${chatColumns}
+            FROM messages m JOIN chats c ON c.chat_id = m.chat_id
+            WHERE m.content_search @@ ${tsq()} AND ${where}
+            ORDER BY m.created_at DESC, m.message_id DESC
+            LIMIT ${SEARCH_CANDIDATES}
+          ) AS candidate
         ) AS hit
         ${after}
         ORDER BY hit.is_title DESC, hit.rank DESC, hit.created_at DESC, hit.id DESC

@@ -3,10 +3,12 @@ import { ArchiveRunResponseSchema, ErrorBodySchema, SearchResponseSchema, type C
 import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
 import { ADMIN_USERS, PROJECTS, USERS } from '@simorgh/devstack/fixtures';
 import { startTcpProxy } from '@simorgh/devstack/tcp-proxy';
+import pg from 'pg';
 import { closeDeps } from '../../deps.js';
 import { OUTBOX_KEY } from '../history/history.scripts.js';
 import { eventually, listen, postStream } from '../../test/event-stream-client.js';
 import { startTestStack, type TestStack } from '../../test/harness.js';
+import { SEARCH_CANDIDATES } from './search.store.js';
 
 const REPLY = 'Noted.';
 let llm: FakeLlm;
@@ -253,6 +255,40 @@ describe('results, ranking and pages', () => {
       cursor = page.next_cursor;
     } while (cursor);
     expect(paged).toEqual(whole);
+  });
+
+  it('ranks the newest matches of a word in more messages than it ranks, and pages through them all', async () => {
+    const many = await chat('search.many', { title: 'Daily log' });
+    await drained();
+    // Written straight into the history, as the mirror would: one message a minute, the most
+    // relevant one (the word three times) among the oldest, a less relevant one among the newest.
+    const count = SEARCH_CANDIDATES + 100;
+    const client = new pg.Client({ connectionString: stack.postgresUrl });
+    await client.connect();
+    try {
+      await client.query(
+        `INSERT INTO messages (message_id, chat_id, seq, role, content, status, created_at, mirror_version)
+         SELECT $1 || '-' || n, $1, n, 'user',
+                CASE WHEN n = 10 THEN 'ubiquitous ubiquitous ubiquitous' WHEN n = $2 - 5 THEN 'ubiquitous ubiquitous, entry ' || n
+                     ELSE 'ubiquitous entry ' || n || ' of the long daily log with many more words' END,
+                'complete', now() - interval '1 day' + n * interval '1 minute', 1
+         FROM generate_series(1, $2::int) AS n`,
+        [many.chat_id, count],
+      );
+    } finally {
+      await client.end();
+    }
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: SearchResponse = SearchResponseSchema.parse((await search('search.many', { q: 'ubiquitous', limit: 50, ...(cursor ? { cursor } : {}) })).body);
+      seen.push(...page.results.map((result) => result.message_id ?? 'title'));
+      cursor = page.next_cursor;
+    } while (cursor);
+    const newest = Array.from({ length: SEARCH_CANDIDATES }, (_, index) => `${many.chat_id}-${count - index}`);
+    expect(seen).toHaveLength(SEARCH_CANDIDATES);
+    expect(new Set(seen)).toEqual(new Set(newest));
+    expect(seen.slice(0, 2)).toEqual([`${many.chat_id}-${count - 5}`, `${many.chat_id}-${count}`]);
   });
 
   it('filters by chat type and project', async () => {
