@@ -33,7 +33,17 @@ export function launchChromium(): Promise<Browser> {
 export async function openPage(browser: Browser, options: BrowserContextOptions = {}): Promise<BrowserPage> {
   const context = await browser.newContext({ colorScheme: 'light', ...options });
   context.setDefaultTimeout(10_000);
-  const page = await context.newPage();
+  return watched(await context.newPage(), () => context.close());
+}
+
+/** Another tab in the window of `first`: same browser profile, but its own session storage (its own sign-in). */
+export async function openTab(first: BrowserPage): Promise<BrowserPage> {
+  const page = await first.page.context().newPage();
+  return watched(page, () => page.close());
+}
+
+/** Records the page's uncaught errors and unexpected console errors. */
+function watched(page: Page, close: () => Promise<void>): BrowserPage {
   const problems: string[] = [];
   page.on('pageerror', (error) => problems.push(`uncaught: ${error.message}`));
   page.on('console', (message) => {
@@ -49,7 +59,7 @@ export async function openPage(browser: Browser, options: BrowserContextOptions 
       // Finishes running transitions (the mobile drawer slides in) so the picture shows the end state.
       await page.screenshot({ path: join(ARTIFACTS_DIR, `${name}.png`), animations: 'disabled' });
     },
-    close: () => context.close(),
+    close,
   };
 }
 
