@@ -39,7 +39,7 @@ export function useChatEvents(chatId: string, lastEventId: string | undefined) {
     let lastActivity = Date.now();
     /** Set while waiting to reconnect: ends the wait. */
     let wake: (() => void) | null = null;
-    /** The current connection was ended on purpose, to open a new one at once. */
+    /** Reconnect without waiting: the network came back or the tab was shown again. */
     let restartNow = false;
 
     const pause = (ms: number) =>
@@ -52,11 +52,10 @@ export function useChatEvents(chatId: string, lastEventId: string | undefined) {
         };
       });
     const reconnectNow = () => {
+      // Also covers the moment between a failed attempt and its wait: that wait is skipped.
+      restartNow = true;
       if (wake !== null) wake();
-      else if (attempt !== null) {
-        restartNow = true;
-        attempt.abort();
-      }
+      else attempt?.abort();
     };
     const onOnline = () => reconnectNow();
     const onVisible = () => {
@@ -139,6 +138,7 @@ export function useChatEvents(chatId: string, lastEventId: string | undefined) {
         }
         setReconnecting(true);
         await pause(reconnectDelayMs(failures));
+        restartNow = false;
         failures += 1;
       }
     })();
