@@ -57,10 +57,11 @@ const SENTENCES = { en: 40_000, fa: 10_000 };
  * Writes the corpus straight into the history tables, as the mirror would have: `messages`
  * messages, 20 to a chat; chats written 100 at a time, their messages interleaved in time over
  * the last year; every fifth chat SEARCH_USER's, the others spread over 1 000 users, 200 of
- * them shared with SEARCH_USER by name; three in ten project chats. Messages: user turns of 3–25
- * words, replies of 15–60 in markdown (headings, bold, lists, code), one in seven Persian. The
- * indexes of `messages` are dropped first and built again once the rows are in (as a restore
- * does): the same indexes, minutes faster. Returns the seconds it took.
+ * them (general chats) shared with SEARCH_USER by name; three in ten of the rest project chats.
+ * Messages are made of sentences of Zipf-drawn words: user turns 1–3 plain sentences, replies
+ * 3–8 in markdown (a heading, bold, code, lists); one in seven Persian. The indexes of
+ * `messages` are dropped first and built again once the rows are in (as a restore does): the
+ * same indexes, minutes faster. Returns the seconds it took.
  */
 export async function seedSearchCorpus(databaseUrl: string, messages: number): Promise<{ chats: number; messages: number; seconds: number }> {
   const started = performance.now();
@@ -81,13 +82,16 @@ export async function seedSearchCorpus(databaseUrl: string, messages: number): P
       `INSERT INTO chats (chat_id, user_id, chat_type, project_number, project_name, page_name, chat_name, status, created_at, updated_at,
                           message_count, last_activity_at, allowed_users, metadata, mirror_version)
        SELECT 'B-' || c, CASE WHEN c % 5 = 0 THEN $1 ELSE 'search.other' || (c % 1000) END,
-              CASE WHEN c % 10 < 3 THEN 'project' ELSE 'general' END,
-              CASE WHEN c % 10 < 3 THEN (10000 + c % 200)::text END, CASE WHEN c % 10 < 3 THEN 'Unit ' || (c % 200) END,
-              CASE WHEN c % 10 < 3 THEN 'Area ' || (c % 7) END,
+              CASE WHEN project THEN 'project' ELSE 'general' END,
+              CASE WHEN project THEN (10000 + c % 200)::text END, CASE WHEN project THEN 'Unit ' || (c % 200) END,
+              CASE WHEN project THEN 'Area ' || (c % 7) END,
               ($2::text[])[1 + c % cardinality($2::text[])] || ' ' || (c % 97),
               'active', first_at, first_at + interval '2 hours', 20, first_at + interval '2 hours',
-              CASE WHEN c % 5 = 1 AND c <= 5 * $3 THEN ARRAY[$1] ELSE '{}' END, '{}', 1
-       FROM generate_series(1, $4::int) AS c, LATERAL (SELECT ${start} + ((c - 1) / 100 * 2000 + (c - 1) % 100) * ${step} AS first_at) AS t`,
+              CASE WHEN shared THEN ARRAY[$1] ELSE '{}' END, '{}', 1
+       FROM generate_series(1, $4::int) AS c,
+            -- Shared chats are general ones: a project chat shared by name needs TPMS permission on its project.
+            LATERAL (SELECT c % 5 = 1 AND c <= 5 * $3 AS shared) AS s,
+            LATERAL (SELECT ${start} + ((c - 1) / 100 * 2000 + (c - 1) % 100) * ${step} AS first_at, (c / 10) % 10 < 3 AND NOT shared AS project) AS t`,
       [SEARCH_USER, TITLES, SHARED_WITH_USER, chats],
     );
     // Sentences of 5–12 words, each drawn with a Zipf distribution (log-uniform rank is Zipf with
