@@ -22,7 +22,7 @@ import { measureSearch } from './bench/search.js';
 import { SEARCH_USER, seedSearchCorpus } from './bench/search-corpus.js';
 import { seedSessions } from './bench/seed.js';
 import { percentile } from './bench/stats.js';
-import { firstMessageThroughApi, firstTokenDirect, titleDirect } from './bench/streams.js';
+import { firstMessageThroughApi, firstTokenDirect, firstTokenFollowing, titleDirect } from './bench/streams.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const say = (line: string) => process.stderr.write(`${line}\n`);
@@ -103,9 +103,19 @@ function printTable(title: string) {
   process.stdout.write(`\n${title}\n\n${line(header)}\n| ${widths.map((width) => '-'.repeat(width)).join(' | ')} |\n${rows.map(line).join('\n')}\n`);
 }
 
-async function streamFigures(targets: Array<{ name: string; url: string }>, token: string, llmUrl: string | null) {
+/**
+ * First token through each target beside the model's own (direct), and, for `follower`, as a
+ * second tab following the chat's events sees it.
+ */
+async function streamFigures(
+  targets: Array<{ name: string; url: string }>,
+  token: string,
+  llmUrl: string | null,
+  follower?: { name: string; url: string },
+) {
   const direct: number[] = [];
   const titlesDirect: number[] = [];
+  const following: number[] = [];
   const byTarget = new Map(targets.map((target) => [target.name, { firstToken: [] as number[], title: [] as number[] }]));
   // Interleaved, so a slow moment of the machine hits every column alike.
   for (let index = 0; index < STREAMS; index += 1) {
@@ -116,6 +126,7 @@ async function streamFigures(targets: Array<{ name: string; url: string }>, toke
       byTarget.get(target.name)?.firstToken.push(figures.firstToken);
       byTarget.get(target.name)?.title.push(figures.title);
     }
+    if (follower) following.push(await firstTokenFollowing(follower.url, token));
   }
   const directP50 = llmUrl ? percentile(direct, 50) : Number.NaN;
   for (const target of targets) {
@@ -130,6 +141,17 @@ async function streamFigures(targets: Array<{ name: string; url: string }>, toke
       ratio: llmUrl ? `+${ms(added)}` : '-',
       goal: llmUrl ? '<= +5 ms' : '-',
       result: llmUrl ? verdict(added <= 5) : '',
+    });
+  }
+  if (follower) {
+    const p50 = percentile(following, 50);
+    rows.push({
+      measure: `First token in a second tab (GET …/events), p50 of ${STREAMS} (${follower.name})`,
+      value: ms(p50),
+      baseline: llmUrl ? `${ms(directP50)} direct` : '-',
+      ratio: llmUrl ? `+${ms(p50 - directP50)}` : '-',
+      goal: '-',
+      result: '',
     });
   }
   const first = targets[0];
@@ -278,6 +300,7 @@ async function runLocal(): Promise<void> {
       ],
       await tokenFor('bench.streams'),
       stack.llm.url,
+      { name: 'nginx + API', url: stack.nginx.url },
     );
     rows.push({
       measure: 'Initial web bundle, gzip (JS + CSS)',

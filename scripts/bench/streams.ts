@@ -96,3 +96,33 @@ export async function firstMessageThroughApi(baseUrl: string, token: string): Pr
   }
   return { firstToken, title };
 }
+
+/**
+ * A second tab following a new chat (GET …/events, open before the message is sent): time from
+ * sending the message to the first delta on the follower's stream. The reply's own stream is read
+ * to its end alongside, as the tab that sent it would.
+ */
+export async function firstTokenFollowing(baseUrl: string, token: string): Promise<number> {
+  const chatId = await createGeneralChat(baseUrl, token);
+  const headers = { Authorization: `Bearer ${token}`, Accept: 'text/event-stream' };
+  const events = await fetch(`${baseUrl}/api/chats/${chatId}/events`, { headers });
+  if (events.status !== 200) throw new Error(`GET events answered ${events.status}: ${await events.text()}`);
+  let started = Number.NaN;
+  let firstToken = Number.NaN;
+  const following = readEvents(events, (data) => {
+    const event = StreamEventSchema.parse(JSON.parse(data));
+    if (event.type === 'error') throw new Error(`reply failed: ${event.detail}`);
+    if (event.type !== 'delta') return false;
+    firstToken = performance.now() - started;
+    return true;
+  });
+  started = performance.now();
+  const response = await fetch(`${baseUrl}/api/chats/${chatId}/messages`, {
+    method: 'POST',
+    headers: { ...headers, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ content: QUESTION }),
+  });
+  if (response.status !== 200) throw new Error(`POST messages answered ${response.status}: ${await response.text()}`);
+  await Promise.all([following, readEvents(response, () => false)]);
+  return firstToken;
+}
