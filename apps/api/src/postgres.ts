@@ -9,8 +9,8 @@ const STATEMENT_TIMEOUT_MS = 10_000;
 export type HistoryDb = { pool: pg.Pool; db: Kysely<unknown> };
 
 /**
- * The PostgreSQL pool of the history (DATABASE_URL). Nothing on a request's path waits for it:
- * only the mirror writes, and health checks it.
+ * The PostgreSQL pool of the history (DATABASE_URL). The mirror writes through it; on a request's
+ * path only chats moved out of Redis are read from it, each read bounded (history.service.ts).
  */
 /** `observe`: each statement's duration in seconds (Kysely measures it; failures included). */
 export function createHistoryDb(env: Pick<Env, 'DATABASE_URL' | 'DATABASE_POOL_SIZE'>, observe?: (seconds: number) => void): HistoryDb {

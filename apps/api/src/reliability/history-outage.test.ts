@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ArchiveRunResponseSchema, CreateChatResponseSchema, ErrorBodySchema, HealthResponseSchema, ListChatsResponseSchema } from '@simorgh/contracts';
@@ -141,27 +141,56 @@ describe('an API process killed with changes in flight', () => {
   }, 120_000);
 });
 
+/**
+ * An app that mirrors, and one chat of `user` with one exchange, moved out of Redis by an
+ * administrator's pass; `close` ends the app.
+ */
+async function withMovedChat(user: string) {
+  const mirrored = await stack.build({ llmBaseUrl: llm.url, env: { DATABASE_URL: postgres.url('history'), MESSAGES_PER_MINUTE: '1000', CONCURRENT_STREAMS: '20' } });
+  const server = await listen(mirrored.app);
+  const redis = stack.deps.redis.chat;
+  const authorization = await stack.bearer(user);
+  const call = (method: 'get' | 'post' | 'patch' | 'delete', path: string) => request(mirrored.app)[method](path).set('Authorization', authorization).set('Content-Type', 'application/json');
+  const send = async (chatId: string, content: string) => postStream(`${server.url}/api/chats/${chatId}/messages`, await stack.tokenFor(user), { content });
+  const chatKeys = async (chatId: string) => (await redis.keys(`chat:${chatId}:*`)).sort();
+  const listed = async () => {
+    const list = await call('get', '/api/chats').query({ status: 'all' });
+    expect(list.status).toBe(200);
+    return ListChatsResponseSchema.parse(list.body).chats.map((chat) => chat.chat_id);
+  };
+  const close = async () => {
+    await server.close();
+    await closeDeps(mirrored.deps);
+  };
+  try {
+    const moved = await stack.createChat(user, undefined, mirrored.app);
+    expect((await send(moved.chat_id, 'Kept through the outage')).of('done')).toHaveLength(1);
+    await eventually(async () => (await backlog()) === 0, 10_000);
+    const run = await call('post', '/api/admin/archive/run').set('Authorization', await stack.bearer(ADMIN_USERS)).send({ idle_days: 0 });
+    expect(run.status, JSON.stringify(run.body)).toBe(200);
+    expect(ArchiveRunResponseSchema.parse(run.body).archived).toBeGreaterThanOrEqual(1);
+    expect(await chatKeys(moved.chat_id)).toEqual([]);
+    const before = await stack.messagesOf(user, moved.chat_id);
+    expect(before.map((message) => message.content)).toEqual(['Kept through the outage', expect.any(String)]);
+    return { app: mirrored.app, redis, call, send, chatKeys, listed, moved, before, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** Every process of this file's PostgreSQL: the postmaster and its children (one per session, and its workers). */
+function postgresPids(): number[] {
+  const postmaster = Number(readFileSync(join(postgres.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const children = readFileSync(`/proc/${postmaster}/task/${postmaster}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  return [postmaster, ...children];
+}
+
 describe('a chat moved out of Redis while PostgreSQL is down', () => {
   it('answers 503 with the error body on every route of the chat and keeps it whole; hot chats keep working; once PostgreSQL is back it opens and takes messages again', async () => {
-    const mirrored = await stack.build({ llmBaseUrl: llm.url, env: { DATABASE_URL: postgres.url('history'), MESSAGES_PER_MINUTE: '1000', CONCURRENT_STREAMS: '20' } });
-    const server = await listen(mirrored.app);
     const user = 'moved.user';
-    const redis = stack.deps.redis.chat;
-    const authorization = await stack.bearer(user);
-    const call = (method: 'get' | 'post' | 'patch' | 'delete', path: string) => request(mirrored.app)[method](path).set('Authorization', authorization).set('Content-Type', 'application/json');
-    const send = async (chatId: string, content: string) => postStream(`${server.url}/api/chats/${chatId}/messages`, await stack.tokenFor(user), { content });
-    const chatKeys = async (chatId: string) => (await redis.keys(`chat:${chatId}:*`)).sort();
+    const { redis, call, send, chatKeys, listed, moved, before, close } = await withMovedChat(user);
     try {
-      const moved = await stack.createChat(user, undefined, mirrored.app);
-      expect((await send(moved.chat_id, 'Kept through the outage')).of('done')).toHaveLength(1);
-      await eventually(async () => (await backlog()) === 0, 10_000);
-      const run = await call('post', '/api/admin/archive/run').set('Authorization', await stack.bearer(ADMIN_USERS)).send({ idle_days: 0 });
-      expect(run.status, JSON.stringify(run.body)).toBe(200);
-      expect(ArchiveRunResponseSchema.parse(run.body).archived).toBeGreaterThanOrEqual(1);
-      expect(await chatKeys(moved.chat_id)).toEqual([]);
-      const before = await stack.messagesOf(user, moved.chat_id);
-      expect(before.map((message) => message.content)).toEqual(['Kept through the outage', expect.any(String)]);
-
       await postgres.stop();
 
       // Every route of the chat (open, messages, events, rename, send, regenerate, title, stop,
@@ -174,37 +203,71 @@ describe('a chat moved out of Redis while PostgreSQL is down', () => {
         expect(response.status, `${route.name}: ${JSON.stringify(response.body)}`).toBe(503);
         expect(ErrorBodySchema.parse(response.body).code).toBe('upstream_unavailable');
       }
-      const outboxIds = async () => ((await redis.sendCommand(['XRANGE', OUTBOX_KEY, '-', '+'])) as Array<[string, string[]]>).map(([, flat]) => flat);
-      expect((await outboxIds()).filter((flat) => flat.includes(moved.chat_id))).toEqual([]);
+      const outboxFields = async () => ((await redis.sendCommand(['XRANGE', OUTBOX_KEY, '-', '+'])) as Array<[string, string[]]>).map(([, flat]) => flat);
+      expect((await outboxFields()).filter((flat) => flat.includes(moved.chat_id))).toEqual([]);
       expect(await chatKeys(moved.chat_id)).toEqual([]);
       expect(await redis.hExists(movedKey(moved.chat_id), moved.chat_id)).toBe(1);
 
       // Hot chats: created, answered, listed (the moved chat left out of the list meanwhile).
-      const hot = await stack.createChat(user, undefined, mirrored.app);
+      const hot = await stack.createChat(user);
       const hotReply = await send(hot.chat_id, 'A question during the outage');
       expect(hotReply.of('done')).toHaveLength(1);
       expect(hotReply.of('error')).toEqual([]);
-      const list = await call('get', '/api/chats').query({ status: 'all' });
-      expect(list.status).toBe(200);
-      expect(ListChatsResponseSchema.parse(list.body).chats.map((chat) => chat.chat_id)).toContain(hot.chat_id);
+      expect(await listed()).toContain(hot.chat_id);
 
       await postgres.restart();
       await eventually(async () => (await call('get', `/api/chats/${moved.chat_id}`)).status === 200, 30_000);
       expect(await stack.messagesOf(user, moved.chat_id)).toEqual(before);
-      const after = await send(moved.chat_id, 'After the outage');
-      expect(after.of('done')).toHaveLength(1);
+      expect((await send(moved.chat_id, 'After the outage')).of('done')).toHaveLength(1);
       const messages = await stack.messagesOf(user, moved.chat_id);
       expect(messages.map((message) => message.content).slice(0, 3)).toEqual([...before.map((message) => message.content), 'After the outage']);
       expect(messages).toHaveLength(4);
       expect(await redis.hExists(movedKey(moved.chat_id), moved.chat_id)).toBe(0);
-      const listed = ListChatsResponseSchema.parse((await call('get', '/api/chats').query({ status: 'all' })).body).chats.map((chat) => chat.chat_id);
-      expect(listed).toEqual(expect.arrayContaining([moved.chat_id, hot.chat_id]));
+      expect(await listed()).toEqual(expect.arrayContaining([moved.chat_id, hot.chat_id]));
       await eventually(async () => (await backlog()) === 0, 30_000);
       const [rows] = await history<{ count: string }>('SELECT count(*) FROM messages WHERE chat_id = $1', [moved.chat_id]);
       expect(Number(rows?.count)).toBe(4);
     } finally {
-      await server.close();
-      await closeDeps(mirrored.deps);
+      await close();
+    }
+  }, 120_000);
+
+  it('answers within seconds while PostgreSQL hangs: the list without the moved chat, the moved chat 503, hot chats as usual', async () => {
+    const user = 'hung.user';
+    const { call, send, listed, moved, close } = await withMovedChat(user);
+    const hot = await stack.createChat(user);
+    // Pool connections are open and idle: the reads below go to sessions that will not answer.
+    expect(await listed()).toEqual(expect.arrayContaining([moved.chat_id, hot.chat_id]));
+    const pids = postgresPids();
+    const resume = () => pids.forEach((pid) => process.kill(pid, 'SIGCONT'));
+    for (const pid of pids) process.kill(pid, 'SIGSTOP');
+    // Should a request below hang after all, PostgreSQL resumes anyway and the file can end.
+    const safety = setTimeout(resume, 60_000);
+    try {
+      const timed = async <T>(work: () => Promise<T>) => {
+        const started = performance.now();
+        const result = await work();
+        return { result, ms: performance.now() - started };
+      };
+      const list = await timed(listed);
+      expect(list.result).toContain(hot.chat_id);
+      expect(list.result).not.toContain(moved.chat_id);
+      const open = await timed(() => call('get', `/api/chats/${moved.chat_id}`));
+      expect(open.result.status).toBe(503);
+      expect(ErrorBodySchema.parse(open.result.body).code).toBe('upstream_unavailable');
+      // HISTORY_READ_TIMEOUT_MS (5 s) and the pool's connect timeout (2 s) bound them.
+      for (const { ms } of [list, open]) expect(ms).toBeLessThan(8000);
+      const reply = await send(hot.chat_id, 'A question while PostgreSQL hangs');
+      expect(reply.of('done')).toHaveLength(1);
+    } finally {
+      clearTimeout(safety);
+      resume();
+    }
+    try {
+      await eventually(async () => (await call('get', `/api/chats/${moved.chat_id}`)).status === 200, 30_000);
+      expect(await listed()).toEqual(expect.arrayContaining([moved.chat_id, hot.chat_id]));
+    } finally {
+      await close();
     }
   }, 120_000);
 });

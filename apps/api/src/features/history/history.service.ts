@@ -41,22 +41,34 @@ export async function outboxBacklog(chat: RedisClient): Promise<{ backlog: numbe
  */
 export async function checkHistory(deps: HistoryCheckDeps): Promise<HistoryHealth> {
   const started = performance.now();
+  const [pgResult, outbox] = await Promise.allSettled([within(sql`SELECT 1`.execute(deps.db), deps.timeoutMs), within(outboxBacklog(deps.chat), deps.timeoutMs)]);
+  const latency = Math.round(performance.now() - started);
+  const lag = outbox.status === 'fulfilled' ? { lag_ms: outbox.value.lagMs, backlog: outbox.value.backlog } : {};
+  if (pgResult.status === 'rejected') {
+    const reason: unknown = pgResult.reason;
+    return { status: 'unhealthy', detail: reason instanceof Error ? reason.message.slice(0, 200) : 'unreachable', ...lag };
+  }
+  if (outbox.status === 'fulfilled' && outbox.value.lagMs > HISTORY_LAG_DEGRADED_MS) {
+    return { status: 'degraded', latency_ms: latency, detail: 'the mirror to PostgreSQL is behind', ...lag };
+  }
+  return { status: 'healthy', latency_ms: latency, ...lag };
+}
+
+/**
+ * `work`, or a rejection once `ms` have passed without its answer. The statement timeout is the
+ * server's: a PostgreSQL that hangs (stopped, or its host gone) would otherwise hold the caller
+ * for as long as the connection lives. The work itself goes on and keeps its pool connection
+ * until it ends; once every connection is held, waiting for one fails after the pool's own
+ * connect timeout.
+ */
+async function within<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${deps.timeoutMs} ms`)), deps.timeoutMs);
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
   });
+  work.catch(() => undefined);
   try {
-    const [pgResult, outbox] = await Promise.allSettled([Promise.race([sql`SELECT 1`.execute(deps.db), timeout]), Promise.race([outboxBacklog(deps.chat), timeout])]);
-    const latency = Math.round(performance.now() - started);
-    const lag = outbox.status === 'fulfilled' ? { lag_ms: outbox.value.lagMs, backlog: outbox.value.backlog } : {};
-    if (pgResult.status === 'rejected') {
-      const reason: unknown = pgResult.reason;
-      return { status: 'unhealthy', detail: reason instanceof Error ? reason.message.slice(0, 200) : 'unreachable', ...lag };
-    }
-    if (outbox.status === 'fulfilled' && outbox.value.lagMs > HISTORY_LAG_DEGRADED_MS) {
-      return { status: 'degraded', latency_ms: latency, detail: 'the mirror to PostgreSQL is behind', ...lag };
-    }
-    return { status: 'healthy', latency_ms: latency, ...lag };
+    return await Promise.race([work, timeout]);
   } finally {
     clearTimeout(timer);
   }
@@ -69,6 +81,8 @@ export { isHistoryUnavailable, queryUsage, type UsageReportQuery } from './usage
  * to it at once (milliseconds later), and once written it is no longer mirrored-and-idle anyway.
  */
 export const RESTORED_LEASE_MS = 5000;
+/** A read of a moved chat on a request's path gives up after this (503, or the list leaves it out). */
+export const HISTORY_READ_TIMEOUT_MS = 5000;
 /** An administrator's pass waits this long for every earlier change to be mirrored. */
 const MIRROR_WAIT_MS = 10_000;
 const historyUnavailable = () =>
@@ -89,10 +103,10 @@ export function createHistoryService(deps: HistoryServiceDeps) {
 
   const isMoved = async (chatId: string) => (await chat.hExists(movedKey(chatId), chatId)) === 1;
 
-  /** PostgreSQL's failure as the one 503 error. */
-  async function fromHistory<T>(read: () => Promise<T>): Promise<T> {
+  /** PostgreSQL's failure, or no answer within `timeoutMs`, as the one 503 error. */
+  async function fromHistory<T>(read: () => Promise<T>, timeoutMs: number | null = HISTORY_READ_TIMEOUT_MS): Promise<T> {
     try {
-      return await read();
+      return timeoutMs === null ? await read() : await within(read(), timeoutMs);
     } catch (error) {
       logger.warn({ err: error }, 'history store read failed');
       throw historyUnavailable();
@@ -144,12 +158,13 @@ export function createHistoryService(deps: HistoryServiceDeps) {
 
     /**
      * The stored metadata texts of moved chats among `chatIds`, in one query. PostgreSQL not
-     * answering: an empty map (the list shows the chats in Redis and leaves these out).
+     * answering (within HISTORY_READ_TIMEOUT_MS): an empty map (the list shows the chats in Redis
+     * and leaves these out).
      */
     async movedMetadata(chatIds: string[]): Promise<Map<string, string>> {
       if (chatIds.length === 0) return new Map();
       try {
-        return await store.metadataTexts(chatIds);
+        return await within(store.metadataTexts(chatIds), HISTORY_READ_TIMEOUT_MS);
       } catch (error) {
         logger.warn({ err: error, chats: chatIds.length }, 'moved chats left out of a list: the history store did not answer');
         return new Map();
@@ -177,7 +192,8 @@ export function createHistoryService(deps: HistoryServiceDeps) {
       if (!token) throw new AppError('conflict', 'Another archive pass is still running; try again when it ends.');
       try {
         await waitMirrored(chat, MIRROR_WAIT_MS);
-        return await fromHistory(() => runPass(passDeps, { idleDays, retentionDays: deps.archive.retentionDays, mirrorWaitMs: MIRROR_WAIT_MS }));
+        // A pass may take longer than a read: PostgreSQL's statement timeout bounds its steps.
+        return await fromHistory(() => runPass(passDeps, { idleDays, retentionDays: deps.archive.retentionDays, mirrorWaitMs: MIRROR_WAIT_MS }), null);
       } finally {
         await releasePassLock(chat, token);
       }
