@@ -204,4 +204,20 @@ describe('chats shared with the user', () => {
     expect(screen.getByText(/isn't shared with you \(any more\)/)).toBeInTheDocument();
     await waitFor(() => expect(screen.queryByRole('region', { name: 'Shared with me' })).not.toBeInTheDocument());
   });
+
+  it('turns the open chat "not available" as soon as its events say the owner stopped sharing it', async () => {
+    const chat = sharedChat(1);
+    const api = installFakeApi({ chats: [chat] });
+    renderApp(`/c/${chat.chat_id}`);
+    await screen.findByRole('heading', { level: 1, name: 'Shared chat 1' });
+    await waitFor(() => expect(api.followers.filter((f) => f.chatId === chat.chat_id)).toHaveLength(1));
+
+    // The owner removes the user: the chat's followers hear of it; the user's next GET is a 404.
+    api.state.chats = [];
+    const { access: _mine, ...owners } = chat;
+    api.followers[0]?.stream.send({ type: 'chat_updated', chat: { ...owners, access: 'owner', allowed_users: [] } }, '9-1');
+    expect(await screen.findByRole('heading', { level: 1, name: 'Chat not available' })).toBeInTheDocument();
+    await waitFor(() => expect(screen.queryByRole('region', { name: 'Shared with me' })).not.toBeInTheDocument());
+    expect(api.calls('GET', `/api/chats/${chat.chat_id}`).length).toBeGreaterThanOrEqual(2);
+  });
 });
