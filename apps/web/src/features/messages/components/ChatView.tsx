@@ -39,7 +39,8 @@ export function ChatView({ chatId }: { chatId: string }) {
     if (notFound) removeChat(queryClient, chatId);
   }, [notFound, queryClient, chatId]);
   const meta = chat.data?.chat;
-  const owner = meta === undefined || isOwnChat(meta);
+  // Owner-only actions wait for the chat record, so a colleague never sees them flash up.
+  const owner = meta !== undefined && isOwnChat(meta);
   const writers = meta !== undefined && user !== null && isSharedChat(meta) ? { viewer: user, ownerId: meta.user_id } : null;
   const inputRef = useRef<HTMLTextAreaElement>(null);
   const scrollRef = useRef<HTMLDivElement>(null);
