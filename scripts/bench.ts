@@ -21,6 +21,7 @@ import { waitForRedisIdle } from './bench/redis-idle.js';
 import { measureSearch } from './bench/search.js';
 import { SEARCH_USER, seedSearchCorpus } from './bench/search-corpus.js';
 import { seedSessions } from './bench/seed.js';
+import { seedProjectSharedChats } from './bench/sharing.js';
 import { percentile } from './bench/stats.js';
 import { firstMessageThroughApi, firstTokenDirect, firstTokenFollowing, titleDirect } from './bench/streams.js';
 
@@ -247,6 +248,7 @@ async function runLocal(): Promise<void> {
       say,
     );
 
+    const shared = await sharedListFigures(stack, auth, tokenFor);
     const archive = await archiveFigures(stack, auth, await tokenFor(BENCH_ADMIN), tokenFor);
 
     const searchMessages = intEnv('BENCH_SEARCH_MESSAGES', 1_000_000);
@@ -280,6 +282,9 @@ async function runLocal(): Promise<void> {
         result: verdict(search.api.p95 <= 50 && ratio <= 1.5 && search.api.failures === 0 && search.results > 0),
       });
     }
+    const projectsAfter = `${SHARED_PROJECTS + 1} projects`;
+    listRow(`GET /api/chats?scope=shared, 1 conn, reader on 1 of ${projectsAfter} with shared chats vs 1 of 1`, roundsOf(shared.after, 'one'), roundsOf(shared.before, 'one'), false);
+    listRow(`GET /api/chats?scope=shared, 1 conn, reader on all ${projectsAfter} with shared chats vs 1 of 1`, roundsOf(shared.after, 'all'), roundsOf(shared.before, 'all'), false);
     rows.push({ measure: 'History mirror lag during the creation load', value: describeLag(mirrorLag), baseline: '-', ratio: '-', goal: 'p99 < 1000 ms', result: verdict(mirrorLag.p99 < 1000) });
     rows.push({ measure: 'Archive pass: chats moved out of Redis per second', value: `${archive.movedPerSecond.toFixed(0)} /s (${archive.moved} chats × 20 messages)`, baseline: '-', ratio: '-', goal: '-', result: '' });
     listRow('GET /api/chats page 1: 90 % moved vs all in Redis', roundsOf(archive.lists, 'moved'), roundsOf(archive.lists, 'hot'), true);
@@ -366,6 +371,42 @@ async function archiveFigures(
   } finally {
     chat.destroy();
     await history.db.destroy();
+  }
+}
+
+/** Projects with chats visible to the whole project that the shared-list figures add. */
+const SHARED_PROJECTS = 2000;
+
+/**
+ * GET /api/chats?scope=shared before and after `shared:projects` grows from 1 project to
+ * SHARED_PROJECTS + 1 (docs/decisions/sharing-indexes.md). Every page asks the TPMS cache about
+ * each of those projects (one MGET); a reader with permission on all of them (bench.user, on the
+ * bench's cold projects) also walks each one's index, a reader on one (s.karimi, on the
+ * refinery project) only that one. 40 shared chats on the refinery project, 1 on each other.
+ */
+async function sharedListFigures(stack: LocalStack, auth: (token: string) => Record<string, string>, tokenFor: (user: string) => Promise<string>) {
+  const chat = await openChatDb(stack.redisUrl);
+  try {
+    say(`  GET /api/chats?scope=shared with 1, then ${SHARED_PROJECTS + 1} projects with chats shared with the project...`);
+    await seedProjectSharedChats(chat, [WARM_PROJECT], 40, 0);
+    const url = `${stack.api.url}/api/chats?scope=shared`;
+    const loads: Load[] = [
+      { name: 'one', options: { url, headers: auth(await tokenFor('s.karimi')) } },
+      { name: 'all', options: { url, headers: auth(await tokenFor(BENCH_USER)) } },
+    ];
+    // One connection: what one page costs. At 50, the reader on every project saturates the
+    // machine (a ZRANGE per project per page) and its backlog would be charged to the other reader.
+    const oneAtATime = { ...settings, connections: 1 };
+    const listed = ((await (await fetch(url, { headers: auth(await tokenFor('s.karimi')) })).json()) as { chats: unknown[] }).chats.length;
+    if (listed !== 30) throw new Error(`the shared list's first page has ${listed} chats, not 30`);
+    const before = await measureRounds(loads, oneAtATime, say);
+    const cold = Array.from({ length: SHARED_PROJECTS }, (_, index) => COLD_PROJECT_BASE + index);
+    await seedProjectSharedChats(chat, cold, 1, 1000);
+    await waitForRedisIdle(stack.redisUrl);
+    const after = await measureRounds(loads, oneAtATime, say);
+    return { before, after };
+  } finally {
+    chat.destroy();
   }
 }
 

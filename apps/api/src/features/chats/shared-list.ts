@@ -104,20 +104,30 @@ function matches(chat: StoredChat, query: ListInput): boolean {
 /** Newer first: higher score, then the higher ID (Redis's REV order within a score). */
 const newer = (a: IndexEntry, b: IndexEntry) => a.score > b.score || (a.score === b.score && a.id > b.id);
 
+/**
+ * How many index reads one page keeps in flight at most. A reader on many projects with chats
+ * visible to the project has one index per project; reading them all at once would fill the
+ * Redis client's bounded command queue (MAX_QUEUED_COMMANDS) and fail the page with 503.
+ */
+const READS_IN_FLIGHT = 50;
+
 /** The entries of several newest-first walks as one newest-first walk, each chat once. */
 async function* mergeNewestFirst(walks: Array<AsyncGenerator<IndexEntry[]>>): AsyncGenerator<IndexEntry> {
   const heads = walks.map((walk) => ({ walk, buffer: [] as IndexEntry[], done: false }));
   const seen = new Set<string>();
   for (;;) {
-    await Promise.all(
-      heads.map(async (head) => {
-        while (head.buffer.length === 0 && !head.done) {
-          const step = await head.walk.next();
-          if (step.done) head.done = true;
-          else head.buffer.push(...step.value);
-        }
-      }),
-    );
+    const empty = heads.filter((head) => head.buffer.length === 0 && !head.done);
+    for (let start = 0; start < empty.length; start += READS_IN_FLIGHT) {
+      await Promise.all(
+        empty.slice(start, start + READS_IN_FLIGHT).map(async (head) => {
+          while (head.buffer.length === 0 && !head.done) {
+            const step = await head.walk.next();
+            if (step.done) head.done = true;
+            else head.buffer.push(...step.value);
+          }
+        }),
+      );
+    }
     let best: (typeof heads)[number] | null = null;
     for (const head of heads) {
       const entry = head.buffer[0];
