@@ -136,8 +136,13 @@ function messageColumns(messageId: string, chatId: string, message: Row, version
   };
 }
 
-/** Rows travel as one JSON parameter (jsonb_to_recordset): one statement for the whole batch. */
-const rowsParameter = (rows: object[]) => JSON.stringify(rows);
+/**
+ * Rows travel as one JSON parameter (jsonb_to_recordset): one statement for the whole batch.
+ * PostgreSQL text cannot hold U+0000, which Redis and the API take (a pasted binary, a model's
+ * stray byte): it is written as U+FFFD, so such a message is mirrored (and its chat can leave
+ * Redis) rather than set aside.
+ */
+const rowsParameter = (rows: object[]) => JSON.stringify(rows, (_key, value: unknown) => (typeof value === 'string' ? value.replaceAll('\u0000', '\uFFFD') : value));
 
 export function createHistoryStore(db: Kysely<unknown>) {
   /**

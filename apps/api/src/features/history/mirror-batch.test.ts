@@ -112,11 +112,11 @@ describe('a batch of outbox entries in one transaction', () => {
     const start = await lastOutboxId();
     const first = await stack.createChat(arash);
     expect((await send(first.chat_id, 'Before the bad entries')).of('done')).toHaveLength(1);
-    // A message PostgreSQL cannot store (text holding a NUL character), and an entry of no known kind.
+    // A message PostgreSQL cannot store (a message number beyond its integer), and an entry of no known kind.
     const refused = await redis().xAdd(OUTBOX_KEY, '*', {
       kind: 'message',
       chat_id: first.chat_id,
-      data: JSON.stringify({ message_id: `S-${first.chat_id}-M-900`, role: 'user', content: 'nul \u0000 inside', created_at: new Date().toISOString(), status: 'complete' }),
+      data: JSON.stringify({ message_id: `S-${first.chat_id}-M-99999999999`, role: 'user', content: 'too far', created_at: new Date().toISOString(), status: 'complete' }),
       meta: JSON.stringify(await stack.chatOf(arash, first.chat_id)),
     });
     const unreadable = await redis().xAdd(OUTBOX_KEY, '*', { kind: 'bogus', chat_id: first.chat_id });
@@ -138,12 +138,29 @@ describe('a batch of outbox entries in one transaction', () => {
     const refusedAside = setAside.find((fields) => fields.entry_id === refused);
     // SQLSTATE class 22 (data exception), with the entry's own fields kept for an operator.
     expect(refusedAside).toMatchObject({ kind: 'message', chat_id: first.chat_id, reason: expect.stringMatching(/^22/) });
-    expect(refusedAside?.data).toContain('M-900');
+    expect(refusedAside?.data).toContain('M-99999999999');
     expect(setAside.find((fields) => fields.entry_id === unreadable)).toMatchObject({ kind: 'bogus', reason: 'unreadable' });
 
     // Nothing is stuck: a later change is mirrored too.
     const third = await stack.createChat(arash);
     await eventually(async () => (await chatRow(third.chat_id)) !== undefined, 10_000);
     expect(await redis().xLen(OUTBOX_KEY)).toBe(0);
+  });
+
+  it('mirrors text holding NUL characters (which PostgreSQL text cannot hold) with U+FFFD in their place', async () => {
+    const chat = await stack.createChat(arash);
+    const chatId = `${chat.chat_id}-nul`;
+    const entry: OutboxEntry = {
+      id: '9999999999999-0',
+      fields: {
+        kind: 'message',
+        chat_id: chatId,
+        data: JSON.stringify({ message_id: `S-${chatId}-M-001`, role: 'user', content: 'pasted \u0000 bytes', created_at: new Date().toISOString(), status: 'complete' }),
+        meta: JSON.stringify({ ...(await stack.chatOf(arash, chat.chat_id)), chat_id: chatId, chat_name: 'a\u0000b' }),
+      },
+    };
+    await createHistoryStore(stack.deps.history.db).applyBatch(readable([entry]));
+    expect(await chatRow(chatId)).toMatchObject({ chat_name: 'a\uFFFDb' });
+    expect(await messageRows(chatId)).toEqual([{ message_id: `S-${chatId}-M-001`, content: 'pasted \uFFFD bytes', status: 'complete' }]);
   });
 });
