@@ -205,4 +205,27 @@ describe('live replies in Chromium, through nginx', () => {
     expect(`${saved[3]?.content.trim()}Stopped`).toBe(stoppedA.trim());
     expect([...tabA.problems, ...tabB.problems]).toEqual([]);
   });
+
+  it('says "Reconnecting…" while the network is away and, back online, shows the reply written meanwhile', async () => {
+    const api = await apiSession(running().stack.url, USERS.reza.username, FIXTURE_PASSWORD);
+    const chat = await api.createChat({ chat_type: 'general' });
+    const tab = await newPage();
+    const { page } = tab;
+    await signInAt(page, chat.chat_id, USERS.reza.username);
+
+    await page.context().setOffline(true);
+    await page.getByText('Reconnecting…').waitFor({ timeout: 45_000 });
+    await tab.screenshot('live/06-offline-reconnecting');
+    // Meanwhile the chat goes on elsewhere: a message and its whole reply, titled.
+    await api.sendMessage(chat.chat_id, 'Sent while the tab was offline', MODEL_TITLE);
+
+    await page.context().setOffline(false);
+    await page.getByRole('article', { name: 'You said' }).filter({ hasText: 'Sent while the tab was offline' }).waitFor();
+    expect((await finishedReply(page)).trim()).toBe(LONG_REPLY);
+    await waitUntil('the header shows the title', async () => (await headingOf(page).textContent()) === MODEL_TITLE);
+    await waitUntil('the note is gone', async () => (await page.getByText('Reconnecting…').count()) === 0);
+    await tab.screenshot('live/07-back-online');
+    // The browser logs the requests refused while offline; nothing else may fail.
+    expect(tab.problems.filter((problem) => !problem.includes('net::ERR_INTERNET_DISCONNECTED'))).toEqual([]);
+  });
 });

@@ -162,7 +162,7 @@ describe('losing the connection', { timeout: 15_000 }, () => {
     expect(await conversation().findByText('Net positive suction head.')).toBeInTheDocument();
   });
 
-  it('reconnects at once when the network comes back, without waiting out the backoff', async () => {
+  it('says "Reconnecting…" as soon as the browser goes offline, and reconnects at once when the network comes back, without waiting out the backoff', async () => {
     vi.useFakeTimers({ shouldAdvanceTime: true });
     const app = openMidReply();
     const first = await follower(app.api);
@@ -173,8 +173,11 @@ describe('losing the connection', { timeout: 15_000 }, () => {
       app.api.followers.push({ chatId: CHAT_ID, lastEventId: null, stream });
       return stream.response;
     });
-    first.stream.fail();
+    act(() => {
+      window.dispatchEvent(new Event('offline'));
+    });
     expect(await screen.findByText('Reconnecting…')).toBeInTheDocument();
+    expect(first.stream.closed).toBe(true);
     // Offline for a while: after five refused attempts the next wait is 7.5 s or more.
     await waitFor(
       async () => {

@@ -24,8 +24,8 @@ const isFinal = (error: unknown) => error instanceof ApiError && [401, 403, 404]
  * Follows the open chat's events from `lastEventId` (what the loaded messages reflect): a reply
  * written elsewhere (another tab, another person, or this tab before a reload) continues on
  * screen, and new messages, titles, renames and deletion show as they happen. When the connection
- * drops it reconnects from the last event it got, with backoff, at once when the network comes
- * back or the tab is shown again; `reconnecting` is true meanwhile. Told that the events it needs
+ * drops (or the browser goes offline) it reconnects from the last event it got, with backoff, at
+ * once when the network comes back or the tab is shown again; `reconnecting` is true meanwhile. Told that the events it needs
  * are gone (`reset`), it reloads the messages and follows on from theirs.
  */
 export function useChatEvents(chatId: string, lastEventId: string | undefined) {
@@ -58,11 +58,14 @@ export function useChatEvents(chatId: string, lastEventId: string | undefined) {
       else attempt?.abort();
     };
     const onOnline = () => reconnectNow();
+    // The browser knows the network is gone: the connection cannot deliver, say so at once.
+    const onOffline = () => attempt?.abort();
     const onVisible = () => {
       if (document.visibilityState !== 'visible') return;
       if (wake !== null || Date.now() - lastActivity > QUIET_MS) reconnectNow();
     };
     window.addEventListener('online', onOnline);
+    window.addEventListener('offline', onOffline);
     document.addEventListener('visibilitychange', onVisible);
 
     void (async () => {
@@ -148,6 +151,7 @@ export function useChatEvents(chatId: string, lastEventId: string | undefined) {
       attempt?.abort();
       wake?.();
       window.removeEventListener('online', onOnline);
+      window.removeEventListener('offline', onOffline);
       document.removeEventListener('visibilitychange', onVisible);
       setReconnecting(false);
     };
