@@ -3,6 +3,7 @@ import {
   routeUrl,
   type ChatMetadata,
   type CreateChatRequest,
+  type InvalidateTpmsCacheRequest,
   type RouteDefinition,
   type UsageQuery,
   type UsageRow,
@@ -17,6 +18,8 @@ export type ApiSession = {
   createChat(body: CreateChatRequest): Promise<ChatMetadata>;
   /** Sends a message and reads the reply stream to its end; resolves once the chat is titled. */
   sendMessage(chatId: string, content: string, title: string): Promise<void>;
+  /** POST /api/admin/tpms-cache/invalidate (the session's user must be an admin). */
+  invalidateTpmsCache(body: InvalidateTpmsCacheRequest): Promise<void>;
   /** GET /api/admin/usage (the session's user must be an admin). */
   usage(query: Omit<UsageQuery, 'limit'>): Promise<UsageRow[]>;
 };
@@ -56,6 +59,9 @@ export async function apiSession(baseUrl: string, username: string, password: st
       const stream = await response.text();
       if (!stream.includes('"type":"assistant_message"')) throw new Error(`the reply in ${chatId} did not finish: ${stream}`);
       await waitUntil(`${chatId} is titled "${title}"`, async () => (await getChat(chatId)).chat_name === title);
+    },
+    async invalidateTpmsCache(body) {
+      await call(baseUrl, routes.invalidateTpmsCache, { token, body });
     },
     async usage(query) {
       const response = await call(baseUrl, routes.adminUsage, { token, query });

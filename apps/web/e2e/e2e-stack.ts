@@ -54,6 +54,8 @@ export type E2eStack = {
   llm: FakeLlm;
   api: ApiProcess;
   nginx: NginxServer;
+  /** Adds or deletes a TPMS draft_permission row, as a change in the company's directory would. */
+  setPermission(projectId: number, userId: string, allowed: boolean): Promise<void>;
   stop(): Promise<void>;
 };
 
@@ -130,7 +132,17 @@ export async function startE2eStack(options: { apiLogFile: string }): Promise<E2
     const nginx = await startNginx({ upstreamPorts: [api.port], webRoot });
     cleanups.push(() => nginx.stop());
 
-    return { url: nginx.url, redisUrl: redis.url, llm, api, nginx, stop };
+    const setPermission = async (projectId: number, userId: string, allowed: boolean) => {
+      const connection = await mariadb.adminConnection(database);
+      try {
+        if (allowed) await connection.execute('INSERT IGNORE INTO draft_permission (project_ID, user) VALUES (?, ?)', [projectId, userId]);
+        else await connection.execute('DELETE FROM draft_permission WHERE project_ID = ? AND user = ?', [projectId, userId]);
+      } finally {
+        await connection.end();
+      }
+    };
+
+    return { url: nginx.url, redisUrl: redis.url, llm, api, nginx, setPermission, stop };
   } catch (error) {
     await stop().catch(() => undefined);
     throw error;

@@ -536,4 +536,56 @@ describe('Simorgh Chat in Chromium, served by nginx: sharing between two people'
     expect(first.problems).toEqual([]);
     expect(second.problems).toEqual([]);
   });
+
+  it('shares a project chat with everyone on the project: a member finds it and writes in it, and loses it when his TPMS permission is revoked', async () => {
+    if (stack === undefined) throw new Error('the stack did not start');
+    const owner = USERS.arash;
+    const member = USERS.omid;
+    const api = await apiSessionOf(owner.username);
+    const chat = await api.createChat({ chat_type: 'project', project_number: String(PROJECTS.refinery.id), page_name: 'Compressor surge margins' });
+    const chatLink = (page: Page) => chatLinkOf(page, chat.chat_id);
+
+    const first = await newPage({ viewport: { width: 1280, height: 800 } });
+    await first.page.goto(appUrl('/login'));
+    await signIn(first.page, owner.username);
+    await first.page.goto(appUrl(`/c/${chat.chat_id}`));
+    await first.page.getByRole('button', { name: 'Share', exact: true }).click();
+    const dialog = first.page.getByRole('dialog', { name: 'Share chat' });
+    await dialog.getByRole('checkbox', { name: `Everyone on ${PROJECTS.refinery.name}` }).check();
+    await dialog.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
+    await dialog.getByText(`everyone with access to ${PROJECTS.refinery.name} in TPMS`).waitFor();
+    await first.screenshot('37-shared-with-the-project');
+    await dialog.getByRole('button', { name: 'Done' }).click();
+
+    // A project member nobody named finds it, writes in it and gets the reply.
+    const second = await newPage({ viewport: { width: 1280, height: 800 } });
+    await second.page.goto(appUrl('/login'));
+    await signIn(second.page, member.username);
+    await chatLink(second.page).click();
+    await second.page.waitForURL(`**/c/${chat.chat_id}`);
+    await second.page.getByLabel('Message', { exact: true }).fill('Which surge margin do we design to?');
+    await second.page.getByRole('button', { name: 'Send' }).click();
+    await replies(second.page).filter({ hasText: 'Messages from you in this conversation: 1' }).waitFor();
+    expect(await second.page.getByRole('button', { name: 'Share', exact: true }).count()).toBe(0);
+
+    // The owner sees the member's message under his name, live.
+    await first.page.getByRole('article', { name: `${member.displayName} said` }).filter({ hasText: 'Which surge margin' }).waitFor();
+
+    // TPMS revokes the member's permission and an admin drops the cached answer: the chat is gone for him.
+    await stack.setPermission(PROJECTS.refinery.id, member.username, false);
+    try {
+      await (await apiSessionOf(USERS.admin.username)).invalidateTpmsCache({ user_id: member.username });
+      await second.page.reload();
+      await second.page.getByRole('heading', { name: 'Chat not available' }).waitFor();
+      await sidebarOf(second.page).getByText('No chats yet.').waitFor();
+      expect(await chatLink(second.page).count()).toBe(0);
+      await second.screenshot('38-member-revoked-chat-not-available');
+    } finally {
+      await stack.setPermission(PROJECTS.refinery.id, member.username, true);
+      await (await apiSessionOf(USERS.admin.username)).invalidateTpmsCache({ user_id: member.username });
+    }
+
+    expect(first.problems).toEqual([]);
+    expect(second.problems).toEqual([]);
+  });
 });

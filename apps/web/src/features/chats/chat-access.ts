@@ -24,8 +24,8 @@ export function whoCanSee(chat: ChatMetadata, people: readonly string[]): string
   const named = people.length === 1 ? '1 person you added' : `${people.length} people you added`;
   if (chat.visibility === 'project') {
     const project = chat.project_name ?? `project ${chat.project_number ?? ''}`.trim();
-    const extra = people.length === 0 ? '' : ` and ${named}`;
-    return `You, everyone with access to ${project} in TPMS${extra} can open this chat, read it and write in it. Someone who loses access to the project loses the chat too.`;
+    const who = people.length === 0 ? `You and everyone with access to ${project} in TPMS` : `You, everyone with access to ${project} in TPMS and ${named}`;
+    return `${who} can open this chat, read it and write in it. Someone who loses access to the project loses the chat too.`;
   }
   if (people.length === 0) return 'Only you can see this chat.';
   const project = chat.chat_type === 'project' ? ' while they have access to the project' : '';
