@@ -198,6 +198,8 @@ export function startHistoryMirror(options: MirrorOptions): HistoryMirror {
         // WAIT (when replica acks are required) means the replicas hold every entry read.
         if (entries.length > 0) await waitForReplicas(redis);
         if (stopped) return;
+        // Nothing queued (a blocking read that timed out): read again at once, not as a failure.
+        if (entries.length === 0) continue;
         await mirror(entries);
         backoff = 100;
       } catch (error) {

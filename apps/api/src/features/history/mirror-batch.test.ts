@@ -3,6 +3,8 @@ import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
 import { USERS } from '@simorgh/devstack/fixtures';
 import { eventually, listen, postStream } from '../../test/event-stream-client.js';
 import { startTestStack, type TestStack } from '../../test/harness.js';
+import { createLogger } from '../../logger.js';
+import { MIRROR_BLOCK_MS, startHistoryMirror } from './history-mirror.js';
 import { migrateHistory } from './history.migrations.js';
 import { OUTBOX_KEY, SET_ASIDE_KEY } from './history.scripts.js';
 import { createHistoryStore, readEntry, type OutboxEntry, type ReadableEntry } from './history.store.js';
@@ -162,5 +164,22 @@ describe('a batch of outbox entries in one transaction', () => {
     await createHistoryStore(stack.deps.history.db).applyBatch(readable([entry]));
     expect(await chatRow(chatId)).toMatchObject({ chat_name: 'a\uFFFDb' });
     expect(await messageRows(chatId)).toEqual([{ message_id: `S-${chatId}-M-001`, content: 'pasted \uFFFD bytes', status: 'complete' }]);
+  });
+
+  it('waits quietly while nothing is queued: an empty read is no failure, so the next change is read at once, not after a growing pause', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ LOG_LEVEL: 'warn', NODE_ENV: 'test' }, { write: (line: string) => void lines.push(line) });
+    const mirror = startHistoryMirror({ redis: stack.deps.redis.outbox, db: stack.deps.history.db, logger, claimIdleMs: 60_000 });
+    try {
+      await eventually(async () => (await redis().xLen(OUTBOX_KEY)) === 0, 10_000);
+      // The idle spell the scenario is about: two and a half blocking reads with nothing to read.
+      await new Promise((resolve) => setTimeout(resolve, MIRROR_BLOCK_MS * 2.5));
+      expect(lines).toEqual([]);
+      const chat = await stack.createChat(arash);
+      await eventually(async () => (await chatRow(chat.chat_id)) !== undefined, 10_000);
+      expect(lines).toEqual([]);
+    } finally {
+      await mirror.stop();
+    }
   });
 });
