@@ -79,9 +79,11 @@ function eventHubOf(deps: Deps): EventHub {
 export function buildServices(deps: Deps, options: CreateAppOptions = {}): Services {
   const events = createChatEvents({
     chat: deps.redis.chat,
+    cache: deps.redis.cache,
     hub: eventHubOf(deps),
     limits: { maxLen: deps.env.CHAT_EVENTS_MAX, retentionMs: deps.env.CHAT_EVENTS_RETENTION_S * 1000 },
     followersPerUser: deps.env.EVENT_STREAMS_PER_USER,
+    now: () => deps.clock.now(),
   });
   const tokens = createTokenService(deps.env.JWT_SECRET_KEY, deps.env.JWT_EXPIRES_IN, () => deps.clock.now());
   const signIns = createSignIns({

@@ -6,11 +6,13 @@
  * Writers: the reply scripts compose EVENTS_LUA (events.scripts.ts) so an event is stored in the
  * same step as the change it tells of; anything else goes through publishChatEvent.
  */
+import { randomUUID } from 'node:crypto';
 import { compareEventIds, type EventFrame, type StreamEvent } from '@simorgh/contracts';
 import type { EventHub } from './event-hub.js';
 import type { EventLimits } from './events.scripts.js';
 import { createEventsStore } from './events.store.js';
 import { AppError } from '../../http/app-error.js';
+import { createLeaseSlots } from '../../lease-slots.js';
 import type { RedisClient } from '../../redis.js';
 
 export { NO_EVENT_ID } from './events.scripts.js';
@@ -20,11 +22,27 @@ export type FollowStart = { after: string } | { from: string } | 'live';
 
 export type ChatEvents = ReturnType<typeof createChatEvents>;
 
-export function createChatEvents(options: { chat: RedisClient; hub: EventHub; limits: EventLimits; followersPerUser: number }) {
+/**
+ * How long a follower's slot is held without renewal: an open stream renews it every third of
+ * this, so the slots of a process that died free themselves within it.
+ */
+export const FOLLOW_LEASE_MS = 30_000;
+
+/** A user's open event streams, across every API process (EVENT_STREAMS_PER_USER): see lease-slots.ts. */
+const followersKey = (userId: string) => `ratelimit:event-streams:${userId}`;
+
+export function createChatEvents(options: {
+  chat: RedisClient;
+  /** The cache DB, where the per-user follower slots are kept. */
+  cache: RedisClient;
+  hub: EventHub;
+  limits: EventLimits;
+  followersPerUser: number;
+  now: () => Date;
+}) {
   const store = createEventsStore(options.chat, options.limits);
   const { hub } = options;
-  /** Open event streams per user in this process (EVENT_STREAMS_PER_USER). */
-  const following = new Map<string, number>();
+  const followers = createLeaseSlots({ cache: options.cache, key: followersKey, now: options.now });
 
   /**
    * The chat's kept events after the start, then its new ones as they are written, until
@@ -100,26 +118,32 @@ export function createChatEvents(options: { chat: RedisClient; hub: EventHub; li
 
     /**
      * `userId`'s stream of the chat's events (see `stream`); refused (429) when the user already
-     * has EVENT_STREAMS_PER_USER open in this process.
+     * has EVENT_STREAMS_PER_USER open, counted across every API process. The slot is held while
+     * the stream is read (its lease renewed) and given back when it ends.
      */
     async follow(userId: string, chatId: string, start: FollowStart, signal: AbortSignal): Promise<AsyncIterable<EventFrame>> {
-      const open = following.get(userId) ?? 0;
-      if (open >= options.followersPerUser) {
+      const slot = randomUUID();
+      if (!(await followers.take(userId, slot, FOLLOW_LEASE_MS, options.followersPerUser))) {
         throw new AppError('rate_limited', `You have ${options.followersPerUser} chats open live already. Close some tabs and try again.`, { 'Retry-After': '5' });
       }
-      const since = start === 'live' ? null : 'after' in start ? start.after : start.from;
-      const resolved = await store.start(chatId, since, start !== 'live' && 'from' in start);
-      following.set(userId, open + 1);
-      const release = () => {
-        const left = (following.get(userId) ?? 1) - 1;
-        if (left > 0) following.set(userId, left);
-        else following.delete(userId);
-      };
-      return (async function* counted() {
+      const release = () => followers.release(userId, slot).catch(() => undefined);
+      let resolved: Awaited<ReturnType<typeof store.start>>;
+      try {
+        const since = start === 'live' ? null : 'after' in start ? start.after : start.from;
+        resolved = await store.start(chatId, since, start !== 'live' && 'from' in start);
+      } catch (error) {
+        await release();
+        throw error;
+      }
+      return (async function* held() {
+        // Renewed only once read: a stream never read lets its lease lapse by itself.
+        const renewal = setInterval(() => void followers.renew(userId, slot, FOLLOW_LEASE_MS).catch(() => undefined), FOLLOW_LEASE_MS / 3);
+        renewal.unref();
         try {
           yield* stream(chatId, resolved, signal);
         } finally {
-          release();
+          clearInterval(renewal);
+          await release();
         }
       })();
     },

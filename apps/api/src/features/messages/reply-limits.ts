@@ -13,6 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../http/app-error.js';
 import type { RedisClient } from '../../redis.js';
+import { createLeaseSlots, LEASE_SLOTS_LUA } from '../../lease-slots.js';
 import { RATE_LOG_LUA, retryAfterSeconds } from '../../rate-log.js';
 import { defineScript } from '../../redis-script.js';
 
@@ -31,18 +32,14 @@ export const streamsKey = (userId: string) => `ratelimit:streams:${userId}`;
  * message limit, {2} with no free stream slot; `refund(log_key, slots_key, token)` gives both
  * back. The script declares ADMISSION_KEYS and ADMISSION_ARGS and passes them in that order.
  */
-export const ADMISSION_LUA = `${RATE_LOG_LUA}
+export const ADMISSION_LUA = `${RATE_LOG_LUA}${LEASE_SLOTS_LUA}
 local function admit(log_key, slots_key, now, window, per_window, lease, stream_limit, token)
   local wait = rate_log_take(log_key, now, window, per_window, token)
   if wait > 0 then return {1, wait} end
-  now = tonumber(now)
-  redis.call('ZREMRANGEBYSCORE', slots_key, '-inf', now)
-  if redis.call('ZCARD', slots_key) >= tonumber(stream_limit) then
+  if lease_slot_take(slots_key, now, lease, stream_limit, token) == 0 then
     rate_log_refund(log_key, token)
     return {2}
   end
-  redis.call('ZADD', slots_key, now + tonumber(lease), token)
-  redis.call('PEXPIRE', slots_key, lease)
   return {0}
 end
 local function refund(log_key, slots_key, token)
@@ -72,16 +69,6 @@ const TAKE_MESSAGE_SCRIPT = defineScript({
 return rate_log_take(k.rateLog, a.now, a.windowMs, a.perWindow, a.token)`,
 });
 
-/** Renews only an existing slot (XX): a lapsed one is not taken back. */
-const RENEW_STREAM_SCRIPT = defineScript({
-  keys: ['slots'],
-  args: ['expiresMs', 'leaseMs', 'token'],
-  lua: `
-redis.call('ZADD', k.slots, 'XX', a.expiresMs, a.token)
-redis.call('PEXPIRE', k.slots, a.leaseMs)
-return 1`,
-});
-
 export type ReplyLimits = ReturnType<typeof createReplyLimits>;
 
 export function createReplyLimits(options: {
@@ -91,6 +78,7 @@ export function createReplyLimits(options: {
   concurrentStreams: number;
 }) {
   const { cache, now } = options;
+  const streamSlots = createLeaseSlots({ cache, key: streamsKey, now });
 
   /** The 429 for a refused admission: `verdict` and `waitMs` as `admit` returned them. */
   function refusal(verdict: number, waitMs: number): AppError {
@@ -145,12 +133,7 @@ export function createReplyLimits(options: {
       if (waitMs > 0) throw refusal(1, waitMs);
     },
 
-    async renewStream(userId: string, token: string, leaseMs: number): Promise<void> {
-      await RENEW_STREAM_SCRIPT.run(cache, { slots: streamsKey(userId) }, { expiresMs: now().getTime() + leaseMs, leaseMs, token });
-    },
-
-    async releaseStream(userId: string, token: string): Promise<void> {
-      await cache.zRem(streamsKey(userId), token);
-    },
+    renewStream: streamSlots.renew,
+    releaseStream: streamSlots.release,
   };
 }
