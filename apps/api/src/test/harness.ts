@@ -130,6 +130,9 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
   };
   await postgresAdmin(`CREATE DATABASE history_${suffix}`);
   const sqlPool = new pg.Pool({ connectionString: postgresUrl, max: 2 });
+  // stop() drops the database WITH (FORCE) right after end(): a connection still closing is then
+  // terminated by the server, which the pool reports here (without a listener, an uncaught error).
+  sqlPool.on('error', () => undefined);
 
   const baseEnv: Record<string, string | undefined> = {
     NODE_ENV: 'test',
