@@ -3,13 +3,14 @@ import { ErrorBodySchema } from '@simorgh/contracts';
 import { USERS } from '@simorgh/devstack/fixtures';
 import { eventually, followEvents, listen, type StreamReply } from '../../test/event-stream-client.js';
 import { startTestStack, type TestStack } from '../../test/harness.js';
+import { followersKey } from './events.service.js';
 
 /**
  * EVENT_STREAMS_PER_USER bounds a user's open event streams across API processes: two apps on
  * the same Redis stand for two processes.
  */
 const arash: string = USERS.arash.username;
-const SLOTS_KEY = `ratelimit:event-streams:${arash}`;
+const SLOTS_KEY = followersKey(arash);
 
 let stack: TestStack;
 let first: Awaited<ReturnType<typeof listen>>;

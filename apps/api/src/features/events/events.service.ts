@@ -29,7 +29,7 @@ export type ChatEvents = ReturnType<typeof createChatEvents>;
 export const FOLLOW_LEASE_MS = 30_000;
 
 /** A user's open event streams, across every API process (EVENT_STREAMS_PER_USER): see lease-slots.ts. */
-const followersKey = (userId: string) => `ratelimit:event-streams:${userId}`;
+export const followersKey = (userId: string) => `ratelimit:event-streams:${userId}`;
 
 export function createChatEvents(options: {
   chat: RedisClient;
