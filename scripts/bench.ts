@@ -9,6 +9,8 @@
  *   BENCH_REDIS_APPENDFSYNC (always)              local Redis fsync policy, to see what durability costs
  *   BENCH_TOKEN_DELAY_MS (5)                      local model server's pause between tokens (0: one burst)
  *   BENCH_SEARCH_MESSAGES (1000000)               search corpus: messages, over a twentieth as many chats
+ *   BENCH_ONLY (all)                              comma-separated sections to run: creations, lists, shared,
+ *                                                 archive, search, streams
  */
 import { resolve } from 'node:path';
 import { createTokenService } from '@simorgh/api/tokens';
@@ -38,6 +40,10 @@ const settings: LoadSettings = {
   rounds: intEnv('BENCH_ROUNDS', 5),
 };
 const STREAMS = intEnv('BENCH_STREAMS', 50);
+const SECTIONS = ['creations', 'lists', 'shared', 'archive', 'search', 'streams'] as const;
+const only = (process.env.BENCH_ONLY ?? '').split(',').map((name) => name.trim()).filter(Boolean);
+for (const name of only) if (!(SECTIONS as readonly string[]).includes(name)) throw new Error(`BENCH_ONLY: unknown section ${name} (${SECTIONS.join(', ')})`);
+const wants = (section: (typeof SECTIONS)[number]) => only.length === 0 || only.includes(section);
 const FEW_CONNECTIONS = 10;
 
 type Row = { measure: string; value: string; baseline: string; ratio: string; goal: string; result: '' | 'PASS' | 'MISS' };
@@ -188,125 +194,42 @@ async function runLocal(): Promise<void> {
     const auth = (token: string) => ({ Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' });
     const benchToken = await tokenFor(BENCH_USER);
 
-    say(`load runs: ${settings.connections} connections, ${settings.rounds} rounds of ${settings.durationS} s each (after 1 s warm-up)`);
-    const chatsUrl = `${stack.api.url}/api/chats`;
-    const post = (body: unknown) => ({ method: 'POST' as const, headers: auth(benchToken), body: JSON.stringify(body) });
-    let coldIndex = 0;
-    say('  bare Express baseline, POST /api/chats general, project with a warm cache, project with a cold cache...');
-    const creationLoads: Load[] = [
-      { name: 'baseline', options: { url: `${stack.baselineUrl}/baseline`, ...post({ chat_type: 'general' }) } },
-      { name: 'general', options: { url: chatsUrl, ...post({ chat_type: 'general' }) } },
-      { name: 'warm', options: { url: chatsUrl, ...post({ chat_type: 'project', project_number: String(WARM_PROJECT), page_name: 'Bench page' }) } },
-      {
-        // A new project for every request, so each one makes both TPMS queries.
-        name: 'cold',
-        options: {
-          url: chatsUrl,
-          headers: auth(benchToken),
-          requests: [
-            {
-              method: 'POST',
-              setupRequest: (request) => ({
-                ...request,
-                body: JSON.stringify({ chat_type: 'project', project_number: String(COLD_PROJECT_BASE + (coldIndex++ % COLD_PROJECT_COUNT)), page_name: 'Cold page' }),
-              }),
-            },
-          ],
-        },
-      },
-    ];
-    const lagClient = await openChatDb(stack.redisUrl);
-    const lagSampler = sampleMirrorLag(lagClient);
-    const creations = await measureRounds(creationLoads, settings, say);
-    const mirrorLag = await lagSampler.stop();
-    lagClient.destroy();
-    say(`  history mirror lag during those loads: ${describeLag(mirrorLag)}`);
-    if (coldIndex > COLD_PROJECT_COUNT) say(`  note: ${coldIndex} cold requests for ${COLD_PROJECT_COUNT} projects; some hit the cache`);
-    // 50 closed-loop connections on a machine whose cores the load generator shares make latency
-    // about connections / throughput for any server; at a few connections the tail is the API's.
-    say(`  the same baseline, general and warm creations at ${FEW_CONNECTIONS} connections...`);
-    const fewCreations = await measureRounds(creationLoads.slice(0, 3), { ...settings, connections: FEW_CONNECTIONS }, say);
-
-    say('  GET /api/chats for users with 10 and 10 000 sessions...');
-    await seedSessions(stack.redisUrl, 1, 'list.small', 10, 900_000);
-    await seedSessions(stack.redisUrl, 1, 'list.large', 10_000);
-    const smallToken = await tokenFor('list.small');
-    const largeToken = await tokenFor('list.large');
-    // Both first pages must be full: 10 sessions, and a whole page of the 10 000.
-    const pageLength = async (token: string) =>
-      ((await (await fetch(chatsUrl, { headers: auth(token) })).json()) as { chats: unknown[] }).chats.length;
-    const [smallPage, largePage] = [await pageLength(smallToken), await pageLength(largeToken)];
-    if (smallPage !== 10 || largePage <= 10) throw new Error(`seeded users list ${smallPage} and ${largePage} sessions on page 1`);
-    await waitForRedisIdle(stack.redisUrl);
-    const lists = await measureRounds(
-      [
-        { name: 'small', options: { url: chatsUrl, headers: auth(smallToken) } },
-        { name: 'large', options: { url: chatsUrl, headers: auth(largeToken) } },
-        { name: 'large10', options: { url: `${chatsUrl}?limit=10`, headers: auth(largeToken) } },
-      ],
-      settings,
-      say,
-    );
-
-    const shared = await sharedListFigures(stack, auth, tokenFor);
-    const archive = await archiveFigures(stack, auth, await tokenFor(BENCH_ADMIN), tokenFor);
-
-    const searchMessages = intEnv('BENCH_SEARCH_MESSAGES', 1_000_000);
-    say(`  search: seeding ${searchMessages} messages over ${Math.ceil(searchMessages / 20)} chats, a fifth of them one user's (takes minutes)...`);
-    const corpus = await seedSearchCorpus(stack.postgres.url(), searchMessages);
-    say(`  seeded ${corpus.messages} messages over ${corpus.chats} chats in ${corpus.seconds.toFixed(0)} s`);
-    say(`  GET /api/search beside the same SQL run directly, at ${FEW_CONNECTIONS} connections...`);
-    const searches = await measureSearch(stack.api.url, await tokenFor(SEARCH_USER), stack.postgres.url(), { ...settings, connections: FEW_CONNECTIONS });
-
-    say(`  ${STREAMS} sequential first messages, directly to the model server, through the API, through nginx...`);
-    const roundsOf = (results: Map<string, LoadResult[]>, name: string) => results.get(name) ?? [];
-    const baselineRounds = roundsOf(creations, 'baseline');
-    loadRows('POST /api/chats general', roundsOf(creations, 'general'), baselineRounds, true);
-    loadRows('POST /api/chats project, warm cache', roundsOf(creations, 'warm'), baselineRounds, true);
-    loadRows('POST /api/chats project, cold cache', roundsOf(creations, 'cold'), baselineRounds, false);
-    const fewBaseline = roundsOf(fewCreations, 'baseline');
-    latencyRow(`POST /api/chats general, ${FEW_CONNECTIONS} connections`, roundsOf(fewCreations, 'general'), fewBaseline, true);
-    latencyRow(`POST /api/chats project, warm, ${FEW_CONNECTIONS} connections`, roundsOf(fewCreations, 'warm'), fewBaseline, true);
-    const small = roundsOf(lists, 'small');
-    listRow('GET /api/chats page 1: 10 000 vs 10 sessions', roundsOf(lists, 'large'), small, true);
-    listRow('GET /api/chats 10 per page: 10 000 vs 10 sessions', roundsOf(lists, 'large10'), small, false);
-    rows.push({ measure: 'Search corpus seeded straight into PostgreSQL', value: `${corpus.messages} messages, ${corpus.chats} chats in ${corpus.seconds.toFixed(0)} s`, baseline: '-', ratio: '-', goal: '-', result: '' });
-    for (const search of searches) {
-      const ratio = search.api.p95 / search.direct.p95;
+    if (wants('creations')) await creationFigures(stack, auth(benchToken));
+    if (wants('lists')) await listFigures(stack, auth, tokenFor);
+    if (wants('shared')) {
+      const shared = await sharedListFigures(stack, auth, tokenFor);
+      const projectsAfter = `${SHARED_PROJECTS + 1} projects`;
+      listRow(`GET /api/chats?scope=shared, 1 conn, reader on 1 of ${projectsAfter} with shared chats vs 1 of 1`, roundsOf(shared.after, 'one'), roundsOf(shared.before, 'one'), false);
+      listRow(`GET /api/chats?scope=shared, 1 conn, reader on all ${projectsAfter} with shared chats vs 1 of 1`, roundsOf(shared.after, 'all'), roundsOf(shared.before, 'all'), false);
+    }
+    if (wants('archive')) {
+      const archive = await archiveFigures(stack, auth, await tokenFor(BENCH_ADMIN), tokenFor);
+      rows.push({ measure: 'Archive pass: chats moved out of Redis per second', value: `${archive.movedPerSecond.toFixed(0)} /s (${archive.moved} chats × 20 messages)`, baseline: '-', ratio: '-', goal: '-', result: '' });
+      listRow('GET /api/chats page 1: 90 % moved vs all in Redis', roundsOf(archive.lists, 'moved'), roundsOf(archive.lists, 'hot'), true);
+      const saved = 1 - archive.memoryAfter / archive.memoryBefore;
       rows.push({
-        measure: `GET /api/search ${search.name}, ${searchMessages} messages, ${FEW_CONNECTIONS} conn: p50 / p95`,
-        value: `${ms(search.api.p50)} / ${ms(search.api.p95)}${search.api.failures > 0 ? ` (${search.api.failures} failed)` : ''}`,
-        baseline: `${ms(search.direct.p50)} / ${ms(search.direct.p95)} SQL`,
-        ratio: `${ratio.toFixed(2)}x`,
-        goal: 'p95 <= 50 ms, <= 1.5x',
-        result: verdict(search.api.p95 <= 50 && ratio <= 1.5 && search.api.failures === 0 && search.results > 0),
+        measure: 'Redis memory, 10 000 chats × 20 messages, before → after moving',
+        value: `${(archive.memoryBefore / 1e6).toFixed(1)} MB → ${(archive.memoryAfter / 1e6).toFixed(2)} MB (${(archive.memoryAfter / archive.moved).toFixed(0)} B per moved chat)`,
+        baseline: '-',
+        ratio: `${(saved * 100).toFixed(1)} % less`,
+        goal: '>= 90 % less',
+        result: verdict(saved >= 0.9),
       });
     }
-    const projectsAfter = `${SHARED_PROJECTS + 1} projects`;
-    listRow(`GET /api/chats?scope=shared, 1 conn, reader on 1 of ${projectsAfter} with shared chats vs 1 of 1`, roundsOf(shared.after, 'one'), roundsOf(shared.before, 'one'), false);
-    listRow(`GET /api/chats?scope=shared, 1 conn, reader on all ${projectsAfter} with shared chats vs 1 of 1`, roundsOf(shared.after, 'all'), roundsOf(shared.before, 'all'), false);
-    rows.push({ measure: 'History mirror lag during the creation load', value: describeLag(mirrorLag), baseline: '-', ratio: '-', goal: 'p99 < 1000 ms', result: verdict(mirrorLag.p99 < 1000) });
-    rows.push({ measure: 'Archive pass: chats moved out of Redis per second', value: `${archive.movedPerSecond.toFixed(0)} /s (${archive.moved} chats × 20 messages)`, baseline: '-', ratio: '-', goal: '-', result: '' });
-    listRow('GET /api/chats page 1: 90 % moved vs all in Redis', roundsOf(archive.lists, 'moved'), roundsOf(archive.lists, 'hot'), true);
-    const saved = 1 - archive.memoryAfter / archive.memoryBefore;
-    rows.push({
-      measure: 'Redis memory, 10 000 chats × 20 messages, before → after moving',
-      value: `${(archive.memoryBefore / 1e6).toFixed(1)} MB → ${(archive.memoryAfter / 1e6).toFixed(2)} MB (${(archive.memoryAfter / archive.moved).toFixed(0)} B per moved chat)`,
-      baseline: '-',
-      ratio: `${(saved * 100).toFixed(1)} % less`,
-      goal: '>= 90 % less',
-      result: verdict(saved >= 0.9),
-    });
-    await waitForRedisIdle(stack.redisUrl);
-    await streamFigures(
-      [
-        { name: 'API', url: stack.api.url },
+    if (wants('search')) await searchFigures(stack, tokenFor);
+    if (wants('streams')) {
+      say(`  ${STREAMS} sequential first messages, directly to the model server, through the API, through nginx...`);
+      await waitForRedisIdle(stack.redisUrl);
+      await streamFigures(
+        [
+          { name: 'API', url: stack.api.url },
+          { name: 'nginx + API', url: stack.nginx.url },
+        ],
+        await tokenFor('bench.streams'),
+        stack.llm.url,
         { name: 'nginx + API', url: stack.nginx.url },
-      ],
-      await tokenFor('bench.streams'),
-      stack.llm.url,
-      { name: 'nginx + API', url: stack.nginx.url },
-    );
+      );
+    }
     rows.push({
       measure: 'Initial web bundle, gzip (JS + CSS)',
       value: `${bundle.jsKb.toFixed(1)} KB JS + ${bundle.cssKb.toFixed(1)} KB CSS`,
@@ -318,6 +241,108 @@ async function runLocal(): Promise<void> {
     printTable(`Simorgh Chat bench, ${new Date().toISOString().slice(0, 10)}, ${machine}`);
   } finally {
     await stopStack();
+  }
+}
+
+const roundsOf = (results: Map<string, LoadResult[]>, name: string) => results.get(name) ?? [];
+
+/** Creations at 50 and at 10 connections beside the bare Express baseline, and the mirror's lag meanwhile. */
+async function creationFigures(stack: LocalStack, headers: Record<string, string>) {
+  say(`load runs: ${settings.connections} connections, ${settings.rounds} rounds of ${settings.durationS} s each (after 1 s warm-up)`);
+  const chatsUrl = `${stack.api.url}/api/chats`;
+  const post = (body: unknown) => ({ method: 'POST' as const, headers, body: JSON.stringify(body) });
+  let coldIndex = 0;
+  say('  bare Express baseline, POST /api/chats general, project with a warm cache, project with a cold cache...');
+  const creationLoads: Load[] = [
+    { name: 'baseline', options: { url: `${stack.baselineUrl}/baseline`, ...post({ chat_type: 'general' }) } },
+    { name: 'general', options: { url: chatsUrl, ...post({ chat_type: 'general' }) } },
+    { name: 'warm', options: { url: chatsUrl, ...post({ chat_type: 'project', project_number: String(WARM_PROJECT), page_name: 'Bench page' }) } },
+    {
+      // A new project for every request, so each one makes both TPMS queries.
+      name: 'cold',
+      options: {
+        url: chatsUrl,
+        headers,
+        requests: [
+          {
+            method: 'POST',
+            setupRequest: (request) => ({
+              ...request,
+              body: JSON.stringify({ chat_type: 'project', project_number: String(COLD_PROJECT_BASE + (coldIndex++ % COLD_PROJECT_COUNT)), page_name: 'Cold page' }),
+            }),
+          },
+        ],
+      },
+    },
+  ];
+  const lagClient = await openChatDb(stack.redisUrl);
+  const lagSampler = sampleMirrorLag(lagClient);
+  const creations = await measureRounds(creationLoads, settings, say);
+  const mirrorLag = await lagSampler.stop();
+  lagClient.destroy();
+  say(`  history mirror lag during those loads: ${describeLag(mirrorLag)}`);
+  if (coldIndex > COLD_PROJECT_COUNT) say(`  note: ${coldIndex} cold requests for ${COLD_PROJECT_COUNT} projects; some hit the cache`);
+  // 50 closed-loop connections on a machine whose cores the load generator shares make latency
+  // about connections / throughput for any server; at a few connections the tail is the API's.
+  say(`  the same baseline, general and warm creations at ${FEW_CONNECTIONS} connections...`);
+  const fewCreations = await measureRounds(creationLoads.slice(0, 3), { ...settings, connections: FEW_CONNECTIONS }, say);
+  const baselineRounds = roundsOf(creations, 'baseline');
+  loadRows('POST /api/chats general', roundsOf(creations, 'general'), baselineRounds, true);
+  loadRows('POST /api/chats project, warm cache', roundsOf(creations, 'warm'), baselineRounds, true);
+  loadRows('POST /api/chats project, cold cache', roundsOf(creations, 'cold'), baselineRounds, false);
+  const fewBaseline = roundsOf(fewCreations, 'baseline');
+  latencyRow(`POST /api/chats general, ${FEW_CONNECTIONS} connections`, roundsOf(fewCreations, 'general'), fewBaseline, true);
+  latencyRow(`POST /api/chats project, warm, ${FEW_CONNECTIONS} connections`, roundsOf(fewCreations, 'warm'), fewBaseline, true);
+  rows.push({ measure: 'History mirror lag during the creation load', value: describeLag(mirrorLag), baseline: '-', ratio: '-', goal: 'p99 < 1000 ms', result: verdict(mirrorLag.p99 < 1000) });
+}
+
+/** GET /api/chats for users with 10 and 10 000 sessions seeded straight into Redis. */
+async function listFigures(stack: LocalStack, auth: (token: string) => Record<string, string>, tokenFor: (user: string) => Promise<string>) {
+  say('  GET /api/chats for users with 10 and 10 000 sessions...');
+  const chatsUrl = `${stack.api.url}/api/chats`;
+  await seedSessions(stack.redisUrl, 1, 'list.small', 10, 900_000);
+  await seedSessions(stack.redisUrl, 1, 'list.large', 10_000);
+  const smallToken = await tokenFor('list.small');
+  const largeToken = await tokenFor('list.large');
+  // Both first pages must be full: 10 sessions, and a whole page of the 10 000.
+  const pageLength = async (token: string) =>
+    ((await (await fetch(chatsUrl, { headers: auth(token) })).json()) as { chats: unknown[] }).chats.length;
+  const [smallPage, largePage] = [await pageLength(smallToken), await pageLength(largeToken)];
+  if (smallPage !== 10 || largePage <= 10) throw new Error(`seeded users list ${smallPage} and ${largePage} sessions on page 1`);
+  await waitForRedisIdle(stack.redisUrl);
+  const lists = await measureRounds(
+    [
+      { name: 'small', options: { url: chatsUrl, headers: auth(smallToken) } },
+      { name: 'large', options: { url: chatsUrl, headers: auth(largeToken) } },
+      { name: 'large10', options: { url: `${chatsUrl}?limit=10`, headers: auth(largeToken) } },
+    ],
+    settings,
+    say,
+  );
+  const small = roundsOf(lists, 'small');
+  listRow('GET /api/chats page 1: 10 000 vs 10 sessions', roundsOf(lists, 'large'), small, true);
+  listRow('GET /api/chats 10 per page: 10 000 vs 10 sessions', roundsOf(lists, 'large10'), small, false);
+}
+
+/** The search corpus written straight into PostgreSQL, then each query through the API beside the same SQL. */
+async function searchFigures(stack: LocalStack, tokenFor: (user: string) => Promise<string>) {
+  const searchMessages = intEnv('BENCH_SEARCH_MESSAGES', 1_000_000);
+  say(`  search: seeding ${searchMessages} messages over ${Math.ceil(searchMessages / 20)} chats, a fifth of them one user's (takes minutes)...`);
+  const corpus = await seedSearchCorpus(stack.postgres.url(), searchMessages);
+  say(`  seeded ${corpus.messages} messages over ${corpus.chats} chats in ${corpus.seconds.toFixed(0)} s`);
+  say(`  GET /api/search beside the same SQL run directly, at ${FEW_CONNECTIONS} connections...`);
+  const searches = await measureSearch(stack.api.url, await tokenFor(SEARCH_USER), stack.postgres.url(), { ...settings, connections: FEW_CONNECTIONS });
+  rows.push({ measure: 'Search corpus seeded straight into PostgreSQL', value: `${corpus.messages} messages, ${corpus.chats} chats in ${corpus.seconds.toFixed(0)} s`, baseline: '-', ratio: '-', goal: '-', result: '' });
+  for (const search of searches) {
+    const ratio = search.api.p95 / search.direct.p95;
+    rows.push({
+      measure: `GET /api/search ${search.name}, ${searchMessages} messages, ${FEW_CONNECTIONS} conn: p50 / p95`,
+      value: `${ms(search.api.p50)} / ${ms(search.api.p95)}${search.api.failures > 0 ? ` (${search.api.failures} failed)` : ''}`,
+      baseline: `${ms(search.direct.p50)} / ${ms(search.direct.p95)} SQL`,
+      ratio: `${ratio.toFixed(2)}x`,
+      goal: 'p95 <= 50 ms, <= 1.5x',
+      result: verdict(search.api.p95 <= 50 && ratio <= 1.5 && search.api.failures === 0 && search.results > 0),
+    });
   }
 }
 
