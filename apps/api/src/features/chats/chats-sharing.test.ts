@@ -15,6 +15,7 @@ import request from 'supertest';
 import type { Express } from 'express';
 import { eventually, listen, postStream } from '../../test/event-stream-client.js';
 import { startTestStack, type TestStack } from '../../test/harness.js';
+import { metadataKey, projectSharedKey, SHARED_PROJECTS_KEY, userIndexKey } from './chats.scripts.js';
 
 let llm: FakeLlm;
 let stack: TestStack;
@@ -341,5 +342,63 @@ describe('search over shared chats', () => {
     await withoutPermission(reza, async () => {
       expect(await found(reza, 'quench')).toEqual([]);
     });
+  });
+});
+
+describe('the shared list of a reader on thousands of projects', () => {
+  // More projects with chats visible to the project than the Redis client queues commands
+  // (MAX_QUEUED_COMMANDS, 2 000): reading every project's index at once failed the page with 503.
+  const PROJECT_COUNT = 2500;
+  const FIRST_PROJECT = 700_000;
+  const owner = 'bulk.owner';
+
+  it('reads the project indexes a few at a time: the page is whole, newest first, never a 503', async () => {
+    // A reader of their own, so no other test's chat is on their pages.
+    const reader = 'bulk.reader';
+    const projects = Array.from({ length: PROJECT_COUNT }, (_, index) => FIRST_PROJECT + index);
+    const chat = stack.deps.redis.chat;
+    const ids = projects.map((project, index) => `P-${project}-${String(index + 1).padStart(6, '0')}`);
+    const admin = await stack.tpmsAdmin();
+    try {
+      await admin.query("INSERT INTO users (username, password_hash, display_name) VALUES (?, 'x', 'Bulk Reader')", [reader]);
+      await admin.query('INSERT INTO projects (IDProjectMain, Project_Name) VALUES ?', [projects.map((project) => [project, `Unit ${project}`])]);
+      await admin.query('INSERT INTO draft_permission (project_ID, user) VALUES ?', [projects.map((project) => [project, reader])]);
+      // One chat visible to the project on each, in the stored layout (creating 2 500 through
+      // the API would only slow the test down).
+      const created = Date.UTC(2024, 0, 1);
+      const seed = async (project: number, index: number) => {
+        const createdMs = created + index * 1000;
+        const iso = new Date(createdMs).toISOString();
+        const id = ids[index] ?? '';
+        const metadata = {
+          chat_id: id, chat_name: `Unit ${project} notes`, user_id: owner, chat_type: 'project', project_number: String(project),
+          project_name: `Unit ${project}`, page_name: 'Notes', created_at: iso, updated_at: iso, message_count: 0, status: 'active',
+          pinned: false, visibility: 'project', allowed_users: [],
+        };
+        await Promise.all([
+          chat.set(metadataKey(id), JSON.stringify(metadata)),
+          chat.zAdd(userIndexKey(owner), { score: createdMs, value: id }),
+          chat.zAdd(projectSharedKey(String(project)), { score: createdMs, value: id }),
+          chat.sAdd(SHARED_PROJECTS_KEY, String(project)),
+        ]);
+      };
+      // 100 projects (400 commands) at a time: the client queues at most 2 000.
+      for (let start = 0; start < projects.length; start += 100) {
+        await Promise.all(projects.slice(start, start + 100).map((project, offset) => seed(project, start + offset)));
+      }
+
+      const first = await shared(reader);
+      expect(first.chats.map((item) => item.chat_id)).toEqual(ids.slice(-30).reverse());
+      expect(first.chats.every((item) => item.access === 'project')).toBe(true);
+      const second = await shared(reader, { cursor: first.next_cursor ?? '' });
+      expect(second.chats[0]?.chat_id).toBe(ids.at(-31));
+    } finally {
+      await admin.query('DELETE FROM draft_permission WHERE project_ID >= ? AND project_ID < ?', [FIRST_PROJECT, FIRST_PROJECT + PROJECT_COUNT]);
+      await admin.query('DELETE FROM projects WHERE IDProjectMain >= ? AND IDProjectMain < ?', [FIRST_PROJECT, FIRST_PROJECT + PROJECT_COUNT]);
+      await admin.query('DELETE FROM users WHERE username = ?', [reader]);
+      await admin.end();
+      await chat.del([userIndexKey(owner), ...ids.map(metadataKey), ...projects.map((project) => projectSharedKey(String(project)))]);
+      await chat.sRem(SHARED_PROJECTS_KEY, projects.map(String));
+    }
   });
 });

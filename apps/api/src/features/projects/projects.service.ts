@@ -81,7 +81,7 @@ export function createProjectsService(store: ProjectsStore, cache: TpmsCache) {
           ([project, user]) => pairKey(project, user),
         ),
       );
-      await Promise.all(missing.map(([project, user]) => cache.setPermission(project, user, found.has(pairKey(project, user)))));
+      await cache.setPermissions(missing.map(([project, user]) => [project, user, found.has(pairKey(project, user))]));
       return pairs.map(([project, user], index) => cached[index] ?? found.has(pairKey(project, user)));
     },
     invalidate: cache.invalidate,

@@ -9,6 +9,8 @@ import type { AccessCheck } from './projects.scripts.js';
  * are never written, so an outage cannot be remembered as "not found" or "denied".
  */
 const MISSING = 'missing';
+/** Cache writes one call keeps in flight at most. */
+const WRITES_IN_FLIGHT = 200;
 const projectKey = (projectNumber: string) => `tpms:project:${projectNumber}`;
 const permissionKey = (projectNumber: string, userId: string) => `tpms:perm:${projectNumber}:${userId}`;
 
@@ -39,6 +41,12 @@ export function createTpmsCache(cache: RedisClient, ttl: { positive: number; neg
     return deleted;
   }
 
+  async function setPermission(projectNumber: string, userId: string, allowed: boolean): Promise<void> {
+    await cache.set(permissionKey(projectNumber, userId), allowed ? '1' : '0', {
+      expiration: { type: 'EX', value: allowed ? ttl.positive : ttl.negative },
+    });
+  }
+
   return {
     /** Both cached answers for a project/user pair in one round trip; null where none is cached. */
     async getAccess(projectNumber: string, userId: string): Promise<{ project: CachedProject | null; allowed: boolean | null }> {
@@ -62,10 +70,15 @@ export function createTpmsCache(cache: RedisClient, ttl: { positive: number; neg
         expiration: { type: 'EX', value: answer.found ? ttl.positive : ttl.negative },
       });
     },
-    async setPermission(projectNumber: string, userId: string, allowed: boolean): Promise<void> {
-      await cache.set(permissionKey(projectNumber, userId), allowed ? '1' : '0', {
-        expiration: { type: 'EX', value: allowed ? ttl.positive : ttl.negative },
-      });
+    setPermission,
+    /**
+     * Caches many answers, a chunk at a time: a reader on thousands of projects must not fill
+     * the client's bounded command queue (MAX_QUEUED_COMMANDS in redis.ts) and fail with 503.
+     */
+    async setPermissions(answers: Array<[projectNumber: string, userId: string, allowed: boolean]>): Promise<void> {
+      for (let start = 0; start < answers.length; start += WRITES_IN_FLIGHT) {
+        await Promise.all(answers.slice(start, start + WRITES_IN_FLIGHT).map(([projectNumber, userId, allowed]) => setPermission(projectNumber, userId, allowed)));
+      }
     },
     /** Drops cached answers for a project, a user, or one project/user pair. Returns keys removed. */
     async invalidate(filter: { projectNumber?: string; userId?: string }): Promise<number> {
