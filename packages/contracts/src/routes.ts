@@ -37,7 +37,7 @@ import {
 } from './messages.js';
 import { ProjectNumberSchema, ProjectSchema } from './projects.js';
 import { SearchQuerySchema, SearchResponseSchema } from './search.js';
-import { SearchUsersQuerySchema, SearchUsersResponseSchema } from './users.js';
+import { SearchUsersQuerySchema, SearchUsersResponseSchema, UserNamesQuerySchema, UserNamesResponseSchema } from './users.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -218,6 +218,14 @@ export const routes = {
     responses: { 200: SearchUsersResponseSchema },
     access: 'user',
     summary: 'Active TPMS users by the start of their ID or name, for sharing a chat',
+  },
+  userNames: {
+    method: 'GET',
+    path: '/api/users/names',
+    query: UserNamesQuerySchema,
+    responses: { 200: UserNamesResponseSchema },
+    access: 'user',
+    summary: 'TPMS display names of up to 50 user IDs, for the people a chat is shared with',
   },
   invalidateTpmsCache: {
     method: 'POST',

@@ -32,6 +32,7 @@ export const SAMPLE_QUERIES: Partial<Record<RouteName, Record<string, string>>> 
   search: { q: 'pump' },
   adminUsage: { from: '2026-11-01', to: '2026-11-30', group_by: 'user' },
   searchUsers: { q: 'a' },
+  userNames: { ids: 'a.rahimi' },
 };
 
 /**

@@ -12,6 +12,7 @@ export const queryKeys = {
   project: (projectNumber: string) => ['projects', projectNumber] as const,
   search: (q: string) => ['search', q] as const,
   users: (q: string, projectNumber: string | null) => ['users', q, projectNumber ?? ''] as const,
+  userNames: (ids: string) => ['user-names', ids] as const,
   me: ['me'] as const,
   usage: (from: string, to: string, groupBy: UsageGroupBy, limit: number) => ['admin', 'usage', from, to, groupBy, limit] as const,
 };

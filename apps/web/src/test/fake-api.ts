@@ -62,6 +62,11 @@ export function installFakeApi({
     const users = found.slice(0, USER_SEARCH_LIMIT).map(({ user_id, display_name }) => ({ user_id, display_name }));
     return { status: 200, body: { users } };
   });
+  onRoute(routes.userNames, ({ url }) => {
+    const ids = (url.searchParams.get('ids') ?? '').split(',');
+    const users = ids.map((id) => ({ user_id: id, display_name: state.people.find((person) => person.user_id === id)?.display_name ?? id }));
+    return { status: 200, body: { users } };
+  });
   onRoute(routes.getChat, ({ params }) => {
     const chat = state.chats.find((c) => c.chat_id === params.id);
     return chat === undefined ? notFound(params.id) : { status: 200, body: { chat } };

@@ -6,6 +6,7 @@ import {
   MAX_ALLOWED_USERS,
   SearchResponseSchema,
   SearchUsersResponseSchema,
+  UserNamesResponseSchema,
   type ChatMetadata,
 } from '@simorgh/contracts';
 import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
@@ -316,6 +317,22 @@ describe('GET /api/users', () => {
     }
     expect(ids(await search({ q: 'zz' }))).toHaveLength(10);
     for (const query of [{}, { q: '' }, { q: '  ' }] as Array<Record<string, string>>) expect((await search(query)).status).toBe(400);
+  });
+
+  it('names the people a chat is shared with: each ID once, in order, its TPMS name or itself; 400 for none or more than 50', async () => {
+    const names = async (ids: string) => stack.http().get('/api/users/names').query({ ids }).set('Authorization', await stack.bearer(arash));
+    const res = await names(`${reza}, ${leila},${reza},no.such.user`);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(UserNamesResponseSchema.parse(res.body).users).toEqual([
+      { user_id: reza, display_name: USERS.reza.displayName },
+      { user_id: leila, display_name: USERS.leila.displayName },
+      { user_id: 'no.such.user', display_name: 'no.such.user' },
+    ]);
+    for (const ids of ['', ' , ', Array.from({ length: MAX_ALLOWED_USERS + 1 }, (_, index) => `u${index}`).join(',')]) {
+      const refused = await names(ids);
+      expect(refused.status).toBe(400);
+      ErrorBodySchema.parse(refused.body);
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import type { SearchUsersResponse } from '@simorgh/contracts';
+import type { SearchUsersResponse, User } from '@simorgh/contracts';
 import { LRUCache } from 'lru-cache';
 import { AppError } from '../../http/app-error.js';
 import type { Logger } from '../../logger.js';
@@ -28,6 +28,24 @@ export function createUsersService(deps: UsersServiceDeps) {
   const { store, projects, cache } = deps;
   const names = new LRUCache<string, string>({ max: 10_000, ttl: NAMES_IN_PROCESS_MS });
 
+  /** The user's TPMS display name (cached); the user ID while TPMS cannot say, so writing never waits on it. */
+  async function displayName(userId: string): Promise<string> {
+    const known = names.get(userId);
+    if (known !== undefined) return known;
+    let name = await cache.get(nameKey(userId));
+    if (name === null) {
+      try {
+        name = (await store.displayName(userId)) ?? userId;
+        await cache.set(nameKey(userId), name, { expiration: { type: 'EX', value: deps.ttlS } });
+      } catch (error) {
+        deps.logger.warn({ err: error, userId }, 'TPMS did not answer a display name; using the user ID');
+        return userId;
+      }
+    }
+    names.set(userId, name);
+    return name;
+  }
+
   return {
     /** The people picker: 403/404 when a project is named that the caller may not use. */
     async search(callerId: string, prefix: string, projectNumber: string | undefined): Promise<SearchUsersResponse> {
@@ -55,22 +73,10 @@ export function createUsersService(deps: UsersServiceDeps) {
       return canonical;
     },
 
-    /** The user's TPMS display name (cached); the user ID while TPMS cannot say, so writing never waits on it. */
-    async displayName(userId: string): Promise<string> {
-      const known = names.get(userId);
-      if (known !== undefined) return known;
-      let name = await cache.get(nameKey(userId));
-      if (name === null) {
-        try {
-          name = (await store.displayName(userId)) ?? userId;
-          await cache.set(nameKey(userId), name, { expiration: { type: 'EX', value: deps.ttlS } });
-        } catch (error) {
-          deps.logger.warn({ err: error, userId }, 'TPMS did not answer a display name; using the user ID');
-          return userId;
-        }
-      }
-      names.set(userId, name);
-      return name;
+    displayName,
+    /** Names for a share list (at most MAX_ALLOWED_USERS IDs), each as displayName gives it. */
+    async displayNames(userIds: string[]): Promise<User[]> {
+      return Promise.all(userIds.map(async (userId) => ({ user_id: userId, display_name: await displayName(userId) })));
     },
   };
 }

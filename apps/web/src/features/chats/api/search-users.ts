@@ -24,3 +24,18 @@ export function usersQueryOptions(q: string, projectNumber: string | null) {
 export function useUserSearch(q: string, projectNumber: string | null) {
   return useQuery({ ...usersQueryOptions(q, projectNumber), enabled: q !== '', placeholderData: keepPreviousData });
 }
+
+/**
+ * Display names of people a chat is already shared with (the chat stores their IDs only).
+ * Names change rarely: kept for the session once asked.
+ */
+export function useUserNames(userIds: readonly string[]) {
+  const ids = [...userIds].sort().join(',');
+  return useQuery({
+    queryKey: queryKeys.userNames(ids),
+    queryFn: ({ signal }) => callRoute(routes.userNames, { query: { ids }, signal }),
+    enabled: ids !== '',
+    retry: false,
+    staleTime: Infinity,
+  });
+}

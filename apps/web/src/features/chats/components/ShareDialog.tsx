@@ -4,7 +4,7 @@ import { useId, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { detailOf } from '../../../api/api-error';
 import { Modal } from '../../../components/Modal';
 import { useDebouncedValue } from '../../../hooks/useDebouncedValue';
-import { useUserSearch } from '../api/search-users';
+import { useUserNames, useUserSearch } from '../api/search-users';
 import { useUpdateSharing, type SharingChange } from '../api/update-sharing';
 import { whoCanSee } from '../chat-access';
 
@@ -22,8 +22,9 @@ export default function ShareDialog({ chat, onClose }: { chat: ChatMetadata; onC
   const save = useUpdateSharing(chat.chat_id);
   const [everyone, setEveryone] = useState(chat.visibility === 'project');
   const [people, setPeople] = useState<string[]>(chat.allowed_users);
-  /** Display names of people picked in this dialog (the chat itself stores only user IDs). */
+  /** Display names of people picked in this dialog; those already on the list are asked for once. */
   const [names, setNames] = useState<ReadonlyMap<string, string>>(new Map());
+  const listed = useUserNames(chat.allowed_users);
   const [error, setError] = useState<string | null>(null);
   const [text, setText] = useState('');
   const [active, setActive] = useState(0);
@@ -96,8 +97,8 @@ export default function ShareDialog({ chat, onClose }: { chat: ChatMetadata; onC
   };
 
   const nameOf = (userId: string) => {
-    const name = names.get(userId);
-    return name === undefined ? userId : `${name} (${userId})`;
+    const name = names.get(userId) ?? listed.data?.users.find((user) => user.user_id === userId)?.display_name;
+    return name === undefined || name === userId ? userId : `${name} (${userId})`;
   };
   const searching = q !== '' && text.trim() !== '';
   const settled = q === text.trim() && !search.isFetching && search.isSuccess;

@@ -78,6 +78,16 @@ describe('the share dialog (owner)', () => {
     expect(sidebar().getByRole('link', { name: /Flare header sizing/ })).toHaveTextContent('Shared');
   }, 15_000);
 
+  it('names the people the chat was already shared with, or shows the ID of someone TPMS does not know', async () => {
+    const api = installFakeApi({ chats: [projectChat({ allowed_users: ['r.hosseini', 'gone.user'] })], people: [REZA, ROYA, SARA] });
+    const app = renderApp(`/c/${PROJECT_CHAT}`);
+    await openShareDialog(app);
+    const chips = within(within(shareDialog()).getByRole('list', { name: 'People with access' }));
+    expect(await chips.findByText('Reza Hosseini (r.hosseini)')).toBeInTheDocument();
+    expect(chips.getByText('gone.user')).toBeInTheDocument();
+    expect(api.calls('GET', '/api/users/names').map((call) => call.url.searchParams.get('ids'))).toEqual(['gone.user,r.hosseini']);
+  });
+
   it('picks people by mouse, and a general chat offers no project option and asks about everyone', async () => {
     const api = installFakeApi({ chats: [makeChat({ chat_id: GENERAL_CHAT })], people: [REZA, ROYA] });
     const app = renderApp(`/c/${GENERAL_CHAT}`);
