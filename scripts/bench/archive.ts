@@ -113,11 +113,27 @@ export async function seedMirroredChats(
   }
 }
 
-/** Redis's used_memory in bytes, after a moment for lazily freed values. */
+/**
+ * Redis's used_memory in bytes once it has settled. Redis shrinks a hash table that many keys
+ * left (the keyspace after a move: ~46 bytes per chat moved) only on its timer, and not while a
+ * save or AOF rewrite runs in a child (the seeding sets both off): waits for neither to be
+ * running and for two readings 300 ms apart to agree within 1 KB, at most 20 s.
+ */
 export async function usedMemory(chat: RedisClient): Promise<number> {
-  await chat.sendCommand(['MEMORY', 'PURGE']);
-  const info = await chat.info('memory');
-  return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0);
+  const read = async () => {
+    await chat.sendCommand(['MEMORY', 'PURGE']);
+    const info = await chat.info();
+    const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+    return { bytes: field('used_memory'), busy: field('rdb_bgsave_in_progress') + field('aof_rewrite_in_progress') > 0 };
+  };
+  const deadline = Date.now() + 20_000;
+  let last = await read();
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const now = await read();
+    if ((!now.busy && Math.abs(now.bytes - last.bytes) < 1024) || Date.now() > deadline) return now.bytes;
+    last = now;
+  }
 }
 
 export const describeLag = (lag: { p50: number; p99: number; samples: number }) => `p50 ${lag.p50} ms, p99 ${lag.p99} ms (${lag.samples} samples)`;

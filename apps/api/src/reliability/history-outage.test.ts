@@ -10,7 +10,7 @@ import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
 import { ADMIN_USERS } from '@simorgh/devstack/fixtures';
 import request from 'supertest';
 import { closeDeps } from '../deps.js';
-import { movedKey, OUTBOX_KEY } from '../features/history/history.scripts.js';
+import { movedField, movedKey, OUTBOX_KEY } from '../features/history/history.scripts.js';
 import { eventually, listen, postStream } from '../test/event-stream-client.js';
 import { startTestStack, type TestStack } from '../test/harness.js';
 import { closingOpenEnded, sampleRequest, tableRoutes } from '../test/route-samples.js';
@@ -206,7 +206,7 @@ describe('a chat moved out of Redis while PostgreSQL is down', () => {
       const outboxFields = async () => ((await redis.sendCommand(['XRANGE', OUTBOX_KEY, '-', '+'])) as Array<[string, string[]]>).map(([, flat]) => flat);
       expect((await outboxFields()).filter((flat) => flat.includes(moved.chat_id))).toEqual([]);
       expect(await chatKeys(moved.chat_id)).toEqual([]);
-      expect(await redis.hExists(movedKey(moved.chat_id), moved.chat_id)).toBe(1);
+      expect(await redis.hExists(movedKey(moved.chat_id), movedField(moved.chat_id))).toBe(1);
 
       // Hot chats: created, answered, listed (the moved chat left out of the list meanwhile).
       const hot = await stack.createChat(user);
@@ -222,7 +222,7 @@ describe('a chat moved out of Redis while PostgreSQL is down', () => {
       const messages = await stack.messagesOf(user, moved.chat_id);
       expect(messages.map((message) => message.content).slice(0, 3)).toEqual([...before.map((message) => message.content), 'After the outage']);
       expect(messages).toHaveLength(4);
-      expect(await redis.hExists(movedKey(moved.chat_id), moved.chat_id)).toBe(0);
+      expect(await redis.hExists(movedKey(moved.chat_id), movedField(moved.chat_id))).toBe(0);
       expect(await listed()).toEqual(expect.arrayContaining([moved.chat_id, hot.chat_id]));
       await eventually(async () => (await backlog()) === 0, 30_000);
       const [rows] = await history<{ count: string }>('SELECT count(*) FROM messages WHERE chat_id = $1', [moved.chat_id]);
@@ -232,12 +232,19 @@ describe('a chat moved out of Redis while PostgreSQL is down', () => {
     }
   }, 120_000);
 
-  it('answers within seconds while PostgreSQL hangs: the list without the moved chat, the moved chat 503, hot chats as usual', async () => {
+  it('answers within seconds while PostgreSQL hangs: the list with the moved chat where the process has read it before and without it elsewhere, the moved chat 503, hot chats as usual', async () => {
     const user = 'hung.user';
     const { call, send, listed, moved, close } = await withMovedChat(user);
     const hot = await stack.createChat(user);
     // Pool connections are open and idle: the reads below go to sessions that will not answer.
     expect(await listed()).toEqual(expect.arrayContaining([moved.chat_id, hot.chat_id]));
+    // A process that has not listed the moved chat yet.
+    const unread = await stack.build({ mirror: false, env: { DATABASE_URL: postgres.url('history') } });
+    const listedByUnread = async () => {
+      const list = await request(unread.app).get('/api/chats').query({ status: 'all' }).set('Authorization', await stack.bearer(user));
+      expect(list.status).toBe(200);
+      return ListChatsResponseSchema.parse(list.body).chats.map((chat) => chat.chat_id);
+    };
     const pids = postgresPids();
     const resume = () => pids.forEach((pid) => process.kill(pid, 'SIGCONT'));
     for (const pid of pids) process.kill(pid, 'SIGSTOP');
@@ -249,10 +256,12 @@ describe('a chat moved out of Redis while PostgreSQL is down', () => {
         const result = await work();
         return { result, ms: performance.now() - started };
       };
-      const list = await timed(listed);
+      // The moved chat's metadata as this process read it at the version it was moved at.
+      expect(await listed()).toEqual(expect.arrayContaining([moved.chat_id, hot.chat_id]));
+      const list = await timed(listedByUnread);
       expect(list.result).toContain(hot.chat_id);
       expect(list.result).not.toContain(moved.chat_id);
-      const open = await timed(() => call('get', `/api/chats/${moved.chat_id}`));
+      const open = await timed(async () => request(unread.app).get(`/api/chats/${moved.chat_id}`).set('Authorization', await stack.bearer(user)));
       expect(open.result.status).toBe(503);
       expect(ErrorBodySchema.parse(open.result.body).code).toBe('upstream_unavailable');
       // HISTORY_READ_TIMEOUT_MS (5 s) and the pool's connect timeout (2 s) bound them.
@@ -265,8 +274,9 @@ describe('a chat moved out of Redis while PostgreSQL is down', () => {
     }
     try {
       await eventually(async () => (await call('get', `/api/chats/${moved.chat_id}`)).status === 200, 30_000);
-      expect(await listed()).toEqual(expect.arrayContaining([moved.chat_id, hot.chat_id]));
+      expect(await listedByUnread()).toEqual(expect.arrayContaining([moved.chat_id, hot.chat_id]));
     } finally {
+      await closeDeps(unread.deps);
       await close();
     }
   }, 120_000);

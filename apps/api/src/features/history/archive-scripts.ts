@@ -22,7 +22,7 @@ export const restoredKey = (chatId: string) => `chat:${chatId}:restored`;
  * the chat is waiting (so every change is mirrored), no reply is being written, it was not just
  * brought back, its owner's index has it, and its message list is as long as PostgreSQL's. Then
  * the metadata, messages and message counter go and the marker records the mirrored version
- * and the message counter. More than `maxBacklog` entries waiting: nothing is moved ('behind').
+ * (and the message counter, when it is not the number of messages). More than `maxBacklog` entries waiting: nothing is moved ('behind').
  *
  * `candidates`: JSON array of {id, user, version, count, meta, messages, seq, lock, restored, index}.
  * Returns one status per candidate: 'moved', 'already' (moved before, at this version), or why not.
@@ -43,9 +43,9 @@ end
 local statuses = {}
 for i, c in ipairs(cjson.decode(a.candidates)) do
   local status = nil
-  local marker = redis.call('HGET', moved_key(c.id), c.id)
+  local marker = moved_marker(c.id)
   if marker then
-    if string.sub(marker, 1, #c.version + 1) == c.version .. ':' then status = 'already' else status = 'other' end
+    if marker_parts(marker) == c.version then status = 'already' else status = 'other' end
   elseif waiting[c.id] then
     status = 'waiting'
   elseif redis.call('EXISTS', c.lock, c.restored) > 0 then
@@ -64,7 +64,7 @@ for i, c in ipairs(cjson.decode(a.candidates)) do
       if status == nil then
         local seq = redis.call('GET', c.seq) or ''
         redis.call('UNLINK', c.meta, c.messages, c.seq)
-        redis.call('HSET', moved_key(c.id), c.id, c.version .. ':' .. seq)
+        set_moved(c.id, c.version, seq, length)
         status = 'moved'
       end
     end
@@ -87,14 +87,15 @@ export const RESTORE_SCRIPT = defineScript({
   args: ['chatId', 'version', 'metadata', 'messageList', 'leaseMs'],
   lua: `${OUTBOX_LUA}
 ${MOVED_LUA}
-local marker = redis.call('HGET', moved_key(a.chatId), a.chatId)
+local marker = moved_marker(a.chatId)
 if not marker then return 'absent' end
-local split = string.find(marker, ':', 1, true)
-if string.sub(marker, 1, split - 1) ~= a.version then return 'stale' end
-local seq = string.sub(marker, split + 1)
+local version, seq = marker_parts(marker)
+if version ~= a.version then return 'stale' end
 redis.call('DEL', k.messages, k.messageSeq)
 redis.call('SET', k.meta, a.metadata)
 local messages = cjson.decode(a.messageList)
+-- No counter in the marker: it was the number of messages (none: there was no counter).
+if seq == nil then seq = #messages > 0 and tostring(#messages) or '' end
 for first = 1, #messages, 1000 do
   redis.call('RPUSH', k.messages, unpack(messages, first, math.min(first + 999, #messages)))
 end
@@ -161,6 +162,22 @@ elseif not is_moved(a.chatId) then
 end
 delete_chat(k.meta, k.index, k.pinned, k.messages, k.messageSeq, k.outbox, a.chatId)
 return 1`,
+});
+
+/**
+ * The version each chat among `ids` (JSON array) was moved at, false for a chat not moved (hot,
+ * or gone): what a process's copy of a moved chat's metadata is checked against.
+ */
+export const MOVED_VERSIONS_SCRIPT = defineScript({
+  keys: [],
+  args: ['ids'],
+  lua: `${MOVED_LUA}
+local versions = {}
+for i, id in ipairs(cjson.decode(a.ids)) do
+  local marker = moved_marker(id)
+  versions[i] = marker and (marker_parts(marker)) or false
+end
+return versions`,
 });
 
 /** Releases the pass lock only if it is still ours. */

@@ -88,12 +88,12 @@ export function createArchiveStore(db: Kysely<unknown>) {
       return new Map(rows.map((row) => [row.chat_id, row.messages]));
     },
 
-    /** The stored metadata texts of the chats PostgreSQL holds among `chatIds`. */
-    async metadataTexts(chatIds: string[]): Promise<Map<string, string>> {
+    /** The stored metadata texts of the chats PostgreSQL holds among `chatIds`, each with its row's version. */
+    async metadataTexts(chatIds: string[]): Promise<Map<string, { metadata: string; version: string }>> {
       if (chatIds.length === 0) return new Map();
-      const { rows } = await sql<{ chat_id: string; metadata: string }>`
-        SELECT chat_id, metadata::text AS metadata FROM chats WHERE chat_id = ANY(${chatIds}::text[])`.execute(db);
-      return new Map(rows.map((row) => [row.chat_id, row.metadata]));
+      const { rows } = await sql<{ chat_id: string; metadata: string; version: string }>`
+        SELECT chat_id, metadata::text AS metadata, mirror_version::text AS version FROM chats WHERE chat_id = ANY(${chatIds}::text[])`.execute(db);
+      return new Map(rows.map((row) => [row.chat_id, { metadata: row.metadata, version: row.version }]));
     },
 
     /**

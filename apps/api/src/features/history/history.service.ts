@@ -8,6 +8,7 @@
 import { MessageSchema, type HistoryHealth, type Message } from '@simorgh/contracts';
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
+import { LRUCache } from 'lru-cache';
 import type { Clock } from '../../deps.js';
 import { AppError } from '../../http/app-error.js';
 import type { Logger } from '../../logger.js';
@@ -15,9 +16,9 @@ import type { RedisClient } from '../../redis.js';
 import { metadataKey } from '../chats/chats.scripts.js';
 import { messageSeqKey, messagesKey } from '../messages/messages.scripts.js';
 import { releasePassLock, runPass, takePassLock, waitMirrored, type PassResult } from './archive-pass.js';
-import { RESTORE_SCRIPT, restoredKey } from './archive-scripts.js';
+import { MOVED_VERSIONS_SCRIPT, RESTORE_SCRIPT, restoredKey } from './archive-scripts.js';
 import { createArchiveStore } from './archive-store.js';
-import { movedKey, OUTBOX_KEY } from './history.scripts.js';
+import { OUTBOX_KEY } from './history.scripts.js';
 
 /** Beyond this the mirror counts as behind: health says degraded. */
 export const HISTORY_LAG_DEGRADED_MS = 60_000;
@@ -83,6 +84,8 @@ export { isHistoryUnavailable, queryUsage, type UsageReportQuery } from './usage
 export const RESTORED_LEASE_MS = 5000;
 /** A read of a moved chat on a request's path gives up after this (503, or the list leaves it out). */
 export const HISTORY_READ_TIMEOUT_MS = 5000;
+/** Moved chats' metadata texts a process keeps (about 0.5 KB each). */
+export const MAX_REMEMBERED_MOVED = 20_000;
 /** An administrator's pass waits this long for every earlier change to be mirrored. */
 const MIRROR_WAIT_MS = 10_000;
 const historyUnavailable = () =>
@@ -101,7 +104,19 @@ export function createHistoryService(deps: HistoryServiceDeps) {
   const store = createArchiveStore(deps.db);
   const passDeps = { chat, store, clock: deps.clock, logger };
 
-  const isMoved = async (chatId: string) => (await chat.hExists(movedKey(chatId), chatId)) === 1;
+  /** The version each chat was moved at (its marker), null for one not moved. */
+  const movedVersions = async (chatIds: string[]): Promise<Array<string | null>> =>
+    chatIds.length === 0 ? [] : ((await MOVED_VERSIONS_SCRIPT.run(chat, {}, { ids: JSON.stringify(chatIds) })) as Array<string | null>);
+  const isMoved = async (chatId: string) => (await movedVersions([chatId]))[0] != null;
+
+  /**
+   * Moved chats' metadata texts as PostgreSQL holds them, by chat ID and row version. A row at
+   * a version never changes, and a moved chat changes only after it is brought back (its marker,
+   * which names the version, goes in the same step): so a copy found under the version a marker
+   * names now is current in every process, and nothing needs telling when a chat changes.
+   */
+  const movedTexts = new LRUCache<string, string>({ max: MAX_REMEMBERED_MOVED });
+  const textKey = (chatId: string, version: string) => `${chatId} ${version}`;
 
   /** PostgreSQL's failure, or no answer within `timeoutMs`, as the one 503 error. */
   async function fromHistory<T>(read: () => Promise<T>, timeoutMs: number | null = HISTORY_READ_TIMEOUT_MS): Promise<T> {
@@ -151,24 +166,38 @@ export function createHistoryService(deps: HistoryServiceDeps) {
     /** A moved chat's stored metadata (parsed), or null when the chat is not moved. */
     async movedChat(chatId: string): Promise<unknown | null> {
       if (!(await isMoved(chatId))) return null;
-      const texts = await fromHistory(() => store.metadataTexts([chatId]));
-      const text = texts.get(chatId);
-      return text === undefined ? null : (JSON.parse(text) as unknown);
+      // From PostgreSQL, never a copy: the routes of one chat answer alike (503 while it is down).
+      const row = (await fromHistory(() => store.metadataTexts([chatId]))).get(chatId);
+      return row === undefined ? null : (JSON.parse(row.metadata) as unknown);
     },
 
     /**
-     * The stored metadata texts of moved chats among `chatIds`, in one query. PostgreSQL not
-     * answering (within HISTORY_READ_TIMEOUT_MS): an empty map (the list shows the chats in Redis
-     * and leaves these out).
+     * The stored metadata texts of moved chats among `chatIds`: this process's copies where the
+     * chat's marker names the version copied, the rest in one query (and copied). PostgreSQL not
+     * answering (within HISTORY_READ_TIMEOUT_MS): those it was asked for are left out (the list
+     * shows the others).
      */
     async movedMetadata(chatIds: string[]): Promise<Map<string, string>> {
       if (chatIds.length === 0) return new Map();
-      try {
-        return await within(store.metadataTexts(chatIds), HISTORY_READ_TIMEOUT_MS);
-      } catch (error) {
-        logger.warn({ err: error, chats: chatIds.length }, 'moved chats left out of a list: the history store did not answer');
-        return new Map();
+      const versions = await movedVersions(chatIds);
+      const texts = new Map<string, string>();
+      const unknown: string[] = [];
+      for (const [index, chatId] of chatIds.entries()) {
+        const version = versions[index];
+        const known = version == null ? undefined : movedTexts.get(textKey(chatId, version));
+        if (known === undefined) unknown.push(chatId);
+        else texts.set(chatId, known);
       }
+      if (unknown.length === 0) return texts;
+      try {
+        for (const [chatId, row] of await within(store.metadataTexts(unknown), HISTORY_READ_TIMEOUT_MS)) {
+          movedTexts.set(textKey(chatId, row.version), row.metadata);
+          texts.set(chatId, row.metadata);
+        }
+      } catch (error) {
+        logger.warn({ err: error, chats: unknown.length }, 'moved chats left out of a list: the history store did not answer');
+      }
+      return texts;
     },
 
     /** A page of a moved chat's messages, as the messages feature pages them in Redis. */

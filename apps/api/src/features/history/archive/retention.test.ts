@@ -4,7 +4,7 @@ import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
 import { ADMIN_USERS } from '@simorgh/devstack/fixtures';
 import { eventually, listen, postStream } from '../../../test/event-stream-client.js';
 import { manualClock, startTestStack, type TestStack } from '../../../test/harness.js';
-import { movedKey, OUTBOX_KEY } from '../history.scripts.js';
+import { movedField, movedKey, OUTBOX_KEY } from '../history.scripts.js';
 import { createHistoryStore } from '../history.store.js';
 
 const DAY_MS = 86_400_000;
@@ -58,7 +58,7 @@ describe('ARCHIVE_AFTER_DAYS and RETENTION_DAYS', () => {
     await drained();
     expect(await stack.sql('SELECT 1 FROM chats WHERE chat_id = $1', [old.chat_id])).toEqual([]);
     expect(await stack.sql('SELECT 1 FROM messages WHERE chat_id = $1', [old.chat_id])).toEqual([]);
-    expect(await redis().hExists(movedKey(old.chat_id), old.chat_id)).toBe(0);
+    expect(await redis().hExists(movedKey(old.chat_id), movedField(old.chat_id))).toBe(0);
     expect(await redis().zScore(`user:${user}:chats`, old.chat_id)).toBeNull();
     expect(await listed(user)).toEqual([recent.chat_id, middle.chat_id]);
     await stack.http().get(`/api/chats/${old.chat_id}`).set('Authorization', await stack.bearer(user)).expect(404);
