@@ -1,14 +1,14 @@
 import type { RedisClient } from '../../redis.js';
 import { defineScript } from '../../redis-script.js';
-import { EVENTS_LUA, eventsKey, type EventLimits } from './events.scripts.js';
+import { EVENTS_LUA, eventsKey, reservedEventKey, type EventLimits } from './events.scripts.js';
 import { framesOf } from './event-hub.js';
 import type { EventFrame } from '@simorgh/contracts';
 
 const APPEND_SCRIPT = defineScript({
-  keys: ['events'],
+  keys: ['events', 'reserved'],
   args: ['event', 'maxLen', 'retentionMs'],
   lua: `${EVENTS_LUA}
-return append_event(k.events, a.event, a.maxLen, a.retentionMs)`,
+return append_event(k.events, k.reserved, a.event, a.maxLen, a.retentionMs)`,
 });
 
 /**
@@ -59,7 +59,7 @@ export type EventsStore = ReturnType<typeof createEventsStore>;
 export function createEventsStore(chat: RedisClient, limits: EventLimits) {
   return {
     async append(chatId: string, json: string): Promise<string> {
-      return String(await APPEND_SCRIPT.run(chat, { events: eventsKey(chatId) }, { event: json, maxLen: limits.maxLen, retentionMs: limits.retentionMs }));
+      return String(await APPEND_SCRIPT.run(chat, { events: eventsKey(chatId), reserved: reservedEventKey(chatId) }, { event: json, maxLen: limits.maxLen, retentionMs: limits.retentionMs }));
     },
 
     /** The start of a follower (see START_SCRIPT): `{ after }` exclusive, `{ from }` inclusive, or null to start over. */

@@ -131,6 +131,37 @@ describe('a reply outlives its request', () => {
     expect(textOf(newcomer.events)).toBe(REPLY);
     expect(idsOf(newcomer.events)).toEqual(idsOf((await reply).events));
   });
+
+  it('gives the first token the ID reserved for it: an event written while the model is silent comes before it, on every stream', async () => {
+    llm.configure({ tokenDelayMs: 5, slowDelayMs: 300 });
+    llm.setMode('slow');
+    const chat = await stack.createChat(arash);
+    const everything = follow(chat.chat_id, { lastEventId: (await page(chat.chat_id)).last_event_id });
+    const reply = send(chat.chat_id, 'What is NPSH?');
+    // The reply is open (its user message stored) and the model has not answered yet.
+    await eventually(async () => (await page(chat.chat_id)).messages[1]?.status === 'streaming');
+    const renamed = await fetch(`${server.url}/api/chats/${chat.chat_id}`, {
+      method: 'PATCH',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ chat_name: 'Pump suction' }),
+    });
+    expect(renamed.status).toBe(200);
+    const own = await reply;
+    const followed = await everything;
+
+    expectIncreasingIds(own.events);
+    expectIncreasingIds(followed.events);
+    expect(textOf(own.events)).toBe(REPLY);
+    expect(textOf(followed.events)).toBe(REPLY);
+    expect(followed.events.slice(0, 3).map(({ event }) => event.type)).toEqual(['user_message', 'chat_updated', 'delta']);
+    // The requester got the first delta before it was stored, under the ID it was stored with.
+    const firstDelta = own.events.find(({ event }) => event.type === 'delta');
+    expect(followed.events[2]?.id).toBe(firstDelta?.id);
+    // Re-attaching after the rename gives exactly the rest, the first token included.
+    const rest = await follow(chat.chat_id, { lastEventId: followed.events[1]?.id as string });
+    expect(idsOf(rest.events)).toEqual(idsOf(followed.events.slice(2)));
+    expect((await stack.messagesOf(arash, chat.chat_id))[1]).toMatchObject({ status: 'complete', content: REPLY });
+  });
 });
 
 describe('following a chat', () => {

@@ -174,7 +174,7 @@ export function createMessagesService(deps: {
         replyId = replaced?.message_id ?? (await store.nextMessageId(chat.chat_id));
         await store.nameReply(chat.chat_id, token, replyId);
       }
-      return { chat, token, history, userMessage: opened.userMessage, userEventId: opened.userEventId, replyId };
+      return { chat, token, history, userMessage: opened.userMessage, userEventId: opened.userEventId, firstEventId: opened.firstEventId, replyId };
     } catch (error) {
       if (opened) await store.abandonReply(chatId, token).catch(() => undefined);
       await limits.releaseStream(userId, token).catch(() => undefined);
@@ -210,7 +210,7 @@ export function createMessagesService(deps: {
 
   async function runReply(
     userId: string,
-    { chat, token, history, userMessage, userEventId, replyId }: Awaited<ReturnType<typeof begin>>,
+    { chat, token, history, userMessage, userEventId, firstEventId, replyId }: Awaited<ReturnType<typeof begin>>,
     deliver: (frame: EventFrame) => void,
   ): Promise<void> {
     const chatId = chat.chat_id;
@@ -223,7 +223,8 @@ export function createMessagesService(deps: {
     };
     const unregister = stopBus.register(chatId, () => stop('stop'));
     const writer = createReplyWriter({
-      storeDelta: (batch, text) => store.appendReply(chatId, token, batch, text),
+      storeDelta: (batch, text, firstId) => store.appendReply(chatId, token, batch, text, firstId),
+      firstId: firstEventId,
       deliver,
       onEnded: (why) => stop(why),
       onError: (error) => logger.warn({ err: error, chat_id: chatId }, 'could not store reply events'),

@@ -12,7 +12,7 @@ import type { RedisClient } from '../../redis.js';
 import { defineScript } from '../../redis-script.js';
 import { CHAT_METADATA_LUA, metadataKey } from '../chats/chats.scripts.js';
 import { OUTBOX_LUA, outboxKeys } from '../history/history.scripts.js';
-import { EVENTS_LUA, eventsKey, type EventLimits } from '../events/events.scripts.js';
+import { EVENTS_LUA, eventsKey, reservedEventKey, type EventLimits } from '../events/events.scripts.js';
 import { messageSeqKey, messagesKey, REPLY_LEASES_KEY, replyKey, replyTextKey, streamLockKey } from './messages.scripts.js';
 import { ADMISSION_ARGS, ADMISSION_KEYS, ADMISSION_LUA, streamsKey, type Admission } from './reply-limits.js';
 
@@ -51,11 +51,12 @@ return reserve_seq(k.messages, k.messageSeq, 1)`,
  * Returns {'limited', verdict, wait ms} over a limit, -1 when the chat is gone or not
  * `writer`'s to write in, 'project' for a project chat without the flag, 'full' when the chat has no room,
  * false when another reply holds the lock, else {last reserved number (0 if none), the newest
- * messages before the user message, the list index of the first of them}.
+ * messages before the user message, the list index of the first of them, the user_message
+ * event's ID ('' for none), the event ID reserved for the reply's first delta}.
  */
 const OPEN_REPLY_SCRIPT = defineScript({
   durable: true,
-  keys: ['meta', 'lock', 'messages', 'messageSeq', 'outbox', 'reply', 'replyText', 'leases', 'events', ...ADMISSION_KEYS],
+  keys: ['meta', 'lock', 'messages', 'messageSeq', 'outbox', 'reply', 'replyText', 'leases', 'events', 'reserved', ...ADMISSION_KEYS],
   args: ['token', 'lockMs', 'leaseUntil', 'startedAt', 'reserve', 'updatedAt', 'idPrefix', 'width', 'userMessage', 'cacheDb', 'chatDb', 'writer', 'projectChecked', 'historyMax', 'maxMessages', 'chatId', 'model', 'eventsMax', 'retentionMs', ...ADMISSION_ARGS],
   lua: `${ADMISSION_LUA}
 ${RESERVE_SEQ_LUA}
@@ -109,13 +110,13 @@ if a.userMessage ~= '' then
   local message = '{"message_id":' .. cjson.encode(id) .. ',' .. string.sub(a.userMessage, 2)
   local length = redis.call('RPUSH', k.messages, message)
   outbox_message(k.outbox, a.chatId, message, set_message_count(k.meta, meta, length, a.updatedAt))
-  event_id = append_event(k.events, '{"type":"user_message","message":' .. message .. '}', a.eventsMax, a.retentionMs)
+  event_id = append_event(k.events, k.reserved, '{"type":"user_message","message":' .. message .. '}', a.eventsMax, a.retentionMs)
   reply_id = a.idPrefix .. string.format('%0' .. a.width .. 'd', seq - count + 2)
 end
 redis.call('DEL', k.reply, k.replyText)
 redis.call('HSET', k.reply, 'token', a.token, 'user_id', a.writer, 'message_id', reply_id, 'created_at', a.startedAt, 'model', a.model, 'start_id', event_id)
 redis.call('ZADD', k.leases, a.leaseUntil, a.chatId)
-return {seq, history, first, event_id}`,
+return {seq, history, first, event_id, reserve_event_id(k.events, k.reserved, a.retentionMs)}`,
 });
 
 /**
@@ -144,35 +145,44 @@ local function upsert_message(meta_key, meta, messages_key, outbox_key, chat_id,
 end`;
 
 /**
- * Lua `end_reply(reply, reply_text, lock, leases, token, chat_id)` forgets the reply being
- * written (its record, text, lock and lease); `append_events(events_key, json_list, max_len,
- * retention_ms)` stores a JSON array of event JSON strings as events and returns their IDs.
+ * Lua `end_reply(reply, reply_text, lock, leases, reserved, token, chat_id)` forgets the reply
+ * being written (its record, text, lock, lease and reserved event ID); `append_events(events_key,
+ * reserved_key, json_list, max_len, retention_ms)` stores a JSON array of event JSON strings as
+ * events and returns their IDs.
  */
 const REPLY_LUA = `${EVENTS_LUA}
-local function end_reply(reply, reply_text, lock, leases, token, chat_id)
-  redis.call('DEL', reply, reply_text)
+local function end_reply(reply, reply_text, lock, leases, reserved, token, chat_id)
+  redis.call('DEL', reply, reply_text, reserved)
   if redis.call('GET', lock) == token then redis.call('DEL', lock) end
   redis.call('ZREM', leases, chat_id)
 end
-local function append_events(events_key, json_list, max_len, retention_ms)
+local function append_events(events_key, reserved_key, json_list, max_len, retention_ms)
   local ids = {}
-  for _, event in ipairs(cjson.decode(json_list)) do ids[#ids + 1] = append_event(events_key, event, max_len, retention_ms) end
+  for _, event in ipairs(cjson.decode(json_list)) do ids[#ids + 1] = append_event(events_key, reserved_key, event, max_len, retention_ms) end
   return ids
 end`;
 
 /**
  * A batch of the reply's events (JSON array of event JSON strings) and the text they add, stored
- * together, by the writer holding `token` only. Returns their IDs; 0 when the reply is no longer
- * this writer's (recovered after its lease lapsed), -1 when the chat was deleted.
+ * together, by the writer holding `token` only; the first under `firstId` when given (the ID
+ * reserved for it, if it still is). Returns their IDs; 0 when the reply is no longer this
+ * writer's (recovered after its lease lapsed), -1 when the chat was deleted.
  */
 const APPEND_REPLY_SCRIPT = defineScript({
-  keys: ['meta', 'reply', 'replyText', 'events'],
-  args: ['token', 'events', 'text', 'maxLen', 'retentionMs'],
+  keys: ['meta', 'reply', 'replyText', 'events', 'reserved'],
+  args: ['token', 'events', 'text', 'maxLen', 'retentionMs', 'firstId'],
   lua: `${REPLY_LUA}
 if redis.call('HGET', k.reply, 'token') ~= a.token then return 0 end
 if redis.call('EXISTS', k.meta) == 0 then return -1 end
 if a.text ~= '' then redis.call('APPEND', k.replyText, a.text) end
-local ids = append_events(k.events, a.events, a.maxLen, a.retentionMs)
+local ids = {}
+local events = a.events
+if a.firstId ~= '' then
+  local batch = cjson.decode(a.events)
+  ids[1] = append_reserved(k.events, k.reserved, a.firstId, table.remove(batch, 1), a.maxLen, a.retentionMs)
+  events = #batch > 0 and cjson.encode(batch) or '[]'
+end
+for _, id in ipairs(append_events(k.events, k.reserved, events, a.maxLen, a.retentionMs)) do ids[#ids + 1] = id end
 if ids[1] and redis.call('HGET', k.reply, 'start_id') == '' then redis.call('HSET', k.reply, 'start_id', ids[1]) end
 return ids`,
 });
@@ -185,17 +195,17 @@ return ids`,
  */
 const FINISH_REPLY_SCRIPT = defineScript({
   durable: true,
-  keys: ['meta', 'messages', 'outbox', 'reply', 'replyText', 'lock', 'leases', 'events', 'slots'],
+  keys: ['meta', 'messages', 'outbox', 'reply', 'replyText', 'lock', 'leases', 'events', 'reserved', 'slots'],
   args: ['token', 'message', 'messageId', 'updatedAt', 'chatId', 'events', 'maxLen', 'retentionMs', 'cacheDb', 'chatDb'],
   lua: `${UPSERT_LUA}
 ${REPLY_LUA}
 if redis.call('HGET', k.reply, 'token') ~= a.token then return 0 end
-end_reply(k.reply, k.replyText, k.lock, k.leases, a.token, a.chatId)
+end_reply(k.reply, k.replyText, k.lock, k.leases, k.reserved, a.token, a.chatId)
 local result = -1
 local meta = load_chat(k.meta)
 if meta then
   upsert_message(k.meta, meta, k.messages, k.outbox, a.chatId, a.message, a.messageId, a.updatedAt)
-  result = append_events(k.events, a.events, a.maxLen, a.retentionMs)
+  result = append_events(k.events, k.reserved, a.events, a.maxLen, a.retentionMs)
 end
 redis.call('SELECT', a.cacheDb)
 redis.call('ZREM', k.slots, a.token)
@@ -211,7 +221,7 @@ return result`,
  */
 const CLAIM_REPLY_SCRIPT = defineScript({
   durable: true,
-  keys: ['leases', 'meta', 'messages', 'outbox', 'reply', 'replyText', 'lock', 'events', 'slots'],
+  keys: ['leases', 'meta', 'messages', 'outbox', 'reply', 'replyText', 'lock', 'events', 'reserved', 'slots'],
   args: ['chatId', 'token', 'now', 'detail', 'maxLen', 'retentionMs', 'cacheDb', 'chatDb'],
   lua: `${UPSERT_LUA}
 ${REPLY_LUA}
@@ -225,7 +235,7 @@ if fields['token'] ~= a.token then
   return 0
 end
 local text = redis.call('GET', k.replyText) or ''
-end_reply(k.reply, k.replyText, k.lock, k.leases, a.token, a.chatId)
+end_reply(k.reply, k.replyText, k.lock, k.leases, k.reserved, a.token, a.chatId)
 local meta = load_chat(k.meta)
 if meta then
   if fields['message_id'] ~= '' then
@@ -234,10 +244,10 @@ if meta then
     if fields['model'] ~= '' then message['model'] = fields['model'] end
     local json = cjson.encode(message)
     upsert_message(k.meta, meta, k.messages, k.outbox, a.chatId, json, fields['message_id'], fields['created_at'])
-    append_event(k.events, '{"type":"assistant_message","message":' .. json .. '}', a.maxLen, a.retentionMs)
+    append_event(k.events, k.reserved, '{"type":"assistant_message","message":' .. json .. '}', a.maxLen, a.retentionMs)
   end
-  append_event(k.events, cjson.encode({type = 'error', detail = a.detail, code = 'upstream_unavailable'}), a.maxLen, a.retentionMs)
-  append_event(k.events, '{"type":"done"}', a.maxLen, a.retentionMs)
+  append_event(k.events, k.reserved, cjson.encode({type = 'error', detail = a.detail, code = 'upstream_unavailable'}), a.maxLen, a.retentionMs)
+  append_event(k.events, k.reserved, '{"type":"done"}', a.maxLen, a.retentionMs)
 end
 redis.call('SELECT', a.cacheDb)
 redis.call('ZREM', k.slots, a.token)
@@ -330,10 +340,10 @@ return 1`,
 
 /** Gives up our own reply before it wrote anything (a regenerate with nothing to answer). */
 const ABANDON_SCRIPT = defineScript({
-  keys: ['reply', 'replyText', 'lock', 'leases'],
+  keys: ['reply', 'replyText', 'lock', 'leases', 'reserved'],
   args: ['token', 'chatId'],
   lua: `${REPLY_LUA}
-if redis.call('HGET', k.reply, 'token') == a.token then end_reply(k.reply, k.replyText, k.lock, k.leases, a.token, a.chatId) end
+if redis.call('HGET', k.reply, 'token') == a.token then end_reply(k.reply, k.replyText, k.lock, k.leases, k.reserved, a.token, a.chatId) end
 return 1`,
 });
 
@@ -389,6 +399,8 @@ export type OpenedReply = {
   userMessage: Message | null;
   /** The ID of the user_message event, stored with it. */
   userEventId: string | null;
+  /** The ID reserved for the reply's first event (see reservedEventKey). */
+  firstEventId: string;
   /** IDs reserved after the user message's, oldest first. */
   reservedIds: string[];
 };
@@ -440,6 +452,7 @@ const replyKeys = (chatId: string) => ({
   lock: streamLockKey(chatId),
   leases: REPLY_LEASES_KEY,
   events: eventsKey(chatId),
+  reserved: reservedEventKey(chatId),
 });
 
 /** What `claimExpired` recovers: a reply whose process stopped renewing its lease. */
@@ -536,14 +549,15 @@ export function createMessagesStore(chat: RedisClient, databases: { chat: number
       if (result === 'full') return 'full';
       if (Array.isArray(result) && result[0] === 'limited') return { limited: { verdict: Number(result[1]), waitMs: Number(result[2]) } };
       if (!Array.isArray(result)) return 'busy';
-      const [last, raws, first, eventId] = result as [unknown, unknown, unknown, unknown];
+      const [last, raws, first, eventId, reservedId] = result as [unknown, unknown, unknown, unknown, unknown];
+      const firstEventId = String(reservedId);
       const lastSeq = Number(last);
       const ids = Array.from({ length: reserve }, (_, index) => formatMessageId(chatId, lastSeq - reserve + 1 + index));
       const history = parseStoredMessages(chatId, Array.isArray(raws) ? raws.map(String) : [], Number(first));
-      if (!userMessage) return { history, userMessage: null, userEventId: null, reservedIds: ids };
+      if (!userMessage) return { history, userMessage: null, userEventId: null, firstEventId, reservedIds: ids };
       const [userMessageId, ...reservedIds] = ids;
       if (!userMessageId) throw new Error('no message ID was reserved');
-      return { history, userMessage: { message_id: userMessageId, ...userMessage }, userEventId: String(eventId), reservedIds };
+      return { history, userMessage: { message_id: userMessageId, ...userMessage }, userEventId: String(eventId), firstEventId, reservedIds };
     },
 
     /** The next message ID of the chat (reserved: nobody else gets it). */
@@ -557,11 +571,18 @@ export function createMessagesStore(chat: RedisClient, databases: { chat: number
       return Number(await NAME_REPLY_SCRIPT.run(chat, { reply: replyKey(chatId) }, { token, messageId })) > 0;
     },
 
-    /** Stores a batch of the reply's events and the text they add; their IDs, or why not. */
-    async appendReply(chatId: string, token: string, events: string[], text: string): Promise<string[] | 'lost' | 'gone'> {
-      const { meta, reply, replyText, events: stream } = replyKeys(chatId);
+    /**
+     * Stores a batch of the reply's events and the text they add, the first under `firstId` (the
+     * ID reserved for it) when given; their IDs, or why not.
+     */
+    async appendReply(chatId: string, token: string, events: string[], text: string, firstId?: string): Promise<string[] | 'lost' | 'gone'> {
+      const { meta, reply, replyText, events: stream, reserved } = replyKeys(chatId);
       return idsOf(
-        await APPEND_REPLY_SCRIPT.run(chat, { meta, reply, replyText, events: stream }, { token, events: JSON.stringify(events), text, ...eventArgs }),
+        await APPEND_REPLY_SCRIPT.run(
+          chat,
+          { meta, reply, replyText, events: stream, reserved },
+          { token, events: JSON.stringify(events), text, ...eventArgs, firstId: firstId ?? '' },
+        ),
       );
     },
 
@@ -598,8 +619,8 @@ export function createMessagesStore(chat: RedisClient, databases: { chat: number
     },
 
     async abandonReply(chatId: string, token: string): Promise<void> {
-      const { reply, replyText, lock, leases } = replyKeys(chatId);
-      await ABANDON_SCRIPT.run(chat, { reply, replyText, lock, leases }, { token, chatId });
+      const { reply, replyText, lock, leases, reserved } = replyKeys(chatId);
+      await ABANDON_SCRIPT.run(chat, { reply, replyText, lock, leases, reserved }, { token, chatId });
     },
 
     /**

@@ -4,6 +4,11 @@
  * requester sees the events in ID order whichever way each was stored. Tokens are batched: the
  * first is written at once (it is what a user waits for), later ones are joined into one delta
  * per interval, so a reply costs Redis at most one write per `intervalMs` however fast the model.
+ *
+ * The first delta does not wait for Redis: it is stored under the ID reserved for it when the
+ * reply opened (`firstId`, see events.scripts.ts), so the requester gets it with that ID as soon
+ * as its write is sent. Written before it is delivered, it is stored even if this process dies
+ * right after; everything after it still waits for its own write.
  */
 import type { EventFrame, StreamEvent } from '@simorgh/contracts';
 
@@ -15,8 +20,10 @@ export const DELTA_INTERVAL_MS = 40;
 export type ReplyWriter = ReturnType<typeof createReplyWriter>;
 
 export function createReplyWriter(options: {
-  /** Stores a batch of the reply's tokens: one delta event and the text it adds. */
-  storeDelta: (events: string[], text: string) => Promise<string[] | 'lost' | 'gone'>;
+  /** Stores a batch of the reply's tokens: one delta event and the text it adds, under `firstId` when given. */
+  storeDelta: (events: string[], text: string, firstId?: string) => Promise<string[] | 'lost' | 'gone'>;
+  /** The ID reserved for the reply's first event: its first delta is delivered with it before it is stored. */
+  firstId?: string;
   deliver: (frame: EventFrame) => void;
   /** The reply is no longer this writer's to write (recovered elsewhere, or the chat deleted). */
   onEnded: (why: 'lost' | 'gone') => void;
@@ -29,27 +36,51 @@ export function createReplyWriter(options: {
   let lastWrite = Number.NEGATIVE_INFINITY;
   let chain: Promise<unknown> = Promise.resolve();
   let ended: 'lost' | 'gone' | null = null;
+  /** Held until the first write: only a first delta written before anything else can use it. */
+  let firstId = options.firstId;
+
+  /** What a write came to: the events' IDs, or the end of the reply; null when Redis failed. */
+  async function outcome(writing: Promise<string[] | 'lost' | 'gone'>): Promise<string[] | 'lost' | 'gone' | null> {
+    let ids: string[] | 'lost' | 'gone';
+    try {
+      ids = await writing;
+    } catch (error) {
+      options.onError(error);
+      return null;
+    }
+    if (ids === 'lost' || ids === 'gone') {
+      if (!ended) {
+        ended = ids;
+        options.onEnded(ids);
+      }
+    }
+    return ids;
+  }
 
   /** Stores `events` with `store` after every earlier write, then delivers them; resolves with the outcome. */
   function enqueue(events: StreamEvent[], store: StoreEvents): Promise<string[] | 'lost' | 'gone' | null> {
+    firstId = undefined;
     const written = chain.then(async () => {
-      let ids: string[] | 'lost' | 'gone';
-      try {
-        ids = await store(events.map((event) => JSON.stringify(event)));
-      } catch (error) {
-        options.onError(error);
-        return null;
-      }
-      if (ids === 'lost' || ids === 'gone') {
-        if (!ended) {
-          ended = ids;
-          options.onEnded(ids);
-        }
-        return ids;
-      }
-      events.forEach((event, index) => options.deliver({ id: ids[index] ?? null, event }));
+      const ids = await outcome(store(events.map((event) => JSON.stringify(event))));
+      if (Array.isArray(ids)) events.forEach((event, index) => options.deliver({ id: ids[index] ?? null, event }));
       return ids;
     });
+    chain = written;
+    return written;
+  }
+
+  /**
+   * The first delta, when nothing was written before it: its write is sent, then it is delivered
+   * with its reserved ID without waiting for the answer.
+   */
+  function sendFirst(event: StreamEvent & { type: 'delta' }, id: string): Promise<unknown> {
+    firstId = undefined;
+    const written = outcome(options.storeDelta([JSON.stringify(event)], event.content, id)).then((ids) => {
+      // Only if the reservation was given up (see events.scripts.ts): followers get it under another ID.
+      if (Array.isArray(ids) && ids[0] !== id) options.onError(new Error(`the first delta was stored as ${ids[0]}, not under its reserved ID ${id}`));
+      return ids;
+    });
+    options.deliver({ id, event });
     chain = written;
     return written;
   }
@@ -61,6 +92,7 @@ export function createReplyWriter(options: {
     pending = null;
     if (!delta || ended) return chain;
     lastWrite = performance.now();
+    if (firstId !== undefined) return sendFirst({ type: 'delta', ...delta }, firstId);
     return enqueue([{ type: 'delta', ...delta }], (events) => options.storeDelta(events, delta.content)).then((result) => {
       // A batch Redis refused still reaches the requester, without an ID; followers miss it.
       if (result === null) options.deliver({ id: null, event: { type: 'delta', ...delta } });
