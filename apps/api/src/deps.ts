@@ -3,7 +3,6 @@ import { redisDbOf, replicaAcksOf, type Env } from './env.js';
 import { createOpenAiClient, llmConfigFromEnv } from './features/llm/llm-client.js';
 import { createLlmService, type LlmService } from './features/llm/llm.service.js';
 import { HUB_BLOCK_MS } from './features/events/event-hub.js';
-import { MIRROR_BLOCK_MS } from './features/history/history-mirror.js';
 import { outboxBacklog } from './features/history/history.service.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -27,8 +26,6 @@ export type Deps = {
     cache: RedisClient;
     /** Subscriber-mode connection (pub/sub): stop requests for replies another process streams. */
     events: RedisClient;
-    /** REDIS_CHAT_DB, for the history mirror alone: its XREADGROUP blocks the connection. */
-    outbox: RedisClient;
     /** REDIS_CHAT_DB: the chat client's durable scripts when replicas must confirm them (WAIT holds the connection). */
     durable: RedisClient;
     /** REDIS_CHAT_DB, for this process's one reader of chat events (event-hub.ts): its XREAD blocks. */
@@ -60,15 +57,11 @@ export async function buildDeps(env: Env, options: BuildDepsOptions = {}): Promi
     chat: createRedisClient(target, env.REDIS_CHAT_DB, logger, 'chat'),
     cache: createRedisClient(target, env.REDIS_CACHE_DB, logger, 'cache'),
     events: createRedisClient(target, env.REDIS_CHAT_DB, logger, 'events'),
-    outbox: createBlockingClient(target, env.REDIS_CHAT_DB, logger, 'outbox', MIRROR_BLOCK_MS),
     durable: createRedisClient(target, env.REDIS_CHAT_DB, logger, 'durable', REDIS_COMMAND_TIMEOUT_MS + env.REDIS_WAIT_TIMEOUT_MS),
     watch: createBlockingClient(target, env.REDIS_CHAT_DB, logger, 'watch', HUB_BLOCK_MS),
   };
   const acks = { replicas: replicaAcksOf(env), timeoutMs: env.REDIS_WAIT_TIMEOUT_MS };
   requireReplicaAcks(redis.chat, acks, redis.durable);
-  // The mirror copies to PostgreSQL only what the replicas hold: a chat lost in a failover must
-  // not live on in the history, where its ID, handed out again, would meet another chat.
-  requireReplicaAcks(redis.outbox, acks);
   // Start-up waits for Redis (retrying): the counters must be raised before serving.
   await Promise.all(Object.values(redis).map((client) => client.connect()));
   const clock = options.clock ?? systemClock;

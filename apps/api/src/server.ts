@@ -4,7 +4,7 @@ import { buildDeps, closeDeps } from './deps.js';
 import { EnvError, loadEnv, type Env } from './env.js';
 import { reconcileChats } from './features/chats/chats-startup.js';
 import { startArchiveJob } from './features/history/archive-job.js';
-import { startHistoryMirror } from './features/history/history-mirror.js';
+import { startMirrorWorker } from './features/history/mirror-worker.js';
 import { createHistoryService } from './features/history/history.service.js';
 
 /** How long in-flight requests (and reply streams) get to finish on SIGTERM. */
@@ -26,9 +26,9 @@ async function main(): Promise<void> {
 
   const deps = await buildDeps(env);
   const { logger } = deps;
-  // Migrates the PostgreSQL schema (under an advisory lock), then mirrors the outbox. Serving
-  // does not wait for it: with PostgreSQL down the API still serves chats and retries.
-  const mirror = startHistoryMirror({ redis: deps.redis.outbox, db: deps.history.db, logger, claimIdleMs: env.HISTORY_CLAIM_IDLE_MS });
+  // Migrates the PostgreSQL schema (under an advisory lock), then mirrors the outbox, in a thread
+  // of its own. Serving does not wait for it: with PostgreSQL down the API still serves chats and retries.
+  const mirror = startMirrorWorker(logger);
   deps.background.push(mirror);
   await Promise.race([mirror.migrated, new Promise((resolve) => setTimeout(resolve, MIGRATION_WAIT_MS).unref())]);
   const history = createHistoryService({

@@ -19,7 +19,7 @@ import { createApp, type CreateAppOptions } from '../app.js';
 import { buildDeps, closeDeps, type Clock, type Deps } from '../deps.js';
 import { loadEnv, type Env } from '../env.js';
 import { createTokenService } from '../features/auth/tokens.js';
-import { startHistoryMirror } from '../features/history/history-mirror.js';
+import { createOutboxClient, startHistoryMirror } from '../features/history/history-mirror.js';
 import { createLogger } from '../logger.js';
 import { createReadOnlyUser, loadTpms, startRedisSentinelSet, startRedisServer, type RedisSentinelSet, type RedisServer, type TpmsData } from '@simorgh/devstack';
 import { ADMIN_USERS, TEST_TPMS } from '@simorgh/devstack/fixtures';
@@ -167,8 +167,16 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
     });
     built.push(deps);
     if (buildOptions.mirror !== false) {
-      const mirror = startHistoryMirror({ redis: deps.redis.outbox, db: deps.history.db, logger: deps.logger, claimIdleMs: env.HISTORY_CLAIM_IDLE_MS });
-      deps.background.push(mirror);
+      // On this thread (the API process runs it in a worker, mirror-worker.ts): tests reach into it.
+      const outbox = createOutboxClient(env, deps.logger);
+      await outbox.connect();
+      const mirror = startHistoryMirror({ redis: outbox, db: deps.history.db, logger: deps.logger, claimIdleMs: env.HISTORY_CLAIM_IDLE_MS });
+      deps.background.push({
+        stop: async () => {
+          await mirror.stop();
+          outbox.destroy();
+        },
+      });
       await mirror.migrated;
     }
     return { env, deps, app: createApp(deps, buildOptions.appOptions) };

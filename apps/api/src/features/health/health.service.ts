@@ -30,9 +30,9 @@ async function timed(check: () => Promise<unknown>): Promise<ServiceHealth> {
  */
 export async function checkHealth(deps: Deps): Promise<HealthResponse> {
   const { tpms, llmHealth } = deps;
-  // Not the blocking connections: the mirror's read holds `outbox` (its failures show as lag) and
-  // the chat events reader's XREAD holds `watch` for up to HUB_BLOCK_MS while anyone follows a chat.
-  const { outbox: _mirrorRead, watch: _eventsRead, ...pinged } = deps.redis;
+  // Not the blocking connection: the chat events reader's XREAD holds `watch` for up to
+  // HUB_BLOCK_MS while anyone follows a chat. (The mirror's, in its thread, shows its failures as lag.)
+  const { watch: _eventsRead, ...pinged } = deps.redis;
   const [redisCheck, sqlAuth, llm, history] = await Promise.all([
     timed(() => Promise.all(Object.values(pinged).map((client) => client.ping()))),
     tpms ? timed(() => tpms.execute({ sql: 'SELECT 1', timeout: HEALTH_CHECK_TIMEOUT_MS })) : notConfigured('MYSQL_HOST is not set'),

@@ -1,6 +1,6 @@
 /**
- * Copies the outbox (history.scripts.ts) to PostgreSQL. Every API process runs one mirror; all
- * of them read the stream as one consumer group, so each entry goes to one process. Whatever one
+ * Copies the outbox (history.scripts.ts) to PostgreSQL. Every API process runs one mirror, in a
+ * worker thread (mirror-worker.ts); all of them read the stream as one consumer group, so each entry goes to one process. Whatever one
  * read returns (up to 500 entries) is written in one transaction (history.store.ts), and deleted
  * from the stream only once PostgreSQL holds it (XACK and XDEL in one MULTI); until then it stays
  * pending with its consumer. A process that dies leaves its pending entries behind: any other
@@ -14,8 +14,9 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
+import { replicaAcksOf, type Env } from '../../env.js';
 import type { Logger } from '../../logger.js';
-import { waitForReplicas, type RedisClient } from '../../redis.js';
+import { createBlockingClient, redisTargetOf, requireReplicaAcks, waitForReplicas, type RedisClient } from '../../redis.js';
 import { OUTBOX_KEY, SET_ASIDE_KEY, SET_ASIDE_MAX } from './history.scripts.js';
 import { migrateHistory } from './history.migrations.js';
 import { createHistoryStore, readEntry, type OutboxEntry, type ReadableEntry } from './history.store.js';
@@ -31,7 +32,7 @@ const MAX_BACKOFF_MS = 5000;
 /**
  * After a read that was not full, the mirror waits this long before the next one, so under a
  * steady stream of changes it writes them in batches of a tenth of a second's worth rather than a
- * transaction for every few: far less CPU per change, taken from the requests on the same cores
+ * transaction for every few: far less CPU per change, taken from the same cores as the requests
  * (docs/decisions/history-store.md). It adds at most this much to the lag.
  */
 export const MIRROR_PACE_MS = 100;
@@ -52,6 +53,17 @@ export type MirrorOptions = {
   /** Pending entries idle this long are taken over from their consumer. */
   claimIdleMs: number;
 };
+
+/**
+ * The mirror's Redis connection (chat DB), of its own since its XREADGROUP blocks. With replica
+ * acks required it copies to PostgreSQL only what the replicas hold: a chat lost in a failover must
+ * not live on in the history, where its ID, handed out again, would meet another chat.
+ */
+export function createOutboxClient(env: Env, logger: Logger): RedisClient {
+  const client = createBlockingClient(redisTargetOf(env), env.REDIS_CHAT_DB, logger, 'outbox', MIRROR_BLOCK_MS);
+  requireReplicaAcks(client, { replicas: replicaAcksOf(env), timeoutMs: env.REDIS_WAIT_TIMEOUT_MS });
+  return client;
+}
 
 type RawEntry = [string, string[] | null] | null;
 

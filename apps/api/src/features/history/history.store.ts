@@ -136,13 +136,21 @@ function messageColumns(messageId: string, chatId: string, message: Row, version
   };
 }
 
+/** `\u0000` in JSON text, unless its backslash is itself escaped (an even run of backslashes before it). */
+const ESCAPED_NUL = /(?<!\\)((?:\\\\)*)\\u0000/g;
+
 /**
  * Rows travel as one JSON parameter (jsonb_to_recordset): one statement for the whole batch.
  * PostgreSQL text cannot hold U+0000, which Redis and the API take (a pasted binary, a model's
  * stray byte): it is written as U+FFFD, so such a message is mirrored (and its chat can leave
- * Redis) rather than set aside.
+ * Redis) rather than set aside. JSON.stringify escapes it as `\u0000`, so it is replaced in the
+ * encoded text, and only when there is one: a replacer function would take JSON.stringify off its
+ * fast path for every batch.
  */
-const rowsParameter = (rows: object[]) => JSON.stringify(rows, (_key, value: unknown) => (typeof value === 'string' ? value.replaceAll('\u0000', '\uFFFD') : value));
+function rowsParameter(rows: object[]): string {
+  const json = JSON.stringify(rows);
+  return json.includes('\\u0000') ? json.replace(ESCAPED_NUL, '$1\\ufffd') : json;
+}
 
 export function createHistoryStore(db: Kysely<unknown>) {
   /**

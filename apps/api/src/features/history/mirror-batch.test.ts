@@ -4,7 +4,7 @@ import { USERS } from '@simorgh/devstack/fixtures';
 import { eventually, listen, postStream } from '../../test/event-stream-client.js';
 import { startTestStack, type TestStack } from '../../test/harness.js';
 import { createLogger } from '../../logger.js';
-import { MIRROR_BLOCK_MS, startHistoryMirror } from './history-mirror.js';
+import { createOutboxClient, MIRROR_BLOCK_MS, startHistoryMirror } from './history-mirror.js';
 import { migrateHistory } from './history.migrations.js';
 import { OUTBOX_KEY, SET_ASIDE_KEY } from './history.scripts.js';
 import { createHistoryStore, readEntry, type OutboxEntry, type ReadableEntry } from './history.store.js';
@@ -149,7 +149,7 @@ describe('a batch of outbox entries in one transaction', () => {
     expect(await redis().xLen(OUTBOX_KEY)).toBe(0);
   });
 
-  it('mirrors text holding NUL characters (which PostgreSQL text cannot hold) with U+FFFD in their place', async () => {
+  it('mirrors text holding NUL characters (which PostgreSQL text cannot hold) with U+FFFD in their place, and the text "\\u0000" as it is', async () => {
     const chat = await stack.createChat(arash);
     const chatId = `${chat.chat_id}-nul`;
     const entry: OutboxEntry = {
@@ -157,19 +157,21 @@ describe('a batch of outbox entries in one transaction', () => {
       fields: {
         kind: 'message',
         chat_id: chatId,
-        data: JSON.stringify({ message_id: `S-${chatId}-M-001`, role: 'user', content: 'pasted \u0000 bytes', created_at: new Date().toISOString(), status: 'complete' }),
+        data: JSON.stringify({ message_id: `S-${chatId}-M-001`, role: 'user', content: 'pasted \u0000 bytes, C\'s "\\u0000" and \\\u0000', created_at: new Date().toISOString(), status: 'complete' }),
         meta: JSON.stringify({ ...(await stack.chatOf(arash, chat.chat_id)), chat_id: chatId, chat_name: 'a\u0000b' }),
       },
     };
     await createHistoryStore(stack.deps.history.db).applyBatch(readable([entry]));
     expect(await chatRow(chatId)).toMatchObject({ chat_name: 'a\uFFFDb' });
-    expect(await messageRows(chatId)).toEqual([{ message_id: `S-${chatId}-M-001`, content: 'pasted \uFFFD bytes', status: 'complete' }]);
+    expect(await messageRows(chatId)).toEqual([{ message_id: `S-${chatId}-M-001`, content: 'pasted \uFFFD bytes, C\'s "\\u0000" and \\\uFFFD', status: 'complete' }]);
   });
 
   it('waits quietly while nothing is queued: an empty read is no failure, so the next change is read at once, not after a growing pause', async () => {
     const lines: string[] = [];
     const logger = createLogger({ LOG_LEVEL: 'warn', NODE_ENV: 'test' }, { write: (line: string) => void lines.push(line) });
-    const mirror = startHistoryMirror({ redis: stack.deps.redis.outbox, db: stack.deps.history.db, logger, claimIdleMs: 60_000 });
+    const outbox = createOutboxClient(stack.deps.env, logger);
+    await outbox.connect();
+    const mirror = startHistoryMirror({ redis: outbox, db: stack.deps.history.db, logger, claimIdleMs: 60_000 });
     try {
       await eventually(async () => (await redis().xLen(OUTBOX_KEY)) === 0, 10_000);
       // The idle spell the scenario is about: two and a half blocking reads with nothing to read.
@@ -180,6 +182,7 @@ describe('a batch of outbox entries in one transaction', () => {
       expect(lines).toEqual([]);
     } finally {
       await mirror.stop();
+      outbox.destroy();
     }
   });
 });
