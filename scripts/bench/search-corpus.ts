@@ -126,23 +126,25 @@ export async function seedSearchCorpus(databaseUrl: string, messages: number): P
     const slice = 200_000;
     for (let from = 1; from <= messages; from += slice) {
       await client.query(
-        `INSERT INTO messages (message_id, chat_id, seq, role, content, status, created_at, mirror_version)
+        `INSERT INTO messages (message_id, chat_id, seq, role, content, status, created_at, mirror_version, owner_id)
          WITH picked AS MATERIALIZED (
-           SELECT m, turn, user_turn, k,
+           SELECT m, chat, turn, user_turn, k,
                   CASE WHEN m % 7 = 0 THEN 'fa' ELSE 'en' END AS lang,
                   CASE WHEN m % 7 = 0 THEN 1 + floor(random() * ${SENTENCES.fa})::int
                        ELSE 1 + 2 * floor(random() * ${SENTENCES.en / 2})::int + CASE WHEN user_turn THEN 0 ELSE k % 2 END END AS n
            FROM generate_series($1::int, $2::int) AS m,
-                LATERAL (SELECT ((m - 1) % 2000) / 100 + 1 AS turn, ((m - 1) % 2000) / 100 % 2 = 0 AS user_turn) AS t,
+                LATERAL (SELECT 1 + (m - 1) % 100 + 100 * ((m - 1) / 2000) AS chat, ((m - 1) % 2000) / 100 + 1 AS turn, ((m - 1) % 2000) / 100 % 2 = 0 AS user_turn) AS t,
                 generate_series(1, CASE WHEN user_turn THEN 1 + m % 3 ELSE 3 + m % 6 END) AS k)
-         SELECT 'BM-' || m, 'B-' || (1 + (m - 1) % 100 + 100 * ((m - 1) / 2000)), turn, CASE WHEN user_turn THEN 'user' ELSE 'assistant' END,
+         SELECT 'BM-' || m, 'B-' || chat, turn, CASE WHEN user_turn THEN 'user' ELSE 'assistant' END,
                 string_agg(CASE WHEN NOT user_turn AND k = 1 AND m % 3 = 0 THEN '## ' || rtrim(sentence, '.') || E'\n'
                                 WHEN NOT user_turn AND k > 2 AND k % 3 = 0 THEN E'\n- ' || sentence
                                 ELSE sentence END, ' ' ORDER BY k),
-                'complete', ${start} + m * ${step}, 1
+                'complete', ${start} + m * ${step}, 1,
+                -- The chat's owner, as the mirror writes it (the chats' user_id above).
+                CASE WHEN chat % 5 = 0 THEN $3 ELSE 'search.other' || (chat % 1000) END
          FROM picked JOIN bench_sentences USING (lang, n)
-         GROUP BY m, turn, user_turn`,
-        [from, Math.min(messages, from + slice - 1)],
+         GROUP BY m, chat, turn, user_turn`,
+        [from, Math.min(messages, from + slice - 1), SEARCH_USER],
       );
     }
     for (const index of indexes) await client.query(index.definition);

@@ -46,7 +46,7 @@ export async function measureSearch(apiUrl: string, token: string, databaseUrl: 
   const history = createHistoryDb({ DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: options.connections });
   const store = createSearchStore(history.db);
   // Nothing is shared in the bench's data: no projects to add.
-  const visible = await chatsUserMayOpen(SEARCH_USER, 'c', async () => []);
+  const visible = await chatsUserMayOpen(SEARCH_USER, async () => []);
   try {
     const figures: SearchFigures[] = [];
     for (const query of SEARCH_QUERIES) {

@@ -360,6 +360,41 @@ describe('search over shared chats', () => {
       expect(await found(reza, 'quench')).toEqual([]);
     });
   });
+
+  it("finds the messages of a shared chat for the people it is shared with, filtered like the owner's, and no longer once unshared", async () => {
+    const say = async (chatId: string, content: string) => {
+      const reply = await postStream(`${server.url}/api/chats/${chatId}/messages`, await stack.tokenFor(arash), { content });
+      expect(reply.of('done')).toHaveLength(1);
+    };
+    const team = await projectChat();
+    const named = await stack.createChat(arash);
+    const own = await stack.createChat(leila);
+    await say(team.chat_id, 'desalter emulsion breaker dosage');
+    await say(named.chat_id, 'desalter wash water ratio');
+    await shareOk(team.chat_id, { visibility: 'project' });
+    await shareOk(named.chat_id, { allowed_users: [leila] });
+    const leilasOwn = await postStream(`${server.url}/api/chats/${own.chat_id}/messages`, await stack.tokenFor(leila), { content: 'desalter temperature' });
+    expect(leilasOwn.of('done')).toHaveLength(1);
+    await eventually(async () => (await stack.deps.redis.chat.xLen('history:outbox')) === 0, 10_000);
+
+    expect((await found(arash, 'desalter')).sort()).toEqual([team.chat_id, named.chat_id].sort());
+    expect((await found(leila, 'desalt')).sort()).toEqual([named.chat_id, own.chat_id].sort());
+    expect(await found(reza, 'desalter emul')).toEqual([team.chat_id]);
+    expect(await found(reza, 'desalter wash')).toEqual([]);
+    const projects = await stack.http().get('/api/search').query({ q: 'desalter', chat_type: 'project' }).set('Authorization', await stack.bearer(leila));
+    expect(SearchResponseSchema.parse(projects.body).results).toEqual([]);
+    const onProject = await stack.http().get('/api/search').query({ q: 'desalter', chat_type: 'project', project_number: refinery }).set('Authorization', await stack.bearer(reza));
+    expect(new Set(SearchResponseSchema.parse(onProject.body).results.map((result) => result.chat_id))).toEqual(new Set([team.chat_id]));
+    const general = await stack.http().get('/api/search').query({ q: 'desalter', chat_type: 'general' }).set('Authorization', await stack.bearer(leila));
+    expect(new Set(SearchResponseSchema.parse(general.body).results.map((result) => result.chat_id))).toEqual(new Set([named.chat_id, own.chat_id]));
+
+    await shareOk(named.chat_id, { allowed_users: [] });
+    await shareOk(team.chat_id, { visibility: 'private' });
+    await eventually(async () => (await stack.deps.redis.chat.xLen('history:outbox')) === 0, 10_000);
+    expect(await found(leila, 'desalter')).toEqual([own.chat_id]);
+    expect(await found(reza, 'desalter')).toEqual([]);
+    expect((await found(arash, 'desalter')).sort()).toEqual([team.chat_id, named.chat_id].sort());
+  });
 });
 
 describe('the shared list of a reader on thousands of projects', () => {

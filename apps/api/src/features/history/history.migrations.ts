@@ -205,6 +205,60 @@ const migrations: Record<string, Migration> = {
                      COLLATE "und-x-icu")`.execute(db);
     },
   },
+  '0008_search_owner': {
+    // Search at a million messages, second step (docs/decisions/search.md): every message carries
+    // its chat's owner, so a user's own messages are found by indexes that hold only theirs:
+    // - `owner_id`, the chat's `user_id`, filled in by a trigger as each message is written and
+    //   kept equal by another should a chat ever change hands;
+    // - (owner_id, created_at, message_id): a common word walks one user's messages newest first;
+    // - GIN (owner_id, chat_id, content_search) (btree_gin): the other words take one user's
+    //   matches, or one shared chat's, without reading everyone's. It answers a search on the
+    //   text alone as well, so it replaces messages_content_search; messages_created (the walk
+    //   over every user's messages) goes too.
+    async up(db) {
+      // Every message row is written once and two indexes built: minutes on a large history, more
+      // than the pool's statement timeout (the migration's own transaction only).
+      await sql`SET LOCAL statement_timeout = 0`.execute(db);
+      await sql`CREATE EXTENSION IF NOT EXISTS btree_gin WITH SCHEMA public`.execute(db);
+      // The indexes replaced go first: the rewrite below would otherwise update them row by row.
+      await sql`DROP INDEX messages_content_search, messages_created`.execute(db);
+      await sql`ALTER TABLE messages ADD COLUMN owner_id text`.execute(db);
+      await sql`UPDATE messages m SET owner_id = c.user_id FROM chats c WHERE c.chat_id = m.chat_id`.execute(db);
+      await sql`ALTER TABLE messages ALTER COLUMN owner_id SET NOT NULL`.execute(db);
+      // A message written without its owner (the mirror and every other writer) takes its chat's
+      // (the chat row is written first: the foreign key asks for it); a bulk load may give it.
+      await sql`
+        CREATE FUNCTION messages_owner_of_chat() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          NEW.owner_id := (SELECT c.user_id FROM chats c WHERE c.chat_id = NEW.chat_id);
+          RETURN NEW;
+        END $$`.execute(db);
+      await sql`
+        CREATE TRIGGER messages_owner BEFORE INSERT ON messages
+        FOR EACH ROW WHEN (NEW.owner_id IS NULL) EXECUTE FUNCTION messages_owner_of_chat()`.execute(db);
+      // A chat that changes hands takes its messages with it.
+      await sql`
+        CREATE FUNCTION messages_follow_chat_owner() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          UPDATE messages SET owner_id = NEW.user_id WHERE chat_id = NEW.chat_id;
+          RETURN NULL;
+        END $$`.execute(db);
+      await sql`
+        CREATE TRIGGER chats_owner_to_messages AFTER UPDATE OF user_id ON chats
+        FOR EACH ROW WHEN (OLD.user_id IS DISTINCT FROM NEW.user_id) EXECUTE FUNCTION messages_follow_chat_owner()`.execute(db);
+      await sql`CREATE INDEX messages_owner_created ON messages (owner_id, created_at, message_id)`.execute(db);
+      await sql`CREATE INDEX messages_owner_search ON messages USING gin (owner_id, chat_id, content_search) WITH (fastupdate = off)`.execute(db);
+    },
+    async down(db) {
+      await sql`CREATE INDEX messages_created ON messages (created_at, message_id)`.execute(db);
+      await sql`CREATE INDEX messages_content_search ON messages USING gin (content_search) WITH (fastupdate = off)`.execute(db);
+      await sql`DROP INDEX messages_owner_search, messages_owner_created`.execute(db);
+      await sql`DROP TRIGGER chats_owner_to_messages ON chats`.execute(db);
+      await sql`DROP TRIGGER messages_owner ON messages`.execute(db);
+      await sql`DROP FUNCTION messages_follow_chat_owner(), messages_owner_of_chat()`.execute(db);
+      await sql`ALTER TABLE messages DROP COLUMN owner_id`.execute(db);
+    },
+  },
 };
 
 /**

@@ -1,5 +1,6 @@
 import type { ChatType, MessageRole } from '@simorgh/contracts';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { ChatsUserMayOpen } from './chats-user-may-open.js';
 import type { SearchPosition } from './search-cursor.js';
 
 /** One matching message or chat title, before its snippet is cut. */
@@ -22,8 +23,8 @@ export type SearchHit = {
 export type HitQuery = {
   /** The query's words as the index holds them (search_terms); the last one matches as a prefix. */
   terms: string[];
-  /** The chats the user may open (chatsUserMayOpen on alias `c`). */
-  visible: RawBuilder<boolean>;
+  /** The chats the user may open. */
+  visible: ChatsUserMayOpen;
   chatType?: ChatType;
   projectNumber?: string;
   after: SearchPosition | null;
@@ -61,41 +62,59 @@ export function createSearchStore(db: Kysely<unknown>) {
 
     /** One page of hits plus one, in result order (title first, rank, newest, ID; all descending). */
     async hits(query: HitQuery): Promise<SearchHit[]> {
-      const tsquery = tsqueryOf(query.terms);
-      const filters: RawBuilder<unknown>[] = [query.visible];
+      // The tsquery is a bound value, not a CTE, so the planner sees it and estimates how many
+      // messages match: a common word walks the user's messages newest first (messages_owner_created)
+      // until it has the candidates; a rarer one takes the user's matches from the GIN index on
+      // (owner_id, chat_id, content_search) (docs/decisions/search.md).
+      const tsq = sql`${tsqueryOf(query.terms)}::tsquery`;
+      const filters: RawBuilder<unknown>[] = [];
       if (query.chatType) filters.push(sql`c.chat_type = ${query.chatType}`);
       if (query.projectNumber) filters.push(sql`c.project_number = ${query.projectNumber}`);
-      const where = sql.join(filters, sql` AND `);
+      const onChat = (visible: RawBuilder<boolean>) => sql.join([visible, ...filters], sql` AND `);
       const after = query.after
         ? sql`WHERE (hit.is_title, hit.rank, hit.created_at, hit.id) < (${query.after.title}, ${query.after.rank}::real, ${new Date(query.after.createdMs)}::timestamptz, ${query.after.id})`
         : sql``;
-      const chatColumns = sql`c.chat_id, c.chat_name, c.chat_type, c.project_number, c.project_name, c.page_name`;
-      // The tsquery is a bound value, not a CTE, so the planner sees it and estimates how many
-      // messages match: a common word walks messages newest first (messages_created) until it
-      // has the candidates; a rarer one takes every match from the GIN index (docs/decisions/search.md).
-      const tsq = () => sql`${tsquery}::tsquery`;
-      const { rows } = await sql<SearchHit>`
-        SELECT * FROM (
-          SELECT true AS is_title, c.chat_id AS id, ts_rank(c.title_search, ${tsq()}) AS rank, c.created_at,
-                 ${chatColumns}, NULL::text AS message_id, NULL::text AS role, c.chat_name AS text
-          FROM chats c
-          WHERE c.title_search @@ ${tsq()} AND ${where}
-          UNION ALL
-          SELECT false, candidate.message_id, ts_rank(candidate.content_search, ${tsq()}), candidate.created_at,
-                 candidate.chat_id, candidate.chat_name, candidate.chat_type, candidate.project_number, candidate.project_name, candidate.page_name,
-                 candidate.message_id, candidate.role, candidate.content
-          FROM (
-            SELECT m.message_id, m.created_at, m.role, m.content, m.content_search, ${chatColumns}
-            FROM messages m JOIN chats c ON c.chat_id = m.chat_id
-            WHERE m.content_search @@ ${tsq()} AND ${where}
-            ORDER BY m.created_at DESC, m.message_id DESC
-            LIMIT ${SEARCH_CANDIDATES}
-          ) AS candidate
+      const newest = sql`ORDER BY m.created_at DESC, m.message_id DESC LIMIT ${SEARCH_CANDIDATES}`;
+      // The user's own messages by their owner column alone; their chat is read only to filter by it.
+      const ownChat = filters.length > 0 ? sql`JOIN chats c ON c.chat_id = m.chat_id AND ${sql.join(filters, sql` AND `)}` : sql``;
+      const statement = sql<SearchHit>`
+        SELECT hit.is_title, hit.id, hit.rank, hit.created_at,
+               c.chat_id, c.chat_name, c.chat_type, c.project_number, c.project_name, c.page_name,
+               hit.message_id, m.role, COALESCE(m.content, c.chat_name) AS text
+        FROM (
+          SELECT * FROM (
+            SELECT true AS is_title, c.chat_id AS id, ts_rank(c.title_search, ${tsq}) AS rank, c.created_at, c.chat_id, NULL::text AS message_id
+            FROM chats c
+            WHERE c.title_search @@ ${tsq} AND ${onChat(query.visible.any('c'))}
+            UNION ALL
+            SELECT false, candidate.message_id, ts_rank(candidate.content_search, ${tsq}), candidate.created_at, candidate.chat_id, candidate.message_id
+            FROM (
+              (SELECT m.message_id, m.created_at, m.chat_id, m.content_search
+               FROM messages m ${ownChat}
+               WHERE ${query.visible.owned('m', 'messages')} AND m.content_search @@ ${tsq}
+               ${newest})
+              UNION ALL
+              (SELECT m.message_id, m.created_at, m.chat_id, m.content_search
+               FROM chats c JOIN messages m ON m.chat_id = c.chat_id
+               WHERE ${onChat(query.visible.sharedWith('c'))} AND m.content_search @@ ${tsq}
+               ${newest})
+              ORDER BY created_at DESC, message_id DESC
+              LIMIT ${SEARCH_CANDIDATES}
+            ) AS candidate
+          ) AS hit
+          ${after}
+          ORDER BY hit.is_title DESC, hit.rank DESC, hit.created_at DESC, hit.id DESC
+          LIMIT ${query.limit + 1}
         ) AS hit
-        ${after}
-        ORDER BY hit.is_title DESC, hit.rank DESC, hit.created_at DESC, hit.id DESC
-        LIMIT ${query.limit + 1}`.execute(db);
-      return rows;
+        JOIN chats c ON c.chat_id = hit.chat_id
+        LEFT JOIN messages m ON m.message_id = hit.message_id
+        ORDER BY hit.is_title DESC, hit.rank DESC, hit.created_at DESC, hit.id DESC`;
+      // No parallel plan: with a search on every core already, workers only queue behind them,
+      // and the planner's parallel discount would pick a scan of every chat over the indexes.
+      return db.transaction().execute(async (trx) => {
+        await sql`SET LOCAL max_parallel_workers_per_gather = 0`.execute(trx);
+        return (await statement.execute(trx)).rows;
+      });
     },
   };
 }

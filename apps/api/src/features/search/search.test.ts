@@ -315,6 +315,31 @@ describe('who sees what', () => {
     }
   });
 
+  it("finds a chat's messages by its owner of the moment: a chat that changes hands takes its messages with it", async () => {
+    const first = 'search.first-owner';
+    const second = 'search.second-owner';
+    const handed = await chat(first, { title: 'Gearbox handover' });
+    const messageId = await say(first, handed.chat_id, 'gearbox lubrication schedule');
+    await drained();
+    expect(messageIds(await find(first, 'lubrication'))).toEqual([messageId]);
+    expect((await find(second, 'lubrication')).results).toEqual([]);
+    // A newer record of the chat naming another owner, through the outbox as every change travels.
+    const meta = JSON.stringify({ ...(await stack.chatOf(first, handed.chat_id)), user_id: second });
+    await stack.deps.redis.chat.xAdd(OUTBOX_KEY, '*', { kind: 'chat', chat_id: handed.chat_id, meta });
+    await drained();
+    expect((await find(first, 'lubrication')).results).toEqual([]);
+    expect((await find(first, 'gearbox')).results).toEqual([]);
+    const found = await find(second, 'gearbox');
+    expect(found.results.map((result) => result.message_id)).toEqual([null, messageId]);
+    // A message the mirror writes later into the chat belongs to its owner of the moment too.
+    const later = `${handed.chat_id}-M-99`;
+    const message = { message_id: later, role: 'user', content: 'gearbox oil sampling', status: 'complete', created_at: new Date().toISOString() };
+    await stack.deps.redis.chat.xAdd(OUTBOX_KEY, '*', { kind: 'message', chat_id: handed.chat_id, meta, data: JSON.stringify(message) });
+    await drained();
+    expect(messageIds(await find(second, 'sampling'))).toEqual([later]);
+    expect((await find(first, 'sampling')).results).toEqual([]);
+  });
+
   it('forgets a deleted chat as soon as its deletion is mirrored', async () => {
     const user = 'search.deleter';
     const doomed = await chat(user, { title: 'Doomed manifold' });
