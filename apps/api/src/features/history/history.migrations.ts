@@ -211,10 +211,11 @@ const migrations: Record<string, Migration> = {
     // - `owner_id`, the chat's `user_id`, filled in by a trigger as each message is written and
     //   kept equal by another should a chat ever change hands;
     // - (owner_id, created_at, message_id): a common word walks one user's messages newest first;
-    // - GIN (owner_id, chat_id, content_search) (btree_gin): the other words take one user's
-    //   matches, or one shared chat's, without reading everyone's. It answers a search on the
-    //   text alone as well, so it replaces messages_content_search; messages_created (the walk
-    //   over every user's messages) goes too.
+    // - GIN (owner_id, content_search) (btree_gin): the other words take one user's matches
+    //   without reading everyone's. It answers a search on the text alone as well (the chats
+    //   shared with a user), so it replaces messages_content_search; messages_created (the walk
+    //   over every user's messages) goes too;
+    // - (chat_id, created_at): the newest messages of the chats shared with a user.
     async up(db) {
       // Every message row is written once and two indexes built: minutes on a large history, more
       // than the pool's statement timeout (the migration's own transaction only).
@@ -247,12 +248,13 @@ const migrations: Record<string, Migration> = {
         CREATE TRIGGER chats_owner_to_messages AFTER UPDATE OF user_id ON chats
         FOR EACH ROW WHEN (OLD.user_id IS DISTINCT FROM NEW.user_id) EXECUTE FUNCTION messages_follow_chat_owner()`.execute(db);
       await sql`CREATE INDEX messages_owner_created ON messages (owner_id, created_at, message_id)`.execute(db);
-      await sql`CREATE INDEX messages_owner_search ON messages USING gin (owner_id, chat_id, content_search) WITH (fastupdate = off)`.execute(db);
+      await sql`CREATE INDEX messages_owner_search ON messages USING gin (owner_id, content_search) WITH (fastupdate = off)`.execute(db);
+      await sql`CREATE INDEX messages_chat_created ON messages (chat_id, created_at)`.execute(db);
     },
     async down(db) {
       await sql`CREATE INDEX messages_created ON messages (created_at, message_id)`.execute(db);
       await sql`CREATE INDEX messages_content_search ON messages USING gin (content_search) WITH (fastupdate = off)`.execute(db);
-      await sql`DROP INDEX messages_owner_search, messages_owner_created`.execute(db);
+      await sql`DROP INDEX messages_chat_created, messages_owner_search, messages_owner_created`.execute(db);
       await sql`DROP TRIGGER chats_owner_to_messages ON chats`.execute(db);
       await sql`DROP TRIGGER messages_owner ON messages`.execute(db);
       await sql`DROP FUNCTION messages_follow_chat_owner(), messages_owner_of_chat()`.execute(db);

@@ -65,7 +65,8 @@ export function createSearchStore(db: Kysely<unknown>) {
       // The tsquery is a bound value, not a CTE, so the planner sees it and estimates how many
       // messages match: a common word walks the user's messages newest first (messages_owner_created)
       // until it has the candidates; a rarer one takes the user's matches from the GIN index on
-      // (owner_id, chat_id, content_search) (docs/decisions/search.md).
+      // (owner_id, content_search). The chats shared with the user are a branch of their own
+      // (docs/decisions/search.md).
       const tsq = sql`${tsqueryOf(query.terms)}::tsquery`;
       const filters: RawBuilder<unknown>[] = [];
       if (query.chatType) filters.push(sql`c.chat_type = ${query.chatType}`);
@@ -77,7 +78,23 @@ export function createSearchStore(db: Kysely<unknown>) {
       const newest = sql`ORDER BY m.created_at DESC, m.message_id DESC LIMIT ${SEARCH_CANDIDATES}`;
       // The user's own messages by their owner column alone; their chat is read only to filter by it.
       const ownChat = filters.length > 0 ? sql`JOIN chats c ON c.chat_id = m.chat_id AND ${sql.join(filters, sql` AND `)}` : sql``;
+      // The newest matches in the chats shared with the user. Those older than the user's own
+      // newest candidates cannot be among the newest: with a common word that leaves the last days
+      // of the shared chats to read (messages_chat_created). The two branches are planned apart
+      // and only the one whose condition holds runs, so a rare word still takes its few matches
+      // from the GIN index.
+      const sharedNewest = (when: RawBuilder<unknown>) => sql`
+        (SELECT m.message_id, m.created_at, m.chat_id, m.content_search
+         FROM chats c JOIN messages m ON m.chat_id = c.chat_id
+         WHERE ${onChat(query.visible.sharedWith('c'))} AND m.content_search @@ ${tsq} AND ${when}
+         ${newest})`;
       const statement = sql<SearchHit>`
+        WITH own AS MATERIALIZED (
+          SELECT m.message_id, m.created_at, m.chat_id, m.content_search
+          FROM messages m ${ownChat}
+          WHERE ${query.visible.owned('m', 'messages')} AND m.content_search @@ ${tsq}
+          ${newest}
+        )
         SELECT hit.is_title, hit.id, hit.rank, hit.created_at,
                c.chat_id, c.chat_name, c.chat_type, c.project_number, c.project_name, c.page_name,
                hit.message_id, m.role, COALESCE(m.content, c.chat_name) AS text
@@ -89,15 +106,11 @@ export function createSearchStore(db: Kysely<unknown>) {
             UNION ALL
             SELECT false, candidate.message_id, ts_rank(candidate.content_search, ${tsq}), candidate.created_at, candidate.chat_id, candidate.message_id
             FROM (
-              (SELECT m.message_id, m.created_at, m.chat_id, m.content_search
-               FROM messages m ${ownChat}
-               WHERE ${query.visible.owned('m', 'messages')} AND m.content_search @@ ${tsq}
-               ${newest})
+              SELECT * FROM own
               UNION ALL
-              (SELECT m.message_id, m.created_at, m.chat_id, m.content_search
-               FROM chats c JOIN messages m ON m.chat_id = c.chat_id
-               WHERE ${onChat(query.visible.sharedWith('c'))} AND m.content_search @@ ${tsq}
-               ${newest})
+              ${sharedNewest(sql`(SELECT count(*) FROM own) = ${SEARCH_CANDIDATES} AND m.created_at >= (SELECT min(created_at) FROM own)`)}
+              UNION ALL
+              ${sharedNewest(sql`(SELECT count(*) FROM own) < ${SEARCH_CANDIDATES}`)}
               ORDER BY created_at DESC, message_id DESC
               LIMIT ${SEARCH_CANDIDATES}
             ) AS candidate

@@ -291,6 +291,43 @@ describe('results, ranking and pages', () => {
     expect(seen.slice(0, 2)).toEqual([`${many.chat_id}-${count - 5}`, `${many.chat_id}-${count}`]);
   });
 
+  it("takes the newest matches from the user's own chats and the chats shared with them together", async () => {
+    const recipient = USERS.leila.username;
+    const sharer = USERS.omid.username;
+    const mine = await chat(recipient, { title: 'Shift log' });
+    const theirs = await chat(sharer, { title: 'Crew notes' });
+    await stack.http().patch(`/api/chats/${theirs.chat_id}`).set('Authorization', await stack.bearer(sharer)).send({ allowed_users: [recipient] }).expect(200);
+    await drained();
+    // Straight into the history (the owner column filled in as the mirror's rows get it): one of
+    // the recipient's messages a minute, and three in the shared chat, the newest of all, one
+    // among the recipient's newest and one older than those.
+    const count = SEARCH_CANDIDATES + 100;
+    const client = new pg.Client({ connectionString: stack.postgresUrl });
+    await client.connect();
+    try {
+      await client.query(
+        `INSERT INTO messages (message_id, chat_id, seq, role, content, status, created_at, mirror_version)
+         SELECT chat_id || '-' || n, chat_id, n, 'user', 'omnipresent entry ' || n, 'complete', now() - interval '1 day' + minute * interval '1 minute', 1
+         FROM (SELECT $1 AS chat_id, n, n::numeric AS minute FROM generate_series(1, $3::int) AS n
+               UNION ALL SELECT $2, n, minute FROM (VALUES (1, $3 + 0.5), (2, 300.5), (3, 50.5)) AS shared(n, minute)) AS rows`,
+        [mine.chat_id, theirs.chat_id, count],
+      );
+    } finally {
+      await client.end();
+    }
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: SearchResponse = SearchResponseSchema.parse((await search(recipient, { q: 'omnipresent', limit: 50, ...(cursor ? { cursor } : {}) })).body);
+      seen.push(...page.results.map((result) => result.message_id ?? 'title'));
+      cursor = page.next_cursor;
+    } while (cursor);
+    const newestOwn = Array.from({ length: SEARCH_CANDIDATES - 2 }, (_, index) => `${mine.chat_id}-${count - index}`);
+    expect(new Set(seen)).toEqual(new Set([`${theirs.chat_id}-1`, `${theirs.chat_id}-2`, ...newestOwn]));
+    expect(seen).toHaveLength(SEARCH_CANDIDATES);
+    expect((await find(sharer, 'omnipresent')).results.map((result) => result.message_id).sort()).toEqual([1, 2, 3].map((n) => `${theirs.chat_id}-${n}`).sort());
+  });
+
   it('filters by chat type and project', async () => {
     const projectOnly = await find(user, 'impeller', { chat_type: 'project' });
     expect(messageIds(projectOnly)).toEqual([ids.newer]);
