@@ -3,7 +3,6 @@ import { ArchiveRunResponseSchema, ErrorBodySchema, SearchResponseSchema, type C
 import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
 import { ADMIN_USERS, PROJECTS, USERS } from '@simorgh/devstack/fixtures';
 import { startTcpProxy } from '@simorgh/devstack/tcp-proxy';
-import pg from 'pg';
 import { closeDeps } from '../../deps.js';
 import { OUTBOX_KEY } from '../history/history.scripts.js';
 import { eventually, listen, postStream } from '../../test/event-stream-client.js';
@@ -58,6 +57,18 @@ async function find(user: string, q: string, extra: Record<string, string | numb
   const res = await search(user, { q, limit: 50, ...extra });
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   return SearchResponseSchema.parse(res.body);
+}
+
+/** Every page of a search, followed by its cursor: each result's message ID ('title' for a title). */
+async function everyPage(user: string, q: string): Promise<string[]> {
+  const seen: string[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: SearchResponse = SearchResponseSchema.parse((await search(user, { q, limit: 50, ...(cursor ? { cursor } : {}) })).body);
+    seen.push(...page.results.map((result) => result.message_id ?? 'title'));
+    cursor = page.next_cursor;
+  } while (cursor);
+  return seen;
 }
 
 /** The words a result marks, cut out of its snippet by the highlights. */
@@ -263,28 +274,16 @@ describe('results, ranking and pages', () => {
     // Written straight into the history, as the mirror would: one message a minute, the most
     // relevant one (the word three times) among the oldest, a less relevant one among the newest.
     const count = SEARCH_CANDIDATES + 100;
-    const client = new pg.Client({ connectionString: stack.postgresUrl });
-    await client.connect();
-    try {
-      await client.query(
-        `INSERT INTO messages (message_id, chat_id, seq, role, content, status, created_at, mirror_version)
-         SELECT $1 || '-' || n, $1, n, 'user',
-                CASE WHEN n = 10 THEN 'ubiquitous ubiquitous ubiquitous' WHEN n = $2 - 5 THEN 'ubiquitous ubiquitous, entry ' || n
-                     ELSE 'ubiquitous entry ' || n || ' of the long daily log with many more words' END,
-                'complete', now() - interval '1 day' + n * interval '1 minute', 1
-         FROM generate_series(1, $2::int) AS n`,
-        [many.chat_id, count],
-      );
-    } finally {
-      await client.end();
-    }
-    const seen: string[] = [];
-    let cursor: string | null = null;
-    do {
-      const page: SearchResponse = SearchResponseSchema.parse((await search('search.many', { q: 'ubiquitous', limit: 50, ...(cursor ? { cursor } : {}) })).body);
-      seen.push(...page.results.map((result) => result.message_id ?? 'title'));
-      cursor = page.next_cursor;
-    } while (cursor);
+    await stack.sql(
+      `INSERT INTO messages (message_id, chat_id, seq, role, content, status, created_at, mirror_version)
+       SELECT $1 || '-' || n, $1, n, 'user',
+              CASE WHEN n = 10 THEN 'ubiquitous ubiquitous ubiquitous' WHEN n = $2 - 5 THEN 'ubiquitous ubiquitous, entry ' || n
+                   ELSE 'ubiquitous entry ' || n || ' of the long daily log with many more words' END,
+              'complete', now() - interval '1 day' + n * interval '1 minute', 1
+       FROM generate_series(1, $2::int) AS n`,
+      [many.chat_id, count],
+    );
+    const seen = await everyPage('search.many', 'ubiquitous');
     const newest = Array.from({ length: SEARCH_CANDIDATES }, (_, index) => `${many.chat_id}-${count - index}`);
     expect(seen).toHaveLength(SEARCH_CANDIDATES);
     expect(new Set(seen)).toEqual(new Set(newest));
@@ -302,26 +301,14 @@ describe('results, ranking and pages', () => {
     // the recipient's messages a minute, and three in the shared chat, the newest of all, one
     // among the recipient's newest and one older than those.
     const count = SEARCH_CANDIDATES + 100;
-    const client = new pg.Client({ connectionString: stack.postgresUrl });
-    await client.connect();
-    try {
-      await client.query(
-        `INSERT INTO messages (message_id, chat_id, seq, role, content, status, created_at, mirror_version)
-         SELECT chat_id || '-' || n, chat_id, n, 'user', 'omnipresent entry ' || n, 'complete', now() - interval '1 day' + minute * interval '1 minute', 1
-         FROM (SELECT $1 AS chat_id, n, n::numeric AS minute FROM generate_series(1, $3::int) AS n
-               UNION ALL SELECT $2, n, minute FROM (VALUES (1, $3 + 0.5), (2, 300.5), (3, 50.5)) AS shared(n, minute)) AS rows`,
-        [mine.chat_id, theirs.chat_id, count],
-      );
-    } finally {
-      await client.end();
-    }
-    const seen: string[] = [];
-    let cursor: string | null = null;
-    do {
-      const page: SearchResponse = SearchResponseSchema.parse((await search(recipient, { q: 'omnipresent', limit: 50, ...(cursor ? { cursor } : {}) })).body);
-      seen.push(...page.results.map((result) => result.message_id ?? 'title'));
-      cursor = page.next_cursor;
-    } while (cursor);
+    await stack.sql(
+      `INSERT INTO messages (message_id, chat_id, seq, role, content, status, created_at, mirror_version)
+       SELECT chat_id || '-' || n, chat_id, n, 'user', 'omnipresent entry ' || n, 'complete', now() - interval '1 day' + minute * interval '1 minute', 1
+       FROM (SELECT $1 AS chat_id, n, n::numeric AS minute FROM generate_series(1, $3::int) AS n
+             UNION ALL SELECT $2, n, minute FROM (VALUES (1, $3 + 0.5), (2, 300.5), (3, 50.5)) AS shared(n, minute)) AS rows`,
+      [mine.chat_id, theirs.chat_id, count],
+    );
+    const seen = await everyPage(recipient, 'omnipresent');
     const newestOwn = Array.from({ length: SEARCH_CANDIDATES - 2 }, (_, index) => `${mine.chat_id}-${count - index}`);
     expect(new Set(seen)).toEqual(new Set([`${theirs.chat_id}-1`, `${theirs.chat_id}-2`, ...newestOwn]));
     expect(seen).toHaveLength(SEARCH_CANDIDATES);
