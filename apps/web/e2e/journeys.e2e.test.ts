@@ -515,8 +515,9 @@ describe('Simorgh Chat in Chromium, served by nginx: sharing between two people'
 
     // The owner takes the chat back: the colleague's list no longer has it at the next refresh,
     // and the chat he had open says it is not available.
+    // Reopened, the dialog names the people already on the list, not just their IDs.
     await first.page.getByRole('button', { name: 'Share', exact: true }).click();
-    await dialog.getByRole('button', { name: `Remove ${colleague.username}` }).click();
+    await dialog.getByRole('button', { name: `Remove ${colleague.displayName} (${colleague.username})` }).click();
     await dialog.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
     await dialog.getByText('Only you can see this chat.').waitFor();
     await first.page.keyboard.press('Escape');
