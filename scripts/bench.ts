@@ -370,7 +370,8 @@ async function archiveFigures(
   };
   try {
     say('  history archive: seeding 10 000 chats × 20 messages and two list users into Redis and PostgreSQL...');
-    // The list users seeded above live in Redis only (bench data, never mirrored): no backfill of them.
+    // What the bench seeds straight into Redis is seeded as if mirrored, or is never to be mirrored
+    // (the list sections' users, seeded later): no backfill pass over any of it.
     await chat.hSet('history:backfill', 'done', '1');
     const mostly = { userId: 'archive.mostly', count: 1000, messages: 2, firstSeq: 200_000, idleDays: (index: number) => (index % 10 === 0 ? 0 : 365) };
     await seedMirroredChats(chat, database, mostly);
