@@ -147,7 +147,7 @@ describe('live replies in Chromium, through nginx', () => {
     expect(tab.problems).toEqual([]);
   });
 
-  it("shows a second tab the first tab's message, the live reply, the title and a rename, and lets it stop a reply", async () => {
+  it("shows a second tab the first tab's message, the live reply, the title and a rename, lets it stop a reply, and lists a chat the first tab started", async () => {
     const api = await apiSession(running().stack.url, USERS.sara.username, FIXTURE_PASSWORD);
     const chat = await api.createChat({ chat_type: 'general' });
     const tabA = await newPage();
@@ -199,6 +199,13 @@ describe('live replies in Chromium, through nginx', () => {
     expect(stoppedB).toBe(stoppedA);
     expect(stoppedA.replace(/Stopped$/, '').trim().length).toBeLessThan(LONG_REPLY.length);
     await tabB.screenshot('live/05-second-tab-stopped-it');
+
+    // A chat started in the first tab appears in the second tab's sidebar, no reload.
+    await sidebarA.getByRole('button', { name: 'New chat', exact: true }).click();
+    await a.waitForURL((url) => url.pathname !== `/c/${encodeURIComponent(chat.chat_id)}` && url.pathname.startsWith('/c/G-'));
+    const newChatPath = new URL(a.url()).pathname;
+    await b.getByRole('navigation', { name: 'Chats' }).locator(`a[href="${newChatPath}"]`).waitFor();
+    await tabB.screenshot('live/05b-second-tab-lists-new-chat');
 
     const saved = await savedMessages(await tokenOf(USERS.sara.username), chat.chat_id);
     expect(saved.map((message) => message.status)).toEqual(['complete', 'complete', 'complete', 'stopped']);

@@ -1,9 +1,15 @@
-import { QueryClient } from '@tanstack/react-query';
+import { MutationCache, QueryClient } from '@tanstack/react-query';
 import { ApiError } from './api/client';
+import { announceChatListsChanged } from './features/chats';
 
-/** Retries only what a retry can fix: network trouble and 5xx, never a 4xx answer. */
+/**
+ * Retries only what a retry can fix: network trouble and 5xx, never a 4xx answer. Every mutation
+ * of the app changes the user's chats, so each one that succeeds tells the user's other tabs to
+ * refresh their chat lists.
+ */
 export function createQueryClient(): QueryClient {
   return new QueryClient({
+    mutationCache: new MutationCache({ onSuccess: () => announceChatListsChanged() }),
     defaultOptions: {
       queries: {
         staleTime: 30_000,

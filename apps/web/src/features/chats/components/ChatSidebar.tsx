@@ -4,6 +4,7 @@ import { Link, useNavigate, useParams } from 'react-router';
 import { useAuth, useMe } from '../../auth';
 import { useDeleteChat } from '../api/delete-chat';
 import { useChatList } from '../api/list-chats';
+import { useChatListsFromOtherTabs } from '../lists-across-tabs';
 import { useUpdateChat } from '../api/update-chat';
 import { ChatListItem } from './ChatListItem';
 import { ListLoadError } from './ListLoadError';
@@ -25,6 +26,7 @@ export function ChatSidebar({ onNewChat, onNewProjectChat, onNavigate, onSearch 
   const { user, signOut } = useAuth();
   const isAdmin = useMe().data?.is_admin === true;
   const [view, setView] = useState<ChatStatus>('active');
+  useChatListsFromOtherTabs();
 
   return (
     <nav className="sidebar-inner" aria-label="Chats">

@@ -6,6 +6,7 @@ import { queryKeys } from '../../../api/query-keys';
 import { regenerateReply } from '../api/regenerate-reply';
 import { sendMessage } from '../api/send-message';
 import { stopReply } from '../api/stop-reply';
+import { announceChatListsChanged } from '../../chats';
 import { applyChatEvent } from '../chat-events';
 import { messageCache, unsavedMessageId } from '../message-cache';
 
@@ -168,6 +169,7 @@ export function useChatStream(chatId: string) {
         // brings the new updated_at into the sidebar order.
         void queryClient.invalidateQueries({ queryKey: queryKeys.chat(chatId) });
         void queryClient.invalidateQueries({ queryKey: queryKeys.chatLists });
+        announceChatListsChanged();
         if (!finalReply) void queryClient.invalidateQueries({ queryKey: queryKeys.messages(chatId) });
       }
     },
