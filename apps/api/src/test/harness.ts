@@ -7,10 +7,14 @@ import mysql from 'mysql2/promise';
 import pg from 'pg';
 import request from 'supertest';
 import {
+  ArchiveRunResponseSchema,
   ChatResponseSchema,
   CreateChatResponseSchema,
+  ListChatsResponseSchema,
   ListMessagesResponseSchema,
   MESSAGES_PAGE_MAX,
+  type ArchiveRunRequest,
+  type ArchiveRunResponse,
   type ChatMetadata,
   type Message,
 } from '@simorgh/contracts';
@@ -20,9 +24,11 @@ import { buildDeps, closeDeps, type Clock, type Deps } from '../deps.js';
 import { loadEnv, type Env } from '../env.js';
 import { createTokenService } from '../features/auth/tokens.js';
 import { createOutboxClient, startHistoryMirror } from '../features/history/history-mirror.js';
+import { OUTBOX_KEY } from '../features/history/history.scripts.js';
 import { createLogger } from '../logger.js';
 import { createReadOnlyUser, loadTpms, startRedisSentinelSet, startRedisServer, type RedisSentinelSet, type RedisServer, type TpmsData } from '@simorgh/devstack';
 import { ADMIN_USERS, TEST_TPMS } from '@simorgh/devstack/fixtures';
+import { eventually } from './event-stream-client.js';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
 
@@ -83,6 +89,12 @@ export type TestStack = {
   chatOf: (userId: string, chatId: string) => Promise<ChatMetadata>;
   /** All of a session's messages as `userId` sees them, every page; throws unless each answers 200. */
   messagesOf: (userId: string, chatId: string) => Promise<Message[]>;
+  /** `userId`'s chat list, every status, up to 100 (through `app` if given); throws unless it answers 200. */
+  chatsOf: (userId: string, app?: Express) => Promise<ChatMetadata[]>;
+  /** Waits until the history outbox is empty: every change so far is in PostgreSQL. */
+  drained: (timeoutMs?: number) => Promise<void>;
+  /** One archive pass (POST /api/admin/archive/run as an administrator); throws unless it answers 200. */
+  runArchive: (body?: ArchiveRunRequest) => Promise<ArchiveRunResponse>;
   /**
    * The environment for an API process of its own (startApiProcess) on this stack's Redis,
    * TPMS database and PostgreSQL database, in production mode; `extra` adds or overrides.
@@ -232,6 +244,17 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
         before = page.next_before;
       } while (before !== null);
       return pages.flat();
+    },
+    chatsOf: async (userId, app = main.app) => {
+      const response = await request(app).get('/api/chats').query({ status: 'all', limit: 100 }).set('Authorization', `Bearer ${await tokenFor(userId)}`);
+      return ListChatsResponseSchema.parse(expectOk(response, 200, 'GET /api/chats')).chats;
+    },
+    drained: async (timeoutMs = 10_000) => {
+      await eventually(async () => (await main.deps.redis.chat.xLen(OUTBOX_KEY)) === 0, timeoutMs);
+    },
+    runArchive: async (body = { idle_days: 0 }) => {
+      const response = await request(main.app).post('/api/admin/archive/run').set('Authorization', `Bearer ${await tokenFor(ADMIN_USERS)}`).send(body);
+      return ArchiveRunResponseSchema.parse(expectOk(response, 200, 'POST /api/admin/archive/run'));
     },
     processEnv: (extra = {}) => {
       const { NODE_ENV: _test, LOG_LEVEL: _silent, CHATS_PER_MINUTE: _unbounded, ADMIN_USERS: _admins, ...shared } = baseEnv;

@@ -1,54 +1,30 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ArchiveRunResponseSchema, ChatResponseSchema, ListChatsResponseSchema, type ChatMetadata, type Message } from '@simorgh/contracts';
-import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
+import { ChatResponseSchema, type ChatMetadata, type Message } from '@simorgh/contracts';
 import { ADMIN_USERS, USERS } from '@simorgh/devstack/fixtures';
 import { reconcileChats } from '../../chats/chats-startup.js';
-import { eventually, listen, postStream } from '../../../test/event-stream-client.js';
-import { startTestStack, type TestStack } from '../../../test/harness.js';
+import { eventually } from '../../../test/event-stream-client.js';
+import { startServedStack, type ServedStackWithModel } from '../../../test/served-stack.js';
 import { closingOpenEnded, sampleRequest, tableRoutes } from '../../../test/route-samples.js';
 import { createHistoryService } from '../history.service.js';
-import { movedField, movedKey, OUTBOX_KEY } from '../history.scripts.js';
+import { movedField, movedKey } from '../history.scripts.js';
 import { createHistoryStore } from '../history.store.js';
 
 const arash: string = USERS.arash.username;
 
-let llm: FakeLlm;
-let stack: TestStack;
-let server: Awaited<ReturnType<typeof listen>>;
+let stack: ServedStackWithModel;
 
 beforeAll(async () => {
-  llm = await startFakeLlm({ tokenDelayMs: 1 });
-  stack = await startTestStack({ llmBaseUrl: llm.url, env: { MESSAGES_PER_MINUTE: '10000', CONCURRENT_STREAMS: '50' } });
-  server = await listen(stack.app);
+  stack = await startServedStack({ model: { tokenDelayMs: 1 }, env: { MESSAGES_PER_MINUTE: '10000', CONCURRENT_STREAMS: '50' } });
 });
 
-afterAll(async () => {
-  await server?.close();
-  await stack?.stop();
-  await llm?.stop();
-});
+afterAll(() => stack?.stop());
 
 const redis = () => stack.deps.redis.chat;
-const drained = () => eventually(async () => (await redis().xLen(OUTBOX_KEY)) === 0, 10_000);
-const send = async (chatId: string, content: string, user = arash) =>
-  postStream(`${server.url}/api/chats/${chatId}/messages`, await stack.tokenFor(user), { content });
-
-/** POST /api/admin/archive/run as an administrator. */
-async function archive(body: Record<string, unknown> = { idle_days: 0 }) {
-  const response = await stack.http().post('/api/admin/archive/run').set('Authorization', await stack.bearer(ADMIN_USERS)).send(body);
-  expect(response.status, JSON.stringify(response.body)).toBe(200);
-  return ArchiveRunResponseSchema.parse(response.body);
-}
+const send = (chatId: string, content: string, user = arash) => stack.sendMessage(user, chatId, content);
 
 /** The chat's keys in the chat DB (metadata, messages, message counter, anything else). */
 const chatKeys = async (chatId: string) => (await redis().keys(`chat:${chatId}:*`)).sort();
 const isMoved = async (chatId: string) => (await redis().hExists(movedKey(chatId), movedField(chatId))) === 1;
-
-async function listAll(user: string, query: Record<string, string> = {}) {
-  const response = await stack.http().get('/api/chats').query({ status: 'all', limit: 100, ...query }).set('Authorization', await stack.bearer(user));
-  expect(response.status).toBe(200);
-  return ListChatsResponseSchema.parse(response.body).chats;
-}
 
 const pgMessages = (chatId: string) => stack.sql<{ message_id: string; content: string }>('SELECT message_id, content FROM messages WHERE chat_id = $1 ORDER BY seq', [chatId]);
 
@@ -60,17 +36,17 @@ describe('moving idle chats out of Redis', () => {
     const pinned = await stack.createChat(user);
     await stack.http().patch(`/api/chats/${pinned.chat_id}`).set('Authorization', await stack.bearer(user)).send({ pinned: true, chat_name: 'Pinned one' }).expect(200);
     const project = await stack.createChat(user, { chat_type: 'project', project_number: '10234', page_name: 'Piping stress review' });
-    await drained();
+    await stack.drained();
 
     const before = {
-      list: await listAll(user),
+      list: await stack.chatsOf(user),
       chat: await stack.chatOf(user, chat.chat_id),
       messages: await stack.messagesOf(user, chat.chat_id),
     };
     expect(before.messages).toHaveLength(6);
     expect((await chatKeys(chat.chat_id)).length).toBeGreaterThan(0);
 
-    const result = await archive();
+    const result = await stack.runArchive();
     expect(result.archived).toBeGreaterThanOrEqual(3);
     for (const id of [chat.chat_id, pinned.chat_id, project.chat_id]) {
       expect(await chatKeys(id)).toEqual([]);
@@ -78,7 +54,7 @@ describe('moving idle chats out of Redis', () => {
     }
     expect(await stack.sql('SELECT chat_id FROM chats WHERE chat_id = $1 AND archived_from_redis', [chat.chat_id])).toHaveLength(1);
 
-    expect(await listAll(user)).toEqual(before.list);
+    expect(await stack.chatsOf(user)).toEqual(before.list);
     expect(await stack.chatOf(user, chat.chat_id)).toEqual(before.chat);
     expect(await stack.chatOf(user, project.chat_id)).toMatchObject({ chat_type: 'project', page_name: 'Piping stress review' });
     expect(await stack.messagesOf(user, chat.chat_id)).toEqual(before.messages);
@@ -103,9 +79,9 @@ describe('moving idle chats out of Redis', () => {
     const user = 'archive.sender';
     const chat = await stack.createChat(user);
     await send(chat.chat_id, 'Before the move', user);
-    await drained();
+    await stack.drained();
     const before = await stack.messagesOf(user, chat.chat_id);
-    await archive();
+    await stack.runArchive();
     expect(await chatKeys(chat.chat_id)).toEqual([]);
 
     const reply = await send(chat.chat_id, 'After the move', user);
@@ -117,7 +93,7 @@ describe('moving idle chats out of Redis', () => {
     expect(after.map((message) => message.message_id)).toEqual([1, 2, 3, 4].map((n) => `S-${chat.chat_id}-M-00${n}`));
     expect(after[2]?.content).toBe('After the move');
     expect(await redis().lLen(`chat:${chat.chat_id}:messages`)).toBe(4);
-    await drained();
+    await stack.drained();
     expect((await pgMessages(chat.chat_id)).map((message) => message.message_id)).toEqual(after.map((message) => message.message_id));
     // Active again: not moved until it is idle and mirrored, then moved again.
     expect(await stack.sql('SELECT 1 FROM chats WHERE chat_id = $1 AND NOT archived_from_redis', [chat.chat_id])).toHaveLength(1);
@@ -135,8 +111,8 @@ describe('moving idle chats out of Redis', () => {
     for (const route of routes) {
       // A chat just brought back is kept from the next move for a few seconds.
       await eventually(async () => {
-        await drained();
-        await archive();
+        await stack.drained();
+        await stack.runArchive();
         return (await chatKeys(chat.chat_id)).length === 0;
       }, 15_000);
       const sample = sampleRequest(route, { id: chat.chat_id });
@@ -150,13 +126,13 @@ describe('moving idle chats out of Redis', () => {
       if (route.name === 'generateTitle') expect(await stack.chatOf(user, chat.chat_id)).toMatchObject({ chat_name: expect.any(String) });
     }
     // Deleted: gone from both stores, the marker too.
-    await drained();
+    await stack.drained();
     expect(await isMoved(chat.chat_id)).toBe(false);
     expect(await chatKeys(chat.chat_id)).toEqual([]);
     expect(await stack.sql('SELECT 1 FROM chats WHERE chat_id = $1', [chat.chat_id])).toEqual([]);
     expect(await stack.sql('SELECT 1 FROM deleted_chats WHERE chat_id = $1', [chat.chat_id])).toHaveLength(1);
     await stack.http().get(`/api/chats/${chat.chat_id}`).set('Authorization', authorization).expect(404);
-    expect((await listAll(user)).map((listed) => listed.chat_id)).not.toContain(chat.chat_id);
+    expect((await stack.chatsOf(user)).map((listed) => listed.chat_id)).not.toContain(chat.chat_id);
   });
 
   it('never loses a message that races with the move: each chat is whole in Redis or moved, and every message is there once', async () => {
@@ -177,19 +153,19 @@ describe('moving idle chats out of Redis', () => {
     for (let round = 0; round < 16; round += 1) {
       // As if the few seconds a chat brought back is kept from the next move had passed.
       await redis().del(chats.map((chat) => `chat:${chat.chat_id}:restored`));
-      await drained();
+      await stack.drained();
       if (round % 2 === 0) {
         // Moved, then written to: the message brings the chat back.
-        moves += (await archive()).archived;
+        moves += (await stack.runArchive()).archived;
         await sendAll(round);
       } else {
         // The messages go out with the pass: each lands before the move (which then leaves the
         // chat alone), or after it and brings the chat back.
-        const [result] = await Promise.all([archive(), sendAll(round)]);
+        const [result] = await Promise.all([stack.runArchive(), sendAll(round)]);
         moves += result.archived;
       }
     }
-    await drained();
+    await stack.drained();
     expect(moves).toBeGreaterThanOrEqual(8 * chats.length);
     for (const chat of chats) {
       const keys = await chatKeys(chat.chat_id);
@@ -208,8 +184,8 @@ describe('moving idle chats out of Redis', () => {
   it('never issues an ID twice: with the counters flushed, new chats skip every moved chat, after a restart and even without one', async () => {
     const user = 'archive.counter';
     const old = await Promise.all(Array.from({ length: 3 }, () => stack.createChat(user)));
-    await drained();
-    await archive();
+    await stack.drained();
+    await stack.runArchive();
     const highest = old.map((chat) => chat.chat_id).sort().at(-1) as string;
 
     await stack.deps.redis.counters.flushDb();
@@ -219,7 +195,7 @@ describe('moving idle chats out of Redis', () => {
 
     // A restart: reconciliation raises the counters above every ID PostgreSQL knows.
     await stack.deps.redis.counters.flushDb();
-    const restarted = await stack.build({ llmBaseUrl: llm.url });
+    const restarted = await stack.build({ llmBaseUrl: stack.llm.url });
     const history = createHistoryService({
       chat: restarted.deps.redis.chat,
       db: restarted.deps.history.db,
@@ -248,21 +224,21 @@ describe('moving idle chats out of Redis', () => {
     const before = await stack.messagesOf(user, chatId);
     expect(before.map((message) => message.content)).toEqual(['An old question', 'An old answer']);
 
-    await archive();
+    await stack.runArchive();
     expect(await chatKeys(chatId)).toEqual([]);
     expect((await pgMessages(chatId)).map((message) => message.content)).toEqual(['An old question', 'An old answer']);
     expect(await stack.messagesOf(user, chatId)).toEqual(before);
-    expect((await listAll(user)).map((chat) => chat.chat_id)).toEqual([chatId]);
+    expect((await stack.chatsOf(user)).map((chat) => chat.chat_id)).toEqual([chatId]);
     // Idempotent: a second pass queues nothing again.
-    await archive();
+    await stack.runArchive();
     expect(await redis().hGet('history:backfill', 'done')).toBe('1');
   });
 
   it('changes nothing when an outbox entry older than the move is replayed', async () => {
     const user = 'archive.replay';
     const chat = await stack.createChat(user);
-    await drained();
-    await archive();
+    await stack.drained();
+    await stack.runArchive();
     const row = async () => (await stack.sql('SELECT chat_name, archived_from_redis, mirror_version::text FROM chats WHERE chat_id = $1', [chat.chat_id]))[0];
     const before = await row();
     const store = createHistoryStore(stack.deps.history.db);
@@ -277,7 +253,7 @@ describe('moving idle chats out of Redis', () => {
       await stack.http().post('/api/admin/archive/run').set('Authorization', await stack.bearer(ADMIN_USERS)).send(body).expect(400);
     }
     // The default is ARCHIVE_AFTER_DAYS (30): nothing here is that old.
-    expect(await archive({})).toEqual({ archived: 0, deleted: 0 });
+    expect(await stack.runArchive({})).toEqual({ archived: 0, deleted: 0 });
   });
 });
 
@@ -288,8 +264,8 @@ describe('memory of a moved chat', () => {
     for (let batch = 0; batch < 10; batch += 1) {
       chats.push(...(await Promise.all(Array.from({ length: 40 }, (_, index) => stack.createChat(users[index % users.length] as string)))));
     }
-    await drained();
-    await archive();
+    await stack.drained();
+    await stack.runArchive();
     for (const chat of chats.slice(0, 20)) expect(await chatKeys(chat.chat_id)).toEqual([]);
     const ids = chats.map((chat) => chat.chat_id);
     const buckets = [...new Set(ids.map(movedKey))];

@@ -1,48 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Express } from 'express';
 import request from 'supertest';
-import { ArchiveRunResponseSchema, ListChatsResponseSchema } from '@simorgh/contracts';
-import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
-import { ADMIN_USERS } from '@simorgh/devstack/fixtures';
-import { eventually, listen, postStream } from '../../../test/event-stream-client.js';
-import { startTestStack, type TestStack } from '../../../test/harness.js';
-import { movedField, movedKey, OUTBOX_KEY } from '../history.scripts.js';
+import { startServedStack, type ServedStackWithModel } from '../../../test/served-stack.js';
+import { movedField, movedKey } from '../history.scripts.js';
 
-let llm: FakeLlm;
-let stack: TestStack;
-let server: Awaited<ReturnType<typeof listen>>;
+let stack: ServedStackWithModel;
 
 beforeAll(async () => {
-  llm = await startFakeLlm({ tokenDelayMs: 1 });
-  stack = await startTestStack({ llmBaseUrl: llm.url, env: { MESSAGES_PER_MINUTE: '10000' } });
-  server = await listen(stack.app);
+  stack = await startServedStack({ model: { tokenDelayMs: 1 }, env: { MESSAGES_PER_MINUTE: '10000' } });
 });
 
-afterAll(async () => {
-  await server?.close();
-  await stack?.stop();
-  await llm?.stop();
-});
+afterAll(() => stack?.stop());
 
 const redis = () => stack.deps.redis.chat;
-const drained = () => eventually(async () => (await redis().xLen(OUTBOX_KEY)) === 0, 10_000);
 const marker = (chatId: string) => redis().hGet(movedKey(chatId), movedField(chatId));
-const send = async (chatId: string, content: string, user: string) => postStream(`${server.url}/api/chats/${chatId}/messages`, await stack.tokenFor(user), { content });
+const send = (chatId: string, content: string, user: string) => stack.sendMessage(user, chatId, content);
 
 /** Every chat of `user` moved out of Redis (a chat brought back a moment ago too). */
 async function moveAll(user: string) {
-  const ids = (await listThrough(stack.app, user)).map((chat) => chat.chat_id);
+  const ids = (await stack.chatsOf(user)).map((chat) => chat.chat_id);
   if (ids.length > 0) await redis().del(ids.map((id) => `chat:${id}:restored`));
-  await drained();
-  const response = await stack.http().post('/api/admin/archive/run').set('Authorization', await stack.bearer(ADMIN_USERS)).send({ idle_days: 0 });
-  expect(response.status, JSON.stringify(response.body)).toBe(200);
-  return ArchiveRunResponseSchema.parse(response.body);
-}
-
-async function listThrough(app: Express, user: string) {
-  const response = await request(app).get('/api/chats').query({ status: 'all', limit: 100 }).set('Authorization', await stack.bearer(user));
-  expect(response.status).toBe(200);
-  return ListChatsResponseSchema.parse(response.body).chats;
+  await stack.drained();
+  return stack.runArchive();
 }
 
 describe('the list of moved chats across API processes', () => {
@@ -51,23 +29,23 @@ describe('the list of moved chats across API processes', () => {
     const [first, second, third] = await Promise.all([1, 2, 3].map(() => stack.createChat(user)));
     if (!first || !second || !third) throw new Error('three chats');
     await moveAll(user);
-    const other = await stack.build({ llmBaseUrl: llm.url });
-    const named = async (chatId: string) => (await listThrough(other.app, user)).find((chat) => chat.chat_id === chatId);
-    expect((await listThrough(other.app, user)).map((chat) => chat.chat_id).sort()).toEqual([first, second, third].map((chat) => chat.chat_id).sort());
+    const other = await stack.build({ llmBaseUrl: stack.llm.url });
+    const named = async (chatId: string) => (await stack.chatsOf(user, other.app)).find((chat) => chat.chat_id === chatId);
+    expect((await stack.chatsOf(user, other.app)).map((chat) => chat.chat_id).sort()).toEqual([first, second, third].map((chat) => chat.chat_id).sort());
 
     const authorization = await stack.bearer(user);
     await stack.http().patch(`/api/chats/${first.chat_id}`).set('Authorization', authorization).send({ chat_name: 'Renamed through the first' }).expect(200);
     expect(await named(first.chat_id)).toMatchObject({ chat_name: 'Renamed through the first' });
 
     await stack.http().patch(`/api/chats/${second.chat_id}`).set('Authorization', authorization).send({ pinned: true }).expect(200);
-    expect((await listThrough(other.app, user))[0]).toMatchObject({ chat_id: second.chat_id, pinned: true });
+    expect((await stack.chatsOf(user, other.app))[0]).toMatchObject({ chat_id: second.chat_id, pinned: true });
 
     // Moved again at their new versions: the other process shows them as they are now, never
     // what it read of them when they were moved the first time.
     expect((await moveAll(user)).archived).toBe(2);
     expect(await marker(first.chat_id)).toMatch(/^\d+$/);
     expect(await named(first.chat_id)).toMatchObject({ chat_name: 'Renamed through the first' });
-    expect((await listThrough(other.app, user))[0]).toMatchObject({ chat_id: second.chat_id, pinned: true });
+    expect((await stack.chatsOf(user, other.app))[0]).toMatchObject({ chat_id: second.chat_id, pinned: true });
     await stack.http().patch(`/api/chats/${first.chat_id}`).set('Authorization', authorization).send({ chat_name: 'And again' }).expect(200);
     expect(await named(first.chat_id)).toMatchObject({ chat_name: 'And again' });
 
@@ -80,15 +58,15 @@ describe('the list of moved chats across API processes', () => {
     const user = 'moved.copies';
     const chat = await stack.createChat(user);
     await moveAll(user);
-    const reader = await stack.build({ llmBaseUrl: llm.url });
-    expect((await listThrough(reader.app, user))[0]).toMatchObject({ chat_id: chat.chat_id, chat_name: chat.chat_name });
+    const reader = await stack.build({ llmBaseUrl: stack.llm.url });
+    expect((await stack.chatsOf(user, reader.app))[0]).toMatchObject({ chat_id: chat.chat_id, chat_name: chat.chat_name });
     // A row changed behind the API's back, at the same version (nothing the API does changes a
     // moved chat's row without a new version): the process that read it keeps its copy, a
     // process that never did reads the row.
     await stack.sql(`UPDATE chats SET metadata = jsonb_set(metadata, '{chat_name}', '"Changed behind"') WHERE chat_id = $1`, [chat.chat_id]);
-    expect((await listThrough(reader.app, user))[0]).toMatchObject({ chat_name: chat.chat_name });
-    const fresh = await stack.build({ llmBaseUrl: llm.url, mirror: false });
-    expect((await listThrough(fresh.app, user))[0]).toMatchObject({ chat_name: 'Changed behind' });
+    expect((await stack.chatsOf(user, reader.app))[0]).toMatchObject({ chat_name: chat.chat_name });
+    const fresh = await stack.build({ llmBaseUrl: stack.llm.url, mirror: false });
+    expect((await stack.chatsOf(user, fresh.app))[0]).toMatchObject({ chat_name: 'Changed behind' });
   });
 });
 
@@ -130,7 +108,7 @@ describe('the marker of a moved chat', () => {
     await redis().hDel(movedKey(chat.chat_id), movedField(chat.chat_id));
     await redis().hSet(movedKey(chat.chat_id), chat.chat_id, `${version}:2`);
 
-    expect((await listThrough(stack.app, user)).map((listed) => listed.chat_id)).toEqual([chat.chat_id]);
+    expect((await stack.chatsOf(user)).map((listed) => listed.chat_id)).toEqual([chat.chat_id]);
     expect(await stack.chatOf(user, chat.chat_id)).toMatchObject({ chat_id: chat.chat_id, message_count: 2 });
     expect((await send(chat.chat_id, 'After the move', user)).of('done')).toHaveLength(1);
     expect(await redis().hExists(movedKey(chat.chat_id), chat.chat_id)).toBe(0);

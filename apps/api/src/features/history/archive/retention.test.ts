@@ -1,46 +1,31 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ArchiveRunResponseSchema, ListChatsResponseSchema } from '@simorgh/contracts';
-import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
-import { ADMIN_USERS } from '@simorgh/devstack/fixtures';
-import { eventually, listen, postStream } from '../../../test/event-stream-client.js';
-import { manualClock, startTestStack, type TestStack } from '../../../test/harness.js';
-import { movedField, movedKey, OUTBOX_KEY } from '../history.scripts.js';
+import { manualClock } from '../../../test/harness.js';
+import { startServedStack, type ServedStackWithModel } from '../../../test/served-stack.js';
+import { movedField, movedKey } from '../history.scripts.js';
 import { createHistoryStore } from '../history.store.js';
 
 const DAY_MS = 86_400_000;
 const clock = manualClock('2026-01-05T09:00:00.000Z');
-let llm: FakeLlm;
-let stack: TestStack;
-let server: Awaited<ReturnType<typeof listen>>;
+let stack: ServedStackWithModel;
 
 beforeAll(async () => {
-  llm = await startFakeLlm({ tokenDelayMs: 1 });
-  stack = await startTestStack({ clock, llmBaseUrl: llm.url, env: { ARCHIVE_AFTER_DAYS: '30', RETENTION_DAYS: '90' } });
-  server = await listen(stack.app);
+  stack = await startServedStack({ clock, model: { tokenDelayMs: 1 }, env: { ARCHIVE_AFTER_DAYS: '30', RETENTION_DAYS: '90' } });
 });
 
-afterAll(async () => {
-  await server?.close();
-  await stack?.stop();
-  await llm?.stop();
-});
+afterAll(() => stack?.stop());
 
 const redis = () => stack.deps.redis.chat;
-const drained = () => eventually(async () => (await redis().xLen(OUTBOX_KEY)) === 0, 10_000);
 const run = async () => {
-  await drained();
-  const response = await stack.http().post('/api/admin/archive/run').set('Authorization', await stack.bearer(ADMIN_USERS)).send({});
-  expect(response.status).toBe(200);
-  return ArchiveRunResponseSchema.parse(response.body);
+  await stack.drained();
+  return stack.runArchive({});
 };
-const listed = async (user: string) =>
-  ListChatsResponseSchema.parse((await stack.http().get('/api/chats').query({ status: 'all' }).set('Authorization', await stack.bearer(user))).body).chats.map((chat) => chat.chat_id);
+const listed = async (user: string) => (await stack.chatsOf(user)).map((chat) => chat.chat_id);
 
 describe('ARCHIVE_AFTER_DAYS and RETENTION_DAYS', () => {
   it('moves chats idle 30 days, deletes chats idle 90 days from both stores, and nothing brings them back', async () => {
     const user = 'retention.user';
     const old = await stack.createChat(user);
-    await postStream(`${server.url}/api/chats/${old.chat_id}/messages`, await stack.tokenFor(user), { content: 'An old question' });
+    await stack.sendMessage(user, old.chat_id, 'An old question');
     clock.advance(40 * DAY_MS);
     const middle = await stack.createChat(user);
     clock.advance(40 * DAY_MS);
@@ -55,7 +40,7 @@ describe('ARCHIVE_AFTER_DAYS and RETENTION_DAYS', () => {
     // Day 100: the oldest is idle over 90 days: deleted, moved as it was.
     clock.advance(20 * DAY_MS);
     expect(await run()).toEqual({ archived: 0, deleted: 1 });
-    await drained();
+    await stack.drained();
     expect(await stack.sql('SELECT 1 FROM chats WHERE chat_id = $1', [old.chat_id])).toEqual([]);
     expect(await stack.sql('SELECT 1 FROM messages WHERE chat_id = $1', [old.chat_id])).toEqual([]);
     expect(await redis().hExists(movedKey(old.chat_id), movedField(old.chat_id))).toBe(0);
@@ -66,9 +51,9 @@ describe('ARCHIVE_AFTER_DAYS and RETENTION_DAYS', () => {
     // Day 200: the other two, one moved and one still in Redis (brought back, then idle), go too.
     await stack.http().patch(`/api/chats/${middle.chat_id}`).set('Authorization', await stack.bearer(user)).send({ pinned: true }).expect(200);
     clock.advance(100 * DAY_MS);
-    await drained();
+    await stack.drained();
     expect((await run()).deleted).toBe(2);
-    await drained();
+    await stack.drained();
     for (const chat of [middle, recent]) {
       // (A chat brought back keeps a lease of a few seconds against the next move; it expires by itself.)
       expect((await redis().keys(`chat:${chat.chat_id}:*`)).filter((key) => !key.endsWith(':restored'))).toEqual([]);
