@@ -1,39 +1,31 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HealthResponseSchema, type ChatMetadata, type Message } from '@simorgh/contracts';
-import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
+import type { FakeLlm } from '@simorgh/devstack/fake-llm';
 import { ADMIN_USERS, USERS } from '@simorgh/devstack/fixtures';
 import type { Kysely } from 'kysely';
 import pg from 'pg';
 import { createHistoryDb } from '../../postgres.js';
-import { eventually, listen, postStream } from '../../test/event-stream-client.js';
-import { startTestStack, type TestStack } from '../../test/harness.js';
+import { eventually, listen, postStream, type StreamOptions } from '../../test/event-stream-client.js';
+import { startTestStack } from '../../test/harness.js';
+import { startServedStack, type ServedStackWithModel } from '../../test/served-stack.js';
 import { HISTORY_MIGRATIONS, migrateHistory } from './history.migrations.js';
 import { OUTBOX_KEY } from './history.scripts.js';
 import { createHistoryStore, type OutboxEntry } from './history.store.js';
 
 const arash: string = USERS.arash.username;
 
+let stack: ServedStackWithModel;
 let llm: FakeLlm;
-let stack: TestStack;
-let server: Awaited<ReturnType<typeof listen>>;
 
 beforeAll(async () => {
-  llm = await startFakeLlm({ tokenDelayMs: 2 });
-  stack = await startTestStack({ llmBaseUrl: llm.url, env: { MESSAGES_PER_MINUTE: '1000', CONCURRENT_STREAMS: '10' } });
-  server = await listen(stack.app);
+  stack = await startServedStack({ model: { tokenDelayMs: 2 }, env: { MESSAGES_PER_MINUTE: '1000', CONCURRENT_STREAMS: '10' } });
+  llm = stack.llm;
 });
 
-afterAll(async () => {
-  await server?.close();
-  await stack?.stop();
-  await llm?.stop();
-});
+afterAll(() => stack?.stop());
 
-const send = async (chatId: string, content: string, options: Parameters<typeof postStream>[3] = {}) =>
-  postStream(`${server.url}/api/chats/${chatId}/messages`, await stack.tokenFor(arash), { content }, options);
+const send = (chatId: string, content: string, options: StreamOptions = {}) => stack.sendMessage(arash, chatId, content, options);
 
-/** Waits until the outbox is empty: every change so far is in PostgreSQL. */
-const drained = () => eventually(async () => (await stack.deps.redis.chat.xLen(OUTBOX_KEY)) === 0, 10_000);
 
 type ChatRow = Omit<ChatMetadata, 'created_at' | 'updated_at'> & { created_at: Date; updated_at: Date };
 type MessageRow = Omit<Message, 'created_at' | 'model' | 'error' | 'usage' | 'author_id' | 'author_name'> & {
@@ -94,7 +86,7 @@ describe('the history mirror', () => {
   it('writes every kind of change to PostgreSQL: create, title, rename, pin, archive, messages, failed, stopped and regenerated replies, delete', async () => {
     const general = await stack.createChat(arash);
     const project = await stack.createChat(arash, { chat_type: 'project', project_number: '10234', page_name: 'Piping stress review' });
-    await drained();
+    await stack.drained();
     await expectMirrored(general.chat_id);
     await expectMirrored(project.chat_id);
 
@@ -102,12 +94,12 @@ describe('the history mirror', () => {
     expect((await send(general.chat_id, 'How do I size a relief valve?')).of('done')).toHaveLength(1);
     llm.setMode('failing');
     expect((await send(general.chat_id, 'And for a gas service?')).of('error').length).toBeGreaterThan(0);
-    await drained();
+    await stack.drained();
     expect((await messageRows(general.chat_id)).map((message) => message.status)).toEqual(['complete', 'complete', 'complete', 'error']);
     llm.setMode('normal');
-    const again = await postStream(`${server.url}/api/chats/${general.chat_id}/regenerate`, await stack.tokenFor(arash));
+    const again = await postStream(`${stack.url}/api/chats/${general.chat_id}/regenerate`, await stack.tokenFor(arash));
     expect(again.of('done')).toHaveLength(1);
-    await drained();
+    await stack.drained();
     await expectMirrored(general.chat_id);
     expect((await messageRows(general.chat_id)).map((message) => message.status)).toEqual(['complete', 'complete', 'complete', 'complete']);
 
@@ -123,7 +115,7 @@ describe('the history mirror', () => {
     await stopping;
     llm.configure({ tokenDelayMs: 2 });
     await eventually(async () => (await stack.messagesOf(arash, project.chat_id))[1]?.status === 'stopped', 5000);
-    await drained();
+    await stack.drained();
     await expectMirrored(project.chat_id);
 
     // Title, rename, pin, archive.
@@ -131,7 +123,7 @@ describe('the history mirror', () => {
     await stack.http().post(`/api/chats/${project.chat_id}/generate-title`).set('Authorization', authorization).send({ first_message: 'Stress analysis of a hot line' }).expect(200);
     await stack.http().patch(`/api/chats/${general.chat_id}`).set('Authorization', authorization).send({ chat_name: 'PSV sizing', pinned: true }).expect(200);
     await stack.http().patch(`/api/chats/${project.chat_id}`).set('Authorization', authorization).send({ status: 'archived' }).expect(200);
-    await drained();
+    await stack.drained();
     await expectMirrored(general.chat_id);
     await expectMirrored(project.chat_id);
     expect(await chatRow(general.chat_id)).toMatchObject({ chat_name: 'PSV sizing', pinned: true });
@@ -139,13 +131,13 @@ describe('the history mirror', () => {
 
     // Delete removes the chat and its messages.
     await stack.http().delete(`/api/chats/${general.chat_id}`).set('Authorization', authorization).expect(200);
-    await drained();
+    await stack.drained();
     expect(await chatRow(general.chat_id)).toBeUndefined();
     expect(await messageRows(general.chat_id)).toEqual([]);
   });
 
   it('reports the mirror in health: healthy with no backlog; lag and backlog for admins only', async () => {
-    await drained();
+    await stack.drained();
     const anonymous = HealthResponseSchema.parse((await stack.http().get('/api/health')).body);
     expect(anonymous.services.history).toEqual({ status: 'healthy', latency_ms: expect.any(Number) });
     const admin = HealthResponseSchema.parse((await stack.http().get('/api/health').set('Authorization', await stack.bearer(ADMIN_USERS))).body);
@@ -176,7 +168,7 @@ describe('replayed entries', () => {
 
       // Now a mirror drains the outbox.
       await quiet.build();
-      await eventually(async () => (await quiet.deps.redis.chat.xLen(OUTBOX_KEY)) === 0, 10_000);
+      await quiet.drained();
       const snapshot = async () => ({
         chats: await quiet.sql('SELECT * FROM chats ORDER BY chat_id'),
         messages: await quiet.sql('SELECT * FROM messages ORDER BY message_id'),

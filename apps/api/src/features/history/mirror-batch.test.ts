@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
+import type { FakeLlm } from '@simorgh/devstack/fake-llm';
 import { USERS } from '@simorgh/devstack/fixtures';
-import { eventually, listen, postStream } from '../../test/event-stream-client.js';
-import { startTestStack, type TestStack } from '../../test/harness.js';
+import { eventually, postStream } from '../../test/event-stream-client.js';
+import { startServedStack, type ServedStackWithModel } from '../../test/served-stack.js';
 import { createLogger } from '../../logger.js';
 import { createOutboxClient, MIRROR_BLOCK_MS, startHistoryMirror } from './history-mirror.js';
 import { migrateHistory } from './history.migrations.js';
@@ -16,26 +16,20 @@ import { createHistoryStore, readEntry, type OutboxEntry, type ReadableEntry } f
  */
 const arash: string = USERS.arash.username;
 
+let stack: ServedStackWithModel;
 let llm: FakeLlm;
-let stack: TestStack;
-let server: Awaited<ReturnType<typeof listen>>;
 
 beforeAll(async () => {
-  llm = await startFakeLlm({ tokenDelayMs: 1 });
-  stack = await startTestStack({ mirror: false, llmBaseUrl: llm.url, env: { MESSAGES_PER_MINUTE: '1000' } });
-  server = await listen(stack.app);
+  stack = await startServedStack({ mirror: false, model: { tokenDelayMs: 1 }, env: { MESSAGES_PER_MINUTE: '1000' } });
+  llm = stack.llm;
   // The mirror migrates the schema; none runs yet.
   await migrateHistory(stack.deps.history.db);
 });
 
-afterAll(async () => {
-  await server?.close();
-  await stack?.stop();
-  await llm?.stop();
-});
+afterAll(() => stack?.stop());
 
 const redis = () => stack.deps.redis.chat;
-const send = async (chatId: string, content: string) => postStream(`${server.url}/api/chats/${chatId}/messages`, await stack.tokenFor(arash), { content });
+const send = (chatId: string, content: string) => stack.sendMessage(arash, chatId, content);
 const patch = async (chatId: string, body: Record<string, unknown>) =>
   stack.http().patch(`/api/chats/${chatId}`).set('Authorization', await stack.bearer(arash)).send(body).expect(200);
 const remove = async (chatId: string) => stack.http().delete(`/api/chats/${chatId}`).set('Authorization', await stack.bearer(arash)).expect(200);
@@ -77,7 +71,7 @@ describe('a batch of outbox entries in one transaction', () => {
     llm.setMode('failing');
     expect((await send(kept.chat_id, 'And for 300#?')).of('error').length).toBeGreaterThan(0);
     llm.setMode('normal');
-    expect((await postStream(`${server.url}/api/chats/${kept.chat_id}/regenerate`, await stack.tokenFor(arash))).of('done')).toHaveLength(1);
+    expect((await postStream(`${stack.url}/api/chats/${kept.chat_id}/regenerate`, await stack.tokenFor(arash))).of('done')).toHaveLength(1);
     await patch(kept.chat_id, { status: 'archived' });
     const entries = await outboxAfter(start);
     expect(entries.filter((entry) => entry.fields.chat_id === gone.chat_id).map((entry) => entry.fields.kind)).toEqual(['chat', 'chat', 'delete']);
@@ -130,7 +124,7 @@ describe('a batch of outbox entries in one transaction', () => {
 
     // A mirror now takes them all in one read (this process ran none until now).
     await stack.build({ llmBaseUrl: llm.url });
-    await eventually(async () => (await redis().xLen(OUTBOX_KEY)) === 0, 15_000);
+    await stack.drained(15_000);
 
     expect(await chatRow(first.chat_id)).toMatchObject({ pinned: true, message_count: 2 });
     expect((await messageRows(first.chat_id)).map((row) => row.content)).toEqual((await stack.messagesOf(arash, first.chat_id)).map((message) => message.content));
@@ -173,7 +167,7 @@ describe('a batch of outbox entries in one transaction', () => {
     await outbox.connect();
     const mirror = startHistoryMirror({ redis: outbox, db: stack.deps.history.db, logger, claimIdleMs: 60_000 });
     try {
-      await eventually(async () => (await redis().xLen(OUTBOX_KEY)) === 0, 10_000);
+      await stack.drained();
       // The idle spell the scenario is about: two and a half blocking reads with nothing to read.
       await new Promise((resolve) => setTimeout(resolve, MIRROR_BLOCK_MS * 2.5));
       expect(lines).toEqual([]);

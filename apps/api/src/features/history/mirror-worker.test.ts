@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../logger.js';
-import { eventually } from '../../test/event-stream-client.js';
 import { startTestStack, type TestStack } from '../../test/harness.js';
-import { OUTBOX_KEY } from './history.scripts.js';
 import { startMirrorWorker } from './mirror-worker.js';
 
 /** The stack's own process runs no mirror: only the worker under test copies the outbox. */
@@ -12,9 +10,7 @@ beforeAll(async () => {
   stack = await startTestStack({ mirror: false });
 });
 
-afterAll(async () => {
-  await stack?.stop();
-});
+afterAll(() => stack?.stop());
 
 describe('the mirror in a worker thread', () => {
   it('migrates, copies changes made on the main thread to PostgreSQL, and ends when stopped', async () => {
@@ -23,7 +19,7 @@ describe('the mirror in a worker thread', () => {
     try {
       await worker.migrated;
       const after = await stack.createChat('worker.user');
-      await eventually(async () => (await stack.deps.redis.chat.xLen(OUTBOX_KEY)) === 0, 10_000);
+      await stack.drained();
       const rows = await stack.sql<{ chat_id: string }>('SELECT chat_id FROM chats WHERE user_id = $1 ORDER BY chat_id', ['worker.user']);
       expect(rows.map((row) => row.chat_id)).toEqual([before.chat_id, after.chat_id].sort());
     } finally {

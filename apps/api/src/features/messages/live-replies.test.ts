@@ -6,41 +6,35 @@ import {
   ListMessagesResponseSchema,
   type StreamEvent,
 } from '@simorgh/contracts';
-import { startFakeLlm, tokenize, type FakeLlm } from '@simorgh/devstack/fake-llm';
+import { tokenize, type FakeLlm } from '@simorgh/devstack/fake-llm';
 import { USERS } from '@simorgh/devstack/fixtures';
 import { eventually, followEvents, listen, postStream, type ReceivedEvent, type StreamReply } from '../../test/event-stream-client.js';
-import { startTestStack, type TestStack } from '../../test/harness.js';
+import { startServedStack, type ServedStackWithModel } from '../../test/served-stack.js';
 
 const arash: string = USERS.arash.username;
 const REPLY = 'Centrifugal pumps move liquid by turning a rotor, and the curve shows head against flow for each speed. '.repeat(3).trim();
 
+let stack: ServedStackWithModel;
 let llm: FakeLlm;
-let stack: TestStack;
-let server: Awaited<ReturnType<typeof listen>>;
 let token: string;
 
 beforeAll(async () => {
-  llm = await startFakeLlm({ tokenDelayMs: 5, reply: REPLY });
-  stack = await startTestStack({
-    llmBaseUrl: llm.url,
+  stack = await startServedStack({
+    model: { tokenDelayMs: 5, reply: REPLY },
     env: { LLM_TIMEOUT_MS: '5000', MESSAGES_PER_MINUTE: '1000', CONCURRENT_STREAMS: '10' },
   });
-  server = await listen(stack.app);
+  llm = stack.llm;
   token = await stack.tokenFor(arash);
 });
 
-afterAll(async () => {
-  await server?.close();
-  await stack?.stop();
-  await llm?.stop();
-});
+afterAll(() => stack?.stop());
 
 beforeEach(() => {
   llm.setMode('normal');
   llm.configure({ tokenDelayMs: 5, reply: REPLY });
 });
 
-const url = (chatId: string, what: 'messages' | 'events' | 'stop') => `${server.url}/api/chats/${chatId}/${what}`;
+const url = (chatId: string, what: 'messages' | 'events' | 'stop') => `${stack.url}/api/chats/${chatId}/${what}`;
 
 /** Sends a message; `closeAfter` closes the request once that many deltas arrived (a tab closed). */
 function send(chatId: string, content: string, closeAfter?: number): Promise<StreamReply> {
@@ -140,7 +134,7 @@ describe('a reply outlives its request', () => {
     const reply = send(chat.chat_id, 'What is NPSH?');
     // The reply is open (its user message stored) and the model has not answered yet.
     await eventually(async () => (await page(chat.chat_id)).messages[1]?.status === 'streaming');
-    const renamed = await fetch(`${server.url}/api/chats/${chat.chat_id}`, {
+    const renamed = await fetch(`${stack.url}/api/chats/${chat.chat_id}`, {
       method: 'PATCH',
       headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
       body: JSON.stringify({ chat_name: 'Pump suction' }),
@@ -203,13 +197,13 @@ describe('following a chat', () => {
     const chat = await stack.createChat(arash);
     // From the ID the page reflects: a rename made before the stream is open still arrives (replayed).
     const events = follow(chat.chat_id, { lastEventId: (await page(chat.chat_id)).last_event_id, until: (event) => event.type === 'chat_deleted' });
-    const patched = await fetch(`${server.url}/api/chats/${chat.chat_id}`, {
+    const patched = await fetch(`${stack.url}/api/chats/${chat.chat_id}`, {
       method: 'PATCH',
       headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
       body: JSON.stringify({ chat_name: 'Pump curves', pinned: true }),
     });
     expect(patched.status).toBe(200);
-    const deleted = await fetch(`${server.url}/api/chats/${chat.chat_id}`, { method: 'DELETE', headers: { Authorization: `Bearer ${token}` } });
+    const deleted = await fetch(`${stack.url}/api/chats/${chat.chat_id}`, { method: 'DELETE', headers: { Authorization: `Bearer ${token}` } });
     expect(deleted.status).toBe(200);
     const received = await events;
     expect(received.events.map(({ event }) => event.type)).toEqual(['chat_updated', 'chat_deleted']);
@@ -279,7 +273,7 @@ describe('ending a reply early', () => {
     const reply = send(chat.chat_id, 'Delete me while you answer');
     await eventually(async () => ((await page(chat.chat_id)).messages[1]?.content.length ?? 0) > 0);
     const watcher = follow(chat.chat_id, { lastEventId: (await page(chat.chat_id)).last_event_id, until: (event) => event.type === 'chat_deleted' });
-    await fetch(`${server.url}/api/chats/${chat.chat_id}`, { method: 'DELETE', headers: { Authorization: `Bearer ${token}` } });
+    await fetch(`${stack.url}/api/chats/${chat.chat_id}`, { method: 'DELETE', headers: { Authorization: `Bearer ${token}` } });
     expect((await watcher).events.at(-1)?.event.type).toBe('chat_deleted');
     const ended = await reply;
     expect(ended.of('error')[0]?.detail).toBe('This conversation was deleted.');

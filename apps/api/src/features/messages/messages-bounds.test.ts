@@ -1,33 +1,27 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorBodySchema, formatMessageId, ListMessagesResponseSchema, type Message } from '@simorgh/contracts';
-import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
+import type { FakeLlm } from '@simorgh/devstack/fake-llm';
 import { USERS } from '@simorgh/devstack/fixtures';
 import { listen, postStream } from '../../test/event-stream-client.js';
-import { startTestStack, type TestStack } from '../../test/harness.js';
+import { startServedStack, type ServedStackWithModel } from '../../test/served-stack.js';
 import { messageSeqKey, messagesKey, streamLockKey } from './messages.scripts.js';
 import { HISTORY_MAX_MESSAGES } from './messages.service.js';
 
 const arash: string = USERS.arash.username;
 
+let stack: ServedStackWithModel;
 let llm: FakeLlm;
-let stack: TestStack;
-let server: Awaited<ReturnType<typeof listen>>;
 
 beforeAll(async () => {
-  llm = await startFakeLlm({ tokenDelayMs: 0 });
-  stack = await startTestStack({
-    llmBaseUrl: llm.url,
+  stack = await startServedStack({
+    model: { tokenDelayMs: 0 },
     env: { MESSAGES_PER_MINUTE: '10000', CONCURRENT_STREAMS: '10', MAX_MESSAGES_PER_CHAT: '100000' },
   });
-  server = await listen(stack.app);
+  llm = stack.llm;
 });
 
-afterAll(async () => {
-  await server?.close();
-  await stack?.stop();
-  await llm?.stop();
-});
+afterAll(() => stack?.stop());
 
 const storedMessage = (chatId: string, seq: number | null, index: number): string =>
   JSON.stringify({
@@ -213,7 +207,7 @@ describe('the cost of opening a reply', () => {
     const times: number[] = [];
     for (let index = 0; index < sends; index += 1) {
       await redis.sendCommand(['SLOWLOG', 'RESET']);
-      const reply = await postStream(`${server.url}/api/chats/${chatId}/messages`, token, { content: `question ${index}` });
+      const reply = await postStream(`${stack.url}/api/chats/${chatId}/messages`, token, { content: `question ${index}` });
       expect(reply.status).toBe(200);
       const log = (await redis.sendCommand(['SLOWLOG', 'GET', '1000'])) as Array<[number, number, number, string[]]>;
       // The script that declares the chat's reply lock as its second key opens the reply.
@@ -239,7 +233,7 @@ describe('the cost of opening a reply', () => {
       // alternate so drift hits both alike.
       const token = await stack.tokenFor(arash);
       for (const chat of [short, long]) {
-        expect((await postStream(`${server.url}/api/chats/${chat.chat_id}/messages`, token, { content: 'warm up' })).status).toBe(200);
+        expect((await postStream(`${stack.url}/api/chats/${chat.chat_id}/messages`, token, { content: 'warm up' })).status).toBe(200);
       }
       const shortTimes: number[] = [];
       const longTimes: number[] = [];

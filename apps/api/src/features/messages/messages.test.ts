@@ -4,33 +4,27 @@ import {
   MESSAGE_CONTENT_MAX,
   PLACEHOLDER_TITLE,
 } from '@simorgh/contracts';
-import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
-import { listen, postStream } from '../../test/event-stream-client.js';
+import type { FakeLlm } from '@simorgh/devstack/fake-llm';
+import { postStream } from '../../test/event-stream-client.js';
 import { PROJECTS, USERS } from '@simorgh/devstack/fixtures';
-import { startTestStack, type TestStack } from '../../test/harness.js';
+import { startServedStack, type ServedStackWithModel } from '../../test/served-stack.js';
 
 const arash: string = USERS.arash.username;
 const sara: string = USERS.sara.username;
 
+let stack: ServedStackWithModel;
 let llm: FakeLlm;
-let stack: TestStack;
-let server: Awaited<ReturnType<typeof listen>>;
 
 beforeAll(async () => {
-  llm = await startFakeLlm({ tokenDelayMs: 2 });
-  stack = await startTestStack({
-    llmBaseUrl: llm.url,
+  stack = await startServedStack({
+    model: { tokenDelayMs: 2 },
     env: { MESSAGES_PER_MINUTE: '1000', CONCURRENT_STREAMS: '10' },
     appOptions: { heartbeatMs: 50, messages: { titleWaitMs: 2000 } },
   });
-  server = await listen(stack.app);
+  llm = stack.llm;
 });
 
-afterAll(async () => {
-  await server?.close();
-  await stack?.stop();
-  await llm?.stop();
-});
+afterAll(() => stack?.stop());
 
 beforeEach(() => {
   llm.setMode('normal');
@@ -39,9 +33,7 @@ beforeEach(() => {
 
 const newChat = (userId: string, body?: Record<string, unknown>) => stack.createChat(userId, body);
 
-async function send(userId: string, chatId: string, content: string) {
-  return postStream(`${server.url}/api/chats/${chatId}/messages`, await stack.tokenFor(userId), { content });
-}
+const send = (userId: string, chatId: string, content: string) => stack.sendMessage(userId, chatId, content);
 
 const messagesOf = (userId: string, chatId: string) => stack.messagesOf(userId, chatId);
 const chatOf = (userId: string, chatId: string) => stack.chatOf(userId, chatId);
@@ -221,7 +213,7 @@ describe('POST /api/chats/:id/regenerate', () => {
     const oldReply = first.of('assistant_message')[0]?.message;
     llm.configure({ reply: 'About 0.045 mm for new commercial steel pipe.' });
 
-    const again = await postStream(`${server.url}/api/chats/${chat.chat_id}/regenerate`, await stack.tokenFor(arash));
+    const again = await postStream(`${stack.url}/api/chats/${chat.chat_id}/regenerate`, await stack.tokenFor(arash));
     expect(again.status).toBe(200);
     expect(again.of('user_message')).toEqual([]);
     const newReply = again.of('assistant_message')[0]?.message;
@@ -244,14 +236,14 @@ describe('POST /api/chats/:id/regenerate', () => {
       JSON.stringify({ role: 'user', content: 'Left unanswered', created_at: new Date().toISOString() }),
     );
     await stack.deps.redis.chat.set(`chat:${chat.chat_id}:message_seq`, '1');
-    const again = await postStream(`${server.url}/api/chats/${chat.chat_id}/regenerate`, await stack.tokenFor(arash));
+    const again = await postStream(`${stack.url}/api/chats/${chat.chat_id}/regenerate`, await stack.tokenFor(arash));
     expect(again.of('assistant_message')[0]?.message.message_id).toBe(`S-${chat.chat_id}-M-002`);
     expect((await chatOf(arash, chat.chat_id)).message_count).toBe(2);
   });
 
   it('refuses a chat without messages (409)', async () => {
     const chat = await newChat(arash);
-    const again = await postStream(`${server.url}/api/chats/${chat.chat_id}/regenerate`, await stack.tokenFor(arash));
+    const again = await postStream(`${stack.url}/api/chats/${chat.chat_id}/regenerate`, await stack.tokenFor(arash));
     expect(again.status).toBe(409);
     expect(ErrorBodySchema.parse(again.json).code).toBe('conflict');
   });

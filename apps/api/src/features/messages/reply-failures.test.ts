@@ -8,31 +8,25 @@ import {
 } from '@simorgh/contracts';
 import request from 'supertest';
 import type { Express } from 'express';
-import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
-import { eventually, listen, postStream } from '../../test/event-stream-client.js';
+import type { FakeLlm } from '@simorgh/devstack/fake-llm';
+import { eventually, listen, type StreamOptions } from '../../test/event-stream-client.js';
 import { USERS } from '@simorgh/devstack/fixtures';
-import { startTestStack, type TestStack } from '../../test/harness.js';
+import { startServedStack, type ServedStackWithModel } from '../../test/served-stack.js';
 
 const arash: string = USERS.arash.username;
 
+let stack: ServedStackWithModel;
 let llm: FakeLlm;
-let stack: TestStack;
-let server: Awaited<ReturnType<typeof listen>>;
 
 beforeAll(async () => {
-  llm = await startFakeLlm({ tokenDelayMs: 2 });
-  stack = await startTestStack({
-    llmBaseUrl: llm.url,
+  stack = await startServedStack({
+    model: { tokenDelayMs: 2 },
     env: { LLM_TIMEOUT_MS: '1000', MESSAGES_PER_MINUTE: '1000', CONCURRENT_STREAMS: '10' },
   });
-  server = await listen(stack.app);
+  llm = stack.llm;
 });
 
-afterAll(async () => {
-  await server?.close();
-  await stack?.stop();
-  await llm?.stop();
-});
+afterAll(() => stack?.stop());
 
 beforeEach(() => {
   llm.setMode('normal');
@@ -41,9 +35,8 @@ beforeEach(() => {
 
 const newChat = (userId = arash, app?: Express) => stack.createChat(userId, undefined, app);
 
-async function send(chatId: string, content: string, options: Parameters<typeof postStream>[3] & { userId?: string; url?: string } = {}) {
-  return postStream(`${options.url ?? server.url}/api/chats/${chatId}/messages`, await stack.tokenFor(options.userId ?? arash), { content }, options);
-}
+const send = (chatId: string, content: string, { userId = arash, ...options }: StreamOptions & { userId?: string; url?: string } = {}) =>
+  stack.sendMessage(userId, chatId, content, options);
 
 const messagesOf = (chatId: string, userId = arash) => stack.messagesOf(userId, chatId);
 const chatOf = (chatId: string, userId = arash) => stack.chatOf(userId, chatId);

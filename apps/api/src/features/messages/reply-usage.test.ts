@@ -1,36 +1,28 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MessageUsageSchema, type Message } from '@simorgh/contracts';
-import { fakeUsage, startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
+import { fakeUsage, type FakeLlm } from '@simorgh/devstack/fake-llm';
 import { USERS } from '@simorgh/devstack/fixtures';
-import { eventually, listen, postStream } from '../../test/event-stream-client.js';
-import { startTestStack, type TestStack } from '../../test/harness.js';
-import { OUTBOX_KEY } from '../history/history.scripts.js';
+import { eventually, postStream, type StreamOptions } from '../../test/event-stream-client.js';
+import { startServedStack, type ServedStackWithModel } from '../../test/served-stack.js';
 
 const arash: string = USERS.arash.username;
 
+let stack: ServedStackWithModel;
 let llm: FakeLlm;
-let stack: TestStack;
-let server: Awaited<ReturnType<typeof listen>>;
 
 beforeAll(async () => {
-  llm = await startFakeLlm({ tokenDelayMs: 2 });
-  stack = await startTestStack({ llmBaseUrl: llm.url, env: { MESSAGES_PER_MINUTE: '1000', CONCURRENT_STREAMS: '10' } });
-  server = await listen(stack.app);
+  stack = await startServedStack({ model: { tokenDelayMs: 2 }, env: { MESSAGES_PER_MINUTE: '1000', CONCURRENT_STREAMS: '10' } });
+  llm = stack.llm;
 });
 
-afterAll(async () => {
-  await server?.close();
-  await stack?.stop();
-  await llm?.stop();
-});
+afterAll(() => stack?.stop());
 
 beforeEach(() => {
   llm.setMode('normal');
   llm.configure({ tokenDelayMs: 2, sendUsage: true });
 });
 
-const send = async (chatId: string, content: string, options: Parameters<typeof postStream>[3] = {}) =>
-  postStream(`${server.url}/api/chats/${chatId}/messages`, await stack.tokenFor(arash), { content }, options);
+const send = (chatId: string, content: string, options: StreamOptions = {}) => stack.sendMessage(arash, chatId, content, options);
 
 const chatRequest = (content: string) => llm.waitForRequest((item) => item.kind === 'chat' && item.messages.at(-1)?.content === content);
 
@@ -42,7 +34,7 @@ const estimate = (prompt: Array<{ content: string }>, completion: string) => ({
 
 type UsageRow = { message_id: string; role: string; prompt_tokens: number | null; completion_tokens: number | null; usage_model: string | null; usage_estimated: boolean | null };
 const usageRows = async (chatId: string) => {
-  await eventually(async () => (await stack.deps.redis.chat.xLen(OUTBOX_KEY)) === 0, 10_000);
+  await stack.drained();
   return stack.sql<UsageRow>('SELECT message_id, role, prompt_tokens, completion_tokens, usage_model, usage_estimated FROM messages WHERE chat_id = $1 ORDER BY seq', [chatId]);
 };
 
@@ -125,7 +117,7 @@ describe('token usage per reply', () => {
     const chat = await stack.createChat(arash);
     await send(chat.chat_id, 'Pick a pump for 50 m3/h');
     llm.configure({ sendUsage: false });
-    const regenerated = await postStream(`${server.url}/api/chats/${chat.chat_id}/regenerate`, await stack.tokenFor(arash), undefined);
+    const regenerated = await postStream(`${stack.url}/api/chats/${chat.chat_id}/regenerate`, await stack.tokenFor(arash), undefined);
     const reply = regenerated.of('assistant_message')[0]?.message;
     expect(reply?.message_id).toBe(`S-${chat.chat_id}-M-002`);
     expect(reply?.usage?.estimated).toBe(true);

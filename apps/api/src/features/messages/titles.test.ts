@@ -4,33 +4,27 @@ import {
   GenerateTitleResponseSchema,
   PLACEHOLDER_TITLE,
 } from '@simorgh/contracts';
-import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
+import type { FakeLlm } from '@simorgh/devstack/fake-llm';
 import { eventually, listen, postStream, type StreamReply } from '../../test/event-stream-client.js';
 import { PROJECTS, USERS } from '@simorgh/devstack/fixtures';
-import { startTestStack, type TestStack } from '../../test/harness.js';
+import { startServedStack, type ServedStackWithModel } from '../../test/served-stack.js';
 
 const arash: string = USERS.arash.username;
 const SLOW_TITLE_MS = 1500;
 
+let stack: ServedStackWithModel;
 let llm: FakeLlm;
-let stack: TestStack;
-let server: Awaited<ReturnType<typeof listen>>;
 
 beforeAll(async () => {
-  llm = await startFakeLlm({ tokenDelayMs: 2 });
-  stack = await startTestStack({
-    llmBaseUrl: llm.url,
+  stack = await startServedStack({
+    model: { tokenDelayMs: 2 },
     env: { MESSAGES_PER_MINUTE: '1000', CONCURRENT_STREAMS: '10' },
     appOptions: { messages: { titleWaitMs: 3000 } },
   });
-  server = await listen(stack.app);
+  llm = stack.llm;
 });
 
-afterAll(async () => {
-  await server?.close();
-  await stack?.stop();
-  await llm?.stop();
-});
+afterAll(() => stack?.stop());
 
 beforeEach(() => {
   llm.setMode('normal');
@@ -39,9 +33,7 @@ beforeEach(() => {
 
 const newChat = (body?: Record<string, unknown>) => stack.createChat(arash, body);
 
-async function send(chatId: string, content: string, url = server.url) {
-  return postStream(`${url}/api/chats/${chatId}/messages`, await stack.tokenFor(arash), { content });
-}
+const send = (chatId: string, content: string, url = stack.url) => stack.sendMessage(arash, chatId, content, { url });
 
 async function nameOf(chatId: string) {
   return (await stack.chatOf(arash, chatId)).chat_name;
@@ -68,7 +60,7 @@ describe('automatic titles', () => {
     const titleRequest = () => llm.requests.find((item) => item.kind === 'title' && item.messages.at(-1)?.content === content);
     // What the model server had done with the title when the first token reached the client.
     let titleAtFirstDelta: 'not asked' | 'pending' | 'answered' | undefined;
-    const reply = await postStream(`${server.url}/api/chats/${chat.chat_id}/messages`, await stack.tokenFor(arash), { content }, {
+    const reply = await stack.sendMessage(arash, chat.chat_id, content, {
       onEvent: (event) => {
         if (event.type !== 'delta' || titleAtFirstDelta !== undefined) return;
         const request = titleRequest();
