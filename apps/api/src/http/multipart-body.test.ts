@@ -1,30 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorBodySchema } from '@simorgh/contracts';
-import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
 import { USERS } from '@simorgh/devstack/fixtures';
-import { listen } from '../test/event-stream-client.js';
-import { startTestStack, type TestStack } from '../test/harness.js';
+import { startServedStack, type ServedStackWithModel } from '../test/served-stack.js';
 import { BODY_LIMIT } from './body-limit.js';
 
-let llm: FakeLlm;
-let stack: TestStack;
-let server: Awaited<ReturnType<typeof listen>>;
+let stack: ServedStackWithModel;
 let token = '';
 let chatId = '';
 
 beforeAll(async () => {
-  llm = await startFakeLlm({ tokenDelayMs: 0 });
-  stack = await startTestStack({ llmBaseUrl: llm.url });
-  server = await listen(stack.app);
+  stack = await startServedStack({ model: { tokenDelayMs: 0 } });
   token = await stack.tokenFor(USERS.arash.username);
   chatId = (await stack.createChat(USERS.arash.username)).chat_id;
 });
 
-afterAll(async () => {
-  await server?.close();
-  await stack?.stop();
-  await llm?.stop();
-});
+afterAll(() => stack?.stop());
 
 const BOUNDARY = 'simorgh-test-boundary';
 
@@ -42,7 +32,7 @@ function multipart(fields: Array<[string, string]>, file?: { name: string; bytes
 /** POSTs the form to generate-title; `chunked` sends it without a Content-Length, in pieces. */
 async function post(body: Buffer, options: { chunked?: boolean } = {}) {
   const headers = { Authorization: `Bearer ${token}`, 'Content-Type': `multipart/form-data; boundary=${BOUNDARY}` };
-  const url = `${server.url}/api/chats/${chatId}/generate-title`;
+  const url = `${stack.url}/api/chats/${chatId}/generate-title`;
   if (!options.chunked) return fetch(url, { method: 'POST', headers, body });
   const stream = new ReadableStream<Uint8Array>({
     start(controller) {
@@ -64,10 +54,10 @@ describe('multipart bodies on generate-title', () => {
 
   it('answers 413 with the error body for 200 KB spread over many small fields, declared or chunked', async () => {
     expect(oversized.length).toBeGreaterThan(BODY_LIMIT * 3);
-    const titles = llm.requests.length;
+    const titles = stack.llm.requests.length;
     await expectTooLarge(await post(oversized));
     await expectTooLarge(await post(oversized, { chunked: true }));
-    expect(llm.requests.length).toBe(titles);
+    expect(stack.llm.requests.length).toBe(titles);
   });
 
   it('answers 413 for one field, or one file, over the body limit', async () => {
@@ -81,7 +71,7 @@ describe('multipart bodies on generate-title', () => {
   });
 
   it('still reads a form under the limit, and keeps serving after the refusals', async () => {
-    llm.configure({ titleReply: 'Relief Valve Sizing' });
+    stack.llm.configure({ titleReply: 'Relief Valve Sizing' });
     const response = await post(multipart([['first_message', 'How do I size a relief valve?'], ['note', 'n'.repeat(20_000)]]), { chunked: true });
     expect(response.status).toBe(200);
     expect(((await response.json()) as { title: string }).title).toBe('Relief Valve Sizing');

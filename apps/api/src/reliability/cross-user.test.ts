@@ -12,32 +12,26 @@ import {
   SearchResponseSchema,
   type ChatMetadata,
 } from '@simorgh/contracts';
-import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
-import { eventually, listen, postStream } from '../test/event-stream-client.js';
+import type { FakeLlm } from '@simorgh/devstack/fake-llm';
+import { eventually, postStream } from '../test/event-stream-client.js';
 import { PROJECTS, USERS } from '@simorgh/devstack/fixtures';
-import { startTestStack, type TestStack } from '../test/harness.js';
+import { startServedStack, type ServedStackWithModel } from '../test/served-stack.js';
 import { pathParamsOf, sampleRequest, tableRoutes } from '../test/route-samples.js';
 
+let stack: ServedStackWithModel;
 let llm: FakeLlm;
-let stack: TestStack;
-let server: Awaited<ReturnType<typeof listen>>;
 const owner = USERS.arash.username;
 // Sara may use the refinery project too: only session ownership stands between her and these.
 const intruder = USERS.sara.username;
 
 beforeAll(async () => {
-  llm = await startFakeLlm({ tokenDelayMs: 0 });
-  stack = await startTestStack({ llmBaseUrl: llm.url, env: { MESSAGES_PER_MINUTE: '1000', CONCURRENT_STREAMS: '20' } });
-  server = await listen(stack.app);
+  stack = await startServedStack({ model: { tokenDelayMs: 0 }, env: { MESSAGES_PER_MINUTE: '1000', CONCURRENT_STREAMS: '20' } });
+  llm = stack.llm;
 });
-afterAll(async () => {
-  await server?.close();
-  await stack?.stop();
-  await llm?.stop();
-});
+afterAll(() => stack?.stop());
 
 async function create(user: string, body: object): Promise<ChatMetadata> {
-  const res = await fetch(`${server.url}/api/chats`, {
+  const res = await fetch(`${stack.url}/api/chats`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${await stack.tokenFor(user)}`, 'Content-Type': 'application/json' },
     body: JSON.stringify(body),
@@ -83,12 +77,12 @@ describe("another user's sessions", () => {
     await stack.deps.redis.chat.set(`chat:${legacyId}:metadata`, JSON.stringify({ user_id: owner, chat_name: 'Legacy notes', created_at: '2023-05-01T08:00:00Z' }));
     await stack.deps.redis.chat.zAdd(`user:${owner}:chats`, { score: Date.parse('2023-05-01T08:00:00Z'), value: legacyId });
     for (const chat of [mine[0], mine[2]]) {
-      const reply = await postStream(`${server.url}/api/chats/${chat?.chat_id}/messages`, ownerToken, { content: 'Pump NPSH margin?' });
+      const reply = await postStream(`${stack.url}/api/chats/${chat?.chat_id}/messages`, ownerToken, { content: 'Pump NPSH margin?' });
       expect(reply.events.at(-1)?.event.type).toBe('done');
     }
     // The automatic title may land just after the stream ends; wait for it so the snapshot is stable.
     await eventually(async () => {
-      const res = await fetch(`${server.url}/api/chats/${mine[0]?.chat_id}`, { headers: { Authorization: `Bearer ${ownerToken}` } });
+      const res = await fetch(`${stack.url}/api/chats/${mine[0]?.chat_id}`, { headers: { Authorization: `Bearer ${ownerToken}` } });
       return ChatResponseSchema.parse(await res.json()).chat.chat_name !== PLACEHOLDER_TITLE;
     });
 
@@ -96,8 +90,8 @@ describe("another user's sessions", () => {
       Promise.all(
         [...mine.map((chat) => chat.chat_id), legacyId].map(async (id) => {
           const headers = { Authorization: `Bearer ${ownerToken}` };
-          const chat = await fetch(`${server.url}/api/chats/${id}`, { headers });
-          const messages = await fetch(`${server.url}/api/chats/${id}/messages`, { headers });
+          const chat = await fetch(`${stack.url}/api/chats/${id}`, { headers });
+          const messages = await fetch(`${stack.url}/api/chats/${id}/messages`, { headers });
           return { chat: ChatResponseSchema.parse(await chat.json()).chat, messages: ListMessagesResponseSchema.parse(await messages.json()).messages };
         }),
       );
@@ -112,7 +106,7 @@ describe("another user's sessions", () => {
       const results = await Promise.all(
         probes.map(async (id) => {
           const { method, path, body } = sampleRequest(route, { id });
-          const res = await fetch(`${server.url}${path}`, {
+          const res = await fetch(`${stack.url}${path}`, {
             method,
             headers: { Authorization: `Bearer ${intruderToken}`, 'Content-Type': 'application/json' },
             ...(body ? { body } : {}),
@@ -131,12 +125,12 @@ describe("another user's sessions", () => {
     // Nothing changed, nothing was sent to the model, nothing leaked into her list.
     expect(await snapshot()).toEqual(before);
     expect(llm.requests.length).toBe(upstreamBefore);
-    const list = await fetch(`${server.url}/api/chats?status=all&limit=100`, { headers: { Authorization: `Bearer ${intruderToken}` } });
+    const list = await fetch(`${stack.url}/api/chats?status=all&limit=100`, { headers: { Authorization: `Bearer ${intruderToken}` } });
     expect(ListChatsResponseSchema.parse(await list.json()).chats.map((chat) => chat.chat_id)).toEqual([hers.chat_id]);
     // Search: whatever words of the owner's titles, pages, messages and replies (or IDs) she
     // types, nothing of his comes back, though the same queries find his chats for him.
     const searchAs = async (token: string, q: string) => {
-      const res = await fetch(`${server.url}/api/search?${new URLSearchParams({ q, limit: '50' })}`, { headers: { Authorization: `Bearer ${token}` } });
+      const res = await fetch(`${stack.url}/api/search?${new URLSearchParams({ q, limit: '50' })}`, { headers: { Authorization: `Bearer ${token}` } });
       expect(res.status, q).toBe(200);
       return SearchResponseSchema.parse(await res.json()).results;
     };
@@ -148,7 +142,7 @@ describe("another user's sessions", () => {
     }
 
     // Her own session between them still works for her.
-    const own = await fetch(`${server.url}/api/chats/${hers.chat_id}`, { headers: { Authorization: `Bearer ${intruderToken}` } });
+    const own = await fetch(`${stack.url}/api/chats/${hers.chat_id}`, { headers: { Authorization: `Bearer ${intruderToken}` } });
     expect(own.status).toBe(200);
   }, 60_000);
 });
@@ -164,7 +158,7 @@ describe('the roles around a shared chat', () => {
 
   async function call(route: (typeof CHAT_ROUTES)[number], id: string, token: string) {
     const { method, path, body } = sampleRequest(route, { id });
-    const res = await fetch(`${server.url}${path}`, {
+    const res = await fetch(`${stack.url}${path}`, {
       method,
       headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
       ...(body ? { body } : {}),
@@ -178,7 +172,7 @@ describe('the roles around a shared chat', () => {
   }
 
   async function patch(id: string, body: object) {
-    const res = await fetch(`${server.url}/api/chats/${id}`, {
+    const res = await fetch(`${stack.url}/api/chats/${id}`, {
       method: 'PATCH',
       headers: { Authorization: `Bearer ${await stack.tokenFor(owner)}`, 'Content-Type': 'application/json' },
       body: JSON.stringify(body),
@@ -197,7 +191,7 @@ describe('the roles around a shared chat', () => {
     const general = await create(owner, { chat_type: 'general' });
     await patch(general.chat_id, { allowed_users: [leila] });
     for (const chat of [shared, closed, general]) {
-      const reply = await postStream(`${server.url}/api/chats/${chat.chat_id}/messages`, ownerToken, { content: 'Relief load for the flare?' });
+      const reply = await postStream(`${stack.url}/api/chats/${chat.chat_id}/messages`, ownerToken, { content: 'Relief load for the flare?' });
       expect(reply.events.at(-1)?.event.type).toBe('done');
     }
     await eventually(async () => (await stack.chatOf(owner, general.chat_id)).chat_name !== PLACEHOLDER_TITLE);
@@ -209,7 +203,7 @@ describe('the roles around a shared chat', () => {
     } finally {
       await admin.end();
     }
-    const invalidated = await fetch(`${server.url}/api/admin/tpms-cache/invalidate`, {
+    const invalidated = await fetch(`${stack.url}/api/admin/tpms-cache/invalidate`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${await stack.tokenFor(USERS.admin.username)}`, 'Content-Type': 'application/json' },
       body: JSON.stringify({ project_number: refinery, user_id: omid }),
@@ -272,6 +266,6 @@ describe('the roles around a shared chat', () => {
       const result = await call(route, general.chat_id, ownerToken);
       expect(result.status, `owner: ${result.label}`).toBe(200);
     }
-    expect((await fetch(`${server.url}/api/chats/${general.chat_id}`, { headers: { Authorization: `Bearer ${ownerToken}` } })).status).toBe(404);
+    expect((await fetch(`${stack.url}/api/chats/${general.chat_id}`, { headers: { Authorization: `Bearer ${ownerToken}` } })).status).toBe(404);
   }, 90_000);
 });

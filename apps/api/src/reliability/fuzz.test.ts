@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { CreateChatResponseSchema, ErrorBodySchema, routeUrl } from '@simorgh/contracts';
-import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
-import { listen, parseEventStream } from '../test/event-stream-client.js';
+import { parseEventStream } from '../test/event-stream-client.js';
 import { PROJECTS, USERS } from '@simorgh/devstack/fixtures';
-import { startTestStack, type TestStack } from '../test/harness.js';
+import { startServedStack, type ServedStackWithModel } from '../test/served-stack.js';
 import { bodyFieldsOf, ENDS_SIGN_IN, pathParamsOf, sampleRequest, tableRoutes, type TableRoute } from '../test/route-samples.js';
 
 /**
@@ -12,9 +11,7 @@ import { bodyFieldsOf, ENDS_SIGN_IN, pathParamsOf, sampleRequest, tableRoutes, t
  * parameters, query strings and headers, on every endpoint. The properties: never a 5xx, every
  * 4xx is the one error body, every other answer is JSON or a well-formed event stream.
  */
-let llm: FakeLlm;
-let stack: TestStack;
-let server: Awaited<ReturnType<typeof listen>>;
+let stack: ServedStackWithModel;
 let token: string;
 let adminToken: string;
 /** For the routes that end the sign-in they are called with, so `token` stays valid. */
@@ -23,34 +20,28 @@ let ownChat: string;
 const RUNS = 100;
 
 beforeAll(async () => {
-  llm = await startFakeLlm({ tokenDelayMs: 0 });
-  stack = await startTestStack({
-    llmBaseUrl: llm.url,
+  stack = await startServedStack({
+    model: { tokenDelayMs: 0 },
     env: { MESSAGES_PER_MINUTE: '10000', CONCURRENT_STREAMS: '50', LLM_TIMEOUT_MS: '2000' },
   });
-  server = await listen(stack.app);
   token = await stack.tokenFor(USERS.arash.username);
   adminToken = await stack.tokenFor(USERS.admin.username);
   signOutToken = await stack.tokenFor(USERS.arash.username);
-  const res = await fetch(`${server.url}/api/chats`, {
+  const res = await fetch(`${stack.url}/api/chats`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
     body: JSON.stringify({ chat_type: 'general' }),
   });
   ownChat = CreateChatResponseSchema.parse(await res.json()).chat.chat_id;
 });
-afterAll(async () => {
-  await server?.close();
-  await stack?.stop();
-  await llm?.stop();
-});
+afterAll(() => stack?.stop());
 
 type Sent = { method: string; path: string; headers?: Record<string, string>; body?: string };
 
 /** Sends one request and checks the properties every answer must have. */
 async function check(request: Sent): Promise<number> {
   const label = `${request.method} ${request.path} ${JSON.stringify(request.headers ?? {})} ${(request.body ?? '').slice(0, 200)}`;
-  const res = await fetch(`${server.url}${request.path}`, {
+  const res = await fetch(`${stack.url}${request.path}`, {
     method: request.method,
     headers: request.headers ?? {},
     ...(request.body !== undefined ? { body: request.body } : {}),

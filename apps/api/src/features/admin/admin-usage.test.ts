@@ -1,11 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { ErrorBodySchema, MeResponseSchema, UsageResponseSchema, type Message, type UsageRow } from '@simorgh/contracts';
-import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
 import { PROJECTS, USERS } from '@simorgh/devstack/fixtures';
-import { eventually, listen, postStream } from '../../test/event-stream-client.js';
-import { manualClock, startTestStack, type TestStack } from '../../test/harness.js';
-import { OUTBOX_KEY } from '../history/history.scripts.js';
+import { manualClock } from '../../test/harness.js';
+import { startServedStack, type ServedStackWithModel } from '../../test/served-stack.js';
 
 const arash: string = USERS.arash.username;
 const sara: string = USERS.sara.username;
@@ -13,24 +11,20 @@ const admin: string = USERS.admin.username;
 const refinery = String(PROJECTS.refinery.id);
 
 const clock = manualClock('2026-03-01T12:00:00Z');
-let llm: FakeLlm;
-let stack: TestStack;
-let server: Awaited<ReturnType<typeof listen>>;
+let stack: ServedStackWithModel;
 /** Every reply written, with its owner and project. */
 const replies: Array<{ user: string; project: string | null; chatId: string; message: Message }> = [];
 
 async function reply(user: string, chatId: string, project: string | null, at: string) {
   clock.set(at);
-  const stream = await postStream(`${server.url}/api/chats/${chatId}/messages`, await stack.tokenFor(user), { content: `Question at ${at}` });
+  const stream = await stack.sendMessage(user, chatId, `Question at ${at}`);
   const message = stream.of('assistant_message')[0]?.message;
   if (!message?.usage) throw new Error(`no reply with usage at ${at}`);
   replies.push({ user, project, chatId, message });
 }
 
 beforeAll(async () => {
-  llm = await startFakeLlm({ tokenDelayMs: 0 });
-  stack = await startTestStack({ clock, llmBaseUrl: llm.url, env: { MESSAGES_PER_MINUTE: '1000', CONCURRENT_STREAMS: '10' } });
-  server = await listen(stack.app);
+  stack = await startServedStack({ clock, model: { tokenDelayMs: 0 }, env: { MESSAGES_PER_MINUTE: '1000', CONCURRENT_STREAMS: '10' } });
   const general = await stack.createChat(arash);
   const project = await stack.createChat(arash, { chat_type: 'project', project_number: refinery, page_name: 'Usage review' });
   const sarasProject = await stack.createChat(sara, { chat_type: 'project', project_number: refinery, page_name: 'Her review' });
@@ -41,18 +35,14 @@ beforeAll(async () => {
   await reply(arash, project.chat_id, refinery, '2026-03-02T10:00:00.000Z');
   await reply(sara, sarasProject.chat_id, refinery, '2026-03-03T08:00:00.000Z');
   // Without the server's count: estimated, and counted all the same.
-  llm.configure({ sendUsage: false });
+  stack.llm.configure({ sendUsage: false });
   await reply(sara, sarasGeneral.chat_id, null, '2026-03-03T09:00:00.000Z');
-  llm.configure({ sendUsage: true });
+  stack.llm.configure({ sendUsage: true });
   await reply(sara, sarasGeneral.chat_id, null, '2026-03-05T09:00:00.000Z');
-  await eventually(async () => (await stack.deps.redis.chat.xLen(OUTBOX_KEY)) === 0, 10_000);
+  await stack.drained();
 });
 
-afterAll(async () => {
-  await server?.close();
-  await stack?.stop();
-  await llm?.stop();
-});
+afterAll(() => stack?.stop());
 
 const usage = async (query: Record<string, string>, user = admin) =>
   request(stack.app).get('/api/admin/usage').query(query).set('Authorization', await stack.bearer(user));

@@ -9,18 +9,15 @@ import {
   UserNamesResponseSchema,
   type ChatMetadata,
 } from '@simorgh/contracts';
-import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
 import { PROJECTS, USERS } from '@simorgh/devstack/fixtures';
 import { startTcpProxy, type TcpProxy } from '@simorgh/devstack/tcp-proxy';
 import request from 'supertest';
 import type { Express } from 'express';
-import { eventually, listen, postStream } from '../../test/event-stream-client.js';
-import { startTestStack, type TestStack } from '../../test/harness.js';
+import { eventually } from '../../test/event-stream-client.js';
+import { startServedStack, type ServedStackWithModel } from '../../test/served-stack.js';
 import { metadataKey, projectSharedKey, SHARED_PROJECTS_KEY, userIndexKey } from './chats.scripts.js';
 
-let llm: FakeLlm;
-let stack: TestStack;
-let server: Awaited<ReturnType<typeof listen>>;
+let stack: ServedStackWithModel;
 const arash: string = USERS.arash.username;
 const sara = USERS.sara.username;
 const reza = USERS.reza.username;
@@ -29,15 +26,9 @@ const omid = USERS.omid.username;
 const refinery = String(PROJECTS.refinery.id);
 
 beforeAll(async () => {
-  llm = await startFakeLlm({ tokenDelayMs: 0 });
-  stack = await startTestStack({ llmBaseUrl: llm.url, env: { MESSAGES_PER_MINUTE: '1000', CONCURRENT_STREAMS: '20' } });
-  server = await listen(stack.app);
+  stack = await startServedStack({ model: { tokenDelayMs: 0 }, env: { MESSAGES_PER_MINUTE: '1000', CONCURRENT_STREAMS: '20' } });
 });
-afterAll(async () => {
-  await server?.close();
-  await stack?.stop();
-  await llm?.stop();
-});
+afterAll(() => stack?.stop());
 beforeEach(async () => {
   await stack.deps.redis.cache.flushDb();
 });
@@ -257,7 +248,7 @@ describe('writing in a shared chat', () => {
   it('signs each user message with its author and counts it against the sender, not the owner', async () => {
     const chat = await projectChat();
     await shareOk(chat.chat_id, { visibility: 'project' });
-    const reply = await postStream(`${server.url}/api/chats/${chat.chat_id}/messages`, await stack.tokenFor(reza), { content: 'Which flare tip?' });
+    const reply = await stack.sendMessage(reza, chat.chat_id, 'Which flare tip?');
     expect(reply.status).toBe(200);
     expect(reply.of('user_message')[0]?.message).toMatchObject({ author_id: reza, author_name: USERS.reza.displayName });
     expect(reply.events.at(-1)?.event.type).toBe('done');
@@ -350,7 +341,7 @@ describe('search over shared chats', () => {
     await shareOk(team.chat_id, { visibility: 'project' });
     await shareOk(named.chat_id, { allowed_users: [leila] });
     await stack.http().patch(`/api/chats/${named.chat_id}`).set('Authorization', await stack.bearer(arash)).send({ chat_name: 'Quench water chemistry' }).expect(200);
-    await eventually(async () => (await stack.deps.redis.chat.xLen('history:outbox')) === 0, 10_000);
+    await stack.drained();
 
     expect((await found(arash, 'quench')).sort()).toEqual([team, named, kept].map((chat) => chat.chat_id).sort());
     expect(await found(reza, 'quench')).toEqual([team.chat_id]);
@@ -363,7 +354,7 @@ describe('search over shared chats', () => {
 
   it("finds the messages of a shared chat for the people it is shared with, filtered like the owner's, and no longer once unshared", async () => {
     const say = async (chatId: string, content: string) => {
-      const reply = await postStream(`${server.url}/api/chats/${chatId}/messages`, await stack.tokenFor(arash), { content });
+      const reply = await stack.sendMessage(arash, chatId, content);
       expect(reply.of('done')).toHaveLength(1);
     };
     const team = await projectChat();
@@ -373,9 +364,9 @@ describe('search over shared chats', () => {
     await say(named.chat_id, 'desalter wash water ratio');
     await shareOk(team.chat_id, { visibility: 'project' });
     await shareOk(named.chat_id, { allowed_users: [leila] });
-    const leilasOwn = await postStream(`${server.url}/api/chats/${own.chat_id}/messages`, await stack.tokenFor(leila), { content: 'desalter temperature' });
+    const leilasOwn = await stack.sendMessage(leila, own.chat_id, 'desalter temperature');
     expect(leilasOwn.of('done')).toHaveLength(1);
-    await eventually(async () => (await stack.deps.redis.chat.xLen('history:outbox')) === 0, 10_000);
+    await stack.drained();
 
     expect((await found(arash, 'desalter')).sort()).toEqual([team.chat_id, named.chat_id].sort());
     expect((await found(leila, 'desalt')).sort()).toEqual([named.chat_id, own.chat_id].sort());
@@ -390,7 +381,7 @@ describe('search over shared chats', () => {
 
     await shareOk(named.chat_id, { allowed_users: [] });
     await shareOk(team.chat_id, { visibility: 'private' });
-    await eventually(async () => (await stack.deps.redis.chat.xLen('history:outbox')) === 0, 10_000);
+    await stack.drained();
     expect(await found(leila, 'desalter')).toEqual([own.chat_id]);
     expect(await found(reza, 'desalter')).toEqual([]);
     expect((await found(arash, 'desalter')).sort()).toEqual([team.chat_id, named.chat_id].sort());

@@ -1,30 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ArchiveRunResponseSchema, ErrorBodySchema, SearchResponseSchema, type ChatMetadata, type SearchResponse, type SearchResult } from '@simorgh/contracts';
-import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
-import { ADMIN_USERS, PROJECTS, USERS } from '@simorgh/devstack/fixtures';
+import { ErrorBodySchema, SearchResponseSchema, type ChatMetadata, type SearchResponse, type SearchResult } from '@simorgh/contracts';
+import { PROJECTS, USERS } from '@simorgh/devstack/fixtures';
 import { startTcpProxy } from '@simorgh/devstack/tcp-proxy';
 import { closeDeps } from '../../deps.js';
 import { OUTBOX_KEY } from '../history/history.scripts.js';
 import { eventually, listen, postStream } from '../../test/event-stream-client.js';
-import { startTestStack, type TestStack } from '../../test/harness.js';
+import { startServedStack, type ServedStackWithModel } from '../../test/served-stack.js';
 import { SEARCH_CANDIDATES } from './search.store.js';
 
 const REPLY = 'Noted.';
-let llm: FakeLlm;
-let stack: TestStack;
-let server: Awaited<ReturnType<typeof listen>>;
+let stack: ServedStackWithModel;
 
 beforeAll(async () => {
-  llm = await startFakeLlm({ tokenDelayMs: 0, reply: REPLY, titleReply: 'Untitled' });
-  stack = await startTestStack({ llmBaseUrl: llm.url, env: { MESSAGES_PER_MINUTE: '10000', CONCURRENT_STREAMS: '20' } });
-  server = await listen(stack.app);
+  stack = await startServedStack({ model: { tokenDelayMs: 0, reply: REPLY, titleReply: 'Untitled' }, env: { MESSAGES_PER_MINUTE: '10000', CONCURRENT_STREAMS: '20' } });
 });
 
-afterAll(async () => {
-  await server?.close();
-  await stack?.stop();
-  await llm?.stop();
-});
+afterAll(() => stack?.stop());
 
 /** A chat of `user`, renamed to `title` before any message (so no automatic title replaces it). */
 async function chat(user: string, options: { title?: string; project?: number; page?: string } = {}): Promise<ChatMetadata> {
@@ -39,15 +30,13 @@ async function chat(user: string, options: { title?: string; project?: number; p
 
 /** Saves a user message (the fake model answers "Noted."); returns its ID. */
 async function say(user: string, chatId: string, content: string): Promise<string> {
-  const reply = await postStream(`${server.url}/api/chats/${chatId}/messages`, await stack.tokenFor(user), { content });
+  const reply = await stack.sendMessage(user, chatId, content);
   expect(reply.of('done')).toHaveLength(1);
   const saved = reply.of('user_message')[0];
   if (!saved) throw new Error('no user_message event');
   return saved.message.message_id;
 }
 
-/** Every change so far is in PostgreSQL. */
-const drained = () => eventually(async () => (await stack.deps.redis.chat.xLen(OUTBOX_KEY)) === 0, 10_000);
 
 async function search(user: string, query: Record<string, string | number>) {
   return stack.http().get('/api/search').query(query).set('Authorization', await stack.bearer(user));
@@ -87,7 +76,7 @@ describe('what matches, in English', () => {
     ids.plain = await say(user, notes.chat_id, 'creme brulee recipe');
     ids.html = await say(user, notes.chat_id, 'Bold <b>gasket</b> & torque <script>x</script>');
     ids.markdown = await say(user, notes.chat_id, `## Flange check\n\n${'Earlier notes on the unit. '.repeat(8)}The **bolt load** on \`B-7\` is *fine*:\n- see [the sheet](https://x.example/s.pdf)`);
-    await drained();
+    await stack.drained();
   });
 
   it('finds a message holding every word of the query, in any order', async () => {
@@ -150,7 +139,7 @@ describe('what matches, in Persian', () => {
     ids.harakat = await say(user, notes.chat_id, 'عِلْم و عمل');
     ids.punctuation = await say(user, notes.chat_id, 'سلام، دنیا «خوب» است؟');
     ids.emoji = await say(user, notes.chat_id, '😀 پمپ 😀 pump 𝒳 خوب');
-    await drained();
+    await stack.drained();
   });
 
   it('treats the Arabic and Persian forms of yeh and kaf as one letter, either way round', async () => {
@@ -219,7 +208,7 @@ describe('results, ranking and pages', () => {
     ids.older = await say(user, pump.chat_id, 'impeller trim for the pump');
     ids.newer = await say(user, project.chat_id, 'impeller trim for the pump');
     ids.long = await say(user, pump.chat_id, `${'Background words about the site and its history. '.repeat(8)}Here the seal flush plan matters. ${'More words that follow on and on. '.repeat(8)}`);
-    await drained();
+    await stack.drained();
   });
 
   it('ranks title matches first, then relevance, then the newest', async () => {
@@ -270,7 +259,7 @@ describe('results, ranking and pages', () => {
 
   it('ranks the newest matches of a word in more messages than it ranks, and pages through them all', async () => {
     const many = await chat('search.many', { title: 'Daily log' });
-    await drained();
+    await stack.drained();
     // Written straight into the history, as the mirror would: one message a minute, the most
     // relevant one (the word three times) among the oldest, a less relevant one among the newest.
     const count = SEARCH_CANDIDATES + 100;
@@ -296,7 +285,7 @@ describe('results, ranking and pages', () => {
     const mine = await chat(recipient, { title: 'Shift log' });
     const theirs = await chat(sharer, { title: 'Crew notes' });
     await stack.http().patch(`/api/chats/${theirs.chat_id}`).set('Authorization', await stack.bearer(sharer)).send({ allowed_users: [recipient] }).expect(200);
-    await drained();
+    await stack.drained();
     // Straight into the history (the owner column filled in as the mirror's rows get it): one of
     // the recipient's messages a minute, and three in the shared chat, the newest of all, one
     // among the recipient's newest and one older than those.
@@ -332,7 +321,7 @@ describe('who sees what', () => {
     await say(owner, secret.chat_id, 'flare tip velocity limits');
     const hers = await chat(intruder, { title: 'Her own notes' });
     await say(intruder, hers.chat_id, 'tip of the day');
-    await drained();
+    await stack.drained();
     expect((await find(owner, 'flare')).results.length).toBe(2);
     for (const q of ['flare', 'confidential', 'velocity limits', 'tip', 'f', secret.chat_id]) {
       for (const result of (await find(intruder, q)).results) expect(result.chat_id, q).toBe(hers.chat_id);
@@ -344,13 +333,13 @@ describe('who sees what', () => {
     const second = 'search.second-owner';
     const handed = await chat(first, { title: 'Gearbox handover' });
     const messageId = await say(first, handed.chat_id, 'gearbox lubrication schedule');
-    await drained();
+    await stack.drained();
     expect(messageIds(await find(first, 'lubrication'))).toEqual([messageId]);
     expect((await find(second, 'lubrication')).results).toEqual([]);
     // A newer record of the chat naming another owner, through the outbox as every change travels.
     const meta = JSON.stringify({ ...(await stack.chatOf(first, handed.chat_id)), user_id: second });
     await stack.deps.redis.chat.xAdd(OUTBOX_KEY, '*', { kind: 'chat', chat_id: handed.chat_id, meta });
-    await drained();
+    await stack.drained();
     expect((await find(first, 'lubrication')).results).toEqual([]);
     expect((await find(first, 'gearbox')).results).toEqual([]);
     const found = await find(second, 'gearbox');
@@ -359,7 +348,7 @@ describe('who sees what', () => {
     const later = `${handed.chat_id}-M-99`;
     const message = { message_id: later, role: 'user', content: 'gearbox oil sampling', status: 'complete', created_at: new Date().toISOString() };
     await stack.deps.redis.chat.xAdd(OUTBOX_KEY, '*', { kind: 'message', chat_id: handed.chat_id, meta, data: JSON.stringify(message) });
-    await drained();
+    await stack.drained();
     expect(messageIds(await find(second, 'sampling'))).toEqual([later]);
     expect((await find(first, 'sampling')).results).toEqual([]);
   });
@@ -368,10 +357,10 @@ describe('who sees what', () => {
     const user = 'search.deleter';
     const doomed = await chat(user, { title: 'Doomed manifold' });
     await say(user, doomed.chat_id, 'manifold drain points');
-    await drained();
+    await stack.drained();
     expect((await find(user, 'manifold')).results.length).toBe(2);
     await stack.http().delete(`/api/chats/${doomed.chat_id}`).set('Authorization', await stack.bearer(user)).expect(200);
-    await drained();
+    await stack.drained();
     expect((await find(user, 'manifold')).results).toEqual([]);
   });
 });
@@ -380,9 +369,9 @@ describe('freshness', () => {
   it('finds a message within 2 s of its being saved', async () => {
     const user = 'search.fresh';
     const notes = await chat(user);
-    await drained();
+    await stack.drained();
     let savedAt = 0;
-    const reply = await postStream(`${server.url}/api/chats/${notes.chat_id}/messages`, await stack.tokenFor(user), { content: 'xylophone deaerator' }, {
+    const reply = await stack.sendMessage(user, notes.chat_id, 'xylophone deaerator', {
       onEvent: (event) => {
         if (event.type === 'user_message') savedAt = performance.now();
       },
@@ -411,7 +400,7 @@ describe('PostgreSQL down', () => {
     const proxy = await startTcpProxy(Number(new URL(stack.postgresUrl).port));
     const url = new URL(stack.postgresUrl);
     url.port = String(proxy.port);
-    const cut = await stack.build({ llmBaseUrl: llm.url, mirror: false, env: { DATABASE_URL: url.toString(), MESSAGES_PER_MINUTE: '1000' } });
+    const cut = await stack.build({ llmBaseUrl: stack.llm.url, mirror: false, env: { DATABASE_URL: url.toString(), MESSAGES_PER_MINUTE: '1000' } });
     const cutServer = await listen(cut.app);
     try {
       const user = 'search.outage';
@@ -438,10 +427,8 @@ describe('chats moved out of Redis', () => {
     const user = 'search.moved';
     const old = await chat(user, { title: 'Turbine overhaul' });
     const messageId = await say(user, old.chat_id, 'turbine blade inspection intervals');
-    await drained();
-    const run = await stack.http().post('/api/admin/archive/run').set('Authorization', await stack.bearer(ADMIN_USERS)).send({ idle_days: 0 });
-    expect(run.status, JSON.stringify(run.body)).toBe(200);
-    expect(ArchiveRunResponseSchema.parse(run.body).archived).toBeGreaterThanOrEqual(1);
+    await stack.drained();
+    expect((await stack.runArchive()).archived).toBeGreaterThanOrEqual(1);
     // Moved: its metadata and messages are no longer in Redis.
     expect(await stack.deps.redis.chat.exists(`chat:${old.chat_id}:metadata`)).toBe(0);
     const found = await find(user, 'turbine');
