@@ -1,20 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateChatResponseSchema, ListChatsResponseSchema, parseSessionId } from '@simorgh/contracts';
-import { listen } from '../test/event-stream-client.js';
 import { PROJECTS, USERS } from '@simorgh/devstack/fixtures';
-import { startTestStack, type TestStack } from '../test/harness.js';
+import { startServedStack, type ServedStack } from '../test/served-stack.js';
 
-let stack: TestStack;
-let server: Awaited<ReturnType<typeof listen>>;
+let stack: ServedStack;
 
 beforeAll(async () => {
-  stack = await startTestStack();
-  server = await listen(stack.app);
+  stack = await startServedStack();
 });
-afterAll(async () => {
-  await server?.close();
-  await stack?.stop();
-});
+afterAll(() => stack?.stop());
 
 const seqOf = (id: string) => (parseSessionId(id) as { seq: number }).seq;
 const consecutive = (count: number) => Array.from({ length: count }, (_, index) => index + 1);
@@ -27,7 +21,7 @@ describe('1 000 concurrent creations across users', () => {
     const tokens = new Map(await Promise.all([...generalUsers, ...projectUsers].map(async (user) => [user, await stack.tokenFor(user)] as const)));
     // Warm the TPMS cache once, so the burst measures Redis allocation rather than 200 identical SQL lookups.
     for (const user of projectUsers) {
-      const res = await fetch(`${server.url}/api/projects/${PROJECTS.refinery.id}`, { headers: { Authorization: `Bearer ${tokens.get(user)}` } });
+      const res = await fetch(`${stack.url}/api/projects/${PROJECTS.refinery.id}`, { headers: { Authorization: `Bearer ${tokens.get(user)}` } });
       expect(res.status).toBe(200);
     }
     const jobs = [
@@ -39,7 +33,7 @@ describe('1 000 concurrent creations across users', () => {
     ];
     const created = await Promise.all(
       jobs.map(async (job) => {
-        const res = await fetch(`${server.url}/api/chats`, {
+        const res = await fetch(`${stack.url}/api/chats`, {
           method: 'POST',
           headers: { Authorization: `Bearer ${tokens.get(job.user)}`, 'Content-Type': 'application/json' },
           body: JSON.stringify(job.body),
@@ -58,7 +52,7 @@ describe('1 000 concurrent creations across users', () => {
 
     // Metadata and index were written together: every user lists exactly their own sessions.
     for (const user of [generalUsers[0] as string, USERS.sara.username]) {
-      const res = await fetch(`${server.url}/api/chats?limit=100`, { headers: { Authorization: `Bearer ${tokens.get(user)}` } });
+      const res = await fetch(`${stack.url}/api/chats?limit=100`, { headers: { Authorization: `Bearer ${tokens.get(user)}` } });
       const listed = ListChatsResponseSchema.parse(await res.json()).chats.map((chat) => chat.chat_id).sort();
       expect(listed).toEqual(created.filter((chat) => chat.user_id === user).map((chat) => chat.chat_id).sort());
     }

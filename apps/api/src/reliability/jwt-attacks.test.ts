@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT } from 'jose';
 import fc from 'fast-check';
 import { ErrorBodySchema, MeResponseSchema } from '@simorgh/contracts';
-import { listen } from '../test/event-stream-client.js';
 import { USERS } from '@simorgh/devstack/fixtures';
-import { startTestStack, TEST_JWT_SECRET, type TestStack } from '../test/harness.js';
+import { TEST_JWT_SECRET } from '../test/harness.js';
+import { startServedStack, type ServedStack } from '../test/served-stack.js';
 import { sampleRequest, tableRoutes } from '../test/route-samples.js';
 
 /**
@@ -12,24 +12,19 @@ import { sampleRequest, tableRoutes } from '../test/route-samples.js';
  * wrong key, expired, missing exp/sub, tampered, oversized): algorithm confusion, header
  * tricks, malformed claims, and every attack against every protected endpoint.
  */
-let stack: TestStack;
-let server: Awaited<ReturnType<typeof listen>>;
+let stack: ServedStack;
 const secret = new TextEncoder().encode(TEST_JWT_SECRET);
 const arash = USERS.arash.username;
 const nowS = () => Math.floor(Date.now() / 1000);
 const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 
 beforeAll(async () => {
-  stack = await startTestStack();
-  server = await listen(stack.app);
+  stack = await startServedStack();
 });
-afterAll(async () => {
-  await server?.close();
-  await stack?.stop();
-});
+afterAll(() => stack?.stop());
 
 async function me(token: string) {
-  const res = await fetch(`${server.url}/api/auth/me`, { headers: { Authorization: `Bearer ${token}` } });
+  const res = await fetch(`${stack.url}/api/auth/me`, { headers: { Authorization: `Bearer ${token}` } });
   return { status: res.status, body: (await res.json()) as unknown };
 }
 
@@ -120,7 +115,7 @@ describe('forged and malformed bearer tokens', () => {
     const results = await Promise.all(
       endpoints.flatMap(({ method, path, body }) =>
         tokens.map(async ([name, token]) => {
-          const res = await fetch(`${server.url}${path}`, {
+          const res = await fetch(`${stack.url}${path}`, {
             method,
             headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
             ...(body ? { body } : {}),

@@ -2,21 +2,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ChatResponseSchema, CreateChatResponseSchema, ErrorBodySchema, parseSessionId } from '@simorgh/contracts';
 import { reconcileChats } from '../features/chats/chats-startup.js';
-import { listen } from '../test/event-stream-client.js';
 import { PROJECTS, USERS } from '@simorgh/devstack/fixtures';
-import { startTestStack, type TestStack } from '../test/harness.js';
+import { startServedStack, type ServedStack } from '../test/served-stack.js';
 
-let stack: TestStack;
-let server: Awaited<ReturnType<typeof listen>>;
+let stack: ServedStack;
 const arash = USERS.arash.username;
 
 beforeAll(async () => {
-  stack = await startTestStack();
-  server = await listen(stack.app);
+  stack = await startServedStack();
 });
 afterAll(async () => {
   stack.redis.signal('SIGCONT');
-  await server?.close();
   await stack?.stop();
 });
 
@@ -24,7 +20,7 @@ type Attempt = { status: number; id: string | null; code: string | null };
 
 async function createGeneral(token: string): Promise<Attempt> {
   try {
-    const res = await fetch(`${server.url}/api/chats`, {
+    const res = await fetch(`${stack.url}/api/chats`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
       body: JSON.stringify({ chat_type: 'general' }),
@@ -38,14 +34,14 @@ async function createGeneral(token: string): Promise<Attempt> {
 }
 
 async function readChat(id: string, token: string) {
-  const res = await fetch(`${server.url}/api/chats/${id}`, { headers: { Authorization: `Bearer ${token}` } });
+  const res = await fetch(`${stack.url}/api/chats/${id}`, { headers: { Authorization: `Bearer ${token}` } });
   return { status: res.status, body: (await res.json()) as unknown };
 }
 
 async function waitUntilServing(token: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const res = await fetch(`${server.url}/api/chats?limit=1`, { headers: { Authorization: `Bearer ${token}` } });
+    const res = await fetch(`${stack.url}/api/chats?limit=1`, { headers: { Authorization: `Bearer ${token}` } });
     await res.arrayBuffer();
     if (res.status === 200) return;
     await sleep(100);
@@ -112,7 +108,7 @@ describe('session counters lost', () => {
     const token = await stack.tokenFor(USERS.sara.username);
     const auth = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
     const post = async (body: object) => {
-      const res = await fetch(`${server.url}/api/chats`, { method: 'POST', headers: auth, body: JSON.stringify(body) });
+      const res = await fetch(`${stack.url}/api/chats`, { method: 'POST', headers: auth, body: JSON.stringify(body) });
       expect(res.status).toBe(201);
       return CreateChatResponseSchema.parse(await res.json()).chat;
     };

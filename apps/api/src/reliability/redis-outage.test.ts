@@ -3,12 +3,10 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorBodySchema, HealthResponseSchema } from '@simorgh/contracts';
-import { listen } from '../test/event-stream-client.js';
 import { PROJECTS, USERS } from '@simorgh/devstack/fixtures';
-import { startTestStack, type TestStack } from '../test/harness.js';
+import { startServedStack, type ServedStack } from '../test/served-stack.js';
 
-let stack: TestStack;
-let server: Awaited<ReturnType<typeof listen>>;
+let stack: ServedStack;
 let token: string;
 let chatId: string;
 
@@ -17,8 +15,7 @@ setFlagsFromString('--expose-gc');
 const collectGarbage = runInNewContext('gc') as () => void;
 
 beforeAll(async () => {
-  stack = await startTestStack();
-  server = await listen(stack.app);
+  stack = await startServedStack();
   token = await stack.tokenFor(USERS.arash.username);
   const created = await call('POST', '/api/chats', { chat_type: 'general' });
   chatId = (created.body as { chat: { chat_id: string } }).chat.chat_id;
@@ -27,13 +24,12 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   stack.redis.signal('SIGCONT');
-  await server?.close();
   await stack?.stop();
 });
 
 async function call(method: string, path: string, body?: object) {
   const started = performance.now();
-  const res = await fetch(`${server.url}${path}`, {
+  const res = await fetch(`${stack.url}${path}`, {
     method,
     headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
     ...(body ? { body: JSON.stringify(body) } : {}),
@@ -99,7 +95,7 @@ describe('Redis frozen (SIGSTOP)', () => {
       expect(times.median).toBeLessThan(1300);
       expect(times.max).toBeLessThan(2500);
       expect(after - before).toBeLessThan(8);
-      const health = await fetch(`${server.url}/api/health`);
+      const health = await fetch(`${stack.url}/api/health`);
       expect(health.status).toBe(503);
       expect(HealthResponseSchema.parse(await health.json()).services.redis.status).toBe('unhealthy');
     } finally {

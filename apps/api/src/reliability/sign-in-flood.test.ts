@@ -1,23 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { USERS } from '@simorgh/devstack/fixtures';
-import { listen } from '../test/event-stream-client.js';
-import { startTestStack, type TestStack } from '../test/harness.js';
+import { startServedStack, type ServedStack } from '../test/served-stack.js';
 
-let stack: TestStack;
-let server: Awaited<ReturnType<typeof listen>>;
+let stack: ServedStack;
 let bearer: string;
 
 beforeAll(async () => {
   // Limits high enough that every bogus sign-in is checked with bcrypt: the cost is the point.
-  stack = await startTestStack({ env: { LOGIN_MAX_FAILURES_PER_ADDRESS: '100000', LOGIN_QUEUE: '100' } });
-  server = await listen(stack.app);
+  stack = await startServedStack({ env: { LOGIN_MAX_FAILURES_PER_ADDRESS: '100000', LOGIN_QUEUE: '100' } });
   bearer = await stack.bearer(USERS.arash.username);
 });
-afterAll(async () => {
-  await server?.close();
-  await stack?.stop();
-});
+afterAll(() => stack?.stop());
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 
@@ -28,7 +22,7 @@ async function measure(requests: number) {
   const times: number[] = [];
   for (let index = 0; index < requests; index += 1) {
     const started = performance.now();
-    const res = await fetch(`${server.url}/api/chats`, { headers: { Authorization: bearer } });
+    const res = await fetch(`${stack.url}/api/chats`, { headers: { Authorization: bearer } });
     expect(res.status).toBe(200);
     await res.arrayBuffer();
     times.push(performance.now() - started);
@@ -45,7 +39,7 @@ describe('a flood of bogus sign-ins', () => {
     let signIns = 0;
     const clients = Array.from({ length: 24 }, async (_, client) => {
       while (flooding) {
-        const res = await fetch(`${server.url}/api/auth/login`, {
+        const res = await fetch(`${stack.url}/api/auth/login`, {
           method: 'POST',
           headers: { 'Content-Type': 'application/json', 'X-Forwarded-For': `100.70.0.${client}` },
           body: JSON.stringify({ username: `bogus.${client}.${signIns}`, password: 'guess' }),

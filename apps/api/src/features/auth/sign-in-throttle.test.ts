@@ -7,7 +7,7 @@ import { FIXTURE_PASSWORD, USERS } from '@simorgh/devstack/fixtures';
 import { createApp } from '../../app.js';
 import { createLogger } from '../../logger.js';
 import { listen } from '../../test/event-stream-client.js';
-import { startTestStack, type TestStack } from '../../test/harness.js';
+import { startServedStack, type ServedStack } from '../../test/served-stack.js';
 import { createAuthStore } from './auth.store.js';
 import { nativeBcrypt, type PasswordVerifier } from './passwords.js';
 
@@ -20,22 +20,17 @@ const passwords = {
   },
 } satisfies PasswordVerifier & { calls: number };
 
-let stack: TestStack;
-let server: Awaited<ReturnType<typeof listen>>;
+let stack: ServedStack;
 const sara = USERS.sara.username;
 
 beforeAll(async () => {
   // Production limits, except 12 (not 30) per address and delays after 8 failures (not 10), to 4 s (not 5).
-  stack = await startTestStack({
+  stack = await startServedStack({
     env: { LOGIN_MAX_FAILURES_PER_ADDRESS: '12', LOGIN_USER_FAILURES_BEFORE_DELAY: '8', LOGIN_USER_MAX_DELAY_S: '4' },
     appOptions: { passwords },
   });
-  server = await listen(stack.app);
 });
-afterAll(async () => {
-  await server?.close();
-  await stack?.stop();
-});
+afterAll(() => stack?.stop());
 beforeEach(async () => {
   await stack.deps.redis.cache.flushDb();
   passwords.calls = 0;
@@ -43,7 +38,7 @@ beforeEach(async () => {
 
 /** Sign-in from `address` (the API trusts X-Forwarded-For from loopback, where the test runs). */
 async function login(username: string, password: string, address: string) {
-  const res = await fetch(`${server.url}/api/auth/login`, {
+  const res = await fetch(`${stack.url}/api/auth/login`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', 'X-Forwarded-For': address },
     body: JSON.stringify({ username, password }),
