@@ -9,6 +9,7 @@
  *   BENCH_REDIS_APPENDFSYNC (always)              local Redis fsync policy, to see what durability costs
  *   BENCH_TOKEN_DELAY_MS (5)                      local model server's pause between tokens (0: one burst)
  *   BENCH_SEARCH_MESSAGES (1000000)               search corpus: messages, over a twentieth as many chats
+ *   BENCH_POSTGRES_DIR (none)                     keep PostgreSQL's data there and reuse its search corpus
  *   BENCH_ONLY (all)                              comma-separated sections to run: creations, lists, shared,
  *                                                 archive, search, streams
  */
@@ -21,7 +22,7 @@ import { measureRounds, medianRatio, summarize, type Load, type LoadResult, type
 import { describeMachine } from './bench/machine.js';
 import { waitForRedisIdle } from './bench/redis-idle.js';
 import { measureSearch } from './bench/search.js';
-import { SEARCH_USER, seedSearchCorpus } from './bench/search-corpus.js';
+import { hasSearchCorpus, SEARCH_USER, seedSearchCorpus } from './bench/search-corpus.js';
 import { seedSessions } from './bench/seed.js';
 import { seedProjectSharedChats } from './bench/sharing.js';
 import { percentile } from './bench/stats.js';
@@ -186,7 +187,8 @@ async function runLocal(): Promise<void> {
     if (appendfsync && !['always', 'everysec', 'no'].includes(appendfsync)) throw new Error('BENCH_REDIS_APPENDFSYNC must be always, everysec or no');
     const tokenDelay = process.env.BENCH_TOKEN_DELAY_MS ?? '5';
     if (!/^\d{1,4}$/.test(tokenDelay)) throw new Error('BENCH_TOKEN_DELAY_MS must be a whole number of ms (0 for one burst)');
-    stack = await startLocalStack(say, appendfsync ? { appendfsync } : {});
+    const postgresDir = process.env.BENCH_POSTGRES_DIR;
+    stack = await startLocalStack(say, { ...(appendfsync ? { appendfsync } : {}), ...(postgresDir ? { postgresDir: resolve(postgresDir) } : {}) });
     say(`Redis appendfsync ${appendfsync ?? 'always'}; the model server pauses ${tokenDelay} ms between tokens`);
     say(`API running ${stack.api.compiled ? 'compiled (apps/api/dist)' : 'from TypeScript sources (tsx; apps/api/dist is missing or stale)'}`);
     const tokens = createTokenService(stack.jwtSecret, 8 * 3600, () => new Date());
@@ -329,12 +331,13 @@ async function listFigures(stack: LocalStack, auth: (token: string) => Record<st
 /** The search corpus written straight into PostgreSQL, then each query through the API beside the same SQL. */
 async function searchFigures(stack: LocalStack, tokenFor: (user: string) => Promise<string>) {
   const searchMessages = intEnv('BENCH_SEARCH_MESSAGES', 1_000_000);
-  say(`  search: seeding ${searchMessages} messages over ${Math.ceil(searchMessages / 20)} chats, a fifth of them one user's (takes minutes)...`);
-  const corpus = await seedSearchCorpus(stack.postgres.url(), searchMessages);
-  say(`  seeded ${corpus.messages} messages over ${corpus.chats} chats in ${corpus.seconds.toFixed(0)} s`);
+  const seeded = await hasSearchCorpus(stack.postgres.url(), searchMessages);
+  if (!seeded) say(`  search: seeding ${searchMessages} messages over ${Math.ceil(searchMessages / 20)} chats, a fifth of them one user's (takes minutes)...`);
+  const corpus = seeded ? { messages: searchMessages, chats: Math.ceil(searchMessages / 20), seconds: Number.NaN } : await seedSearchCorpus(stack.postgres.url(), searchMessages);
+  say(seeded ? `  search: the corpus of ${searchMessages} messages is already in BENCH_POSTGRES_DIR` : `  seeded ${corpus.messages} messages over ${corpus.chats} chats in ${corpus.seconds.toFixed(0)} s`);
   say(`  GET /api/search beside the same SQL run directly, at ${FEW_CONNECTIONS} connections...`);
   const searches = await measureSearch(stack.api.url, await tokenFor(SEARCH_USER), stack.postgres.url(), { ...settings, connections: FEW_CONNECTIONS });
-  rows.push({ measure: 'Search corpus seeded straight into PostgreSQL', value: `${corpus.messages} messages, ${corpus.chats} chats in ${corpus.seconds.toFixed(0)} s`, baseline: '-', ratio: '-', goal: '-', result: '' });
+  rows.push({ measure: 'Search corpus seeded straight into PostgreSQL', value: `${corpus.messages} messages, ${corpus.chats} chats ${seeded ? 'kept from an earlier run' : `in ${corpus.seconds.toFixed(0)} s`}`, baseline: '-', ratio: '-', goal: '-', result: '' });
   for (const search of searches) {
     const ratio = search.api.p95 / search.direct.p95;
     rows.push({

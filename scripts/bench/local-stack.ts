@@ -85,9 +85,10 @@ async function setAppendfsync(url: string, policy: string): Promise<void> {
 /**
  * Throwaway services on loopback, each in a temp dir: redis-server, mariadbd with the demo TPMS
  * plus bench projects, PostgreSQL, the local OpenAI-compatible server, the API as its own process, the
- * repository's nginx.conf in front of it, and the bare Express baseline.
+ * repository's nginx.conf in front of it, and the bare Express baseline. `postgresDir`: PostgreSQL's
+ * data dir, kept after the run (its search corpus reused), instead of one in the temp dir.
  */
-export async function startLocalStack(say: (line: string) => void, options: { appendfsync?: string } = {}): Promise<LocalStack> {
+export async function startLocalStack(say: (line: string) => void, options: { appendfsync?: string; postgresDir?: string } = {}): Promise<LocalStack> {
   const root = mkdtempSync(join(tmpdir(), 'simorgh-bench-'));
   const cleanups: Array<() => Promise<void>> = [async () => rmSync(root, { recursive: true, force: true })];
   const stop = async () => {
@@ -105,7 +106,7 @@ export async function startLocalStack(say: (line: string) => void, options: { ap
       startRedisServer({ dataDir: join(root, 'redis') }),
       startMariaDb({ dataDir: join(root, 'mysql') }),
       // Durable like production: the mirror's cost is part of what is measured.
-      startPostgres({ dataDir: join(root, 'postgres') }),
+      startPostgres({ dataDir: options.postgresDir ?? join(root, 'postgres') }),
       startNodeScript('model-server.ts', cleanups),
     ]).then(([redis, mariadb, postgres, model]) => [redis, mariadb, postgres, { url: `${model.url}/v1` }] as const);
     cleanups.push(() => redis.stop(), () => mariadb.stop(), () => postgres.stop());

@@ -53,6 +53,20 @@ const TITLES = [
 /** Sentences drawn once, messages made of them: each word looked up once per sentence, not once per message. */
 const SENTENCES = { en: 40_000, fa: 10_000 };
 
+/** Whether the corpus of `messages` messages is already there (a PostgreSQL data dir kept between runs). */
+export async function hasSearchCorpus(databaseUrl: string, messages: number): Promise<boolean> {
+  const history = createHistoryDb({ DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: 1 });
+  try {
+    const { rows } = await history.pool.query<{ complete: boolean }>(
+      `SELECT (SELECT count(*) FROM chats WHERE chat_id LIKE 'B-%') = $1 AND EXISTS (SELECT 1 FROM messages WHERE message_id = 'BM-' || $2::int) AND NOT EXISTS (SELECT 1 FROM messages WHERE message_id = 'BM-' || ($2::int + 1)) AS complete`,
+      [Math.ceil(messages / 20), messages],
+    );
+    return rows[0]?.complete === true;
+  } finally {
+    await history.db.destroy();
+  }
+}
+
 /**
  * Writes the corpus straight into the history tables, as the mirror would have: `messages`
  * messages, 20 to a chat; chats written 100 at a time, their messages interleaved in time over

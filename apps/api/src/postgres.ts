@@ -20,6 +20,10 @@ export function createHistoryDb(env: Pick<Env, 'DATABASE_URL' | 'DATABASE_POOL_S
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     statement_timeout: STATEMENT_TIMEOUT_MS,
     idleTimeoutMillis: 30_000,
+    // No parallel plans: the API's statements are short, and on a server busy with requests a
+    // worker only queues behind them. Search's plan has branches that never run (one-time
+    // filters), which would still start their workers (docs/decisions/search.md).
+    options: '-c max_parallel_workers_per_gather=0',
   });
   // An idle client whose server went away emits here; without a listener it would crash the process.
   pool.on('error', () => undefined);

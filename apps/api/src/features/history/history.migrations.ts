@@ -261,6 +261,48 @@ const migrations: Record<string, Migration> = {
       await sql`ALTER TABLE messages DROP COLUMN owner_id`.execute(db);
     },
   },
+  '0009_search_terms_titles': {
+    // Search at a million messages, third step (docs/decisions/search.md):
+    // - search_terms() without ts_debug(): the same words (the tokens of the types the 'simple'
+    //   configuration maps, compounds and URLs left out, each through the 'simple' dictionary), in
+    //   a thirtieth of the time (ts_debug() looks up each token's type and dictionaries in the
+    //   catalogs, ~1 ms a query);
+    // - GIN (user_id, title_search) (btree_gin): the user's own titles without a bitmap of every
+    //   chat of theirs; it answers a search on titles alone as well, so it replaces
+    //   chats_title_search.
+    async up(db) {
+      const { rows } = await sql<{ tokid: number }>`
+        SELECT t.tokid FROM ts_token_type('default') AS t
+        WHERE t.alias NOT IN ('asciihword', 'hword', 'numhword', 'url')
+          AND EXISTS (SELECT 1 FROM pg_ts_config_map m WHERE m.mapcfg = 'simple'::regconfig AND m.maptokentype = t.tokid)
+        ORDER BY t.tokid`.execute(db);
+      const words = sql.lit(`{${rows.map((row) => row.tokid).join(',')}}`);
+      await sql`
+        CREATE OR REPLACE FUNCTION search_terms(input text) RETURNS text[]
+        LANGUAGE sql STABLE STRICT PARALLEL SAFE
+        RETURN ARRAY(
+          SELECT lexeme
+          FROM ts_parse('default', search_normalize(input)) WITH ORDINALITY AS token(tokid, token, n),
+               unnest(ts_lexize('simple'::regdictionary, token.token)) AS lexeme
+          WHERE token.tokid = ANY (${words}::int[])
+          ORDER BY token.n)`.execute(db);
+      await sql`CREATE INDEX chats_owner_title_search ON chats USING gin (user_id, title_search) WITH (fastupdate = off)`.execute(db);
+      await sql`DROP INDEX chats_title_search`.execute(db);
+    },
+    async down(db) {
+      await sql`CREATE INDEX chats_title_search ON chats USING gin (title_search)`.execute(db);
+      await sql`DROP INDEX chats_owner_title_search`.execute(db);
+      await sql`
+        CREATE OR REPLACE FUNCTION search_terms(input text) RETURNS text[]
+        LANGUAGE sql STABLE STRICT PARALLEL SAFE
+        RETURN ARRAY(
+          SELECT lexeme
+          FROM ts_debug('simple'::regconfig, search_normalize(input)) WITH ORDINALITY AS token(alias, description, token, dictionaries, dictionary, lexemes, n),
+               unnest(token.lexemes) AS lexeme
+          WHERE token.alias NOT IN ('asciihword', 'hword', 'numhword', 'url')
+          ORDER BY token.n)`.execute(db);
+    },
+  },
 };
 
 /**

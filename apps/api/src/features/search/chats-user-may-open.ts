@@ -18,8 +18,6 @@ export type ChatsUserMayOpen = {
   owned(alias: string, table: 'chats' | 'messages'): RawBuilder<boolean>;
   /** Chats of others shared with the user, on a row of `chats`. */
   sharedWith(alias: string): RawBuilder<boolean>;
-  /** Either, on a row of `chats`. */
-  any(alias: string): RawBuilder<boolean>;
 };
 
 export async function chatsUserMayOpen(userId: string, sharedProjectsOf: SharedProjectsOf): Promise<ChatsUserMayOpen> {
@@ -32,5 +30,5 @@ export async function chatsUserMayOpen(userId: string, sharedProjectsOf: SharedP
       AND ((${column('allowed_users')} @> ARRAY[${userId}]::text[] AND (${column('chat_type')} <> 'project' OR (${onPermittedProject})))
         OR (${column('visibility')} = 'project' AND ${onPermittedProject})))`;
   };
-  return { owned, sharedWith, any: (alias) => sql<boolean>`(${owned(alias, 'chats')} OR ${sharedWith(alias)})` };
+  return { owned, sharedWith };
 }

@@ -88,8 +88,21 @@ export function createSearchStore(db: Kysely<unknown>) {
          FROM chats c JOIN messages m ON m.chat_id = c.chat_id
          WHERE ${onChat(query.visible.sharedWith('c'))} AND m.content_search @@ ${tsq} AND ${when}
          ${newest})`;
+      // Titles rank before every message: when the titles after the cursor fill the page, the
+      // messages are never read (the candidates' branch is cut by a one-time filter, and `own`,
+      // a CTE, runs only when read).
+      // The user's own titles by their owner (chats_owner_title_search), the shared ones through the sharing indexes.
+      const titlesOf = (visible: RawBuilder<boolean>) => sql`
+          SELECT true AS is_title, c.chat_id AS id, ts_rank(c.title_search, ${tsq}) AS rank, c.created_at, c.chat_id, NULL::text AS message_id
+          FROM chats c
+          WHERE c.title_search @@ ${tsq} AND ${onChat(visible)}`;
+      const titlesAfter = sql`(SELECT count(*) FROM titles AS hit ${after})`;
       const statement = sql<SearchHit>`
-        WITH own AS MATERIALIZED (
+        WITH titles AS MATERIALIZED (
+          ${titlesOf(query.visible.owned('c', 'chats'))}
+          UNION ALL
+          ${titlesOf(query.visible.sharedWith('c'))}
+        ), own AS MATERIALIZED (
           SELECT m.message_id, m.created_at, m.chat_id, m.content_search
           FROM messages m ${ownChat}
           WHERE ${query.visible.owned('m', 'messages')} AND m.content_search @@ ${tsq}
@@ -100,9 +113,7 @@ export function createSearchStore(db: Kysely<unknown>) {
                hit.message_id, m.role, COALESCE(m.content, c.chat_name) AS text
         FROM (
           SELECT * FROM (
-            SELECT true AS is_title, c.chat_id AS id, ts_rank(c.title_search, ${tsq}) AS rank, c.created_at, c.chat_id, NULL::text AS message_id
-            FROM chats c
-            WHERE c.title_search @@ ${tsq} AND ${onChat(query.visible.any('c'))}
+            SELECT * FROM titles
             UNION ALL
             SELECT false, candidate.message_id, ts_rank(candidate.content_search, ${tsq}), candidate.created_at, candidate.chat_id, candidate.message_id
             FROM (
@@ -114,6 +125,7 @@ export function createSearchStore(db: Kysely<unknown>) {
               ORDER BY created_at DESC, message_id DESC
               LIMIT ${SEARCH_CANDIDATES}
             ) AS candidate
+            WHERE ${titlesAfter} <= ${query.limit}
           ) AS hit
           ${after}
           ORDER BY hit.is_title DESC, hit.rank DESC, hit.created_at DESC, hit.id DESC
@@ -122,12 +134,9 @@ export function createSearchStore(db: Kysely<unknown>) {
         JOIN chats c ON c.chat_id = hit.chat_id
         LEFT JOIN messages m ON m.message_id = hit.message_id
         ORDER BY hit.is_title DESC, hit.rank DESC, hit.created_at DESC, hit.id DESC`;
-      // No parallel plan: with a search on every core already, workers only queue behind them,
-      // and the planner's parallel discount would pick a scan of every chat over the indexes.
-      return db.transaction().execute(async (trx) => {
-        await sql`SET LOCAL max_parallel_workers_per_gather = 0`.execute(trx);
-        return (await statement.execute(trx)).rows;
-      });
+      // No parallel plan (the pool's sessions have none, postgres.ts): its branches that never run
+      // would still start their workers.
+      return (await statement.execute(db)).rows;
     },
   };
 }

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorBodySchema, SearchResponseSchema, type ChatMetadata, type SearchResponse, type SearchResult } from '@simorgh/contracts';
 import { PROJECTS, USERS } from '@simorgh/devstack/fixtures';
@@ -120,6 +121,29 @@ describe('what matches, in English', () => {
 
   it('finds nothing for a query of punctuation alone, and still answers 200', async () => {
     expect((await find(user, '!!! --- ???')).results).toEqual([]);
+  });
+
+  it("splits a query into the words ts_debug() gives for the 'simple' configuration, compounds and URLs left out", async () => {
+    const queries = [
+      'Relief-valve set at 3.5 bar, v2.1.0 of the sheet',
+      'see https://x.example/a/b.pdf or mail ops@x.example about /etc/hosts',
+      'CRÈME brûlée -12 +7 1e3 0x1F snake_case',
+      'طراحیِ پمپ‌ها ۱۲٫۵ كتاب يک «گزارش»؟',
+      '   ',
+    ];
+    const rows = await stack.sql<{ q: string; terms: string[]; expected: string[] }>(
+      `SELECT q, search_terms(q) AS terms,
+              ARRAY(SELECT lexeme
+                    FROM ts_debug('simple'::regconfig, search_normalize(q)) WITH ORDINALITY AS token(alias, description, token, dictionaries, dictionary, lexemes, n),
+                         unnest(token.lexemes) AS lexeme
+                    WHERE token.alias NOT IN ('asciihword', 'hword', 'numhword', 'url')
+                    ORDER BY token.n) AS expected
+       FROM unnest($1::text[]) AS q`,
+      [queries],
+    );
+    expect(rows).toHaveLength(queries.length);
+    for (const row of rows) expect(row.terms, row.q).toEqual(row.expected);
+    expect(rows[0]?.terms).toEqual(['relief', 'valve', 'set', 'at', '3.5', 'bar', 'v2.1.0', 'of', 'the', 'sheet']);
   });
 });
 
@@ -246,15 +270,19 @@ describe('results, ranking and pages', () => {
   it('pages with an opaque cursor, each result once and in the same order as one long page', async () => {
     const whole = (await find(user, 'pump')).results.map((result) => `${result.chat_id}/${result.message_id}`);
     expect(whole.length).toBe(6);
-    const paged: string[] = [];
-    let cursor: string | null = null;
-    do {
-      const page: SearchResponse = SearchResponseSchema.parse((await search(user, { q: 'pump', limit: 2, ...(cursor ? { cursor } : {}) })).body);
-      expect(page.results.length).toBeLessThanOrEqual(2);
-      paged.push(...page.results.map((result) => `${result.chat_id}/${result.message_id}`));
-      cursor = page.next_cursor;
-    } while (cursor);
-    expect(paged).toEqual(whole);
+    // Two title matches: a page of 1 is all titles (the messages are not read for it), a page of
+    // 2 ends with the last title, a page of 3 mixes both.
+    for (const limit of [1, 2, 3]) {
+      const paged: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: SearchResponse = SearchResponseSchema.parse((await search(user, { q: 'pump', limit, ...(cursor ? { cursor } : {}) })).body);
+        expect(page.results.length).toBeLessThanOrEqual(limit);
+        paged.push(...page.results.map((result) => `${result.chat_id}/${result.message_id}`));
+        cursor = page.next_cursor;
+      } while (cursor);
+      expect(paged, `limit ${limit}`).toEqual(whole);
+    }
   });
 
   it('ranks the newest matches of a word in more messages than it ranks, and pages through them all', async () => {
@@ -302,6 +330,11 @@ describe('results, ranking and pages', () => {
     expect(new Set(seen)).toEqual(new Set([`${theirs.chat_id}-1`, `${theirs.chat_id}-2`, ...newestOwn]));
     expect(seen).toHaveLength(SEARCH_CANDIDATES);
     expect((await find(sharer, 'omnipresent')).results.map((result) => result.message_id).sort()).toEqual([1, 2, 3].map((n) => `${theirs.chat_id}-${n}`).sort());
+  });
+
+  it('plans without parallel workers, which on a busy server only queue (and would start for branches that never run)', async () => {
+    const { rows } = await sql<{ max_parallel_workers_per_gather: string }>`SHOW max_parallel_workers_per_gather`.execute(stack.deps.history.db);
+    expect(rows).toEqual([{ max_parallel_workers_per_gather: '0' }]);
   });
 
   it('filters by chat type and project', async () => {
