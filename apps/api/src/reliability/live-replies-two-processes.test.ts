@@ -1,13 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { CreateChatResponseSchema, ListMessagesResponseSchema, type StreamEvent } from '@simorgh/contracts';
-import { startFakeLlm, startNginx, type FakeLlm, type NginxServer } from '@simorgh/devstack';
-import { startApiProcess, type ApiProcess } from '@simorgh/devstack/api-process';
 import { USERS } from '@simorgh/devstack/fixtures';
 import { eventually, followEvents, postStream, type ReceivedEvent } from '../test/event-stream-client.js';
-import { startTestStack, type TestStack } from '../test/harness.js';
+import { startBalancedStack, type BalancedStack } from '../test/balanced-stack.js';
 
 /**
  * Live replies across two API processes (separate node processes) behind the real nginx: a
@@ -17,36 +12,18 @@ import { startTestStack, type TestStack } from '../test/harness.js';
 const LEASE_MS = 1500;
 const REPLY = 'Each stage of a multistage pump adds head, so the curve of the whole pump is the sum of its stages. '.repeat(4).trim();
 
-let stack: TestStack;
-let llm: FakeLlm;
-let apis: ApiProcess[] = [];
-let nginx: NginxServer;
-let logDir: string;
+let stack: BalancedStack;
 let token: string;
 
 beforeAll(async () => {
-  llm = await startFakeLlm({ tokenDelayMs: 30, reply: REPLY });
-  stack = await startTestStack();
-  logDir = mkdtempSync(join(tmpdir(), 'simorgh-live-api-'));
-  const apiEnv = stack.processEnv({
-    OPENAI_BASE_URL: llm.url,
-    OPENAI_MODEL: 'fake-model',
-    MESSAGES_PER_MINUTE: '1000',
-    CONCURRENT_STREAMS: '10',
-    REPLY_LEASE_MS: String(LEASE_MS),
+  stack = await startBalancedStack({
+    model: { tokenDelayMs: 30, reply: REPLY },
+    apiEnv: { MESSAGES_PER_MINUTE: '1000', CONCURRENT_STREAMS: '10', REPLY_LEASE_MS: String(LEASE_MS) },
   });
-  apis = await Promise.all([0, 1].map((index) => startApiProcess({ env: apiEnv, logFile: join(logDir, `api-${index}.log`) })));
-  nginx = await startNginx({ upstreamPorts: apis.map((api) => api.port) });
   token = await stack.tokenFor(USERS.arash.username);
 }, 120_000);
 
-afterAll(async () => {
-  await nginx?.stop();
-  await Promise.all(apis.map((api) => api.stop()));
-  await stack?.stop();
-  await llm?.stop();
-  if (logDir) rmSync(logDir, { recursive: true, force: true });
-});
+afterAll(() => stack?.stop());
 
 async function create(baseUrl: string) {
   const res = await fetch(`${baseUrl}/api/chats`, {
@@ -90,24 +67,24 @@ const textOf = (events: ReceivedEvent[]) => events.map(({ event }) => (event.typ
 
 describe('live replies across two API processes behind nginx', () => {
   it('re-attaches a reply written by one process through the other, and through nginx, with nothing missing or repeated', async () => {
-    const [first, second] = apis as [ApiProcess, ApiProcess];
-    const chatId = await create(nginx.url);
+    const [first, second] = stack.apis;
+    const chatId = await create(stack.nginx.url);
     const cut = await sendAndLeave(first.url, chatId, 'How do stages add head?');
     const lastSeen = cut.events.at(-1)?.id as string;
     const [direct, proxied] = await Promise.all([
       followUntil(second.url, chatId, lastSeen, (event) => event.type === 'done'),
-      followUntil(nginx.url, chatId, lastSeen, (event) => event.type === 'done'),
+      followUntil(stack.nginx.url, chatId, lastSeen, (event) => event.type === 'done'),
     ]);
     for (const rest of [direct, proxied]) {
       expect(textOf(cut.events) + textOf(rest.events)).toBe(REPLY);
       expect(rest.of('assistant_message')[0]?.message).toMatchObject({ status: 'complete', content: REPLY });
     }
     expect(proxied.events.map((item) => item.id)).toEqual(direct.events.map((item) => item.id));
-    expect((await page(nginx.url, chatId)).messages[1]).toMatchObject({ status: 'complete', content: REPLY });
+    expect((await page(stack.nginx.url, chatId)).messages[1]).toMatchObject({ status: 'complete', content: REPLY });
   }, 60_000);
 
   it('marks a reply interrupted within the lease when its process is killed, tells its followers, and the chat is usable again', async () => {
-    const [doomed, survivor] = apis as [ApiProcess, ApiProcess];
+    const [doomed, survivor] = stack.apis;
     const chatId = await create(survivor.url);
     const cut = await sendAndLeave(doomed.url, chatId, 'Describe a boiler feed pump');
     const follower = followUntil(survivor.url, chatId, cut.events.at(-1)?.id as string, (event) => event.type === 'done');

@@ -1,12 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ChatResponseSchema, CreateChatResponseSchema, ErrorBodySchema, ListMessagesResponseSchema } from '@simorgh/contracts';
-import { startFakeLlm, startNginx, type FakeLlm, type NginxServer } from '@simorgh/devstack';
-import { startApiProcess, type ApiProcess } from '@simorgh/devstack/api-process';
 import { eventually, postStream } from '../test/event-stream-client.js';
-import { startTestStack, type TestStack } from '../test/harness.js';
+import { startBalancedStack, type BalancedStack } from '../test/balanced-stack.js';
 
 /**
  * A failover under load, with real processes only: a master, two replicas and three sentinels
@@ -14,29 +9,19 @@ import { startTestStack, type TestStack } from '../test/harness.js';
  * nginx, a burst of chat creations and a reply being streamed; then `kill -9` on the master.
  */
 const DOWN_AFTER_MS = 1000;
-let stack: TestStack;
-let llm: FakeLlm;
-let apis: ApiProcess[] = [];
-let nginx: NginxServer;
-let logDir: string;
+let stack: BalancedStack;
 
 beforeAll(async () => {
-  // The reply takes about six seconds: it starts before the kill and ends after the failover.
-  llm = await startFakeLlm({ tokenDelayMs: 100, reply: Array.from({ length: 60 }, (_, index) => `word${index}`).join(' ') });
-  stack = await startTestStack({ sentinels: { downAfterMs: DOWN_AFTER_MS, failoverTimeoutMs: 3000 }, mirror: false });
-  logDir = mkdtempSync(join(tmpdir(), 'simorgh-failover-'));
-  const env = stack.processEnv({ OPENAI_BASE_URL: llm.url, OPENAI_MODEL: 'fake-model', CHATS_PER_MINUTE: '100000', MAX_CHATS_PER_USER: '100000' });
-  apis = await Promise.all([0, 1].map((index) => startApiProcess({ env, logFile: join(logDir, `api-${index}.log`) })));
-  nginx = await startNginx({ upstreamPorts: apis.map((api) => api.port) });
+  stack = await startBalancedStack({
+    // The reply takes about six seconds: it starts before the kill and ends after the failover.
+    model: { tokenDelayMs: 100, reply: Array.from({ length: 60 }, (_, index) => `word${index}`).join(' ') },
+    sentinels: { downAfterMs: DOWN_AFTER_MS, failoverTimeoutMs: 3000 },
+    mirror: false,
+    apiEnv: { CHATS_PER_MINUTE: '100000', MAX_CHATS_PER_USER: '100000' },
+  });
 }, 120_000);
 
-afterAll(async () => {
-  await nginx?.stop();
-  await Promise.all(apis.map((api) => api.stop()));
-  await stack?.stop();
-  await llm?.stop();
-  if (logDir) rmSync(logDir, { recursive: true, force: true });
-});
+afterAll(() => stack?.stop());
 
 type Outcome = { at: number; status: number; chatId?: string; detail?: string };
 
@@ -53,7 +38,7 @@ describe('Redis master killed under load', () => {
     const bad: string[] = [];
     const create = async (): Promise<void> => {
       const at = performance.now();
-      const res = await fetch(`${nginx.url}/api/chats`, { method: 'POST', headers, body: JSON.stringify({ chat_type: 'general' }) });
+      const res = await fetch(`${stack.nginx.url}/api/chats`, { method: 'POST', headers, body: JSON.stringify({ chat_type: 'general' }) });
       const body: unknown = await res.json();
       if (res.status === 201) {
         outcomes.push({ at, status: 201, chatId: CreateChatResponseSchema.parse(body).chat.chat_id });
@@ -67,13 +52,13 @@ describe('Redis master killed under load', () => {
 
     // The reply in flight when the master dies.
     const replyChat = CreateChatResponseSchema.parse(
-      await (await fetch(`${nginx.url}/api/chats`, { method: 'POST', headers, body: JSON.stringify({ chat_type: 'general' }) })).json(),
+      await (await fetch(`${stack.nginx.url}/api/chats`, { method: 'POST', headers, body: JSON.stringify({ chat_type: 'general' }) })).json(),
     ).chat.chat_id;
     let firstDelta: () => void = () => undefined;
     const streaming = new Promise<void>((resolve) => {
       firstDelta = resolve;
     });
-    const reply = postStream(`${nginx.url}/api/chats/${replyChat}/messages`, token, { content: 'Explain relief valve sizing' }, {
+    const reply = postStream(`${stack.nginx.url}/api/chats/${replyChat}/messages`, token, { content: 'Explain relief valve sizing' }, {
       onEvent: (event) => {
         if (event.type === 'delta') firstDelta();
       },
@@ -135,7 +120,7 @@ describe('Redis master killed under load', () => {
     expect(streamed.events.at(-1)?.event.type).toBe('done');
     const assistant = streamed.of('assistant_message')[0];
     expect(assistant !== undefined || streamed.of('error').length > 0).toBe(true);
-    const stored = ListMessagesResponseSchema.parse(await (await fetch(`${nginx.url}/api/chats/${replyChat}/messages`, { headers })).json()).messages;
+    const stored = ListMessagesResponseSchema.parse(await (await fetch(`${stack.nginx.url}/api/chats/${replyChat}/messages`, { headers })).json()).messages;
     expect(stored[0]?.role).toBe('user');
     if (assistant) expect(stored.find((message) => message.message_id === assistant.message.message_id)?.status).toBe(assistant.message.status);
 
@@ -143,13 +128,13 @@ describe('Redis master killed under load', () => {
     const created = outcomes.flatMap((outcome) => (outcome.chatId ? [outcome.chatId] : []));
     expect(new Set(created).size).toBe(created.length);
     for (const chatId of [replyChat, ...created]) {
-      const res = await fetch(`${nginx.url}/api/chats/${chatId}`, { headers });
+      const res = await fetch(`${stack.nginx.url}/api/chats/${chatId}`, { headers });
       expect(res.status, chatId).toBe(200);
       expect(ChatResponseSchema.parse(await res.json()).chat.chat_id).toBe(chatId);
     }
 
     // Both processes serve again without a restart.
-    for (const api of apis) {
+    for (const api of stack.apis) {
       const res = await fetch(`${api.url}/api/chats`, { method: 'POST', headers, body: JSON.stringify({ chat_type: 'general' }) });
       expect(res.status).toBe(201);
       expect(created).not.toContain(CreateChatResponseSchema.parse(await res.json()).chat.chat_id);

@@ -1,51 +1,27 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { CreateChatResponseSchema, ListMessagesResponseSchema, parseSessionId, StopResponseSchema } from '@simorgh/contracts';
-import {
-  startFakeLlm,
-  type FakeLlm,
-  startNginx,
-  type NginxServer,
-} from '@simorgh/devstack';
-import { startApiProcess, type ApiProcess } from '@simorgh/devstack/api-process';
 import { postStream } from '../test/event-stream-client.js';
 import { USERS } from '@simorgh/devstack/fixtures';
-import { startTestStack, type TestStack } from '../test/harness.js';
+import { startBalancedStack, type BalancedStack } from '../test/balanced-stack.js';
 
 /**
  * Two API processes (separate node processes, as two containers would be) sharing one Redis
  * and one TPMS, behind the repository's nginx.conf balancing between them.
  */
-let stack: TestStack;
-let llm: FakeLlm;
-let apis: ApiProcess[] = [];
-let nginx: NginxServer;
-let logDir: string;
+let stack: BalancedStack;
 
 beforeAll(async () => {
-  llm = await startFakeLlm({ tokenDelayMs: 25 });
-  stack = await startTestStack();
-  logDir = mkdtempSync(join(tmpdir(), 'simorgh-two-api-'));
-  const apiEnv = stack.processEnv({
-    LOG_LEVEL: 'debug', // 'chat created' lines show which process served each creation
-    OPENAI_BASE_URL: llm.url,
-    OPENAI_MODEL: 'fake-model',
-    MESSAGES_PER_MINUTE: '1000',
-    CONCURRENT_STREAMS: '10',
+  stack = await startBalancedStack({
+    model: { tokenDelayMs: 25 },
+    apiEnv: {
+      LOG_LEVEL: 'debug', // 'chat created' lines show which process served each creation
+      MESSAGES_PER_MINUTE: '1000',
+      CONCURRENT_STREAMS: '10',
+    },
   });
-  apis = await Promise.all([0, 1].map((index) => startApiProcess({ env: apiEnv, logFile: join(logDir, `api-${index}.log`) })));
-  nginx = await startNginx({ upstreamPorts: apis.map((api) => api.port) });
 }, 120_000);
 
-afterAll(async () => {
-  await nginx?.stop();
-  await Promise.all(apis.map((api) => api.stop()));
-  await stack?.stop();
-  await llm?.stop();
-  if (logDir) rmSync(logDir, { recursive: true, force: true });
-});
+afterAll(() => stack?.stop());
 
 async function create(baseUrl: string, token: string) {
   const res = await fetch(`${baseUrl}/api/chats`, {
@@ -61,11 +37,11 @@ describe('two API processes behind one nginx', () => {
   it('issue no duplicate IDs under concurrent load through nginx, and both processes take part', async () => {
     const users = Array.from({ length: 20 }, (_, index) => `two.proc${index}`);
     const tokens = await Promise.all(users.map((user) => stack.tokenFor(user)));
-    const ids = await Promise.all(Array.from({ length: 400 }, (_, index) => create(nginx.url, tokens[index % tokens.length] as string)));
+    const ids = await Promise.all(Array.from({ length: 400 }, (_, index) => create(stack.nginx.url, tokens[index % tokens.length] as string)));
     expect(new Set(ids).size).toBe(400);
     const seqs = ids.map((id) => (parseSessionId(id) as { seq: number }).seq).sort((a, b) => a - b);
     expect(seqs).toEqual(Array.from({ length: 400 }, (_, index) => index + 1));
-    for (const api of apis) expect(api.log().split('"chat created"').length - 1).toBeGreaterThan(20);
+    for (const api of stack.apis) expect(api.log().split('"chat created"').length - 1).toBeGreaterThan(20);
   }, 60_000);
 
   it('stream replies through nginx frame by frame, several at once', async () => {
@@ -73,8 +49,8 @@ describe('two API processes behind one nginx', () => {
     const replies = await Promise.all(
       users.map(async (user) => {
         const token = await stack.tokenFor(user);
-        const chatId = await create(nginx.url, token);
-        const reply = await postStream(`${nginx.url}/api/chats/${chatId}/messages`, token, { content: `Flange rating for ${user}?` });
+        const chatId = await create(stack.nginx.url, token);
+        const reply = await postStream(`${stack.nginx.url}/api/chats/${chatId}/messages`, token, { content: `Flange rating for ${user}?` });
         return { reply, chatId, token };
       }),
     );
@@ -87,15 +63,15 @@ describe('two API processes behind one nginx', () => {
       expect((deltas.at(-1)?.at ?? 0) - (deltas[0]?.at ?? 0)).toBeGreaterThan(200);
       expect(reply.of('assistant_message')[0]?.message.status).toBe('complete');
       expect(reply.events.at(-1)?.event.type).toBe('done');
-      const stored = await fetch(`${nginx.url}/api/chats/${chatId}/messages`, { headers: { Authorization: `Bearer ${token}` } });
+      const stored = await fetch(`${stack.nginx.url}/api/chats/${chatId}/messages`, { headers: { Authorization: `Bearer ${token}` } });
       expect(ListMessagesResponseSchema.parse(await stored.json()).messages.map((message) => message.status)).toEqual(['complete', 'complete']);
     }
   }, 60_000);
 
   it('stops a reply streamed by one process from a request to the other', async () => {
-    llm.configure({ tokenDelayMs: 80 });
+    stack.llm.configure({ tokenDelayMs: 80 });
     try {
-      const [streaming, other] = apis as [ApiProcess, ApiProcess];
+      const [streaming, other] = stack.apis;
       const token = await stack.tokenFor(USERS.arash.username);
       const chatId = await create(streaming.url, token);
       let stop: Promise<Response> | null = null;
@@ -112,7 +88,7 @@ describe('two API processes behind one nginx', () => {
       expect(reply.of('assistant_message')[0]?.message.status).toBe('stopped');
       expect(reply.events.at(-1)?.event.type).toBe('done');
     } finally {
-      llm.configure({ tokenDelayMs: 25 });
+      stack.llm.configure({ tokenDelayMs: 25 });
     }
   }, 30_000);
 });
