@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateChatResponseSchema, ErrorBodySchema, ErrorCodeSchema, routes } from '@simorgh/contracts';
 import { PROJECTS, USERS } from '@simorgh/devstack/fixtures';
-import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
 import request from 'supertest';
 import type { Express } from 'express';
 import { eventually, listen, postStream } from '../test/event-stream-client.js';
-import { startTestStack, type TestStack } from '../test/harness.js';
+import { startServedStack, type ServedStackWithModel } from '../test/served-stack.js';
 import { createMetrics } from '../metrics.js';
 
 const METRICS_TOKEN = 'metrics-token-for-tests-0123456789';
@@ -35,22 +34,17 @@ function valueOf(samples: Sample[], name: string, labels: Record<string, string>
   return found[0]?.value ?? 0;
 }
 
-let llm: FakeLlm;
-let stack: TestStack;
+let stack: ServedStackWithModel;
 
 beforeAll(async () => {
-  llm = await startFakeLlm({ tokenDelayMs: 1 });
-  stack = await startTestStack({ llmBaseUrl: llm.url, env: { METRICS_TOKEN } });
+  stack = await startServedStack({ model: { tokenDelayMs: 1 }, env: { METRICS_TOKEN } });
 });
 
-afterAll(async () => {
-  await stack?.stop();
-  await llm?.stop();
-});
+afterAll(() => stack?.stop());
 
 /** A new app with its own deps, so its metrics start from zero. */
 async function freshApp(): Promise<Express> {
-  return (await stack.build({ llmBaseUrl: llm.url, env: { METRICS_TOKEN } })).app;
+  return (await stack.build({ llmBaseUrl: stack.llm.url, env: { METRICS_TOKEN } })).app;
 }
 
 async function scrape(app: Express): Promise<Sample[]> {
@@ -158,7 +152,7 @@ describe('GET /metrics', () => {
   it('counts a model failure by its kind, and the failed reply leaves no reply running', async () => {
     const app = await freshApp();
     const chat = await stack.createChat(arash, undefined, app);
-    llm.setMode('failing');
+    stack.llm.setMode('failing');
     try {
       const reply = await sendMessage(app, arash, chat.chat_id, 'This one fails');
       const error = reply.of('error')[0];
@@ -170,14 +164,14 @@ describe('GET /metrics', () => {
       expect(valueOf(samples, 'simorgh_reply_first_token_seconds_count')).toBe(0);
       expect(valueOf(samples, 'simorgh_replies_running')).toBe(0);
     } finally {
-      llm.setMode('normal');
+      stack.llm.setMode('normal');
     }
   });
 
   it('counts a failed title apart: the reply succeeded, so no model error of a reply', async () => {
     const app = await freshApp();
     const chat = await stack.createChat(arash, undefined, app);
-    llm.setTitleMode('failing');
+    stack.llm.setTitleMode('failing');
     try {
       const reply = await sendMessage(app, arash, chat.chat_id, 'Size a relief valve');
       expect(reply.of('assistant_message')[0]?.message.status).toBe('complete');
@@ -188,7 +182,7 @@ describe('GET /metrics', () => {
       expect(valueOf(samples, 'simorgh_model_errors_total')).toBe(0);
       expect(valueOf(samples, 'simorgh_reply_duration_seconds_count', { status: 'complete' })).toBe(1);
     } finally {
-      llm.setMode('normal');
+      stack.llm.setMode('normal');
     }
   });
 

@@ -1,29 +1,23 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorBodySchema, HealthResponseSchema } from '@simorgh/contracts';
-import { startFakeLlm, type FakeLlm } from '@simorgh/devstack';
 import { ADMIN_USERS } from '@simorgh/devstack/fixtures';
 import { REPLICA_ACK_DETAIL } from '../redis.js';
 import { eventually, listen, postStream } from '../test/event-stream-client.js';
-import { startTestStack, type TestStack } from '../test/harness.js';
+import { startServedStack, type ServedStackWithModel } from '../test/served-stack.js';
 
 /**
  * Redis as a master, two replicas and three sentinels; every client of the app finds the
  * master through the sentinels and acknowledged writes wait for a replica (the default with
  * sentinels). No failover here: redis-failover.test.ts kills the master.
  */
-let stack: TestStack;
-let llm: FakeLlm;
+let stack: ServedStackWithModel;
 
 beforeAll(async () => {
-  llm = await startFakeLlm({ tokenDelayMs: 40 });
-  stack = await startTestStack({ sentinels: {}, llmBaseUrl: llm.url });
+  stack = await startServedStack({ sentinels: {}, model: { tokenDelayMs: 40 } });
 }, 120_000);
 
-afterAll(async () => {
-  await stack?.stop();
-  await llm?.stop();
-});
+afterAll(() => stack?.stop());
 
 /** The raw value of a key in the chat DB of one data server. */
 async function chatKeyOn(port: number, key: string): Promise<string> {
@@ -53,7 +47,7 @@ describe('Redis through sentinels', () => {
       expect(done.events.at(-1)?.event.type).toBe('done');
 
       // Streamed by the first app, stopped through the second: the stop travels on the master's pub/sub.
-      llm.configure({ tokenDelayMs: 150 });
+      stack.llm.configure({ tokenDelayMs: 150 });
       const stoppable = await stack.createChat('sentinel.stream');
       let stop: Promise<Response> | null = null;
       const stopped = await postStream(`${first.url}/api/chats/${stoppable.chat_id}/messages`, token, { content: 'List every flange class' }, {
@@ -73,7 +67,7 @@ describe('Redis through sentinels', () => {
       }, 15_000);
       expect(mirrored.map((row) => row.status).sort()).toEqual(['complete', 'complete', 'complete', 'stopped']);
     } finally {
-      llm.configure({ tokenDelayMs: 40 });
+      stack.llm.configure({ tokenDelayMs: 40 });
       await Promise.all([first.close(), second.close()]);
     }
   }, 60_000);

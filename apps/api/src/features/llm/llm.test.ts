@@ -1,28 +1,25 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { ErrorBodySchema, HealthResponseSchema, LlmDiagnosticsSchema } from '@simorgh/contracts';
-import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
+import type { FakeLlm } from '@simorgh/devstack/fake-llm';
 import { USERS } from '@simorgh/devstack/fixtures';
-import { startTestStack, type TestStack } from '../../test/harness.js';
+import { startServedStack, type ServedStackWithModel } from '../../test/served-stack.js';
 
 const KEY = 'sk-test-secret-key-0123456789';
 const arash: string = USERS.arash.username;
 
+let stack: ServedStackWithModel;
 let llm: FakeLlm;
-let stack: TestStack;
 
 beforeAll(async () => {
-  llm = await startFakeLlm({ apiKey: KEY });
-  stack = await startTestStack({
-    llmBaseUrl: llm.url,
+  stack = await startServedStack({
+    model: { apiKey: KEY },
     env: { OPENAI_API_KEY: KEY, OPENAI_TITLE_MODEL: 'fake-title-model' },
   });
+  llm = stack.llm;
 });
 
-afterAll(async () => {
-  await stack?.stop();
-  await llm?.stop();
-});
+afterAll(() => stack?.stop());
 
 beforeEach(() => {
   llm.setMode('normal');
