@@ -1,13 +1,11 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_TPMS } from '@simorgh/devstack';
-import { startFakeLlm, type FakeLlm } from '@simorgh/devstack/fake-llm';
-import { manualClock, startTestStack, type TestStack } from './test/harness.js';
+import { manualClock } from './test/harness.js';
+import { startServedStack, type ServedStack } from './test/served-stack.js';
 
 const run = promisify(execFile);
 const README = resolve(import.meta.dirname, '../../../README.md');
@@ -58,28 +56,17 @@ function matches(expected: unknown, actual: unknown, path = '$'): string | null 
 }
 
 describe('the README API examples', () => {
-  let stack: TestStack;
-  let llm: FakeLlm;
-  let server: Server;
-  let api: string;
+  let stack: ServedStack;
 
   beforeAll(async () => {
-    llm = await startFakeLlm({ titleReply: 'Relief Valve Sizing for Crude Tanks' });
-    stack = await startTestStack({
+    stack = await startServedStack({
       tpms: DEMO_TPMS,
-      llmBaseUrl: llm.url,
+      model: { titleReply: 'Relief Valve Sizing for Crude Tanks' },
       clock: manualClock('2026-11-24T09:30:00.000Z'),
     });
-    server = stack.app.listen(0, '127.0.0.1');
-    await new Promise((done) => server.once('listening', done));
-    api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
 
-  afterAll(async () => {
-    await new Promise((done) => server?.close(done));
-    await stack?.stop();
-    await llm?.stop();
-  });
+  afterAll(() => stack?.stop());
 
   it('answer exactly as documented, run with curl in order', async () => {
     const examples = readExamples();
@@ -87,7 +74,7 @@ describe('the README API examples', () => {
     let token = '';
     for (const example of examples) {
       const { stdout } = await run('bash', ['-c', example.command], {
-        env: { PATH: process.env.PATH, API: api, TOKEN: token },
+        env: { PATH: process.env.PATH, API: stack.url, TOKEN: token },
         timeout: 15_000,
       });
       const actual: unknown = JSON.parse(stdout);

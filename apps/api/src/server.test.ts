@@ -15,9 +15,7 @@ let stack: TestStack;
 beforeAll(async () => {
   stack = await startTestStack();
 });
-afterAll(async () => {
-  await stack.stop();
-});
+afterAll(() => stack?.stop());
 
 type Running = { child: ChildProcess; output: () => string; exited: Promise<number | null> };
 

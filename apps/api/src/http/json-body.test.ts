@@ -1,27 +1,20 @@
-import type { AddressInfo, Server } from 'node:net';
 import { connect } from 'node:net';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateChatResponseSchema, ErrorBodySchema } from '@simorgh/contracts';
-import { startTestStack, type TestStack } from '../test/harness.js';
+import { startServedStack, type ServedStack } from '../test/served-stack.js';
 import { USERS } from '@simorgh/devstack/fixtures';
 
-let stack: TestStack;
+let stack: ServedStack;
 let auth: string;
-let server: Server;
 let port: number;
 
 beforeAll(async () => {
-  stack = await startTestStack();
+  stack = await startServedStack();
   auth = await stack.bearer(USERS.arash.username);
-  server = stack.app.listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  port = (server.address() as AddressInfo).port;
+  port = Number(new URL(stack.url).port);
 });
-afterAll(async () => {
-  await new Promise((resolve) => server.close(resolve));
-  await stack.stop();
-});
+afterAll(() => stack?.stop());
 
 const post = (contentType: string, body: string, headers: Record<string, string> = {}) =>
   stack.http().post('/api/chats').set('Authorization', auth).set('Content-Type', contentType).set(headers).send(body);

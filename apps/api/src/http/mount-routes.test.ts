@@ -9,9 +9,7 @@ let stack: TestStack;
 beforeAll(async () => {
   stack = await startTestStack();
 });
-afterAll(async () => {
-  await stack.stop();
-});
+afterAll(() => stack?.stop());
 
 const params = { id: 'G-202601-999999', project_number: '10234' };
 

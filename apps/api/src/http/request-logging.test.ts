@@ -10,9 +10,7 @@ let stack: TestStack;
 beforeAll(async () => {
   stack = await startTestStack();
 });
-afterAll(async () => {
-  await stack.stop();
-});
+afterAll(() => stack?.stop());
 
 /** The app on the stack's services, logging at `level` into an array of parsed lines. */
 function appLoggingAt(level: 'info' | 'debug') {

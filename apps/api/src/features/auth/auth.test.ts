@@ -14,9 +14,7 @@ beforeAll(async () => {
   // Low limits keep the throttling tests short; the defaults are 5 per user and address, 30 per address.
   stack = await startTestStack({ env: { LOGIN_MAX_FAILURES_PER_USER_ADDRESS: '3', LOGIN_MAX_FAILURES_PER_ADDRESS: '6' } });
 });
-afterAll(async () => {
-  await stack.stop();
-});
+afterAll(() => stack?.stop());
 
 /** Each call comes from its own address, unless one is given, so limits do not interfere. */
 let address = 0;

@@ -11,9 +11,7 @@ let stack: TestStack;
 beforeAll(async () => {
   stack = await startTestStack();
 });
-afterAll(async () => {
-  await stack.stop();
-});
+afterAll(() => stack?.stop());
 
 const arash = USERS.arash.username;
 const admin = USERS.admin.username;

@@ -19,9 +19,7 @@ const sara = USERS.sara.username;
 beforeAll(async () => {
   stack = await startTestStack({ clock });
 });
-afterAll(async () => {
-  await stack.stop();
-});
+afterAll(() => stack?.stop());
 
 async function createGeneral(user: string, body: Record<string, unknown> = {}): Promise<CreateChatResponse> {
   const res = await stack.http().post('/api/chats').set('Authorization', await stack.bearer(user)).send({ chat_type: 'general', ...body });

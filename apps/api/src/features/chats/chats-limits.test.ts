@@ -11,9 +11,7 @@ beforeAll(async () => {
   stack = await startTestStack({ clock });
 });
 
-afterAll(async () => {
-  await stack?.stop();
-});
+afterAll(() => stack?.stop());
 
 async function appWith(env: Record<string, string>) {
   const { app } = await stack.build({ clock, env });

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ChatResponseSchema,
-  CreateChatResponseSchema,
   DeleteChatResponseSchema,
   ErrorBodySchema,
   ListChatsResponseSchema,
@@ -21,18 +20,14 @@ const sara = USERS.sara.username;
 beforeAll(async () => {
   stack = await startTestStack({ clock });
 });
-afterAll(async () => {
-  await stack.stop();
-});
+afterAll(() => stack?.stop());
 
 const auth = (user: string) => stack.bearer(user);
 
 /** Creates a chat a minute after the previous one, so creation order is unambiguous. */
-async function create(user: string, body: Record<string, unknown> = { chat_type: 'general' }): Promise<ChatMetadata> {
+async function create(user: string, body?: Record<string, unknown>): Promise<ChatMetadata> {
   clock.advance(60_000);
-  const res = await stack.http().post('/api/chats').set('Authorization', await auth(user)).send(body);
-  expect(res.status).toBe(201);
-  return CreateChatResponseSchema.parse(res.body).chat;
+  return stack.createChat(user, body);
 }
 
 async function list(user: string, query: Record<string, string | number> = {}) {

@@ -23,9 +23,7 @@ async function withLlmHealth(probe: (() => Promise<ServiceHealth>) | undefined, 
 beforeAll(async () => {
   stack = await startTestStack();
 });
-afterAll(async () => {
-  await stack.stop();
-});
+afterAll(() => stack?.stop());
 
 describe('GET /api/health', () => {
   it('is public and reports each service with a latency', async () => {
