@@ -21,10 +21,11 @@ export type ListedPage = { items: ListedChat[]; next: ListPosition | null };
 
 /**
  * Reads one page in list order (pinned first, then newest first, then ID descending), starting
- * strictly after `after`. The pinned set is read first, then the main index; both newest-first
- * in chunks, each chunk's metadata in one MGET (and those moved out of Redis in one PostgreSQL
- * query), until the page plus one is found. The first
- * chunk is exactly that many (enough unless filters drop chats); later ones double. Cost
+ * strictly after `after`. The pinned set is read first, then the main index merged with the
+ * owner's moved chats (MOVED_INDEX_LUA's buckets: chats moved to PostgreSQL leave the index);
+ * each newest-first in chunks, each chunk's metadata in one MGET (and those moved out of Redis
+ * from the process's copies or one PostgreSQL query), until the page plus one is found. The
+ * first chunk is exactly that many (enough unless filters drop chats); later ones double. Cost
  * follows the page size, not the number of chats the user has.
  */
 export async function readListPage(
@@ -41,20 +42,26 @@ export async function readListPage(
   let budget = MAX_SCANNED_PER_PAGE;
   let lastScanned: ListPosition | null = null;
 
-  const parts: Array<{ pinned: boolean; key: string; after: ListPosition | null }> = [];
-  if (!after || after.pinned) parts.push({ pinned: true, key: userPinnedKey(userId), after });
-  parts.push({ pinned: false, key: userIndexKey(userId), after: after && !after.pinned ? after : null });
+  const parts: Array<{ pinned: boolean; after: ListPosition | null }> = [];
+  if (!after || after.pinned) parts.push({ pinned: true, after });
+  parts.push({ pinned: false, after: after && !after.pinned ? after : null });
 
   for (const part of parts) {
-    let chunk = wanted - items.length;
-    const nextChunk = () => {
-      const size = Math.min(chunk, budget);
-      chunk = Math.min(MAX_CHUNK, chunk * 2);
-      return size;
+    // Each walk reads chunks of its own: the page's remainder first, then doubling.
+    const chunks = () => {
+      let chunk = wanted - items.length;
+      return () => {
+        const size = Math.min(chunk, budget);
+        chunk = Math.min(MAX_CHUNK, chunk * 2);
+        return size;
+      };
     };
-    for await (const entries of newestFirst(store, part.key, part.after, nextChunk)) {
+    const walk = part.pinned
+      ? newestFirst(store, userPinnedKey(userId), part.after, chunks())
+      : chunksOf(mergeNewestFirst([newestFirst(store, userIndexKey(userId), part.after, chunks()), movedNewestFirst(store, userId, part.after, chunks())]), chunks());
+    for await (const entries of walk) {
       const stored = await store.getManyStored(entries.map((entry) => entry.id));
-      // Index entries without metadata in Redis are chats moved to PostgreSQL.
+      // Entries without metadata in Redis are chats moved to PostgreSQL.
       const missing = entries.filter((_, index) => stored[index] == null).map((entry) => entry.id);
       const fromHistory = await moved(missing);
       for (const [index, entry] of entries.entries()) {
@@ -63,7 +70,7 @@ export async function readListPage(
         lastScanned = position;
         budget -= 1;
         const rendered = text == null ? null : render(entry.id, text);
-        // The main index holds pinned chats too: they were listed from the pinned set.
+        // The main index and the moved chats hold pinned chats too: they were listed from the pinned set.
         if (!rendered || rendered.chat.pinned !== part.pinned || !matches(rendered.chat, userId, query)) continue;
         items.push({ chat: rendered.chat, json: rendered.json, position });
         if (items.length === wanted) {
@@ -112,5 +119,80 @@ export async function* newestFirst(
     const fresh = after ? entries.filter((entry) => !(entry.score === after.createdMs && entry.id >= after.id)) : entries;
     if (fresh.length > 0) yield fresh;
     if (entries.length < count) return;
+  }
+}
+
+/** The user's moved chats newest first, strictly after `after`, one chunk per Redis call. */
+async function* movedNewestFirst(store: ChatsStore, userId: string, after: ListPosition | null, chunkSize: () => number): AsyncGenerator<IndexEntry[]> {
+  let from: IndexEntry | null = after ? { score: after.createdMs, id: after.id } : null;
+  for (;;) {
+    const count = chunkSize();
+    if (count <= 0) return;
+    const entries = await store.movedNewestFirst(userId, from, count);
+    const last = entries.at(-1);
+    if (!last) return;
+    yield entries;
+    if (entries.length < count) return;
+    from = last;
+  }
+}
+
+/** Newer first: higher score, then the higher ID (Redis's REV order within a score). */
+const newer = (a: IndexEntry, b: IndexEntry) => a.score > b.score || (a.score === b.score && a.id > b.id);
+
+/**
+ * How many index reads one page keeps in flight at most. A reader on many projects with chats
+ * visible to the project has one index per project; reading them all at once would fill the
+ * Redis client's bounded command queue (MAX_QUEUED_COMMANDS) and fail the page with 503.
+ */
+const READS_IN_FLIGHT = 50;
+
+/** The entries of several newest-first walks as one newest-first walk, each chat once. */
+export async function* mergeNewestFirst(walks: Array<AsyncGenerator<IndexEntry[]>>): AsyncGenerator<IndexEntry> {
+  const heads = walks.map((walk) => ({ walk, buffer: [] as IndexEntry[], done: false }));
+  const seen = new Set<string>();
+  for (;;) {
+    const empty = heads.filter((head) => head.buffer.length === 0 && !head.done);
+    for (let start = 0; start < empty.length; start += READS_IN_FLIGHT) {
+      await Promise.all(
+        empty.slice(start, start + READS_IN_FLIGHT).map(async (head) => {
+          while (head.buffer.length === 0 && !head.done) {
+            const step = await head.walk.next();
+            if (step.done) head.done = true;
+            else head.buffer.push(...step.value);
+          }
+        }),
+      );
+    }
+    let best: (typeof heads)[number] | null = null;
+    for (const head of heads) {
+      const entry = head.buffer[0];
+      if (entry && (!best || newer(entry, best.buffer[0] as IndexEntry))) best = head;
+    }
+    const entry = best?.buffer.shift();
+    if (!entry) return;
+    if (seen.has(entry.id)) continue;
+    seen.add(entry.id);
+    yield entry;
+  }
+}
+
+/**
+ * A walk of single entries in chunks of `chunkSize()` (the last may be short): what is at hand
+ * when the walk's buffered reads run out is not waited on beyond the chunk.
+ */
+async function* chunksOf(entries: AsyncGenerator<IndexEntry>, chunkSize: () => number): AsyncGenerator<IndexEntry[]> {
+  for (;;) {
+    const size = chunkSize();
+    if (size <= 0) return;
+    const chunk: IndexEntry[] = [];
+    while (chunk.length < size) {
+      const next = await entries.next();
+      if (next.done) break;
+      chunk.push(next.value);
+    }
+    if (chunk.length === 0) return;
+    yield chunk;
+    if (chunk.length < size) return;
   }
 }

@@ -42,7 +42,8 @@ export type ChatLimits = { chatsPerMinute: number; maxChatsPerUser: number };
 
 /**
  * A chat lives in Redis (hot) or, idle long enough, in PostgreSQL only (moved by the history's
- * archive pass; its member in the owner's index stays). Reads serve a moved chat from
+ * archive pass; its member goes from the owner's index to the owner's moved-chats buckets, which
+ * the list merges with the index). Reads serve a moved chat from
  * PostgreSQL; every write goes through `writeMetadata` (or the messages feature's scripts),
  * which brings a moved chat back into Redis first.
  */
@@ -317,7 +318,7 @@ export function createChatsService(
 
     async remove(userId: string, chatId: string): Promise<void> {
       const chat = await ownChat(userId, chatId, 'delete this chat');
-      await store.delete(chatId, userId, chat.chat_type === 'project' ? chat.project_number : null, chat.allowed_users);
+      await store.delete(chatId, userId, { project: chat.chat_type === 'project' ? chat.project_number : null, users: chat.allowed_users, createdMs: createdMsOf(chat) });
       await announce(chatId, { type: 'chat_deleted', chat_id: chatId });
       deps.logger.info({ chat_id: chatId, user_id: userId }, 'chat deleted');
     },

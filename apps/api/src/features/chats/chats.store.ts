@@ -22,7 +22,18 @@ import { defineScript } from '../../redis-script.js';
 import { MOVED_LUA, OUTBOX_LUA, outboxKeys } from '../history/history.scripts.js';
 import { COUNT_MESSAGES_LUA, DELETE_MESSAGES_LUA, messagesKey, storedMessageKeys } from '../messages/messages.scripts.js';
 import { CACHED_ACCESS_ARGS, CACHED_ACCESS_KEYS, CACHED_ACCESS_LUA, type AccessCheck } from '../projects/projects.scripts.js';
-import { CHAT_METADATA_LUA, DELETE_CHAT_LUA, metadataKey, SHARED_PROJECTS_KEY, userIndexKey, userPinnedKey, userSharedKey } from './chats.scripts.js';
+import {
+  CHAT_METADATA_LUA,
+  DELETE_CHAT_LUA,
+  metadataKey,
+  MOVED_INDEX_LUA,
+  SHARED_PROJECTS_KEY,
+  userIndexKey,
+  userMovedCountKey,
+  userMovedKey,
+  userPinnedKey,
+  userSharedKey,
+} from './chats.scripts.js';
 
 /**
  * Takes the next chat number and writes the chat in one step (one round trip, one fsync
@@ -34,8 +45,8 @@ import { CHAT_METADATA_LUA, DELETE_CHAT_LUA, metadataKey, SHARED_PROJECTS_KEY, u
  * the caller expected, nothing is written. The metadata key is built here from the number, so
  * it cannot be declared in KEYS (see docs/decisions/session-creation-one-script.md).
  *
- * The owner's limits come next, in the same step: at most `maxChats` chats (the index's ZCARD:
- * pinned chats stay in it too) and `perWindow` creations per `windowMs` (a sliding log in the
+ * The owner's limits come next, in the same step: at most `maxChats` chats (the index's ZCARD,
+ * pinned chats stay in it too, plus the chats moved to PostgreSQL, `movedCount`) and `perWindow` creations per `windowMs` (a sliding log in the
  * cache DB, `rateLog`, taken here and given back if nothing is written).
  *
  * `metaTail`: the metadata JSON after its chat_id field. Returns { number, ID, numbers skipped };
@@ -44,7 +55,7 @@ import { CHAT_METADATA_LUA, DELETE_CHAT_LUA, metadataKey, SHARED_PROJECTS_KEY, u
  */
 const CREATE_SCRIPT = defineScript({
   durable: true,
-  keys: ['counter', 'index', 'rateLog', 'outbox'],
+  keys: ['counter', 'index', 'movedCount', 'rateLog', 'outbox'],
   optionalKeys: CACHED_ACCESS_KEYS,
   args: ['countersDb', 'chatDb', 'cacheDb', 'idPrefix', 'width', 'metaTail', 'score', 'maxAttempts', 'maxChats', 'now', 'windowMs', 'perWindow', 'token', ...CACHED_ACCESS_ARGS],
   lua: `${CACHED_ACCESS_LUA}
@@ -56,7 +67,7 @@ if k.tpmsProject then
   if not cached_access(k.tpmsProject, k.tpmsPermission, a.tpmsExpected) then return { -1, '', 0 } end
 end
 redis.call('SELECT', a.chatDb)
-if redis.call('ZCARD', k.index) >= tonumber(a.maxChats) then return { -3, '', 0 } end
+if redis.call('ZCARD', k.index) + tonumber(redis.call('GET', k.movedCount) or '0') >= tonumber(a.maxChats) then return { -3, '', 0 } end
 redis.call('SELECT', a.cacheDb)
 local wait = rate_log_take(k.rateLog, a.now, a.windowMs, a.perWindow, a.token)
 if wait > 0 then return { -2, '', wait } end
@@ -168,13 +179,17 @@ end
 return encoded`,
 });
 
-/** Removes the chat, its messages and its index entries (sharing ones under `project` included) together, hot or moved to PostgreSQL. */
+/**
+ * Removes the chat, its messages and its index entries (sharing ones under `project` included)
+ * together, hot or moved to PostgreSQL. `createdMs`: where a moved chat is filed (see unindex_moved).
+ */
 const DELETE_SCRIPT = defineScript({
   keys: ['meta', 'index', 'pinned', 'messages', 'messageSeq', 'outbox'],
-  args: ['chatId', 'project', 'users'],
+  args: ['chatId', 'project', 'users', 'owner', 'createdMs'],
   lua: `${DELETE_MESSAGES_LUA}
 ${OUTBOX_LUA}
 ${MOVED_LUA}
+${MOVED_INDEX_LUA}
 ${DELETE_CHAT_LUA}
 ${CHAT_METADATA_LUA}
 ${SHARING_LUA}
@@ -183,8 +198,42 @@ local meta = load_chat(k.meta)
 local shared_with = cjson.decode(a.users)
 if meta then shared_with = allowed_of(meta) end
 reindex_sharing(a.chatId, 0, a.project, shared_with, {}, false)
-delete_chat(k.meta, k.index, k.pinned, k.messages, k.messageSeq, k.outbox, a.chatId)
+delete_chat(k.meta, k.index, k.pinned, k.messages, k.messageSeq, k.outbox, a.chatId, a.owner, a.createdMs)
 return 1`,
+});
+
+/**
+ * Up to `count` of the owner's moved chats (MOVED_INDEX_LUA's buckets) in list order, newest
+ * first (score, then ID, descending), strictly after the position (`maxScore`, `afterId`); from
+ * the newest when `afterId` is ''. Flat [id, score, id, score, ...]. Read-only.
+ */
+const MOVED_RANGE_SCRIPT = defineScript({
+  keys: ['dir'],
+  args: ['owner', 'maxScore', 'afterId', 'count'],
+  lua: `${MOVED_INDEX_LUA}
+local bounded = a.afterId ~= ''
+local top = bounded and a.maxScore or '+inf'
+local max = tonumber(a.maxScore)
+local limit = tonumber(a.count) * 2
+local found = {}
+local offset = 0
+while #found < limit do
+  local bounds = redis.call('ZRANGE', k.dir, top, '-inf', 'BYSCORE', 'REV', 'LIMIT', offset, 16)
+  if #bounds == 0 then break end
+  for _, bound in ipairs(bounds) do
+    local entries = redis.call('ZRANGE', moved_bucket_key(a.owner, bound), top, '-inf', 'BYSCORE', 'REV', 'WITHSCORES')
+    for i = 1, #entries, 2 do
+      local score = tonumber(entries[i + 1])
+      if not bounded or score < max or (score == max and id_before(entries[i], a.afterId)) then
+        found[#found + 1] = entries[i]
+        found[#found + 1] = entries[i + 1]
+        if #found >= limit then return found end
+      end
+    end
+  end
+  offset = offset + 16
+end
+return found`,
 });
 
 const COUNT_SCRIPT = defineScript({
@@ -259,7 +308,7 @@ export function createChatsStore(chat: RedisClient, databases: { counters: numbe
     }): Promise<NewSession | 'unverified' | CreationRefusal> {
       const { access } = options;
       const userId = options.metadata.user_id;
-      const keys = { counter: options.counterKey, index: userIndexKey(userId), rateLog: creationLogKey(userId), ...outboxKeys() };
+      const keys = { counter: options.counterKey, index: userIndexKey(userId), movedCount: userMovedCountKey(userId), rateLog: creationLogKey(userId), ...outboxKeys() };
       const result = (await CREATE_SCRIPT.run(chat, access ? { ...keys, ...access.keys } : keys, {
         countersDb: databases.counters,
         chatDb: databases.chat,
@@ -309,15 +358,34 @@ export function createChatsStore(chat: RedisClient, databases: { counters: numbe
       return entries.map((entry) => ({ id: String(entry.value), score: entry.score }));
     },
 
+    /**
+     * Up to `count` of the user's chats moved to PostgreSQL, newest first, strictly after
+     * `after` (from the newest when null).
+     */
+    async movedNewestFirst(userId: string, after: IndexEntry | null, count: number): Promise<IndexEntry[]> {
+      const flat = (await MOVED_RANGE_SCRIPT.run(chat, { dir: userMovedKey(userId) }, {
+        owner: userId,
+        maxScore: after?.score ?? 0,
+        afterId: after?.id ?? '',
+        count,
+      })) as string[];
+      const entries: IndexEntry[] = [];
+      for (let index = 0; index + 1 < flat.length; index += 2) entries.push({ id: String(flat[index]), score: Number(flat[index + 1]) });
+      return entries;
+    },
+
     /** Applies the patch; `guard`: only while that field still holds that value. */
     patch,
 
-    /** `project` (null for a general chat) and `users`: where its sharing is filed, as the caller read it. */
-    async delete(chatId: string, userId: string, project: string | null, users: string[]): Promise<void> {
+    /**
+     * `project` (null for a general chat) and `users`: where its sharing is filed, and
+     * `createdMs` its index score, as the caller read it.
+     */
+    async delete(chatId: string, userId: string, filed: { project: string | null; users: string[]; createdMs: number }): Promise<void> {
       await DELETE_SCRIPT.run(
         chat,
         { meta: metadataKey(chatId), index: userIndexKey(userId), pinned: userPinnedKey(userId), ...storedMessageKeys(chatId), ...outboxKeys() },
-        { chatId, project: project ?? '', users: JSON.stringify(users) },
+        { chatId, project: filed.project ?? '', users: JSON.stringify(filed.users), owner: userId, createdMs: filed.createdMs },
       );
     },
 

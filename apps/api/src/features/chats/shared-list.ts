@@ -1,7 +1,7 @@
 import type { ChatAccess, ListChatsQuerySchema, StoredChat } from '@simorgh/contracts';
 import type { z } from 'zod';
 import type { ListPosition } from './chat-cursor.js';
-import { MAX_SCANNED_PER_PAGE, newestFirst } from './chat-list.js';
+import { MAX_SCANNED_PER_PAGE, mergeNewestFirst, newestFirst } from './chat-list.js';
 import type { ChatRenderer, RenderedChat } from './chat-render.js';
 import { projectSharedKey, userSharedKey } from './chats.scripts.js';
 import type { ChatsStore, IndexEntry } from './chats.store.js';
@@ -99,44 +99,4 @@ function matches(chat: StoredChat, query: ListInput): boolean {
   if (query.chat_type && chat.chat_type !== query.chat_type) return false;
   if (query.project_number && chat.project_number !== query.project_number) return false;
   return true;
-}
-
-/** Newer first: higher score, then the higher ID (Redis's REV order within a score). */
-const newer = (a: IndexEntry, b: IndexEntry) => a.score > b.score || (a.score === b.score && a.id > b.id);
-
-/**
- * How many index reads one page keeps in flight at most. A reader on many projects with chats
- * visible to the project has one index per project; reading them all at once would fill the
- * Redis client's bounded command queue (MAX_QUEUED_COMMANDS) and fail the page with 503.
- */
-const READS_IN_FLIGHT = 50;
-
-/** The entries of several newest-first walks as one newest-first walk, each chat once. */
-async function* mergeNewestFirst(walks: Array<AsyncGenerator<IndexEntry[]>>): AsyncGenerator<IndexEntry> {
-  const heads = walks.map((walk) => ({ walk, buffer: [] as IndexEntry[], done: false }));
-  const seen = new Set<string>();
-  for (;;) {
-    const empty = heads.filter((head) => head.buffer.length === 0 && !head.done);
-    for (let start = 0; start < empty.length; start += READS_IN_FLIGHT) {
-      await Promise.all(
-        empty.slice(start, start + READS_IN_FLIGHT).map(async (head) => {
-          while (head.buffer.length === 0 && !head.done) {
-            const step = await head.walk.next();
-            if (step.done) head.done = true;
-            else head.buffer.push(...step.value);
-          }
-        }),
-      );
-    }
-    let best: (typeof heads)[number] | null = null;
-    for (const head of heads) {
-      const entry = head.buffer[0];
-      if (entry && (!best || newer(entry, best.buffer[0] as IndexEntry))) best = head;
-    }
-    const entry = best?.buffer.shift();
-    if (!entry) return;
-    if (seen.has(entry.id)) continue;
-    seen.add(entry.id);
-    yield entry;
-  }
 }

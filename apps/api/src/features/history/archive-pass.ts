@@ -12,7 +12,7 @@ import type { Logger } from '../../logger.js';
 import type { RedisClient } from '../../redis.js';
 import { metadataKey, userIndexKey, userPinnedKey } from '../chats/chats.scripts.js';
 import { messageSeqKey, messagesKey, streamLockKey } from '../messages/messages.scripts.js';
-import { ARCHIVE_LOCK_KEY, EXPIRE_SCRIPT, MOVE_SCRIPT, SNAPSHOT_SCRIPT, UNLOCK_SCRIPT, restoredKey } from './archive-scripts.js';
+import { ARCHIVE_LOCK_KEY, EXPIRE_SCRIPT, INDEX_MOVED_SCRIPT, MOVE_SCRIPT, SNAPSHOT_SCRIPT, UNLOCK_SCRIPT, restoredKey } from './archive-scripts.js';
 import type { ArchiveStore, WalkPosition } from './archive-store.js';
 import { OUTBOX_KEY } from './history.scripts.js';
 
@@ -28,6 +28,11 @@ const BACKFILL_BUDGET_MS = 20_000;
  *   history:backfill   HASH: `cursor` of the SCAN over chat metadata keys, `done` once it went round.
  */
 const BACKFILL_KEY = 'history:backfill';
+/**
+ *   history:moved-index   HASH: `after`, the last chat ID whose index member `indexMovedChats`
+ *                         moved over; `done` once every chat moved before then was.
+ */
+const MOVED_INDEX_KEY = 'history:moved-index';
 const METADATA_KEY = /^chat:(.+):metadata$/;
 
 export type PassResult = { archived: number; deleted: number; backfilled: number };
@@ -117,6 +122,34 @@ export async function backfill(deps: PassDeps, budgetMs = BACKFILL_BUDGET_MS): P
   return queued;
 }
 
+/**
+ * Once: moves the index member of every chat moved before the moved-chats buckets existed (it
+ * stayed in its owner's index) into the buckets, walking PostgreSQL's moved chats in ID order
+ * (resumed where the last pass stopped). Chats moved since are filed there by the move itself.
+ */
+export async function indexMovedChats(deps: PassDeps, budgetMs = BACKFILL_BUDGET_MS): Promise<number> {
+  const { chat, store } = deps;
+  const state = await chat.hGetAll(MOVED_INDEX_KEY);
+  if (state.done === '1') return 0;
+  const deadline = Date.now() + budgetMs;
+  let after = state.after ?? '';
+  let moved = 0;
+  for (;;) {
+    if (Date.now() >= deadline) return moved;
+    const chats = await store.movedChats(after, BATCH);
+    const last = chats.at(-1);
+    if (!last) break;
+    moved += Number(
+      await INDEX_MOVED_SCRIPT.run(chat, {}, { chats: JSON.stringify(chats.map((c) => ({ id: c.chatId, user: c.userId, index: userIndexKey(c.userId) }))) }),
+    );
+    after = last.chatId;
+    await chat.hSet(MOVED_INDEX_KEY, 'after', after);
+  }
+  await chat.hSet(MOVED_INDEX_KEY, 'done', '1');
+  if (moved > 0) deps.logger.info({ moved }, "moved chats' index members filed with the owners' moved chats");
+  return moved;
+}
+
 /** Moves every chat idle since before `cutoff` whose Redis copy is what PostgreSQL holds. */
 async function moveIdle(deps: PassDeps, cutoff: Date): Promise<number> {
   const { chat, store } = deps;
@@ -175,7 +208,7 @@ async function expireIdle(deps: PassDeps, cutoff: Date): Promise<number> {
             lock: streamLockKey(c.chatId),
             outbox: OUTBOX_KEY,
           },
-          { chatId: c.chatId, user: c.userId, cutoffIso: cutoff.toISOString(), cutoffMs: cutoff.getTime() },
+          { chatId: c.chatId, user: c.userId, cutoffIso: cutoff.toISOString(), cutoffMs: cutoff.getTime(), createdMs: c.createdMs },
         ),
       );
     }
@@ -189,6 +222,7 @@ export async function runPass(deps: PassDeps, options: PassOptions): Promise<Pas
   const now = deps.clock.now().getTime();
   const backfilled = await backfill(deps);
   if (backfilled > 0 && options.mirrorWaitMs) await waitMirrored(deps.chat, options.mirrorWaitMs);
+  await indexMovedChats(deps);
   const deleted = options.retentionDays === undefined ? 0 : await expireIdle(deps, new Date(now - options.retentionDays * DAY_MS));
   const archived = await moveIdle(deps, new Date(now - options.idleDays * DAY_MS));
   deps.logger.info({ archived, deleted, backfilled, ms: Math.round(performance.now() - started) }, 'archive pass');

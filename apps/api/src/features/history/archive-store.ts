@@ -8,7 +8,7 @@ import { sql, type Kysely } from 'kysely';
 
 /** A chat PostgreSQL holds, as the move script checks it against Redis. */
 export type MoveCandidate = { chatId: string; userId: string; version: string; messages: number; lastActivity: Date };
-export type RetentionCandidate = { chatId: string; userId: string; lastActivity: Date };
+export type RetentionCandidate = { chatId: string; userId: string; lastActivity: Date; createdMs: number };
 /** Where a walk in (last activity, chat ID) order stopped. */
 export type WalkPosition = { lastActivity: Date; chatId: string };
 
@@ -71,12 +71,19 @@ export function createArchiveStore(db: Kysely<unknown>) {
     /** Chats idle since before `cutoff` (in Redis or moved), idlest first, after `after`. */
     async retentionCandidates(cutoff: Date, after: WalkPosition | null, limit: number): Promise<RetentionCandidate[]> {
       const from = after ?? { lastActivity: EPOCH, chatId: '' };
-      const { rows } = await sql<{ chat_id: string; user_id: string; last_activity_at: Date }>`
-        SELECT chat_id, user_id, last_activity_at FROM chats
+      const { rows } = await sql<{ chat_id: string; user_id: string; last_activity_at: Date; created_at: Date }>`
+        SELECT chat_id, user_id, last_activity_at, created_at FROM chats
         WHERE last_activity_at < ${cutoff} AND (last_activity_at, chat_id) > (${from.lastActivity}, ${from.chatId})
         ORDER BY last_activity_at, chat_id
         LIMIT ${limit}`.execute(db);
-      return rows.map((row) => ({ chatId: row.chat_id, userId: row.user_id, lastActivity: row.last_activity_at }));
+      return rows.map((row) => ({ chatId: row.chat_id, userId: row.user_id, lastActivity: row.last_activity_at, createdMs: row.created_at.getTime() }));
+    },
+
+    /** Chats moved out of Redis, in chat ID order after `afterId`, with their owners. */
+    async movedChats(afterId: string, limit: number): Promise<Array<{ chatId: string; userId: string }>> {
+      const { rows } = await sql<{ chat_id: string; user_id: string }>`
+        SELECT chat_id, user_id FROM chats WHERE archived_from_redis AND chat_id > ${afterId} ORDER BY chat_id LIMIT ${limit}`.execute(db);
+      return rows.map((row) => ({ chatId: row.chat_id, userId: row.user_id }));
     },
 
     /** How many messages PostgreSQL holds per chat (absent: not mirrored at all). */
@@ -97,20 +104,21 @@ export function createArchiveStore(db: Kysely<unknown>) {
     },
 
     /**
-     * Everything a chat is brought back from, read in one snapshot: its metadata, the version
-     * of its last mirrored change, and all its messages oldest first. Null when not held.
+     * Everything a chat is brought back from, read in one snapshot: its metadata, owner and
+     * creation time, the version of its last mirrored change, and all its messages oldest
+     * first. Null when not held.
      */
-    async wholeChat(chatId: string): Promise<{ metadata: string; version: string; messages: StoredMessage[] } | null> {
+    async wholeChat(chatId: string): Promise<{ metadata: string; version: string; userId: string; createdMs: number; messages: StoredMessage[] } | null> {
       return db
         .transaction()
         .setIsolationLevel('repeatable read')
         .execute(async (trx) => {
-          const chat = await sql<{ metadata: string; version: string }>`
-            SELECT metadata::text AS metadata, mirror_version::text AS version FROM chats WHERE chat_id = ${chatId}`.execute(trx);
+          const chat = await sql<{ metadata: string; version: string; user_id: string; created_at: Date }>`
+            SELECT metadata::text AS metadata, mirror_version::text AS version, user_id, created_at FROM chats WHERE chat_id = ${chatId}`.execute(trx);
           const row = chat.rows[0];
           if (!row) return null;
           const messages = await sql<MessageRow>`SELECT ${MESSAGE_FIELDS} FROM messages WHERE chat_id = ${chatId} ORDER BY seq, message_id`.execute(trx);
-          return { metadata: row.metadata, version: row.version, messages: messages.rows.map(toMessage) };
+          return { metadata: row.metadata, version: row.version, userId: row.user_id, createdMs: row.created_at.getTime(), messages: messages.rows.map(toMessage) };
         });
     },
 

@@ -13,7 +13,7 @@ import type { Clock } from '../../deps.js';
 import { AppError } from '../../http/app-error.js';
 import type { Logger } from '../../logger.js';
 import type { RedisClient } from '../../redis.js';
-import { metadataKey } from '../chats/chats.scripts.js';
+import { metadataKey, userIndexKey } from '../chats/chats.scripts.js';
 import { messageSeqKey, messagesKey } from '../messages/messages.scripts.js';
 import { releasePassLock, runPass, takePassLock, waitMirrored, type PassResult } from './archive-pass.js';
 import { MOVED_VERSIONS_SCRIPT, RESTORE_SCRIPT, restoredKey } from './archive-scripts.js';
@@ -140,13 +140,22 @@ export function createHistoryService(deps: HistoryServiceDeps) {
       if (!whole) return false;
       const result = await RESTORE_SCRIPT.run(
         chat,
-        { meta: metadataKey(chatId), messages: messagesKey(chatId), messageSeq: messageSeqKey(chatId), restored: restoredKey(chatId), outbox: OUTBOX_KEY },
+        {
+          meta: metadataKey(chatId),
+          messages: messagesKey(chatId),
+          messageSeq: messageSeqKey(chatId),
+          restored: restoredKey(chatId),
+          index: userIndexKey(whole.userId),
+          outbox: OUTBOX_KEY,
+        },
         {
           chatId,
           version: whole.version,
           metadata: whole.metadata,
           messageList: JSON.stringify(whole.messages.map((message) => JSON.stringify(message))),
           leaseMs: RESTORED_LEASE_MS,
+          owner: whole.userId,
+          createdMs: whole.createdMs,
         },
       );
       if (result === 'restored') {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manualClock } from '../../../test/harness.js';
 import { startServedStack, type ServedStackWithModel } from '../../../test/served-stack.js';
+import { userMovedCountKey, userMovedKey } from '../../chats/chats.scripts.js';
 import { movedField, movedKey } from '../history.scripts.js';
 import { createHistoryStore } from '../history.store.js';
 
@@ -45,6 +46,10 @@ describe('ARCHIVE_AFTER_DAYS and RETENTION_DAYS', () => {
     expect(await stack.sql('SELECT 1 FROM messages WHERE chat_id = $1', [old.chat_id])).toEqual([]);
     expect(await redis().hExists(movedKey(old.chat_id), movedField(old.chat_id))).toBe(0);
     expect(await redis().zScore(`user:${user}:chats`, old.chat_id)).toBeNull();
+    // Out of the owner's moved chats too: the one left is the middle one.
+    expect(await redis().get(userMovedCountKey(user))).toBe('1');
+    expect(await redis().zScore(`${userMovedKey(user)}:first`, old.chat_id)).toBeNull();
+    expect(await redis().zScore(`${userMovedKey(user)}:first`, middle.chat_id)).not.toBeNull();
     expect(await listed(user)).toEqual([recent.chat_id, middle.chat_id]);
     await stack.http().get(`/api/chats/${old.chat_id}`).set('Authorization', await stack.bearer(user)).expect(404);
 
@@ -61,6 +66,7 @@ describe('ARCHIVE_AFTER_DAYS and RETENTION_DAYS', () => {
       expect(await stack.sql('SELECT 1 FROM deleted_chats WHERE chat_id = $1', [chat.chat_id])).toHaveLength(1);
     }
     expect(await redis().zCard(`user:${user}:pinned`)).toBe(0);
+    expect(await redis().keys(`${userMovedKey(user)}*`)).toEqual([]);
     expect(await listed(user)).toEqual([]);
 
     // A late or replayed entry about a deleted chat cannot bring it back.
