@@ -42,9 +42,9 @@ local function outbox_delete(outbox_key, chat_id)
 end`;
 
 /**
- * Chats moved out of Redis (archive-job.ts): the chat's member in its owner's index stays, its
- * metadata and messages go, and a marker remembers that PostgreSQL holds it and at which
- * version. Markers live in small hashes of up to 100 chats each (the ID without its last two
+ * Chats moved out of Redis (archive-job.ts): the chat's member goes from its owner's index to
+ * the owner's moved-chats buckets (the chats feature's MOVED_INDEX_LUA), its metadata and
+ * messages go, and a marker remembers that PostgreSQL holds it and at which version. Markers live in small hashes of up to 100 chats each (the ID without its last two
  * digits names the hash, and those two digits are the field; legacy UUID chats share 4 096
  * hashes by their first three characters, the whole ID as the field), so Redis keeps them in its
  * compact listpack encoding: about 10 bytes per moved chat instead of a key of its own (~100
