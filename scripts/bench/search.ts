@@ -64,8 +64,8 @@ export async function measureSearch(apiUrl: string, token: string, databaseUrl: 
         api.push(...viaApi.latencies);
         failures += viaApi.failures;
         const viaSql = await closedLoop(options.connections, options.durationS * 1000, async () => {
-          const terms = await store.terms(query.q);
-          await store.hits({ terms, visible, after: null, limit: 20 });
+          const words = await store.words(query.q);
+          await store.hits({ words, visible, after: null, limit: 20 });
         });
         direct.push(...viaSql.latencies);
       }

@@ -303,6 +303,59 @@ const migrations: Record<string, Migration> = {
           ORDER BY token.n)`.execute(db);
     },
   },
+  '0010_search_words': {
+    // Every word the search indexes hold, so the last word of a query (matched as a prefix) is
+    // completed into the words that begin with it and the indexes are asked for those words: a
+    // partial match reads and merges the posting lists of every word with that beginning, exact
+    // words take part in the index's intersection (docs/decisions/search.md). Kept by statement
+    // triggers on what is written to messages and chats; a word is never removed (a word no
+    // longer in any text matches nothing). The order of the inserts (by word) keeps two writers
+    // of the same new words from deadlocking.
+    async up(db) {
+      await sql`SET LOCAL statement_timeout = 0`.execute(db);
+      await sql`CREATE TABLE search_words (word text COLLATE "C" PRIMARY KEY)`.execute(db);
+      for (const [table, column] of [
+        ['messages', 'content_search'],
+        ['chats', 'title_search'],
+      ] as const) {
+        await sql`
+          CREATE FUNCTION ${sql.raw(`search_words_of_${table}`)}() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN
+            INSERT INTO search_words (word)
+            SELECT DISTINCT word FROM written, unnest(tsvector_to_array(written.${sql.raw(column)})) AS word ORDER BY word
+            ON CONFLICT DO NOTHING;
+            RETURN NULL;
+          END $$`.execute(db);
+        for (const event of ['INSERT', 'UPDATE']) {
+          await sql`
+            CREATE TRIGGER ${sql.raw(`${table}_search_words_${event.toLowerCase()}`)} AFTER ${sql.raw(event)} ON ${sql.raw(table)}
+            REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ${sql.raw(`search_words_of_${table}`)}()`.execute(db);
+        }
+      }
+      await sql`
+        INSERT INTO search_words (word)
+        SELECT word FROM messages, unnest(tsvector_to_array(content_search)) AS word
+        UNION SELECT word FROM chats, unnest(tsvector_to_array(title_search)) AS word`.execute(db);
+      // The first `max` words beginning with `prefix`, in byte order. Planned for each prefix's
+      // value, so the index is read over that prefix's range: a plan made once for any prefix
+      // (a plain SQL function's, or a cached generic one) walks the index from its start.
+      await sql`
+        CREATE FUNCTION search_completions(prefix text, max integer) RETURNS text[]
+        LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE SET plan_cache_mode = force_custom_plan AS $$
+        BEGIN
+          RETURN ARRAY(SELECT word FROM search_words WHERE word ^@ prefix ORDER BY word LIMIT max);
+        END $$`.execute(db);
+    },
+    async down(db) {
+      for (const table of ['messages', 'chats']) {
+        await sql`DROP TRIGGER ${sql.raw(`${table}_search_words_insert`)} ON ${sql.raw(table)}`.execute(db);
+        await sql`DROP TRIGGER ${sql.raw(`${table}_search_words_update`)} ON ${sql.raw(table)}`.execute(db);
+        await sql`DROP FUNCTION ${sql.raw(`search_words_of_${table}`)}()`.execute(db);
+      }
+      await sql`DROP FUNCTION search_completions(text, integer)`.execute(db);
+      await sql`DROP TABLE search_words`.execute(db);
+    },
+  },
 };
 
 /**
@@ -319,15 +372,18 @@ function mappedLetters(text: RawBuilder<unknown>): RawBuilder<unknown> {
 /** Every migration's name, sorted. */
 export const HISTORY_MIGRATIONS: readonly string[] = Object.keys(migrations).sort();
 
-/** Brings the schema up to date; safe to call from several processes at once. */
-export async function migrateHistory(db: Kysely<unknown>): Promise<string[]> {
+/**
+ * Brings the schema up to date (or up to the migration `upTo`, for tests of a migration's
+ * backfill); safe to call from several processes at once.
+ */
+export async function migrateHistory(db: Kysely<unknown>, upTo?: string): Promise<string[]> {
   // Unordered: migrations written side by side may land in either order; each still runs once.
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations },
     allowUnorderedMigrations: true,
   });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = await (upTo === undefined ? migrator.migrateToLatest() : migrator.migrateTo(upTo));
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((result) => result.status === 'Success').map((result) => result.migrationName);
 }

@@ -189,27 +189,67 @@ describe('replayed entries', () => {
 });
 
 describe('migrations', () => {
-  it('run once when two processes migrate a fresh database at the same time', async () => {
-    const name = `migrate_${Date.now()}`;
+  /** Runs `use` with the URL of a new empty database, dropped afterwards. */
+  async function withFreshDatabase(prefix: string, use: (url: string) => Promise<void>): Promise<void> {
+    const name = `${prefix}_${Date.now()}`;
     const admin = new pg.Client({ connectionString: stack.postgresUrl });
     await admin.connect();
     await admin.query(`CREATE DATABASE ${name}`);
     const url = new URL(stack.postgresUrl);
     url.pathname = `/${name}`;
-    const dbs = [0, 1].map(() => createHistoryDb({ DATABASE_URL: url.toString(), DATABASE_POOL_SIZE: 2 }).db);
     try {
-      const results = await Promise.all(dbs.map((db) => migrateHistory(db)));
-      expect(results.flat().sort()).toEqual(HISTORY_MIGRATIONS);
-      const check = new pg.Client({ connectionString: url.toString() });
-      await check.connect();
-      const applied = await check.query('SELECT name FROM kysely_migration');
-      await check.end();
-      expect(applied.rows.map((row: { name: string }) => row.name).sort()).toEqual(HISTORY_MIGRATIONS);
-      expect(await migrateHistory(dbs[0] as Kysely<unknown>)).toEqual([]);
+      await use(url.toString());
     } finally {
-      await Promise.all(dbs.map((db) => db.destroy()));
       await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
       await admin.end();
     }
-  });
+  }
+
+  it('run once when two processes migrate a fresh database at the same time', () =>
+    withFreshDatabase('migrate', async (url) => {
+      const dbs = [0, 1].map(() => createHistoryDb({ DATABASE_URL: url, DATABASE_POOL_SIZE: 2 }).db);
+      try {
+        const results = await Promise.all(dbs.map((db) => migrateHistory(db)));
+        expect(results.flat().sort()).toEqual(HISTORY_MIGRATIONS);
+        const check = new pg.Client({ connectionString: url });
+        await check.connect();
+        const applied = await check.query('SELECT name FROM kysely_migration');
+        await check.end();
+        expect(applied.rows.map((row: { name: string }) => row.name).sort()).toEqual(HISTORY_MIGRATIONS);
+        expect(await migrateHistory(dbs[0] as Kysely<unknown>)).toEqual([]);
+      } finally {
+        await Promise.all(dbs.map((db) => db.destroy()));
+      }
+    }));
+
+  it('fills search_words with the words of the history written before it (0010), then keeps it as messages and chats are written', () =>
+    withFreshDatabase('words', async (url) => {
+      const { db, pool } = createHistoryDb({ DATABASE_URL: url, DATABASE_POOL_SIZE: 2 });
+      const words = async () => (await pool.query<{ word: string }>('SELECT word FROM search_words ORDER BY word')).rows.map((row) => row.word);
+      const chat = (id: string, title: string) =>
+        pool.query(
+          `INSERT INTO chats (chat_id, user_id, chat_type, chat_name, status, created_at, updated_at, last_activity_at, metadata, mirror_version)
+           VALUES ($1, 'someone', 'general', $2, 'active', now(), now(), now(), '{}', 1)`,
+          [id, title],
+        );
+      const message = (id: string, chatId: string, content: string) =>
+        pool.query(
+          `INSERT INTO messages (message_id, chat_id, seq, role, content, status, created_at, mirror_version) VALUES ($1, $2, 1, 'user', $3, 'complete', now(), 1)`,
+          [id, chatId, content],
+        );
+      try {
+        await migrateHistory(db, '0009_search_terms_titles');
+        await chat('c1', 'Pump Curve');
+        await message('m1', 'c1', 'Crème brûlée, ۱۲ كتاب');
+        expect(await migrateHistory(db)).toContain('0010_search_words');
+        expect(await words()).toEqual(['12', 'brulee', 'creme', 'curve', 'pump', 'کتاب']);
+        await chat('c2', 'Flare header');
+        await message('m2', 'c2', 'relief valve');
+        await pool.query(`UPDATE messages SET content = 'relief valve sizing' WHERE message_id = 'm2'`);
+        expect(await words()).toEqual(['12', 'brulee', 'creme', 'curve', 'flare', 'header', 'pump', 'relief', 'sizing', 'valve', 'کتاب']);
+      } finally {
+        await db.destroy();
+      }
+    }));
 });
+

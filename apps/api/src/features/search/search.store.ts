@@ -20,9 +20,19 @@ export type SearchHit = {
   text: string;
 };
 
-export type HitQuery = {
-  /** The query's words as the index holds them (search_terms); the last one matches as a prefix. */
+/** The query's words as the indexes hold them, and what the last one may be the beginning of. */
+export type QueryWords = {
+  /** search_terms(): every one required, the last one also as a prefix. */
   terms: string[];
+  /**
+   * The words in the history that begin with the last term (search_words), or null when there
+   * are more than COMPLETIONS_MAX: the indexes are then asked for the prefix itself.
+   */
+  completions: string[] | null;
+};
+
+export type HitQuery = {
+  words: QueryWords;
   /** The chats the user may open. */
   visible: ChatsUserMayOpen;
   chatType?: ChatType;
@@ -38,18 +48,40 @@ export type HitQuery = {
  */
 export const SEARCH_CANDIDATES = 500;
 
-/** A tsquery literal: every term required, the last also as a prefix. Terms are quoted, never parsed again. */
+/**
+ * How many words a prefix is completed into at most; a shorter prefix (`c`, `co`) is asked of
+ * the indexes as a prefix.
+ */
+export const COMPLETIONS_MAX = 32;
+
+/** A word as a tsquery operand: quoted, so it is never parsed again. */
+const operand = (word: string) => `'${word.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`;
+
+/** A tsquery literal: every term required, the last also as a prefix. What results are ranked by. */
 export function tsqueryOf(terms: string[]): string {
-  return terms.map((term, index) => `'${term.replaceAll('\\', '\\\\').replaceAll("'", "''")}'${index === terms.length - 1 ? ':*' : ''}`).join(' & ');
+  return terms.map((term, index) => `${operand(term)}${index === terms.length - 1 ? ':*' : ''}`).join(' & ');
+}
+
+/**
+ * The tsquery that finds the same texts as tsqueryOf(terms), with the last term replaced by the
+ * words it completes to (when known): exact words take part in the GIN index's intersection, a
+ * prefix merges the posting lists of every word with that beginning first.
+ */
+export function matchingTsquery({ terms, completions }: QueryWords): string {
+  if (completions === null || completions.length === 0) return tsqueryOf(terms);
+  return [...terms.slice(0, -1).map(operand), `(${completions.map(operand).join(' | ')})`].join(' & ');
 }
 
 /** The SQL of search, over the `chats` and `messages` tables the history mirror keeps. */
 export function createSearchStore(db: Kysely<unknown>) {
   return {
-    /** The query's words normalized and split exactly as the indexed text is. */
-    async terms(q: string): Promise<string[]> {
-      const { rows } = await sql<{ terms: string[] }>`SELECT search_terms(${q}) AS terms`.execute(db);
-      return rows[0]?.terms ?? [];
+    /** The query's words normalized and split exactly as the indexed text is, and the last one's completions. */
+    async words(q: string): Promise<QueryWords> {
+      const { rows } = await sql<QueryWords>`
+        SELECT terms, COALESCE(search_completions(terms[cardinality(terms)], ${COMPLETIONS_MAX + 1}), '{}') AS completions
+        FROM search_terms(${q}) AS terms`.execute(db);
+      const words = rows[0] ?? { terms: [], completions: [] };
+      return { terms: words.terms, completions: (words.completions?.length ?? 0) > COMPLETIONS_MAX ? null : words.completions };
     },
 
     /** Each word as search_normalize() writes it: what highlights compare with the terms. */
@@ -67,7 +99,12 @@ export function createSearchStore(db: Kysely<unknown>) {
       // until it has the candidates; a rarer one takes the user's matches from the GIN index on
       // (owner_id, content_search). The chats shared with the user are a branch of their own
       // (docs/decisions/search.md).
-      const tsq = sql`${tsqueryOf(query.terms)}::tsquery`;
+      // The index scans of the user's own messages and titles ask for the words the last term
+      // completes to; results are ranked by the query as typed (the prefix), so ranks do not
+      // depend on the completions. The shared chats' branches keep the prefix: with the exact
+      // words the planner underestimates matches and checks every message of every shared chat.
+      const tsq = sql`${matchingTsquery(query.words)}::tsquery`;
+      const typed = sql`${tsqueryOf(query.words.terms)}::tsquery`;
       const filters: RawBuilder<unknown>[] = [];
       if (query.chatType) filters.push(sql`c.chat_type = ${query.chatType}`);
       if (query.projectNumber) filters.push(sql`c.project_number = ${query.projectNumber}`);
@@ -86,14 +123,14 @@ export function createSearchStore(db: Kysely<unknown>) {
       const sharedNewest = (when: RawBuilder<unknown>) => sql`
         (SELECT m.message_id, m.created_at, m.chat_id, m.content_search
          FROM chats c JOIN messages m ON m.chat_id = c.chat_id
-         WHERE ${onChat(query.visible.sharedWith('c'))} AND m.content_search @@ ${tsq} AND ${when}
+         WHERE ${onChat(query.visible.sharedWith('c'))} AND m.content_search @@ ${typed} AND ${when}
          ${newest})`;
       // Titles rank before every message: when the titles after the cursor fill the page, the
       // messages are never read (the candidates' branch is cut by a one-time filter, and `own`,
       // a CTE, runs only when read).
       // The user's own titles by their owner (chats_owner_title_search), the shared ones through the sharing indexes.
       const titlesOf = (visible: RawBuilder<boolean>) => sql`
-          SELECT true AS is_title, c.chat_id AS id, ts_rank(c.title_search, ${tsq}) AS rank, c.created_at, c.chat_id, NULL::text AS message_id
+          SELECT true AS is_title, c.chat_id AS id, ts_rank(c.title_search, ${typed}) AS rank, c.created_at, c.chat_id, NULL::text AS message_id
           FROM chats c
           WHERE c.title_search @@ ${tsq} AND ${onChat(visible)}`;
       const titlesAfter = sql`(SELECT count(*) FROM titles AS hit ${after})`;
@@ -115,7 +152,7 @@ export function createSearchStore(db: Kysely<unknown>) {
           SELECT * FROM (
             SELECT * FROM titles
             UNION ALL
-            SELECT false, candidate.message_id, ts_rank(candidate.content_search, ${tsq}), candidate.created_at, candidate.chat_id, candidate.message_id
+            SELECT false, candidate.message_id, ts_rank(candidate.content_search, ${typed}), candidate.created_at, candidate.chat_id, candidate.message_id
             FROM (
               SELECT * FROM own
               UNION ALL

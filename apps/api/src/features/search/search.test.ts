@@ -7,7 +7,7 @@ import { closeDeps } from '../../deps.js';
 import { OUTBOX_KEY } from '../history/history.scripts.js';
 import { eventually, listen, postStream } from '../../test/event-stream-client.js';
 import { startServedStack, type ServedStackWithModel } from '../../test/served-stack.js';
-import { SEARCH_CANDIDATES } from './search.store.js';
+import { COMPLETIONS_MAX, SEARCH_CANDIDATES } from './search.store.js';
 
 const REPLY = 'Noted.';
 let stack: ServedStackWithModel;
@@ -121,6 +121,27 @@ describe('what matches, in English', () => {
 
   it('finds nothing for a query of punctuation alone, and still answers 200', async () => {
     expect((await find(user, '!!! --- ???')).results).toEqual([]);
+  });
+
+  it('completes the last word into the words of the history, and matches a beginning of more words than it completes as a prefix', async () => {
+    const writer = 'search.completions';
+    const log = await chat(writer, { title: 'Sensor log' });
+    await stack.drained();
+    // Straight into the history, as the mirror would: quasar01 … quasar40, one message each.
+    const count = COMPLETIONS_MAX + 8;
+    await stack.sql(
+      `INSERT INTO messages (message_id, chat_id, seq, role, content, status, created_at, mirror_version)
+       SELECT $1 || '-' || n, $1, n, 'user', 'reading of quasar' || lpad(n::text, 2, '0'), 'complete', now() - interval '1 hour' + n * interval '1 second', 1
+       FROM generate_series(1, $2::int) AS n`,
+      [log.chat_id, count],
+    );
+    const found = async (q: string) => new Set((await find(writer, q)).results.map((result) => result.message_id));
+    const ids = (from: number, to: number) => new Set(Array.from({ length: to - from + 1 }, (_, index) => `${log.chat_id}-${from + index}`));
+    expect(await found('quasar')).toEqual(ids(1, count));
+    expect(await found('reading quasar1')).toEqual(ids(10, 19));
+    expect(await found('quasar40')).toEqual(ids(40, 40));
+    expect(await found('quasar41')).toEqual(new Set());
+    expect(marked((await find(writer, 'quasar3')).results[0] as SearchResult)).toEqual([expect.stringMatching(/^quasar3\d$/)]);
   });
 
   it("splits a query into the words ts_debug() gives for the 'simple' configuration, compounds and URLs left out", async () => {
