@@ -12,8 +12,8 @@ beforeAll(async () => {
   auth = await stack.bearer(USERS.arash.username);
 });
 afterAll(async () => {
-  stack.redis.signal('SIGCONT');
-  await stack.stop();
+  stack?.redis.signal('SIGCONT');
+  await stack?.stop();
 });
 
 const listChats = () => stack.http().get('/api/chats').set('Authorization', auth);

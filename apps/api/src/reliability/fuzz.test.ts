@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { CreateChatResponseSchema, ErrorBodySchema, routeUrl } from '@simorgh/contracts';
+import { ErrorBodySchema, routeUrl } from '@simorgh/contracts';
 import { parseEventStream } from '../test/event-stream-client.js';
 import { PROJECTS, USERS } from '@simorgh/devstack/fixtures';
 import { startServedStack, type ServedStackWithModel } from '../test/served-stack.js';
@@ -27,12 +27,7 @@ beforeAll(async () => {
   token = await stack.tokenFor(USERS.arash.username);
   adminToken = await stack.tokenFor(USERS.admin.username);
   signOutToken = await stack.tokenFor(USERS.arash.username);
-  const res = await fetch(`${stack.url}/api/chats`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ chat_type: 'general' }),
-  });
-  ownChat = CreateChatResponseSchema.parse(await res.json()).chat.chat_id;
+  ownChat = (await stack.createChat(USERS.arash.username)).chat_id;
 });
 afterAll(() => stack?.stop());
 

@@ -12,7 +12,7 @@ beforeAll(async () => {
   stack = await startServedStack();
 });
 afterAll(async () => {
-  stack.redis.signal('SIGCONT');
+  stack?.redis.signal('SIGCONT');
   await stack?.stop();
 });
 

@@ -17,13 +17,12 @@ const collectGarbage = runInNewContext('gc') as () => void;
 beforeAll(async () => {
   stack = await startServedStack();
   token = await stack.tokenFor(USERS.arash.username);
-  const created = await call('POST', '/api/chats', { chat_type: 'general' });
-  chatId = (created.body as { chat: { chat_id: string } }).chat.chat_id;
+  chatId = (await stack.createChat(USERS.arash.username)).chat_id;
   // Warm the TPMS cache so the project call below touches only Redis.
   expect((await call('GET', `/api/projects/${PROJECTS.refinery.id}`)).status).toBe(200);
 });
 afterAll(async () => {
-  stack.redis.signal('SIGCONT');
+  stack?.redis.signal('SIGCONT');
   await stack?.stop();
 });
 
