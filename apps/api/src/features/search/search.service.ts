@@ -20,6 +20,9 @@ export type SearchInput = {
   project_number?: string | undefined;
 };
 
+/** A word search_normalize() only lowercases. */
+const ASCII_WORD = /^[A-Za-z0-9]+$/;
+
 /** Words normalized by PostgreSQL, kept: the same words come back in result after result. */
 const NORMALIZED_WORDS_MAX = 50_000;
 
@@ -36,14 +39,18 @@ export function createSearchService(db: Kysely<unknown>, sharedProjectsOf: Share
   const store = createSearchStore(db);
   const normalizedWords = new LRUCache<string, string>({ max: NORMALIZED_WORDS_MAX });
 
-  /** The highlights in each text, normalizing the words not seen before in one query. */
+  /**
+   * The highlights in each text, normalizing the words not seen before in one query. A word of
+   * ASCII letters and digits is its own normalization once lowercased (search_normalize() changes
+   * only other characters, and case), so only the others are looked up.
+   */
   async function highlightsOf(texts: string[], terms: string[]): Promise<Array<Array<[number, number]>>> {
     const words = texts.map((text) => wordsOf(text));
-    const unknown = [...new Set(words.flat().map((word) => word.text))].filter((word) => !normalizedWords.has(word));
-    for (const [word, normalized] of await store.normalizeWords(unknown)) normalizedWords.set(word, normalized);
-    return words.map((list) =>
-      list.filter((word) => matchesTerms(normalizedWords.get(word.text) ?? word.text.toLowerCase(), terms)).map((word): [number, number] => [word.start, word.end]),
-    );
+    const unknown = new Set<string>();
+    for (const list of words) for (const word of list) if (!ASCII_WORD.test(word.text) && !normalizedWords.has(word.text)) unknown.add(word.text);
+    for (const [word, normalized] of await store.normalizeWords([...unknown])) normalizedWords.set(word, normalized);
+    const normalizedOf = (word: string) => (ASCII_WORD.test(word) ? word.toLowerCase() : (normalizedWords.get(word) ?? word.toLowerCase()));
+    return words.map((list) => list.filter((word) => matchesTerms(normalizedOf(word.text), terms)).map((word): [number, number] => [word.start, word.end]));
   }
 
   async function run(userId: string, input: SearchInput): Promise<SearchResponse> {

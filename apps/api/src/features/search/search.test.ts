@@ -144,6 +144,14 @@ describe('what matches, in English', () => {
     expect(marked((await find(writer, 'quasar3')).results[0] as SearchResult)).toEqual([expect.stringMatching(/^quasar3\d$/)]);
   });
 
+  it('normalizes a word of ASCII letters and digits to itself lowercased (what highlights assume without asking PostgreSQL)', async () => {
+    const rows = await stack.sql<{ ch: string; normalized: string }>(
+      `SELECT chr(c) AS ch, search_normalize(chr(c) || chr(c)) AS normalized FROM generate_series(32, 126) AS c WHERE chr(c) ~ '^[A-Za-z0-9]$'`,
+    );
+    expect(rows).toHaveLength(62);
+    for (const row of rows) expect(row.normalized, row.ch).toBe(`${row.ch}${row.ch}`.toLowerCase());
+  });
+
   it("splits a query into the words ts_debug() gives for the 'simple' configuration, compounds and URLs left out", async () => {
     const queries = [
       'Relief-valve set at 3.5 bar, v2.1.0 of the sheet',
