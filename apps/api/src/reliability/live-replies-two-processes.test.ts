@@ -103,6 +103,11 @@ describe('live replies across two API processes behind nginx', () => {
     expect(REPLY.startsWith(saved?.content ?? 'x')).toBe(true);
     expect(saved?.content.length).toBeGreaterThan(0);
     expect(saved?.content).toBe(textOf(cut.events) + textOf(seen.events));
+    // Counted in the usage report, estimated as the writer would have: 4 characters a token.
+    expect(saved?.usage).toMatchObject({ completion_tokens: Math.ceil((saved?.content.length ?? 0) / 4), model: saved?.model, estimated: true });
+    expect(saved?.model).toEqual(expect.any(String));
+    // The system prompt and the question, each with its framing.
+    expect(saved?.usage?.prompt_tokens).toBeGreaterThan(Math.ceil('Describe a boiler feed pump'.length / 4) + 8);
 
     const again = await postStream(`${survivor.url}/api/chats/${chatId}/messages`, token, { content: 'Try again' });
     expect(again.status).toBe(200);

@@ -222,8 +222,15 @@ export function createMessagesService(deps: {
       controller.abort();
     };
     const unregister = stopBus.register(chatId, () => stop('stop'));
+    // The prompt's estimated tokens go with the first batch, so a process recovering this reply
+    // after this one died can save it with an estimated usage.
+    let promptTokens: number | undefined;
     const writer = createReplyWriter({
-      storeDelta: (batch, text, firstId) => store.appendReply(chatId, token, batch, text, firstId),
+      storeDelta: (batch, text, firstId) => {
+        const estimate = promptTokens;
+        promptTokens = undefined;
+        return store.appendReply(chatId, token, batch, text, firstId, estimate);
+      },
       firstId: firstEventId,
       deliver,
       onEnded: (why) => stop(why),
@@ -258,6 +265,7 @@ export function createMessagesService(deps: {
       const startedAt = nowIso();
       const started = process.hrtime.bigint();
       const turns = buildModelTurns(systemPromptFor(llm.systemPrompt, chat), history, historyCharBudget);
+      promptTokens = estimateUsage(turns, '', llm.chatModel).prompt_tokens;
       // The server's count if it sends one (its last chunk); otherwise estimated when the reply is saved.
       let usage: MessageUsage | null = null;
       const pieces = llm.streamChat(turns, controller.signal, (reported) => {

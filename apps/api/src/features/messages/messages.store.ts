@@ -165,15 +165,17 @@ end`;
 /**
  * A batch of the reply's events (JSON array of event JSON strings) and the text they add, stored
  * together, by the writer holding `token` only; the first under `firstId` when given (the ID
- * reserved for it, if it still is). Returns their IDs; 0 when the reply is no longer this
- * writer's (recovered after its lease lapsed), -1 when the chat was deleted.
+ * reserved for it, if it still is). `promptTokens` (with the first batch; '' otherwise): the
+ * prompt's estimated tokens, kept with the reply for its recovery. Returns their IDs; 0 when the
+ * reply is no longer this writer's (recovered after its lease lapsed), -1 when the chat was deleted.
  */
 const APPEND_REPLY_SCRIPT = defineScript({
   keys: ['meta', 'reply', 'replyText', 'events', 'reserved'],
-  args: ['token', 'events', 'text', 'maxLen', 'retentionMs', 'firstId'],
+  args: ['token', 'events', 'text', 'maxLen', 'retentionMs', 'firstId', 'promptTokens'],
   lua: `${REPLY_LUA}
 if redis.call('HGET', k.reply, 'token') ~= a.token then return 0 end
 if redis.call('EXISTS', k.meta) == 0 then return -1 end
+if a.promptTokens ~= '' then redis.call('HSET', k.reply, 'prompt_tokens', a.promptTokens) end
 if a.text ~= '' then redis.call('APPEND', k.replyText, a.text) end
 local ids = {}
 local events = a.events
@@ -242,6 +244,13 @@ if meta then
     local message = {message_id = fields['message_id'], role = 'assistant', content = text,
       created_at = fields['created_at'], status = 'error', error = a.detail}
     if fields['model'] ~= '' then message['model'] = fields['model'] end
+    -- Estimated as the writer would have (usage.ts): 4 UTF-16 units a token, counted here from
+    -- UTF-8 (a character of four bytes is two units); the prompt's estimate came with the text.
+    if fields['prompt_tokens'] and text ~= '' then
+      local units = select(2, string.gsub(text, '[^\\128-\\191]', '')) + select(2, string.gsub(text, '[\\240-\\247]', ''))
+      message['usage'] = {prompt_tokens = tonumber(fields['prompt_tokens']), completion_tokens = math.ceil(units / 4),
+        model = message['model'] or cjson.null, estimated = true}
+    end
     local json = cjson.encode(message)
     upsert_message(k.meta, meta, k.messages, k.outbox, a.chatId, json, fields['message_id'], fields['created_at'])
     append_event(k.events, k.reserved, '{"type":"assistant_message","message":' .. json .. '}', a.maxLen, a.retentionMs)
@@ -575,13 +584,13 @@ export function createMessagesStore(chat: RedisClient, databases: { chat: number
      * Stores a batch of the reply's events and the text they add, the first under `firstId` (the
      * ID reserved for it) when given; their IDs, or why not.
      */
-    async appendReply(chatId: string, token: string, events: string[], text: string, firstId?: string): Promise<string[] | 'lost' | 'gone'> {
+    async appendReply(chatId: string, token: string, events: string[], text: string, firstId?: string, promptTokens?: number): Promise<string[] | 'lost' | 'gone'> {
       const { meta, reply, replyText, events: stream, reserved } = replyKeys(chatId);
       return idsOf(
         await APPEND_REPLY_SCRIPT.run(
           chat,
           { meta, reply, replyText, events: stream, reserved },
-          { token, events: JSON.stringify(events), text, ...eventArgs, firstId: firstId ?? '' },
+          { token, events: JSON.stringify(events), text, ...eventArgs, firstId: firstId ?? '', promptTokens: promptTokens ?? '' },
         ),
       );
     },
