@@ -221,15 +221,22 @@ while #found < limit do
   local bounds = redis.call('ZRANGE', k.dir, top, '-inf', 'BYSCORE', 'REV', 'LIMIT', offset, 16)
   if #bounds == 0 then break end
   for _, bound in ipairs(bounds) do
-    local entries = redis.call('ZRANGE', moved_bucket_key(a.owner, bound), top, '-inf', 'BYSCORE', 'REV', 'WITHSCORES')
-    for i = 1, #entries, 2 do
-      local score = tonumber(entries[i + 1])
-      if not bounded or score < max or (score == max and id_before(entries[i], a.afterId)) then
-        found[#found + 1] = entries[i]
-        found[#found + 1] = entries[i + 1]
-        if #found >= limit then return found end
+    -- As many as still wanted, then more while entries at the position's score (already seen) take their place.
+    local key = moved_bucket_key(a.owner, bound)
+    local skip = 0
+    repeat
+      local want = (limit - #found) / 2
+      local entries = redis.call('ZRANGE', key, top, '-inf', 'BYSCORE', 'REV', 'LIMIT', skip, want, 'WITHSCORES')
+      skip = skip + #entries / 2
+      for i = 1, #entries, 2 do
+        local score = tonumber(entries[i + 1])
+        if not bounded or score < max or (score == max and id_before(entries[i], a.afterId)) then
+          found[#found + 1] = entries[i]
+          found[#found + 1] = entries[i + 1]
+        end
       end
-    end
+      if #found >= limit then return found end
+    until #entries < want * 2
   end
   offset = offset + 16
 end
