@@ -34,8 +34,7 @@ export async function readListPage(
   userId: string,
   query: ListInput,
   after: ListPosition | null,
-  /** The stored metadata of chats moved out of Redis among these (one query per chunk). */
-  moved: (chatIds: string[]) => Promise<Map<string, string>>,
+  moved: MovedMetadata,
 ): Promise<ListedPage> {
   const wanted = query.limit + 1;
   const items: ListedChat[] = [];
@@ -60,12 +59,9 @@ export async function readListPage(
       ? newestFirst(store, userPinnedKey(userId), part.after, chunks())
       : chunksOf(mergeNewestFirst([newestFirst(store, userIndexKey(userId), part.after, chunks()), movedNewestFirst(store, userId, part.after, chunks())]), chunks());
     for await (const entries of walk) {
-      const stored = await store.getManyStored(entries.map((entry) => entry.id));
-      // Entries without metadata in Redis are chats moved to PostgreSQL.
-      const missing = entries.filter((_, index) => stored[index] == null).map((entry) => entry.id);
-      const fromHistory = await moved(missing);
-      for (const [index, entry] of entries.entries()) {
-        const text = stored[index] ?? fromHistory.get(entry.id);
+      const texts = await metadataOf(store, entries, moved);
+      for (const entry of entries) {
+        const text = texts.get(entry.id);
         const position: ListPosition = { pinned: part.pinned, createdMs: entry.score, id: entry.id };
         lastScanned = position;
         budget -= 1;
@@ -83,6 +79,35 @@ export async function readListPage(
     }
   }
   return { items, next: null };
+}
+
+/**
+ * The stored metadata of chats moved out of Redis among `chatIds` (from the process's copies or
+ * one PostgreSQL query); `versions`, when known, the version each was moved at.
+ */
+export type MovedMetadata = (chatIds: string[], versions?: Array<string | null>) => Promise<Map<string, string>>;
+
+/**
+ * The stored metadata texts of index entries: entries from the moved-chats buckets from the
+ * history by the version read with them; the others with one MGET, and those of them without
+ * metadata in Redis (moved chats still in the index, as moved before the buckets) from the history.
+ */
+export async function metadataOf(store: ChatsStore, entries: IndexEntry[], moved: MovedMetadata): Promise<Map<string, string>> {
+  const hot = entries.filter((entry) => entry.movedAt === undefined).map((entry) => entry.id);
+  const away = entries.filter((entry) => entry.movedAt !== undefined);
+  const [stored, fromBuckets] = await Promise.all([
+    store.getManyStored(hot),
+    away.length > 0 ? moved(away.map((entry) => entry.id), away.map((entry) => entry.movedAt ?? null)) : new Map<string, string>(),
+  ]);
+  const texts = new Map(fromBuckets);
+  const missing: string[] = [];
+  for (const [index, chatId] of hot.entries()) {
+    const text = stored[index];
+    if (text == null) missing.push(chatId);
+    else texts.set(chatId, text);
+  }
+  if (missing.length > 0) for (const [chatId, text] of await moved(missing)) texts.set(chatId, text);
+  return texts;
 }
 
 function matches(chat: StoredChat, userId: string, query: ListInput): boolean {

@@ -205,16 +205,19 @@ return 1`,
 /**
  * Up to `count` of the owner's moved chats (MOVED_INDEX_LUA's buckets) in list order, newest
  * first (score, then ID, descending), strictly after the position (`maxScore`, `afterId`); from
- * the newest when `afterId` is ''. Flat [id, score, id, score, ...]. Read-only.
+ * the newest when `afterId` is ''. Flat [id, score, version, ...], the version each was moved at
+ * as its marker names it (the history's MOVED_LUA; '' without a marker), so the list needs no
+ * other read to find its copy. Read-only.
  */
 const MOVED_RANGE_SCRIPT = defineScript({
   keys: ['dir'],
   args: ['owner', 'maxScore', 'afterId', 'count'],
-  lua: `${MOVED_INDEX_LUA}
+  lua: `${MOVED_LUA}
+${MOVED_INDEX_LUA}
 local bounded = a.afterId ~= ''
 local top = bounded and a.maxScore or '+inf'
 local max = tonumber(a.maxScore)
-local limit = tonumber(a.count) * 2
+local limit = tonumber(a.count) * 3
 local found = {}
 local offset = 0
 while #found < limit do
@@ -225,14 +228,16 @@ while #found < limit do
     local key = moved_bucket_key(a.owner, bound)
     local skip = 0
     repeat
-      local want = (limit - #found) / 2
+      local want = (limit - #found) / 3
       local entries = redis.call('ZRANGE', key, top, '-inf', 'BYSCORE', 'REV', 'LIMIT', skip, want, 'WITHSCORES')
       skip = skip + #entries / 2
       for i = 1, #entries, 2 do
         local score = tonumber(entries[i + 1])
         if not bounded or score < max or (score == max and id_before(entries[i], a.afterId)) then
+          local marker = moved_marker(entries[i])
           found[#found + 1] = entries[i]
           found[#found + 1] = entries[i + 1]
+          found[#found + 1] = marker and (marker_parts(marker)) or ''
         end
       end
       if #found >= limit then return found end
@@ -377,7 +382,10 @@ export function createChatsStore(chat: RedisClient, databases: { counters: numbe
         count,
       })) as string[];
       const entries: IndexEntry[] = [];
-      for (let index = 0; index + 1 < flat.length; index += 2) entries.push({ id: String(flat[index]), score: Number(flat[index + 1]) });
+      for (let index = 0; index + 2 < flat.length; index += 3) {
+        const version = String(flat[index + 2]);
+        entries.push({ id: String(flat[index]), score: Number(flat[index + 1]), ...(version === '' ? {} : { movedAt: version }) });
+      }
       return entries;
     },
 
@@ -409,7 +417,8 @@ export function createChatsStore(chat: RedisClient, databases: { counters: numbe
 }
 
 export type ChatsStore = ReturnType<typeof createChatsStore>;
-export type IndexEntry = { id: string; score: number };
+/** `movedAt`: for a chat read from the moved-chats buckets, the version its marker names. */
+export type IndexEntry = { id: string; score: number; movedAt?: string };
 
 function parseJson(value: string | null): unknown | null {
   if (value === null) return null;

@@ -1,7 +1,7 @@
 import type { ChatAccess, ListChatsQuerySchema, StoredChat } from '@simorgh/contracts';
 import type { z } from 'zod';
 import type { ListPosition } from './chat-cursor.js';
-import { MAX_SCANNED_PER_PAGE, mergeNewestFirst, newestFirst } from './chat-list.js';
+import { MAX_SCANNED_PER_PAGE, mergeNewestFirst, metadataOf, newestFirst, type MovedMetadata } from './chat-list.js';
 import type { ChatRenderer, RenderedChat } from './chat-render.js';
 import { projectSharedKey, userSharedKey } from './chats.scripts.js';
 import type { ChatsStore, IndexEntry } from './chats.store.js';
@@ -33,8 +33,7 @@ export async function readSharedPage(
   query: ListInput,
   after: ListPosition | null,
   permittedProjects: PermittedProjects,
-  /** The stored metadata of chats moved out of Redis among these (see chat-list.ts). */
-  moved: (chatIds: string[]) => Promise<Map<string, string>>,
+  moved: MovedMetadata,
 ): Promise<SharedPage> {
   const wanted = query.limit + 1;
   const permitted = await permittedProjects(await store.sharedProjects());
@@ -53,14 +52,11 @@ export async function readSharedPage(
       batch.push(next.value);
     }
     if (batch.length === 0) return { items, next: null };
-    const stored = await store.getManyStored(batch.map((entry) => entry.id));
     // Chats moved to PostgreSQL stay shared: their metadata comes from there.
-    const missing = batch.filter((_, index) => stored[index] == null).map((entry) => entry.id);
-    const fromHistory = missing.length > 0 ? await moved(missing) : new Map<string, string>();
-    for (const [index, entry] of batch.entries()) stored[index] ??= fromHistory.get(entry.id) ?? null;
-    const rendered = batch.map((entry, index) => {
-      const text = stored[index];
-      return text == null ? null : render(entry.id, text);
+    const texts = await metadataOf(store, batch, moved);
+    const rendered = batch.map((entry) => {
+      const text = texts.get(entry.id);
+      return text === undefined ? null : render(entry.id, text);
     });
     // Chats shared by name on projects without visible chats are not in `permitted` yet.
     const unknown = rendered.flatMap((item) => {

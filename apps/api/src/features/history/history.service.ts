@@ -184,11 +184,11 @@ export function createHistoryService(deps: HistoryServiceDeps) {
      * The stored metadata texts of moved chats among `chatIds`: this process's copies where the
      * chat's marker names the version copied, the rest in one query (and copied). PostgreSQL not
      * answering (within HISTORY_READ_TIMEOUT_MS): those it was asked for are left out (the list
-     * shows the others).
+     * shows the others). `known`: the versions their markers name, when the caller read them.
      */
-    async movedMetadata(chatIds: string[]): Promise<Map<string, string>> {
+    async movedMetadata(chatIds: string[], known?: Array<string | null>): Promise<Map<string, string>> {
       if (chatIds.length === 0) return new Map();
-      const versions = await movedVersions(chatIds);
+      const versions = known ?? (await movedVersions(chatIds));
       const texts = new Map<string, string>();
       const unknown: string[] = [];
       for (const [index, chatId] of chatIds.entries()) {
