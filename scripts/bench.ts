@@ -12,6 +12,8 @@
  *   BENCH_POSTGRES_DIR (none)                     keep PostgreSQL's data there and reuse its search corpus
  *   BENCH_ONLY (all)                              comma-separated sections to run: creations, lists, shared,
  *                                                 archive, search, streams
+ *   BENCH_COMPARE_API (none)                      another build's server.js under apps/api (e.g. apps/api/dist-before/
+ *                                                 server.js): run beside on the same services, its first token interleaved
  */
 import { resolve } from 'node:path';
 import { createTokenService } from '@simorgh/api/tokens';
@@ -129,7 +131,8 @@ async function streamFigures(
   for (let index = 0; index < STREAMS; index += 1) {
     if (llmUrl) direct.push(await firstTokenDirect(llmUrl));
     if (llmUrl && index % 2 === 0) titlesDirect.push(await titleDirect(llmUrl));
-    for (const target of targets) {
+    // In turn first and last, so what one reply leaves running (its title, the mirror) does not always slow the same one.
+    for (const target of index % 2 === 0 ? targets : [...targets].reverse()) {
       const figures = await firstMessageThroughApi(target.url, token);
       byTarget.get(target.name)?.firstToken.push(figures.firstToken);
       byTarget.get(target.name)?.title.push(figures.title);
@@ -188,9 +191,15 @@ async function runLocal(): Promise<void> {
     const tokenDelay = process.env.BENCH_TOKEN_DELAY_MS ?? '5';
     if (!/^\d{1,4}$/.test(tokenDelay)) throw new Error('BENCH_TOKEN_DELAY_MS must be a whole number of ms (0 for one burst)');
     const postgresDir = process.env.BENCH_POSTGRES_DIR;
-    stack = await startLocalStack(say, { ...(appendfsync ? { appendfsync } : {}), ...(postgresDir ? { postgresDir: resolve(postgresDir) } : {}) });
+    const compareServer = process.env.BENCH_COMPARE_API;
+    stack = await startLocalStack(say, {
+      ...(appendfsync ? { appendfsync } : {}),
+      ...(postgresDir ? { postgresDir: resolve(postgresDir) } : {}),
+      ...(compareServer ? { compareServer: resolve(compareServer) } : {}),
+    });
     say(`Redis appendfsync ${appendfsync ?? 'always'}; the model server pauses ${tokenDelay} ms between tokens`);
     say(`API running ${stack.api.compiled ? 'compiled (apps/api/dist)' : 'from TypeScript sources (tsx; apps/api/dist is missing or stale)'}`);
+    if (compareServer) say(`compared with the API from ${compareServer} on the same services`);
     const tokens = createTokenService(stack.jwtSecret, 8 * 3600, () => new Date());
     const tokenFor = async (user: string) => (await tokens.sign(user, user)).token;
     const auth = (token: string) => ({ Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' });
@@ -228,6 +237,7 @@ async function runLocal(): Promise<void> {
         [
           { name: 'API', url: stack.api.url },
           { name: 'nginx + API', url: stack.nginx.url },
+          ...(stack.compared ? [{ name: 'API, compared build', url: stack.compared.url }] : []),
         ],
         await tokenFor('bench.streams'),
         stack.llm.url,

@@ -38,6 +38,8 @@ export type LocalStack = {
   /** The local OpenAI-compatible server (its own process). */
   llm: { url: string };
   api: ApiProcess;
+  /** With `compareServer`: another build's API on the same services (first-token rows side by side). */
+  compared: ApiProcess | null;
   nginx: NginxServer;
   baselineUrl: string;
   jwtSecret: string;
@@ -88,7 +90,7 @@ async function setAppendfsync(url: string, policy: string): Promise<void> {
  * repository's nginx.conf in front of it, and the bare Express baseline. `postgresDir`: PostgreSQL's
  * data dir, kept after the run (its search corpus reused), instead of one in the temp dir.
  */
-export async function startLocalStack(say: (line: string) => void, options: { appendfsync?: string; postgresDir?: string } = {}): Promise<LocalStack> {
+export async function startLocalStack(say: (line: string) => void, options: { appendfsync?: string; postgresDir?: string; compareServer?: string } = {}): Promise<LocalStack> {
   const root = mkdtempSync(join(tmpdir(), 'simorgh-bench-'));
   const cleanups: Array<() => Promise<void>> = [async () => rmSync(root, { recursive: true, force: true })];
   const stop = async () => {
@@ -130,36 +132,36 @@ export async function startLocalStack(say: (line: string) => void, options: { ap
     const jwtSecret = randomBytes(32).toString('hex');
     const redisUrl = `${redis.url}/0`;
     say('starting the API process, nginx and the baseline...');
-    const api = await startApiProcess({
-      logFile: join(root, 'api.log'),
-      env: {
-        NODE_ENV: 'production',
-        LOG_LEVEL: 'info',
-        REDIS_URL: redisUrl,
-        MYSQL_HOST: '127.0.0.1',
-        MYSQL_PORT: String(mariadb.port),
-        MYSQL_USER: 'simorgh_ro',
-        MYSQL_PASSWORD: password,
-        MYSQL_DATABASE: database,
-        JWT_SECRET_KEY: jwtSecret,
-        DATABASE_URL: postgres.url(),
-        OPENAI_BASE_URL: llm.url,
-        OPENAI_MODEL: 'bench-model',
-        MESSAGES_PER_MINUTE: '10000',
-        CONCURRENT_STREAMS: '100',
-        // The load runs create chats as fast as they can, as a few users.
-        CHATS_PER_MINUTE: '100000',
-        MAX_CHATS_PER_USER: '10000000',
-        // Runs the archive pass (POST /api/admin/archive/run) for the history figures.
-        ADMIN_USERS: BENCH_ADMIN,
-      },
-    });
+    const apiEnv = {
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'info',
+      REDIS_URL: redisUrl,
+      MYSQL_HOST: '127.0.0.1',
+      MYSQL_PORT: String(mariadb.port),
+      MYSQL_USER: 'simorgh_ro',
+      MYSQL_PASSWORD: password,
+      MYSQL_DATABASE: database,
+      JWT_SECRET_KEY: jwtSecret,
+      DATABASE_URL: postgres.url(),
+      OPENAI_BASE_URL: llm.url,
+      OPENAI_MODEL: 'bench-model',
+      MESSAGES_PER_MINUTE: '10000',
+      CONCURRENT_STREAMS: '100',
+      // The load runs create chats as fast as they can, as a few users.
+      CHATS_PER_MINUTE: '100000',
+      MAX_CHATS_PER_USER: '10000000',
+      // Runs the archive pass (POST /api/admin/archive/run) for the history figures.
+      ADMIN_USERS: BENCH_ADMIN,
+    };
+    const api = await startApiProcess({ logFile: join(root, 'api.log'), env: apiEnv });
     cleanups.push(() => api.stop());
+    const compared = options.compareServer ? await startApiProcess({ logFile: join(root, 'api-compared.log'), env: apiEnv, server: options.compareServer }) : null;
+    if (compared) cleanups.push(() => compared.stop());
     const nginx = await startNginx({ upstreamPorts: [api.port] });
     cleanups.push(() => nginx.stop());
 
     const baseline = await startNodeScript('baseline-server.ts', cleanups);
-    return { redis, mariadb, postgres, llm, api, nginx, baselineUrl: baseline.url, jwtSecret, redisUrl, stop };
+    return { redis, mariadb, postgres, llm, api, compared, nginx, baselineUrl: baseline.url, jwtSecret, redisUrl, stop };
   } catch (error) {
     await stop();
     throw error;

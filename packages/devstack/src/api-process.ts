@@ -60,9 +60,11 @@ export async function startApiProcess(options: {
   env: Record<string, string | undefined>;
   logFile: string;
   port?: number;
+  /** Another compiled build's server.js (inside apps/api, so it finds the same packages); apiCommand's choice otherwise. */
+  server?: string;
 }): Promise<ApiProcess> {
   const port = options.port ?? (await freePort());
-  const { command, args, compiled } = apiCommand();
+  const { command, args, compiled } = options.server ? { command: process.execPath, args: [resolve(options.server)], compiled: true } : apiCommand();
   const logFd = openSync(options.logFile, 'a');
   const child: ChildProcess = spawn(command, args, {
     cwd: API_ROOT,
