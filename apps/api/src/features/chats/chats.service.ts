@@ -283,11 +283,13 @@ export function createChatsService(
    * user has permission (TPMS cache). For readers of the history that filter by it (search).
    */
   async function sharedProjectsOf(userId: string): Promise<string[]> {
-    const named = (await store.sharedByName(userId, MAX_SCANNED_PER_PAGE)).flatMap((chatId) => {
+    // Both reads at once: search waits for this before its statement.
+    const [byName, shared] = await Promise.all([store.sharedByName(userId, MAX_SCANNED_PER_PAGE), store.sharedProjects()]);
+    const named = byName.flatMap((chatId) => {
       const parts = parseSessionId(chatId);
       return parts?.kind === 'project' ? [parts.projectNumber] : [];
     });
-    const candidates = [...new Set([...(await store.sharedProjects()), ...named])];
+    const candidates = [...new Set([...shared, ...named])];
     return [...(await permittedProjects(userId, candidates))];
   }
 
