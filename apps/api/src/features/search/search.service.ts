@@ -10,7 +10,7 @@ import { chatsUserMayOpen, type SharedProjectsOf } from './chats-user-may-open.j
 import { decodeSearchCursor, encodeSearchCursor } from './search-cursor.js';
 import { createSearchStore } from './search.store.js';
 import { plainText } from './plain-text.js';
-import { excerpt, matchesTerms, wordsOf } from './snippets.js';
+import { excerpt, matchesTerms, wordsOf, type Word } from './snippets.js';
 
 export type SearchInput = {
   q: string;
@@ -26,6 +26,17 @@ const ASCII_WORD = /^[A-Za-z0-9]+$/;
 /** Words normalized by PostgreSQL, kept: the same words come back in result after result. */
 const NORMALIZED_WORDS_MAX = 50_000;
 
+/**
+ * Messages as read (markdown to text, its words), kept by their markdown: a pure function of it,
+ * and the same messages come back page after page as the user types. Bounded by their size in
+ * UTF-16 units (a word's offsets counted as WORD_UNITS): ~16 MB.
+ */
+const READABLE_UNITS_MAX = 4_000_000;
+const WORD_UNITS = 40;
+
+/** A text as the reader sees it and its words, what snippets and highlights are cut from. */
+type Readable = { text: string; words: Word[] };
+
 /** Errors that mean PostgreSQL cannot be reached or is going away, not a fault in a query. */
 function unreachable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
@@ -38,14 +49,29 @@ function unreachable(error: unknown): boolean {
 export function createSearchService(db: Kysely<unknown>, sharedProjectsOf: SharedProjectsOf) {
   const store = createSearchStore(db);
   const normalizedWords = new LRUCache<string, string>({ max: NORMALIZED_WORDS_MAX });
+  const readableMessages = new LRUCache<string, Readable>({
+    maxSize: READABLE_UNITS_MAX,
+    sizeCalculation: (value, markdown) => markdown.length + value.text.length + value.words.length * WORD_UNITS + 1,
+  });
+
+  /** A message's text once its markdown is rendered, and its words (a title is text as it is). */
+  function readable(text: string, isTitle: boolean): Readable {
+    if (isTitle) return { text, words: wordsOf(text) };
+    let found = readableMessages.get(text);
+    if (!found) {
+      const plain = plainText(text);
+      found = { text: plain, words: wordsOf(plain) };
+      readableMessages.set(text, found);
+    }
+    return found;
+  }
 
   /**
    * The highlights in each text, normalizing the words not seen before in one query. A word of
    * ASCII letters and digits is its own normalization once lowercased (search_normalize() changes
    * only other characters, and case), so only the others are looked up.
    */
-  async function highlightsOf(texts: string[], terms: string[]): Promise<Array<Array<[number, number]>>> {
-    const words = texts.map((text) => wordsOf(text));
+  async function highlightsOf(words: Word[][], terms: string[]): Promise<Array<Array<[number, number]>>> {
     const unknown = new Set<string>();
     for (const list of words) for (const word of list) if (!ASCII_WORD.test(word.text) && !normalizedWords.has(word.text)) unknown.add(word.text);
     for (const [word, normalized] of await store.normalizeWords([...unknown])) normalizedWords.set(word, normalized);
@@ -71,11 +97,11 @@ export function createSearchService(db: Kysely<unknown>, sharedProjectsOf: Share
     });
     const page = hits.slice(0, input.limit);
     // A message is shown as its markdown reads once rendered; highlights are offsets into that text.
-    const texts = page.map((hit) => (hit.is_title ? hit.text : plainText(hit.text)));
-    const highlights = await highlightsOf(texts, terms);
+    const texts = page.map((hit) => readable(hit.text, hit.is_title));
+    const highlights = await highlightsOf(texts.map((entry) => entry.words), terms);
     const results = page.map((hit, index): SearchResult => {
       const matched = highlights[index] ?? [];
-      const text = texts[index] ?? '';
+      const text = texts[index]?.text ?? '';
       const { snippet, highlights: marks } = hit.is_title ? { snippet: text, highlights: matched } : excerpt(text, matched);
       return {
         chat_id: hit.chat_id,
