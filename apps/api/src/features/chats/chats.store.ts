@@ -234,16 +234,36 @@ while #found < limit do
       for i = 1, #entries, 2 do
         local score = tonumber(entries[i + 1])
         if not bounded or score < max or (score == max and id_before(entries[i], a.afterId)) then
-          local marker = moved_marker(entries[i])
           found[#found + 1] = entries[i]
           found[#found + 1] = entries[i + 1]
-          found[#found + 1] = marker and (marker_parts(marker)) or ''
+          found[#found + 1] = ''
         end
       end
-      if #found >= limit then return found end
+      if #found >= limit then break end
     until #entries < want * 2
+    if #found >= limit then break end
   end
+  if #found >= limit then break end
   offset = offset + 16
+end
+-- The markers' versions: one HMGET per marker hash (a page's chats often share one).
+local by_key = {}
+for i = 1, #found, 3 do
+  local key = moved_key(found[i])
+  local group = by_key[key]
+  if not group then
+    group = { fields = {}, at = {} }
+    by_key[key] = group
+  end
+  group.fields[#group.fields + 1] = moved_field(found[i])
+  group.at[#group.at + 1] = i
+end
+for key, group in pairs(by_key) do
+  local markers = redis.call('HMGET', key, unpack(group.fields))
+  for j, i in ipairs(group.at) do
+    local marker = markers[j] or moved_marker(found[i])
+    if marker then found[i + 2] = (marker_parts(marker)) end
+  end
 end
 return found`,
 });
