@@ -32,7 +32,8 @@ describe('new chat', () => {
     await waitFor(() => expect(path()).toBe('/c/G-202611-000042'));
     expect(sidebar().getByRole('link', { name: 'New conversation' })).toHaveAttribute('aria-current', 'page');
     expect(sidebar().getAllByText('New conversation')).toHaveLength(1);
-    expect(screen.getByRole('textbox', { name: 'Message' })).toHaveFocus();
+    // The chat view focuses the message box in an effect once it has rendered the new chat.
+    await waitFor(() => expect(screen.getByRole('textbox', { name: 'Message' })).toHaveFocus());
     expect(screen.getByText('G-202611-000042')).toBeInTheDocument();
   });
 

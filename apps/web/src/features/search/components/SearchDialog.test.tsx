@@ -54,7 +54,8 @@ describe('search', () => {
     await screen.findByText('Relief valve sizing');
     await user.keyboard('{Control>}k{/Control}');
     const input = await screen.findByRole('combobox', { name: 'Search chats' });
-    expect(input).toHaveFocus();
+    // Focus moves in the dialog's effect, after the field is on screen.
+    await waitFor(() => expect(input).toHaveFocus());
     await user.type(input, 'relie');
 
     const options = await dialog().findAllByRole('option');
