@@ -9,7 +9,7 @@ import { queryKeys } from '../../api/query-keys';
  * travels: each tab reads the lists with its own credentials. A chat's own view already follows
  * its events stream; this is for the lists, which no stream carries.
  */
-const CHANNEL_NAME = 'simorgh-chat:chat-lists';
+export const CHANNEL_NAME = 'simorgh-chat:chat-lists';
 const CHANGED = 'changed';
 
 // One channel per tab, for sending and receiving alike: a BroadcastChannel never receives what

@@ -3,9 +3,10 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { installFakeApi } from '../../../test/fake-api';
 import { makeChat } from '../../../test/factories';
 import { renderApp } from '../../../test/render-app';
+import { CHANNEL_NAME } from '../lists-across-tabs';
 
 /** Another tab of the same browser: its own channel object, as a second tab would have. */
-const otherTab = new BroadcastChannel('simorgh-chat:chat-lists');
+const otherTab = new BroadcastChannel(CHANNEL_NAME);
 const heard: unknown[] = [];
 otherTab.onmessage = (event: MessageEvent) => heard.push(event.data);
 
