@@ -92,90 +92,118 @@ export function createSearchStore(db: Kysely<unknown>) {
       return new Map(rows.map((row) => [row.word, row.normalized]));
     },
 
-    /** One page of hits plus one, in result order (title first, rank, newest, ID; all descending). */
+    /**
+     * One page of hits plus one, in result order (title first, rank, newest, ID; all descending).
+     * Titles rank before every message, so they are one statement and the messages another, run
+     * only when the titles after the cursor do not fill the page: each is planned for what it
+     * reads alone (docs/decisions/search.md).
+     */
     async hits(query: HitQuery): Promise<SearchHit[]> {
-      // The tsquery is a bound value, not a CTE, so the planner sees it and estimates how many
-      // messages match: a common word walks the user's messages newest first (messages_owner_created)
-      // until it has the candidates; a rarer one takes the user's matches from the GIN index on
-      // (owner_id, content_search). The chats shared with the user are a branch of their own
-      // (docs/decisions/search.md).
-      // The index scans of the user's own messages and titles ask for the words the last term
-      // completes to; results are ranked by the query as typed (the prefix), so ranks do not
-      // depend on the completions. The shared chats' branches keep the prefix: with the exact
-      // words the planner underestimates matches and checks every message of every shared chat.
-      const tsq = sql`${matchingTsquery(query.words)}::tsquery`;
-      const typed = sql`${tsqueryOf(query.words.terms)}::tsquery`;
-      const filters: RawBuilder<unknown>[] = [];
-      if (query.chatType) filters.push(sql`c.chat_type = ${query.chatType}`);
-      if (query.projectNumber) filters.push(sql`c.project_number = ${query.projectNumber}`);
-      const onChat = (visible: RawBuilder<boolean>) => sql.join([visible, ...filters], sql` AND `);
-      const after = query.after
-        ? sql`WHERE (hit.is_title, hit.rank, hit.created_at, hit.id) < (${query.after.title}, ${query.after.rank}::real, ${new Date(query.after.createdMs)}::timestamptz, ${query.after.id})`
-        : sql``;
-      const newest = sql`ORDER BY m.created_at DESC, m.message_id DESC LIMIT ${SEARCH_CANDIDATES}`;
-      // The user's own messages by their owner column alone; their chat is read only to filter by it.
-      const ownChat = filters.length > 0 ? sql`JOIN chats c ON c.chat_id = m.chat_id AND ${sql.join(filters, sql` AND `)}` : sql``;
-      // The newest matches in the chats shared with the user. Those older than the user's own
-      // newest candidates cannot be among the newest: with a common word that leaves the last days
-      // of the shared chats to read (messages_chat_created). The two branches are planned apart
-      // and only the one whose condition holds runs, so a rare word still takes its few matches
-      // from the GIN index.
-      const sharedNewest = (when: RawBuilder<unknown>) => sql`
-        (SELECT m.message_id, m.created_at, m.chat_id, m.content_search
-         FROM chats c JOIN messages m ON m.chat_id = c.chat_id
-         WHERE ${onChat(query.visible.sharedWith('c'))} AND m.content_search @@ ${typed} AND ${when}
-         ${newest})`;
-      // Titles rank before every message: when the titles after the cursor fill the page, the
-      // messages are never read (the candidates' branch is cut by a one-time filter, and `own`,
-      // a CTE, runs only when read).
-      // The user's own titles by their owner (chats_owner_title_search), the shared ones through the sharing indexes.
-      const titlesOf = (visible: RawBuilder<boolean>) => sql`
-          SELECT true AS is_title, c.chat_id AS id, ts_rank(c.title_search, ${typed}) AS rank, c.created_at, c.chat_id, NULL::text AS message_id
-          FROM chats c
-          WHERE c.title_search @@ ${tsq} AND ${onChat(visible)}`;
-      const titlesAfter = sql`(SELECT count(*) FROM titles AS hit ${after})`;
-      const statement = sql<SearchHit>`
-        WITH titles AS MATERIALIZED (
-          ${titlesOf(query.visible.owned('c', 'chats'))}
-          UNION ALL
-          ${titlesOf(query.visible.sharedWith('c'))}
-        ), own AS MATERIALIZED (
-          SELECT m.message_id, m.created_at, m.chat_id, m.content_search
-          FROM messages m ${ownChat}
-          WHERE ${query.visible.owned('m', 'messages')} AND m.content_search @@ ${tsq}
-          ${newest}
-        )
-        SELECT hit.is_title, hit.id, hit.rank, hit.created_at,
-               c.chat_id, c.chat_name, c.chat_type, c.project_number, c.project_name, c.page_name,
-               hit.message_id, m.role, COALESCE(m.content, c.chat_name) AS text
-        FROM (
-          SELECT * FROM (
-            SELECT * FROM titles
-            UNION ALL
-            SELECT false, candidate.message_id, ts_rank(candidate.content_search, ${typed}), candidate.created_at, candidate.chat_id, candidate.message_id
-            FROM (
-              SELECT * FROM own
-              UNION ALL
-              ${sharedNewest(sql`(SELECT count(*) FROM own) = ${SEARCH_CANDIDATES} AND m.created_at >= (SELECT min(created_at) FROM own)`)}
-              UNION ALL
-              ${sharedNewest(sql`(SELECT count(*) FROM own) < ${SEARCH_CANDIDATES}`)}
-              ORDER BY created_at DESC, message_id DESC
-              LIMIT ${SEARCH_CANDIDATES}
-            ) AS candidate
-            WHERE ${titlesAfter} <= ${query.limit}
-          ) AS hit
-          ${after}
-          ORDER BY hit.is_title DESC, hit.rank DESC, hit.created_at DESC, hit.id DESC
-          LIMIT ${query.limit + 1}
-        ) AS hit
-        JOIN chats c ON c.chat_id = hit.chat_id
-        LEFT JOIN messages m ON m.message_id = hit.message_id
-        ORDER BY hit.is_title DESC, hit.rank DESC, hit.created_at DESC, hit.id DESC`;
-      // No parallel plan (the pool's sessions have none, postgres.ts): its branches that never run
-      // would still start their workers.
-      return (await statement.execute(db)).rows;
+      const titles = query.after === null || query.after.title ? (await titleHits(query).execute(db)).rows : [];
+      if (titles.length > query.limit) return titles;
+      return [...titles, ...(await messageHits(query, query.limit + 1 - titles.length).execute(db)).rows];
     },
   };
+}
+
+/** What both statements are made of: the tsqueries and the chat filters. */
+function statementParts(query: HitQuery) {
+  // The index scans of the user's own messages and titles ask for the words the last term
+  // completes to (`tsq`); results are ranked by the query as typed (`typed`, the prefix), so
+  // ranks do not depend on the completions. The shared chats' messages are asked for the prefix:
+  // with the exact words the planner underestimates matches and checks every message of every
+  // shared chat.
+  const filters: RawBuilder<unknown>[] = [];
+  if (query.chatType) filters.push(sql`c.chat_type = ${query.chatType}`);
+  if (query.projectNumber) filters.push(sql`c.project_number = ${query.projectNumber}`);
+  return {
+    tsq: sql`${matchingTsquery(query.words)}::tsquery`,
+    typed: sql`${tsqueryOf(query.words.terms)}::tsquery`,
+    filters,
+    onChat: (visible: RawBuilder<boolean>) => sql.join([visible, ...filters], sql` AND `),
+  };
+}
+
+/** Rows strictly after a position of their own kind (title or message), in result order. */
+const afterPosition = (after: SearchPosition) =>
+  sql`WHERE (hit.rank, hit.created_at, hit.id) < (${after.rank}::real, ${new Date(after.createdMs)}::timestamptz, ${after.id})`;
+
+/**
+ * The chats whose title matches, after the cursor (a title position): the user's own by their
+ * owner (chats_owner_title_search), the shared ones through the sharing indexes.
+ */
+function titleHits(query: HitQuery): RawBuilder<SearchHit> {
+  const { tsq, typed, onChat } = statementParts(query);
+  const titlesOf = (visible: RawBuilder<boolean>) => sql`
+    SELECT c.chat_id AS id, ts_rank(c.title_search, ${typed}) AS rank, c.created_at, c.chat_id, c.chat_name, c.chat_type,
+           c.project_number, c.project_name, c.page_name
+    FROM chats c
+    WHERE c.title_search @@ ${tsq} AND ${onChat(visible)}`;
+  return sql<SearchHit>`
+    SELECT true AS is_title, hit.*, NULL::text AS message_id, NULL::text AS role, hit.chat_name AS text
+    FROM (
+      ${titlesOf(query.visible.owned('c', 'chats'))}
+      UNION ALL
+      ${titlesOf(query.visible.sharedWith('c'))}
+    ) AS hit
+    ${query.after ? afterPosition(query.after) : sql``}
+    ORDER BY hit.rank DESC, hit.created_at DESC, hit.id DESC
+    LIMIT ${query.limit + 1}`;
+}
+
+/**
+ * The `count` first matching messages after the cursor (every message is after a title
+ * position). The tsquery is a bound value, not a CTE, so the planner sees it and estimates how
+ * many messages match: a common word walks the user's messages newest first
+ * (messages_owner_created) until it has the candidates; a rarer one takes the user's matches
+ * from the GIN index on (owner_id, content_search). The chats shared with the user are a branch
+ * of their own.
+ */
+function messageHits(query: HitQuery, count: number): RawBuilder<SearchHit> {
+  const { tsq, typed, filters, onChat } = statementParts(query);
+  const newest = sql`ORDER BY m.created_at DESC, m.message_id DESC LIMIT ${SEARCH_CANDIDATES}`;
+  // The user's own messages by their owner column alone; their chat is read only to filter by it.
+  const ownChat = filters.length > 0 ? sql`JOIN chats c ON c.chat_id = m.chat_id AND ${sql.join(filters, sql` AND `)}` : sql``;
+  // The newest matches in the chats shared with the user. Those older than the user's own
+  // newest candidates cannot be among the newest: with a common word that leaves the last days
+  // of the shared chats to read (messages_chat_created). The two branches are planned apart
+  // and only the one whose condition holds runs, so a rare word still takes its few matches
+  // from the GIN index.
+  const sharedNewest = (when: RawBuilder<unknown>) => sql`
+    (SELECT m.message_id, m.created_at, m.chat_id, m.content_search
+     FROM chats c JOIN messages m ON m.chat_id = c.chat_id
+     WHERE ${onChat(query.visible.sharedWith('c'))} AND m.content_search @@ ${typed} AND ${when}
+     ${newest})`;
+  return sql<SearchHit>`
+    WITH own AS MATERIALIZED (
+      SELECT m.message_id, m.created_at, m.chat_id, m.content_search
+      FROM messages m ${ownChat}
+      WHERE ${query.visible.owned('m', 'messages')} AND m.content_search @@ ${tsq}
+      ${newest}
+    )
+    SELECT false AS is_title, hit.id, hit.rank, hit.created_at,
+           c.chat_id, c.chat_name, c.chat_type, c.project_number, c.project_name, c.page_name,
+           hit.id AS message_id, m.role, m.content AS text
+    FROM (
+      SELECT * FROM (
+        SELECT candidate.message_id AS id, ts_rank(candidate.content_search, ${typed}) AS rank, candidate.created_at, candidate.chat_id
+        FROM (
+          SELECT * FROM own
+          UNION ALL
+          ${sharedNewest(sql`(SELECT count(*) FROM own) = ${SEARCH_CANDIDATES} AND m.created_at >= (SELECT min(created_at) FROM own)`)}
+          UNION ALL
+          ${sharedNewest(sql`(SELECT count(*) FROM own) < ${SEARCH_CANDIDATES}`)}
+          ORDER BY created_at DESC, message_id DESC
+          LIMIT ${SEARCH_CANDIDATES}
+        ) AS candidate
+      ) AS hit
+      ${query.after && !query.after.title ? afterPosition(query.after) : sql``}
+      ORDER BY hit.rank DESC, hit.created_at DESC, hit.id DESC
+      LIMIT ${count}
+    ) AS hit
+    JOIN chats c ON c.chat_id = hit.chat_id
+    JOIN messages m ON m.message_id = hit.id
+    ORDER BY hit.rank DESC, hit.created_at DESC, hit.id DESC`;
 }
 
 export type SearchStore = ReturnType<typeof createSearchStore>;
