@@ -168,14 +168,17 @@ function messageHits(query: HitQuery, count: number): RawBuilder<SearchHit> {
   // newest candidates cannot be among the newest: with a common word that leaves the last days
   // of the shared chats to read (messages_chat_created). The two branches are planned apart
   // and only the one whose condition holds runs, so a rare word still takes its few matches
-  // from the GIN index.
+  // from the GIN index. The shared chats are found once, in a CTE: planning the sharing
+  // conditions over `chats` inside each branch's join took most of the statement's planning.
   const sharedNewest = (when: RawBuilder<unknown>) => sql`
     (SELECT m.message_id, m.created_at, m.chat_id, m.content_search
-     FROM chats c JOIN messages m ON m.chat_id = c.chat_id
-     WHERE ${onChat(query.visible.sharedWith('c'))} AND m.content_search @@ ${typed} AND ${when}
+     FROM shared JOIN messages m ON m.chat_id = shared.chat_id
+     WHERE m.content_search @@ ${typed} AND ${when}
      ${newest})`;
   return sql<SearchHit>`
-    WITH own AS MATERIALIZED (
+    WITH shared AS MATERIALIZED (
+      SELECT c.chat_id FROM chats c WHERE ${onChat(query.visible.sharedWith('c'))}
+    ), own AS MATERIALIZED (
       SELECT m.message_id, m.created_at, m.chat_id, m.content_search
       FROM messages m ${ownChat}
       WHERE ${query.visible.owned('m', 'messages')} AND m.content_search @@ ${tsq}
