@@ -386,6 +386,28 @@ describe('search over shared chats', () => {
     expect(await found(reza, 'desalter')).toEqual([]);
     expect((await found(arash, 'desalter')).sort()).toEqual([team.chat_id, named.chat_id].sort());
   });
+  it("asks Redis for the user's answer on every project with chats shared with everyone: allowed, denied or not cached (then TPMS), among thousands", async () => {
+    // More projects than one MGET of the script reads (1 000), none with a chat in the history.
+    const others = Array.from({ length: 2500 }, (_, index) => String(800_000 + index));
+    await stack.deps.redis.chat.sAdd(SHARED_PROJECTS_KEY, others);
+    try {
+      const team = await stack.createChat(arash, { chat_type: 'project', project_number: refinery, page_name: 'Stripper reboiler duty' });
+      await shareOk(team.chat_id, { visibility: 'project' });
+      await stack.drained();
+      // Nothing cached: asked of TPMS (and cached); then answered from the cache.
+      expect(await found(reza, 'stripper')).toEqual([team.chat_id]);
+      expect(await found(reza, 'stripper')).toEqual([team.chat_id]);
+      expect(await found(leila, 'stripper')).toEqual([]);
+      expect(await found(leila, 'stripper')).toEqual([]);
+      await withoutPermission(reza, async () => {
+        expect(await found(reza, 'stripper')).toEqual([]);
+        expect(await found(reza, 'stripper')).toEqual([]);
+      });
+      expect(await found(reza, 'stripper')).toEqual([team.chat_id]);
+    } finally {
+      await stack.deps.redis.chat.sRem(SHARED_PROJECTS_KEY, others);
+    }
+  });
 });
 
 describe('the shared list of a reader on thousands of projects', () => {

@@ -283,14 +283,18 @@ export function createChatsService(
    * user has permission (TPMS cache). For readers of the history that filter by it (search).
    */
   async function sharedProjectsOf(userId: string): Promise<string[]> {
-    // Both reads at once: search waits for this before its statement.
-    const [byName, shared] = await Promise.all([store.sharedByName(userId, MAX_SCANNED_PER_PAGE), store.sharedProjects()]);
+    // Both reads at once: search waits for this before its statement. The projects shared with
+    // everyone are sorted by the user's cached permission in Redis (one short answer, however
+    // many such projects there are); what nothing is cached for, and the projects of chats
+    // shared by name, are asked as anywhere else.
+    const [byName, shared] = await Promise.all([store.sharedByName(userId, MAX_SCANNED_PER_PAGE), store.sharedProjectsByPermission(projects.permissionsCheck(userId))]);
+    const allowed = new Set(shared.allowed);
     const named = byName.flatMap((chatId) => {
       const parts = parseSessionId(chatId);
-      return parts?.kind === 'project' ? [parts.projectNumber] : [];
+      return parts?.kind === 'project' && !allowed.has(parts.projectNumber) ? [parts.projectNumber] : [];
     });
-    const candidates = [...new Set([...shared, ...named])];
-    return [...(await permittedProjects(userId, candidates))];
+    for (const project of await permittedProjects(userId, [...new Set([...shared.unknown, ...named])])) allowed.add(project);
+    return [...allowed];
   }
 
   /** Tells the chat's followers; the change is saved whether or not this succeeds. */

@@ -21,7 +21,15 @@ import { RATE_LOG_LUA } from '../../rate-log.js';
 import { defineScript } from '../../redis-script.js';
 import { MOVED_LUA, OUTBOX_LUA, outboxKeys } from '../history/history.scripts.js';
 import { COUNT_MESSAGES_LUA, DELETE_MESSAGES_LUA, messagesKey, storedMessageKeys } from '../messages/messages.scripts.js';
-import { CACHED_ACCESS_ARGS, CACHED_ACCESS_KEYS, CACHED_ACCESS_LUA, type AccessCheck } from '../projects/projects.scripts.js';
+import {
+  CACHED_ACCESS_ARGS,
+  CACHED_ACCESS_KEYS,
+  CACHED_ACCESS_LUA,
+  CACHED_PERMISSIONS_ARGS,
+  CACHED_PERMISSIONS_LUA,
+  type AccessCheck,
+  type PermissionsCheck,
+} from '../projects/projects.scripts.js';
 import {
   CHAT_METADATA_LUA,
   DELETE_CHAT_LUA,
@@ -293,6 +301,32 @@ export type CreationLimits = { perMinute: number; maxChats: number };
 /** Why the creation script wrote nothing though the access check passed. */
 export type CreationRefusal = { limited: { waitMs: number } } | 'quota';
 
+/**
+ * The projects with chats shared with everyone on them (shared:projects), by what the TPMS cache
+ * says of one user's permission on each: `[allowed, unknown]` (denied ones left out; unknown:
+ * nothing cached, TPMS must be asked). In Redis itself: every search asks it, and carrying every
+ * such project and the user's answer for it to the API cost the API's thread several ms per
+ * search with 2 000 of them (docs/performance.md). The permission keys are built in the script,
+ * so this holds on one Redis, not a cluster, like the sharing scripts.
+ */
+const SHARED_PROJECTS_PERMITTED_SCRIPT = defineScript({
+  keys: ['sharedProjects'],
+  args: ['cacheDb', ...CACHED_PERMISSIONS_ARGS],
+  lua: `${CACHED_PERMISSIONS_LUA}
+local projects = redis.call('SMEMBERS', k.sharedProjects)
+redis.call('SELECT', a.cacheDb)
+local answers = cached_permissions(projects, a.tpmsPermPrefix, a.tpmsPermSuffix)
+local allowed, unknown = {}, {}
+for i, project in ipairs(projects) do
+  if answers[i] == '1' then
+    allowed[#allowed + 1] = project
+  elseif not answers[i] then
+    unknown[#unknown + 1] = project
+  end
+end
+return { allowed, unknown }`,
+});
+
 const CREATION_WINDOW_MS = 60_000;
 /** The cache-DB sliding log of a user's recent creations (see rate-log.ts). */
 const creationLogKey = (userId: string) => `ratelimit:chats:${userId}`;
@@ -432,6 +466,12 @@ export function createChatsStore(chat: RedisClient, databases: { counters: numbe
     /** The projects that have chats shared with everyone on them. */
     async sharedProjects(): Promise<string[]> {
       return chat.sMembers(SHARED_PROJECTS_KEY);
+    },
+
+    /** The projects that have chats shared with everyone on them, by the user's cached permission (SHARED_PROJECTS_PERMITTED_SCRIPT). */
+    async sharedProjectsByPermission(check: PermissionsCheck): Promise<{ allowed: string[]; unknown: string[] }> {
+      const [allowed, unknown] = (await SHARED_PROJECTS_PERMITTED_SCRIPT.run(chat, { sharedProjects: SHARED_PROJECTS_KEY }, { cacheDb: databases.cache, ...check.args })) as [string[], string[]];
+      return { allowed, unknown };
     },
   };
 }

@@ -84,6 +84,12 @@ export function createProjectsService(store: ProjectsStore, cache: TpmsCache) {
       await cache.setPermissions(missing.map(([project, user]) => [project, user, found.has(pairKey(project, user))]));
       return pairs.map(([project, user], index) => cached[index] ?? found.has(pairKey(project, user)));
     },
+    /**
+     * What a script of another feature needs to read the user's cached permissions on many
+     * projects in Redis itself (`cached_permissions` in projects.scripts.ts); the pairs nothing is
+     * cached for are then asked through `permitted`.
+     */
+    permissionsCheck: (userId: string) => cache.permissionsCheck(userId),
     invalidate: cache.invalidate,
   };
 }

@@ -1,5 +1,5 @@
 import type { RedisClient } from '../../redis.js';
-import type { AccessCheck } from './projects.scripts.js';
+import type { AccessCheck, PermissionsCheck } from './projects.scripts.js';
 
 /**
  * Cached TPMS answers in the cache DB:
@@ -12,7 +12,9 @@ const MISSING = 'missing';
 /** Cache writes one call keeps in flight at most. */
 const WRITES_IN_FLIGHT = 200;
 const projectKey = (projectNumber: string) => `tpms:project:${projectNumber}`;
-const permissionKey = (projectNumber: string, userId: string) => `tpms:perm:${projectNumber}:${userId}`;
+const PERMISSION_PREFIX = 'tpms:perm:';
+const permissionSuffix = (userId: string) => `:${userId}`;
+const permissionKey = (projectNumber: string, userId: string) => `${PERMISSION_PREFIX}${projectNumber}${permissionSuffix(userId)}`;
 
 /** Escapes glob characters so a user name is matched literally by SCAN MATCH. */
 const globLiteral = (text: string) => text.replace(/[*?[\]\\]/g, (char) => `\\${char}`);
@@ -64,6 +66,10 @@ export function createTpmsCache(cache: RedisClient, ttl: { positive: number; neg
         keys: { tpmsProject: projectKey(projectNumber), tpmsPermission: permissionKey(projectNumber, userId) },
         args: { tpmsExpected: encodeProject({ found: true, name }) },
       };
+    },
+    /** What a script needs to read this user's cached permissions itself (`cached_permissions`). */
+    permissionsCheck(userId: string): PermissionsCheck {
+      return { args: { tpmsPermPrefix: PERMISSION_PREFIX, tpmsPermSuffix: permissionSuffix(userId) } };
     },
     async setProject(projectNumber: string, answer: CachedProject): Promise<void> {
       await cache.set(projectKey(projectNumber), encodeProject(answer), {
