@@ -15,6 +15,9 @@ export const SEARCH_QUERIES = [
   { name: 'prefix', q: 'valve compr' },
 ] as const;
 
+/** How long each path runs before its rounds are measured (the bench's other loads get as long). */
+const WARM_UP_MS = 1000;
+
 /** Runs `once` from `connections` closed loops for `durationMs`; latencies in ms. */
 async function closedLoop(connections: number, durationMs: number, once: () => Promise<void>): Promise<{ latencies: number[]; failures: number }> {
   const latencies: number[] = [];
@@ -52,22 +55,27 @@ export async function measureSearch(apiUrl: string, token: string, databaseUrl: 
     for (const query of SEARCH_QUERIES) {
       const url = `${apiUrl}/api/search?${new URLSearchParams({ q: query.q })}`;
       const first = (await (await fetch(url, { headers: { Authorization: `Bearer ${token}` } })).json()) as { results?: unknown[] };
+      const viaApi = async () => {
+        const response = await fetch(url, { headers: { Authorization: `Bearer ${token}` } });
+        await response.arrayBuffer();
+        if (response.status !== 200) throw new Error(String(response.status));
+      };
+      const viaSql = async () => {
+        const words = await store.words(query.q);
+        await store.hits({ words, visible, after: null, limit: 20 });
+      };
+      // A warm-up of each path first, as every load of the bench gets: not measured.
+      await closedLoop(options.connections, WARM_UP_MS, viaApi);
+      await closedLoop(options.connections, WARM_UP_MS, viaSql);
       const api: number[] = [];
       const direct: number[] = [];
       let failures = 0;
       for (let round = 0; round < options.rounds; round += 1) {
-        const viaApi = await closedLoop(options.connections, options.durationS * 1000, async () => {
-          const response = await fetch(url, { headers: { Authorization: `Bearer ${token}` } });
-          await response.arrayBuffer();
-          if (response.status !== 200) throw new Error(String(response.status));
-        });
-        api.push(...viaApi.latencies);
-        failures += viaApi.failures;
-        const viaSql = await closedLoop(options.connections, options.durationS * 1000, async () => {
-          const words = await store.words(query.q);
-          await store.hits({ words, visible, after: null, limit: 20 });
-        });
-        direct.push(...viaSql.latencies);
+        const apiRound = await closedLoop(options.connections, options.durationS * 1000, viaApi);
+        api.push(...apiRound.latencies);
+        failures += apiRound.failures;
+        const sqlRound = await closedLoop(options.connections, options.durationS * 1000, viaSql);
+        direct.push(...sqlRound.latencies);
       }
       figures.push({
         name: query.name,
