@@ -356,7 +356,49 @@ const migrations: Record<string, Migration> = {
       await sql`DROP TABLE search_words`.execute(db);
     },
   },
+  '0011_search_title_words': {
+    // The words of chat titles apart from those of messages, so a search whose words are in no
+    // title skips the titles' statement (docs/decisions/search.md). Kept by the statement trigger
+    // on chats that already fills search_words; a word is never removed, as there.
+    async up(db) {
+      await sql`CREATE TABLE search_title_words (word text COLLATE "C" PRIMARY KEY)`.execute(db);
+      await sql`INSERT INTO search_title_words (word) SELECT DISTINCT word FROM chats, unnest(tsvector_to_array(title_search)) AS word`.execute(db);
+      await titleWordsTrigger(['search_words', 'search_title_words']).execute(db);
+      // Whether a title may match the query's terms: each term but the last a word of some title,
+      // the last the beginning of one. Planned for each call's values, as search_completions().
+      await sql`
+        CREATE FUNCTION search_in_titles(terms text[]) RETURNS boolean
+        LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE SET plan_cache_mode = force_custom_plan AS $$
+        DECLARE
+          last text := terms[cardinality(terms)];
+        BEGIN
+          RETURN EXISTS (SELECT 1 FROM search_title_words WHERE word ^@ last)
+            AND NOT EXISTS (SELECT 1 FROM unnest(terms[1:cardinality(terms) - 1]) AS term
+                            WHERE NOT EXISTS (SELECT 1 FROM search_title_words WHERE word = term));
+        END $$`.execute(db);
+    },
+    async down(db) {
+      await sql`DROP FUNCTION search_in_titles(text[])`.execute(db);
+      await titleWordsTrigger(['search_words']).execute(db);
+      await sql`DROP TABLE search_title_words`.execute(db);
+    },
+  },
 };
+
+/** The trigger function of chats (0010) that writes the words of the titles written into each of `tables`. */
+function titleWordsTrigger(tables: string[]): RawBuilder<unknown> {
+  const inserts = tables.map(
+    (table) => sql`
+          INSERT INTO ${sql.raw(table)} (word)
+          SELECT DISTINCT word FROM written, unnest(tsvector_to_array(written.title_search)) AS word ORDER BY word
+          ON CONFLICT DO NOTHING;`,
+  );
+  return sql`
+        CREATE OR REPLACE FUNCTION search_words_of_chats() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN${sql.join(inserts, sql``)}
+          RETURN NULL;
+        END $$`;
+}
 
 /**
  * translate(text, SEARCH_LETTER_MAP) as replace() calls, one per mapped letter (a byte search,

@@ -222,21 +222,27 @@ describe('migrations', () => {
       }
     }));
 
+  /** A chat and a message written straight into the history, as the mirror would. */
+  const chatRowIn = (pool: pg.Pool, id: string, title: string) =>
+    pool.query(
+      `INSERT INTO chats (chat_id, user_id, chat_type, chat_name, status, created_at, updated_at, last_activity_at, metadata, mirror_version)
+       VALUES ($1, 'someone', 'general', $2, 'active', now(), now(), now(), '{}', 1)`,
+      [id, title],
+    );
+  const messageRowIn = (pool: pg.Pool, id: string, chatId: string, content: string) =>
+    pool.query(
+      `INSERT INTO messages (message_id, chat_id, seq, role, content, status, created_at, mirror_version) VALUES ($1, $2, 1, 'user', $3, 'complete', now(), 1)`,
+      [id, chatId, content],
+    );
+  const wordsIn = async (pool: pg.Pool, table: 'search_words' | 'search_title_words') =>
+    (await pool.query<{ word: string }>(`SELECT word FROM ${table} ORDER BY word`)).rows.map((row) => row.word);
+
   it('fills search_words with the words of the history written before it (0010), then keeps it as messages and chats are written', () =>
     withFreshDatabase('words', async (url) => {
       const { db, pool } = createHistoryDb({ DATABASE_URL: url, DATABASE_POOL_SIZE: 2 });
-      const words = async () => (await pool.query<{ word: string }>('SELECT word FROM search_words ORDER BY word')).rows.map((row) => row.word);
-      const chat = (id: string, title: string) =>
-        pool.query(
-          `INSERT INTO chats (chat_id, user_id, chat_type, chat_name, status, created_at, updated_at, last_activity_at, metadata, mirror_version)
-           VALUES ($1, 'someone', 'general', $2, 'active', now(), now(), now(), '{}', 1)`,
-          [id, title],
-        );
-      const message = (id: string, chatId: string, content: string) =>
-        pool.query(
-          `INSERT INTO messages (message_id, chat_id, seq, role, content, status, created_at, mirror_version) VALUES ($1, $2, 1, 'user', $3, 'complete', now(), 1)`,
-          [id, chatId, content],
-        );
+      const words = () => wordsIn(pool, 'search_words');
+      const chat = (id: string, title: string) => chatRowIn(pool, id, title);
+      const message = (id: string, chatId: string, content: string) => messageRowIn(pool, id, chatId, content);
       try {
         await migrateHistory(db, '0009_search_terms_titles');
         await chat('c1', 'Pump Curve');
@@ -247,6 +253,36 @@ describe('migrations', () => {
         await message('m2', 'c2', 'relief valve');
         await pool.query(`UPDATE messages SET content = 'relief valve sizing' WHERE message_id = 'm2'`);
         expect(await words()).toEqual(['12', 'brulee', 'creme', 'curve', 'flare', 'header', 'pump', 'relief', 'sizing', 'valve', 'کتاب']);
+      } finally {
+        await db.destroy();
+      }
+    }));
+
+  it('keeps the words of titles apart (0011): filled from the titles written before it, kept as chats are written, gone again going down', () =>
+    withFreshDatabase('title_words', async (url) => {
+      const { db, pool } = createHistoryDb({ DATABASE_URL: url, DATABASE_POOL_SIZE: 2 });
+      const inTitles = async (q: string) => (await pool.query<{ may: boolean }>('SELECT search_in_titles(search_terms($1)) AS may', [q])).rows[0]?.may;
+      try {
+        await migrateHistory(db, '0010_search_words');
+        await chatRowIn(pool, 'c1', 'Pump Curve');
+        await messageRowIn(pool, 'm1', 'c1', 'relief valve');
+        expect(await migrateHistory(db, '0011_search_title_words')).toEqual(['0011_search_title_words']);
+        expect(await wordsIn(pool, 'search_title_words')).toEqual(['curve', 'pump']);
+        await chatRowIn(pool, 'c2', 'Flare header');
+        await pool.query(`UPDATE chats SET chat_name = 'Crème brûlée' WHERE chat_id = 'c1'`);
+        expect(await wordsIn(pool, 'search_title_words')).toEqual(['brulee', 'creme', 'curve', 'flare', 'header', 'pump']);
+        // Every word but the last in some title, the last the beginning of a title's word.
+        expect(await inTitles('flare he')).toBe(true);
+        expect(await inTitles('CREME brû')).toBe(true);
+        expect(await inTitles('header pump')).toBe(true);
+        expect(await inTitles('relief')).toBe(false);
+        expect(await inTitles('pump relief')).toBe(false);
+        expect(await inTitles('relief pump')).toBe(false);
+        expect(await inTitles('!!!')).toBe(false);
+        expect(await migrateHistory(db, '0010_search_words')).toEqual(['0011_search_title_words']);
+        expect((await pool.query(`SELECT to_regclass('search_title_words') AS t, to_regprocedure('search_in_titles(text[])') AS f`)).rows).toEqual([{ t: null, f: null }]);
+        await chatRowIn(pool, 'c3', 'Seal flush');
+        expect(await wordsIn(pool, 'search_words')).toEqual(['brulee', 'creme', 'curve', 'flare', 'flush', 'header', 'pump', 'relief', 'seal', 'valve']);
       } finally {
         await db.destroy();
       }

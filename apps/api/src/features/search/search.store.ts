@@ -29,6 +29,11 @@ export type QueryWords = {
    * are more than COMPLETIONS_MAX: the indexes are then asked for the prefix itself.
    */
   completions: string[] | null;
+  /**
+   * Whether a title may match (search_in_titles): each term but the last a word of some chat's
+   * title, the last the beginning of one. When not, the titles' statement is not run.
+   */
+  inTitles: boolean;
 };
 
 export type HitQuery = {
@@ -78,10 +83,11 @@ export function createSearchStore(db: Kysely<unknown>) {
     /** The query's words normalized and split exactly as the indexed text is, and the last one's completions. */
     async words(q: string): Promise<QueryWords> {
       const { rows } = await sql<QueryWords>`
-        SELECT terms, COALESCE(search_completions(terms[cardinality(terms)], ${COMPLETIONS_MAX + 1}), '{}') AS completions
+        SELECT terms, COALESCE(search_completions(terms[cardinality(terms)], ${COMPLETIONS_MAX + 1}), '{}') AS completions,
+               search_in_titles(terms) AS "inTitles"
         FROM search_terms(${q}) AS terms`.execute(db);
-      const words = rows[0] ?? { terms: [], completions: [] };
-      return { terms: words.terms, completions: (words.completions?.length ?? 0) > COMPLETIONS_MAX ? null : words.completions };
+      const words = rows[0] ?? { terms: [], completions: [], inTitles: false };
+      return { terms: words.terms, completions: (words.completions?.length ?? 0) > COMPLETIONS_MAX ? null : words.completions, inTitles: words.inTitles };
     },
 
     /** Each word as search_normalize() writes it: what highlights compare with the terms. */
@@ -96,10 +102,10 @@ export function createSearchStore(db: Kysely<unknown>) {
      * One page of hits plus one, in result order (title first, rank, newest, ID; all descending).
      * Titles rank before every message, so they are one statement and the messages another, run
      * only when the titles after the cursor do not fill the page: each is planned for what it
-     * reads alone (docs/decisions/search.md).
+     * reads alone (docs/decisions/search.md). Titles are not asked for when no title can match.
      */
     async hits(query: HitQuery): Promise<SearchHit[]> {
-      const titles = query.after === null || query.after.title ? (await titleHits(query).execute(db)).rows : [];
+      const titles = (query.after === null || query.after.title) && query.words.inTitles ? (await titleHits(query).execute(db)).rows : [];
       if (titles.length > query.limit) return titles;
       return [...titles, ...(await messageHits(query, query.limit + 1 - titles.length).execute(db)).rows];
     },

@@ -7,7 +7,7 @@ import { closeDeps } from '../../deps.js';
 import { OUTBOX_KEY } from '../history/history.scripts.js';
 import { eventually, listen, postStream } from '../../test/event-stream-client.js';
 import { startServedStack, type ServedStackWithModel } from '../../test/served-stack.js';
-import { COMPLETIONS_MAX, SEARCH_CANDIDATES } from './search.store.js';
+import { COMPLETIONS_MAX, createSearchStore, SEARCH_CANDIDATES } from './search.store.js';
 
 const REPLY = 'Noted.';
 let stack: ServedStackWithModel;
@@ -142,6 +142,19 @@ describe('what matches, in English', () => {
     expect(await found('quasar40')).toEqual(ids(40, 40));
     expect(await found('quasar41')).toEqual(new Set());
     expect(marked((await find(writer, 'quasar3')).results[0] as SearchResult)).toEqual([expect.stringMatching(/^quasar3\d$/)]);
+  });
+
+  it('asks for titles only when every word may be in one, and finds a title renamed to new words at once', async () => {
+    const writer = 'search.titlewords';
+    const renamed = await chat(writer, { title: 'Zanzibar quokka survey' });
+    const counted = await say(writer, renamed.chat_id, 'the marmoset count');
+    await stack.drained();
+    const store = createSearchStore(stack.deps.history.db);
+    expect((await store.words('quokka zanz')).inTitles).toBe(true);
+    expect((await store.words('marmoset')).inTitles).toBe(false);
+    expect((await store.words('quokka marmoset')).inTitles).toBe(false);
+    expect((await find(writer, 'quokka zanz')).results.map((result) => [result.chat_id, result.message_id])).toEqual([[renamed.chat_id, null]]);
+    expect(messageIds(await find(writer, 'marmoset'))).toEqual([counted]);
   });
 
   it('normalizes a word of ASCII letters and digits to itself lowercased (what highlights assume without asking PostgreSQL)', async () => {
