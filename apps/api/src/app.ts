@@ -20,11 +20,13 @@ import { createHistoryService, type HistoryService } from './features/history/hi
 import { createLlmHandlers } from './features/llm/llm.routes.js';
 import type { LlmService } from './features/llm/llm.service.js';
 import { createMessagesHandlers } from './features/messages/messages.routes.js';
-import { createMessagesService, type MessagesService, type MessagesServiceOptions } from './features/messages/messages.service.js';
+import { createMessagesService, HISTORY_MAX_MESSAGES, type MessagesService, type MessagesServiceOptions } from './features/messages/messages.service.js';
 import { createMessagesStore } from './features/messages/messages.store.js';
 import { createReplyLimits } from './features/messages/reply-limits.js';
 import { startReplySweeper } from './features/messages/reply-sweeper.js';
 import { createStopBus } from './features/messages/stop-bus.js';
+import { createEarlyRequests } from './features/messages/early-model-request.js';
+import { systemPromptFor } from './features/messages/model-context.js';
 import { createProjectsHandlers } from './features/projects/projects.routes.js';
 import { createProjectsService, type ProjectsService } from './features/projects/projects.service.js';
 import { createProjectsStore } from './features/projects/projects.store.js';
@@ -115,6 +117,14 @@ export function buildServices(deps: Deps, options: CreateAppOptions = {}): Servi
     ttlS: deps.env.TPMS_CACHE_TTL_S,
     logger: deps.logger,
   });
+  const early = createEarlyRequests({
+    llm: deps.llm,
+    metrics: deps.metrics,
+    perMinute: deps.env.MESSAGES_PER_MINUTE,
+    historyMessages: HISTORY_MAX_MESSAGES,
+    maxMessages: options.messages?.maxMessagesPerChat ?? deps.env.MAX_MESSAGES_PER_CHAT,
+    ...(options.messages?.historyCharBudget === undefined ? {} : { historyCharBudget: options.messages.historyCharBudget }),
+  });
   const chats = createChatsService(
     deps,
     createChatsStore(deps.redis.chat, { counters: redisDbOf(deps.env.REDIS_URL), chat: deps.env.REDIS_CHAT_DB, cache: deps.env.REDIS_CACHE_DB }),
@@ -123,6 +133,7 @@ export function buildServices(deps: Deps, options: CreateAppOptions = {}): Servi
     { chatsPerMinute: deps.env.CHATS_PER_MINUTE, maxChatsPerUser: deps.env.MAX_CHATS_PER_USER },
     history,
     events,
+    (chat) => early.remember(chat.chat_id, chat.user_id, systemPromptFor(deps.llm.systemPrompt, chat), [], 0),
   );
   const messagesStore = createMessagesStore(deps.redis.chat, { chat: deps.env.REDIS_CHAT_DB, cache: deps.env.REDIS_CACHE_DB }, events.limits);
   const leaseMs = options.messages?.leaseMs ?? deps.env.REPLY_LEASE_MS;
@@ -149,6 +160,7 @@ export function buildServices(deps: Deps, options: CreateAppOptions = {}): Servi
     }),
     events,
     authors: users,
+    early,
     options: { maxMessagesPerChat: deps.env.MAX_MESSAGES_PER_CHAT, leaseMs, ...options.messages },
   });
   return { tokens, signIns, projects, users, chats, llm: deps.llm, messages, history };

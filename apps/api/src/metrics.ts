@@ -64,6 +64,12 @@ export function createMetrics(sources: MetricsSources = {}) {
       labelNames: ['kind'] as const,
       registers,
     }),
+    earlyModelRequests: new Counter({
+      name: 'simorgh_early_model_requests_total',
+      help: 'Model requests sent while a reply was being admitted, by outcome: used (the admitted history confirmed them) or aborted (refused, or the history differed)',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
     titleErrors: new Counter({
       name: 'simorgh_title_errors_total',
       help: 'Title requests the model failed (the chat got a title from its first words), by kind; never counted as model errors of replies',

@@ -61,6 +61,8 @@ export function createChatsService(
   limits: ChatLimits,
   history: Pick<HistoryService, 'movedChat' | 'movedMetadata' | 'bringBackChat'>,
   events: Pick<ChatEvents, 'publishChatEvent'>,
+  /** Told of each general chat created here (the messages feature then knows its history is empty). */
+  onCreated: (chat: ChatMetadata) => void = () => undefined,
 ) {
   const render = createChatRenderer();
   const nowIso = () => deps.clock.now().toISOString();
@@ -194,7 +196,9 @@ export function createChatsService(
     }
     const now = deps.clock.now();
     if (body.chat_type !== 'project') {
-      return { status: 'success', chat: written(await createChat(userId, now, null, null)), message: 'General session created' };
+      const chat = written(await createChat(userId, now, null, null));
+      onCreated(chat);
+      return { status: 'success', chat, message: 'General session created' };
     }
     // The schema guarantees both for project chats. Access is settled before a number is spent:
     // for a project this process has opened before, by the creation script itself against the

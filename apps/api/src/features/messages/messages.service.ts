@@ -12,6 +12,7 @@ import { NO_EVENT_ID, type ChatEvents, type FollowStart } from '../events/events
 import { estimateUsage, LlmError, type LlmService } from '../llm/llm.service.js';
 import { INTERRUPTED_DETAIL, type MessagesStore, type OpenedReply } from './messages.store.js';
 import { createReplyWriter } from './reply-writer.js';
+import type { EarlyRequest, EarlyRequests } from './early-model-request.js';
 import { buildModelTurns, HISTORY_CHAR_BUDGET, systemPromptFor } from './model-context.js';
 import type { ReplyLimits } from './reply-limits.js';
 import type { StopBus } from './stop-bus.js';
@@ -77,9 +78,12 @@ export function createMessagesService(deps: {
   events: ChatEvents;
   /** The display name a user message is signed with (TPMS `users`). */
   authors: { displayName(userId: string): Promise<string> };
+  /** The model asked while a reply is admitted, when this process knows the chat's history. */
+  early?: EarlyRequests;
   options?: MessagesServiceOptions;
 }) {
   const { clock, logger, metrics, chats, llm, store, limits, stopBus, events, authors } = deps;
+  const early = deps.early;
   const moved = deps.history;
   const titleWaitMs = deps.options?.titleWaitMs ?? 4000;
   const historyCharBudget = deps.options?.historyCharBudget ?? HISTORY_CHAR_BUDGET;
@@ -117,6 +121,7 @@ export function createMessagesService(deps: {
    */
   async function begin(userId: string, chatId: string, content: string | undefined) {
     const token = randomUUID();
+    let asking: Promise<EarlyRequest | null> | null = null;
     // Saved before the model is called: whatever happens next, the message is kept. Signed with
     // its author, since a shared chat has several.
     const userMessage =
@@ -140,7 +145,10 @@ export function createMessagesService(deps: {
     let opened: OpenedReply | null = null;
     try {
       const read = userMessage ? chats.openChat(userId, chatId).then(({ chat }) => chat) : chats.ownChat(userId, chatId, 'regenerate a reply');
-      const [owned, first] = await Promise.allSettled([read, open(false)]);
+      const admitting = open(false);
+      // Sent once the script is on its way, confirmed or aborted when it answers (see early-model-request.ts).
+      if (content !== undefined && early && !stopBus.running(chatId)) asking = early.start(userId, chatId, content);
+      const [owned, first] = await Promise.allSettled([read, admitting]);
       if (first.status === 'fulfilled' && typeof first.value === 'object' && 'history' in first.value) opened = first.value;
       // The read decides 404 and 403, whatever the script said.
       if (owned.status === 'rejected') throw owned.reason;
@@ -174,8 +182,9 @@ export function createMessagesService(deps: {
         replyId = replaced?.message_id ?? (await store.nextMessageId(chat.chat_id));
         await store.nameReply(chat.chat_id, token, replyId);
       }
-      return { chat, token, history, userMessage: opened.userMessage, userEventId: opened.userEventId, firstEventId: opened.firstEventId, replyId };
+      return { chat, token, history, userMessage: opened.userMessage, userEventId: opened.userEventId, firstEventId: opened.firstEventId, replyId, asked: await asking };
     } catch (error) {
+      (await asking)?.cancel();
       if (opened) await store.abandonReply(chatId, token).catch(() => undefined);
       await limits.releaseStream(userId, token).catch(() => undefined);
       throw error;
@@ -210,7 +219,7 @@ export function createMessagesService(deps: {
 
   async function runReply(
     userId: string,
-    { chat, token, history, userMessage, userEventId, firstEventId, replyId }: Awaited<ReturnType<typeof begin>>,
+    { chat, token, history, userMessage, userEventId, firstEventId, replyId, asked }: Awaited<ReturnType<typeof begin>>,
     deliver: (frame: EventFrame) => void,
   ): Promise<void> {
     const chatId = chat.chat_id;
@@ -268,10 +277,12 @@ export function createMessagesService(deps: {
       promptTokens = estimateUsage(turns, '', llm.chatModel).prompt_tokens;
       // The server's count if it sends one (its last chunk); otherwise estimated when the reply is saved.
       let usage: MessageUsage | null = null;
-      const pieces = llm.streamChat(turns, controller.signal, (reported) => {
+      const onUsage = (reported: MessageUsage) => {
         usage = reported;
-      });
-      const firstPiece = pieces.next();
+      };
+      const confirmed = asked?.take(turns, controller.signal, onUsage) ?? null;
+      const pieces = confirmed?.pieces ?? llm.streamChat(turns, controller.signal, onUsage);
+      const firstPiece = confirmed?.first ?? pieces.next();
       firstPiece.catch(() => undefined);
 
       // The title request waits until the reply's first token is out (or the reply ended): sent
@@ -347,6 +358,7 @@ export function createMessagesService(deps: {
         await limits.releaseStream(userId, token).catch(() => undefined);
       }
       metrics.replyDuration.observe({ status: reply.status }, secondsSince(started));
+      if (Array.isArray(finished) && chat.chat_type === 'general') early?.remember(chatId, chat.user_id, systemPromptFor(llm.systemPrompt, chat), [...history, reply], parseMessageId(replyId)?.seq ?? maxMessagesPerChat);
       end();
       logger.info(
         { chat_id: chatId, message_id: replyId, status: reply.status, stop: stopReason, chars: content.length },

@@ -50,7 +50,7 @@ export function systemPromptFor(basePrompt: string, chat: Pick<ChatMetadata, 'ch
  */
 export function buildModelTurns(
   systemPrompt: string,
-  history: Message[],
+  history: Array<Pick<Message, 'role' | 'content' | 'status'>>,
   budgetChars: number = HISTORY_CHAR_BUDGET,
 ): ChatTurn[] {
   const usable = history.filter((message) => message.role === 'user' || (message.status !== 'error' && message.content.trim() !== ''));

@@ -57,6 +57,11 @@ export function createStopBus(options: {
       };
     },
 
+    /** Whether this process is writing a reply in `chatId`. */
+    running(chatId: string): boolean {
+      return active.has(chatId);
+    },
+
     /** Stops the reply of `chatId` here or, when `elsewhere` is true, in whichever process has it. */
     async stop(chatId: string, elsewhere: boolean): Promise<boolean> {
       if (abortLocal(chatId)) return true;
