@@ -54,6 +54,8 @@ export async function seedMirroredChats(
   const start = Date.UTC(2023, 0, 1);
   const now = Date.now();
   const text = 'Check the flange rating against the design pressure at the upper design temperature, then the bolting. '.repeat(2);
+  // A PostgreSQL kept from an earlier run (BENCH_POSTGRES_DIR) still has this user's rows; their messages go with them.
+  await database.query('DELETE FROM chats WHERE user_id = $1', [options.userId]);
   for (let first = 0; first < options.count; first += 200) {
     const writes: Array<Promise<unknown>> = [];
     const chatRows: unknown[][] = [];
