@@ -117,14 +117,7 @@ export function buildServices(deps: Deps, options: CreateAppOptions = {}): Servi
     ttlS: deps.env.TPMS_CACHE_TTL_S,
     logger: deps.logger,
   });
-  const early = createEarlyRequests({
-    llm: deps.llm,
-    metrics: deps.metrics,
-    perMinute: deps.env.MESSAGES_PER_MINUTE,
-    historyMessages: HISTORY_MAX_MESSAGES,
-    maxMessages: options.messages?.maxMessagesPerChat ?? deps.env.MAX_MESSAGES_PER_CHAT,
-    ...(options.messages?.historyCharBudget === undefined ? {} : { historyCharBudget: options.messages.historyCharBudget }),
-  });
+  const early = createEarlyRequests({ llm: deps.llm, metrics: deps.metrics, perMinute: deps.env.MESSAGES_PER_MINUTE, historyMessages: HISTORY_MAX_MESSAGES });
   const chats = createChatsService(
     deps,
     createChatsStore(deps.redis.chat, { counters: redisDbOf(deps.env.REDIS_URL), chat: deps.env.REDIS_CHAT_DB, cache: deps.env.REDIS_CACHE_DB }),

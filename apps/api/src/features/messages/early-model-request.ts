@@ -12,14 +12,15 @@
  * when this process is not writing a reply in that chat and the chat has room for the message,
  * and at most `perMinute` early requests
  * per user and process (MESSAGES_PER_MINUTE, the same bound the admission applies). The
- * histories are kept in an LRU bounded by their total size.
+ * histories are kept in an LRU bounded by their total size; a chat's longer than a tenth of it
+ * is not kept.
  */
 import type { Message, MessageUsage } from '@simorgh/contracts';
 import { LRUCache } from 'lru-cache';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { Metrics } from '../../metrics.js';
 import type { ChatTurn, LlmService } from '../llm/llm.service.js';
-import { buildModelTurns, HISTORY_CHAR_BUDGET } from './model-context.js';
+import { buildModelTurns } from './model-context.js';
 
 /** Characters of history kept for all chats together (about 4 MB of strings at most). */
 const KNOWN_CHARS = 2_000_000;
@@ -45,16 +46,14 @@ export function createEarlyRequests(deps: {
   metrics: Pick<Metrics, 'earlyModelRequests'>;
   /** MESSAGES_PER_MINUTE. */
   perMinute: number;
-  historyCharBudget?: number;
   /** The most messages a reply's history holds (HISTORY_MAX_MESSAGES). */
   historyMessages: number;
-  /** MAX_MESSAGES_PER_CHAT. */
-  maxMessages: number;
 }) {
-  const budget = deps.historyCharBudget ?? HISTORY_CHAR_BUDGET;
   const known = new LRUCache<string, Known>({
     max: KNOWN_CHATS,
     maxSize: KNOWN_CHARS,
+    // Setting a larger one drops what was kept for the chat.
+    maxEntrySize: KNOWN_CHARS / 10,
     sizeCalculation: (entry) => entry.history.reduce((sum, message) => sum + message.content.length, 1),
   });
   const perUser = new RateLimiterMemory({ points: deps.perMinute, duration: 60 });
@@ -62,22 +61,19 @@ export function createEarlyRequests(deps: {
   return {
     /** The chat's history as of now (after a reply, or empty when created here). */
     remember(chatId: string, owner: string, systemPrompt: string, history: Turn[], messages: number): void {
-      const kept = history.slice(-deps.historyMessages);
-      if (kept.reduce((sum, message) => sum + message.content.length, 1) > KNOWN_CHARS / 10) known.delete(chatId);
-      else known.set(chatId, { owner, systemPrompt, history: kept, messages });
+      known.set(chatId, { owner, systemPrompt, history: history.slice(-deps.historyMessages), messages });
     },
 
-    forget(chatId: string): void {
-      known.delete(chatId);
-    },
-
-    /** Sends the request for `userId`'s new message in `chatId` if this process can predict its turns; else null. */
-    async start(userId: string, chatId: string, content: string): Promise<EarlyRequest | null> {
+    /**
+     * Sends the request for `userId`'s new message in `chatId` if this process can predict its
+     * turns; else null. `chat`: the messages service's MAX_MESSAGES_PER_CHAT and history budget.
+     */
+    async start(userId: string, chatId: string, content: string, chat: { maxMessages: number; budgetChars: number }): Promise<EarlyRequest | null> {
       const entry = known.get(chatId);
       // The user's message and the reply: two more.
-      if (!entry || entry.owner !== userId || entry.messages + 2 > deps.maxMessages) return null;
+      if (!entry || entry.owner !== userId || entry.messages + 2 > chat.maxMessages) return null;
       if (!(await perUser.consume(userId).then(() => true, () => false))) return null;
-      const sent = buildModelTurns(entry.systemPrompt, [...entry.history, { role: 'user', content, status: 'complete' }], budget);
+      const sent = buildModelTurns(entry.systemPrompt, [...entry.history, { role: 'user', content, status: 'complete' }], chat.budgetChars);
       const controller = new AbortController();
       let reportUsage: (usage: MessageUsage) => void = () => undefined;
       const pieces = deps.llm.streamChat(sent, controller.signal, (usage) => reportUsage(usage));

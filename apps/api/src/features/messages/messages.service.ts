@@ -82,8 +82,7 @@ export function createMessagesService(deps: {
   early?: EarlyRequests;
   options?: MessagesServiceOptions;
 }) {
-  const { clock, logger, metrics, chats, llm, store, limits, stopBus, events, authors } = deps;
-  const early = deps.early;
+  const { clock, logger, metrics, chats, llm, store, limits, stopBus, events, authors, early } = deps;
   const moved = deps.history;
   const titleWaitMs = deps.options?.titleWaitMs ?? 4000;
   const historyCharBudget = deps.options?.historyCharBudget ?? HISTORY_CHAR_BUDGET;
@@ -147,7 +146,7 @@ export function createMessagesService(deps: {
       const read = userMessage ? chats.openChat(userId, chatId).then(({ chat }) => chat) : chats.ownChat(userId, chatId, 'regenerate a reply');
       const admitting = open(false);
       // Sent once the script is on its way, confirmed or aborted when it answers (see early-model-request.ts).
-      if (content !== undefined && early && !stopBus.running(chatId)) asking = early.start(userId, chatId, content);
+      if (content !== undefined && early && !stopBus.running(chatId)) asking = early.start(userId, chatId, content, { maxMessages: maxMessagesPerChat, budgetChars: historyCharBudget });
       const [owned, first] = await Promise.allSettled([read, admitting]);
       if (first.status === 'fulfilled' && typeof first.value === 'object' && 'history' in first.value) opened = first.value;
       // The read decides 404 and 403, whatever the script said.
