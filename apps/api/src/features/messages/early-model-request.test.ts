@@ -1,8 +1,11 @@
+import { Counter, Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeLlm } from '@simorgh/devstack/fake-llm';
 import { PROJECTS, USERS } from '@simorgh/devstack/fixtures';
 import { listen, postStream } from '../../test/event-stream-client.js';
 import { startServedStack, type ServedStackWithModel } from '../../test/served-stack.js';
+import { createEarlyRequests } from './early-model-request.js';
+import { buildModelTurns } from './model-context.js';
 
 const arash: string = USERS.arash.username;
 const sara: string = USERS.sara.username;
@@ -118,5 +121,29 @@ describe('the model asked while a reply is admitted', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('an early request taken', () => {
+  it('carries when the model was asked, so the first-token time counts from the request and not from its confirmation', async () => {
+    const earlyModelRequests = new Counter({ name: 'early_test_total', help: '-', labelNames: ['outcome'] as const, registers: [new Registry()] });
+    const requests = createEarlyRequests({
+      llm: {
+        async *streamChat() {
+          yield 'piece';
+        },
+      },
+      metrics: { earlyModelRequests },
+      perMinute: 10,
+      historyMessages: 10,
+    });
+    requests.remember('G-202611-000001', arash, 'You help engineers.', [], 0);
+    const request = await requests.start(arash, 'G-202611-000001', 'Hello', { maxMessages: 100, budgetChars: 10_000 });
+    const sent = process.hrtime.bigint();
+    const turns = buildModelTurns('You help engineers.', [{ role: 'user', content: 'Hello', status: 'complete' }], 10_000);
+    const taken = request?.take(turns, new AbortController().signal, () => undefined);
+    expect(taken?.askedAt).toBeTypeOf('bigint');
+    expect((taken?.askedAt ?? sent + 1n) <= sent).toBe(true);
+    expect(await taken?.first).toEqual({ value: 'piece', done: false });
   });
 });

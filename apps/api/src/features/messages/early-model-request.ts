@@ -31,8 +31,15 @@ type Turn = Pick<Message, 'role' | 'content' | 'status'>;
 type Known = { owner: string; systemPrompt: string; history: Turn[]; messages: number };
 
 export type EarlyRequest = {
-  /** The request's pieces if it asked for exactly `turns`; otherwise it is aborted and null. */
-  take(turns: ChatTurn[], signal: AbortSignal, onUsage: (usage: MessageUsage) => void): { pieces: AsyncGenerator<string, void, undefined>; first: Promise<IteratorResult<string, void>> } | null;
+  /**
+   * The request's pieces if it asked for exactly `turns`; otherwise it is aborted and null.
+   * `askedAt`: when the model was asked (process.hrtime.bigint()), what the first-token time counts from.
+   */
+  take(
+    turns: ChatTurn[],
+    signal: AbortSignal,
+    onUsage: (usage: MessageUsage) => void,
+  ): { pieces: AsyncGenerator<string, void, undefined>; first: Promise<IteratorResult<string, void>>; askedAt: bigint } | null;
   /** Aborts the request (the reply was refused). */
   cancel(): void;
 };
@@ -76,6 +83,7 @@ export function createEarlyRequests(deps: {
       const sent = buildModelTurns(entry.systemPrompt, [...entry.history, { role: 'user', content, status: 'complete' }], chat.budgetChars);
       const controller = new AbortController();
       let reportUsage: (usage: MessageUsage) => void = () => undefined;
+      const askedAt = process.hrtime.bigint();
       const pieces = deps.llm.streamChat(sent, controller.signal, (usage) => reportUsage(usage));
       const first = pieces.next();
       first.catch(() => undefined);
@@ -93,7 +101,7 @@ export function createEarlyRequests(deps: {
           signal.addEventListener('abort', () => controller.abort(), { once: true });
           reportUsage = onUsage;
           deps.metrics.earlyModelRequests.inc({ outcome: 'used' });
-          return { pieces, first };
+          return { pieces, first, askedAt };
         },
         cancel,
       };

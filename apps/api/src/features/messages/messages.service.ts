@@ -312,7 +312,8 @@ export function createMessagesService(deps: {
       let failure: LlmError | null = null;
       try {
         for await (const piece of resume(pieces, firstPiece)) {
-          if (!answered) metrics.firstToken.observe(secondsSince(started));
+          // From when the model was asked: early, while the reply was admitted, or just now.
+          if (!answered) metrics.firstToken.observe(secondsSince(confirmed?.askedAt ?? started));
           answered = true;
           content += piece;
           writer.delta(replyId, piece);
