@@ -13,7 +13,8 @@
  *   BENCH_ONLY (all)                              comma-separated sections to run: creations, lists, shared,
  *                                                 archive, search, streams
  *   BENCH_COMPARE_API (none)                      another build's server.js under apps/api (e.g. apps/api/dist-before/
- *                                                 server.js): run beside on the same services, its first token interleaved
+ *                                                 server.js): run beside on the same services, its first token and
+ *                                                 searches interleaved
  */
 import { resolve } from 'node:path';
 import { createTokenService } from '@simorgh/api/tokens';
@@ -23,7 +24,8 @@ import { BENCH_ADMIN, BENCH_USER, COLD_PROJECT_BASE, COLD_PROJECT_COUNT, startLo
 import { measureRounds, medianRatio, summarize, type Load, type LoadResult, type LoadSettings } from './bench/load.js';
 import { describeMachine } from './bench/machine.js';
 import { waitForRedisIdle } from './bench/redis-idle.js';
-import { measureSearch } from './bench/search.js';
+import { benchClientCpuMs, postmasterPid, processCpuMs, processTreeCpuMs, redisServerPid } from './bench/process-cpu.js';
+import { measureSearch, type PathFigures } from './bench/search.js';
 import { hasSearchCorpus, SEARCH_USER, seedSearchCorpus } from './bench/search-corpus.js';
 import { seedSessions } from './bench/seed.js';
 import { seedProjectSharedChats } from './bench/sharing.js';
@@ -346,8 +348,22 @@ async function searchFigures(stack: LocalStack, tokenFor: (user: string) => Prom
   const corpus = seeded ? { messages: searchMessages, chats: Math.ceil(searchMessages / 20), seconds: Number.NaN } : await seedSearchCorpus(stack.postgres.url(), searchMessages);
   say(seeded ? `  search: the corpus of ${searchMessages} messages is already in BENCH_POSTGRES_DIR` : `  seeded ${corpus.messages} messages over ${corpus.chats} chats in ${corpus.seconds.toFixed(0)} s`);
   say(`  GET /api/search beside the same SQL run directly, at ${FEW_CONNECTIONS} connections...`);
-  const searches = await measureSearch(stack.api.url, await tokenFor(SEARCH_USER), stack.postgres.url(), { ...settings, connections: FEW_CONNECTIONS });
+  const postgres = postmasterPid(stack.postgres.dataDir);
+  const redis = await redisServerPid(stack.redisUrl);
+  const compared = stack.compared;
+  const cpu = () => ({
+    API: processCpuMs(stack.api.pid),
+    ...(compared ? { 'compared API': processCpuMs(compared.pid) } : {}),
+    Redis: processCpuMs(redis),
+    PostgreSQL: processTreeCpuMs(postgres),
+    'bench client': benchClientCpuMs(),
+  });
+  const searches = await measureSearch(
+    { apiUrl: stack.api.url, comparedUrl: compared?.url, token: await tokenFor(SEARCH_USER), databaseUrl: stack.postgres.url(), cpu },
+    { ...settings, connections: FEW_CONNECTIONS },
+  );
   rows.push({ measure: 'Search corpus seeded straight into PostgreSQL', value: `${corpus.messages} messages, ${corpus.chats} chats ${seeded ? 'kept from an earlier run' : `in ${corpus.seconds.toFixed(0)} s`}`, baseline: '-', ratio: '-', goal: '-', result: '' });
+  const cpuOf = (figures: PathFigures) => Object.values(figures.cpu).map((used) => used.toFixed(2)).join(' / ');
   for (const search of searches) {
     const ratio = search.api.p95 / search.direct.p95;
     rows.push({
@@ -358,6 +374,19 @@ async function searchFigures(stack: LocalStack, tokenFor: (user: string) => Prom
       goal: 'p95 <= 50 ms, <= 1.5x',
       result: verdict(search.api.p95 <= 50 && ratio <= 1.5 && search.api.failures === 0 && search.results > 0),
     });
+    const comparedCpu = search.compared ? `; the compared build ${cpuOf(search.compared)}` : '';
+    say(`    ${search.name}, CPU ms per search (${Object.keys(search.api.cpu).join(', ')}): through the API ${cpuOf(search.api)}${comparedCpu}; the same SQL ${cpuOf(search.direct)}`);
+    if (search.compared) {
+      const { compared: other } = search;
+      rows.push({
+        measure: `GET /api/search ${search.name}, compared build, same run: p50 / p95`,
+        value: `${ms(other.p50)} / ${ms(other.p95)}${other.failures > 0 ? ` (${other.failures} failed)` : ''}`,
+        baseline: `${ms(search.direct.p50)} / ${ms(search.direct.p95)} SQL`,
+        ratio: `${(other.p95 / search.direct.p95).toFixed(2)}x`,
+        goal: '-',
+        result: '',
+      });
+    }
   }
 }
 

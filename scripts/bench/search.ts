@@ -1,7 +1,9 @@
+import { Pool } from 'undici';
 import { createHistoryDb } from '@simorgh/api/postgres';
 import { createSearchStore } from '@simorgh/api/search-store';
 import { chatsUserMayOpen } from '@simorgh/api/search-visibility';
 import { SEARCH_USER } from './search-corpus.js';
+import { cpuUsedBetween, type CpuReading } from './process-cpu.js';
 import { percentile } from './stats.js';
 
 /**
@@ -39,53 +41,78 @@ async function closedLoop(connections: number, durationMs: number, once: () => P
   return { latencies, failures };
 }
 
-export type SearchFigures = { name: string; api: { p50: number; p95: number; failures: number; count: number }; direct: { p50: number; p95: number; count: number }; results: number };
+/** Latencies of one path; `cpu`: each process's CPU ms per request over the measured rounds. */
+export type PathFigures = { p50: number; p95: number; failures: number; count: number; cpu: Record<string, number> };
+
+export type SearchFigures = { name: string; api: PathFigures; compared: PathFigures | null; direct: PathFigures; results: number };
 
 /**
- * Each query through the API (GET /api/search, first page) and the same SQL run directly with
- * the search store on a pool of its own, alternating in rounds so both see the same machine.
+ * Each query through the API (GET /api/search, first page), through a compared build's API when
+ * given (`comparedUrl`, the same services), and the same SQL run directly with the search store
+ * on a pool of its own, alternating in rounds so all see the same machine. The API is asked
+ * through undici's Pool (one keep-alive connection per closed loop): the load generator runs on
+ * the cores it measures, and `fetch()` cost its thread 1.6–1.8 ms per search against 0.6–0.8 ms
+ * for the Pool (docs/performance.md). `cpu` reads each process's CPU time, to report it per search.
  */
-export async function measureSearch(apiUrl: string, token: string, databaseUrl: string, options: { connections: number; durationS: number; rounds: number }): Promise<SearchFigures[]> {
-  const history = createHistoryDb({ DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: options.connections });
+export async function measureSearch(
+  target: { apiUrl: string; comparedUrl?: string | undefined; token: string; databaseUrl: string; cpu: CpuReading },
+  options: { connections: number; durationS: number; rounds: number },
+): Promise<SearchFigures[]> {
+  const history = createHistoryDb({ DATABASE_URL: target.databaseUrl, DATABASE_POOL_SIZE: options.connections });
   const store = createSearchStore(history.db);
+  const clients = [target.apiUrl, ...(target.comparedUrl ? [target.comparedUrl] : [])].map((url) => new Pool(url, { connections: options.connections }));
+  const headers = { authorization: `Bearer ${target.token}` };
   // Nothing is shared in the bench's data: no projects to add.
   const visible = await chatsUserMayOpen(SEARCH_USER, async () => []);
   try {
     const figures: SearchFigures[] = [];
     for (const query of SEARCH_QUERIES) {
-      const url = `${apiUrl}/api/search?${new URLSearchParams({ q: query.q })}`;
-      const first = (await (await fetch(url, { headers: { Authorization: `Bearer ${token}` } })).json()) as { results?: unknown[] };
-      const viaApi = async () => {
-        const response = await fetch(url, { headers: { Authorization: `Bearer ${token}` } });
-        await response.arrayBuffer();
-        if (response.status !== 200) throw new Error(String(response.status));
+      const path = `/api/search?${new URLSearchParams({ q: query.q })}`;
+      const results: number[] = [];
+      for (const client of clients) {
+        const first = await client.request({ path, method: 'GET', headers });
+        if (first.statusCode !== 200) throw new Error(`GET ${path}: ${first.statusCode} ${await first.body.text()}`);
+        results.push(((await first.body.json()) as { results?: unknown[] }).results?.length ?? 0);
+      }
+      const viaApi = (client: Pool) => async () => {
+        const response = await client.request({ path, method: 'GET', headers });
+        await response.body.arrayBuffer();
+        if (response.statusCode !== 200) throw new Error(String(response.statusCode));
       };
       const viaSql = async () => {
         const words = await store.words(query.q);
         await store.hits({ words, visible, after: null, limit: 20 });
       };
+      const paths = [...clients.map(viaApi), viaSql];
       // A warm-up of each path first, as every load of the bench gets: not measured.
-      await closedLoop(options.connections, WARM_UP_MS, viaApi);
-      await closedLoop(options.connections, WARM_UP_MS, viaSql);
-      const api: number[] = [];
-      const direct: number[] = [];
-      let failures = 0;
+      for (const once of paths) await closedLoop(options.connections, WARM_UP_MS, once);
+      const measured = paths.map(() => ({ latencies: [] as number[], failures: 0, cpu: {} as Record<string, number> }));
       for (let round = 0; round < options.rounds; round += 1) {
-        const apiRound = await closedLoop(options.connections, options.durationS * 1000, viaApi);
-        api.push(...apiRound.latencies);
-        failures += apiRound.failures;
-        const sqlRound = await closedLoop(options.connections, options.durationS * 1000, viaSql);
-        direct.push(...sqlRound.latencies);
+        for (const [index, once] of paths.entries()) {
+          const before = target.cpu();
+          const result = await closedLoop(options.connections, options.durationS * 1000, once);
+          const used = cpuUsedBetween(before, target.cpu());
+          const path = measured[index] as (typeof measured)[number];
+          path.latencies.push(...result.latencies);
+          path.failures += result.failures;
+          for (const [name, ms] of Object.entries(used)) path.cpu[name] = (path.cpu[name] ?? 0) + ms;
+        }
       }
-      figures.push({
-        name: query.name,
-        api: { p50: percentile(api, 50), p95: percentile(api, 95), failures, count: api.length },
-        direct: { p50: percentile(direct, 50), p95: percentile(direct, 95), count: direct.length },
-        results: first.results?.length ?? 0,
-      });
+      const [api, ...rest] = measured.map(
+        (path): PathFigures => ({
+          p50: percentile(path.latencies, 50),
+          p95: percentile(path.latencies, 95),
+          failures: path.failures,
+          count: path.latencies.length,
+          cpu: Object.fromEntries(Object.entries(path.cpu).map(([name, ms]) => [name, ms / Math.max(1, path.latencies.length + path.failures)])),
+        }),
+      );
+      const direct = rest.pop();
+      if (!api || !direct) throw new Error('no figures');
+      figures.push({ name: query.name, api, compared: rest[0] ?? null, direct, results: Math.min(...results) });
     }
     return figures;
   } finally {
-    await history.db.destroy();
+    await Promise.all([history.db.destroy(), ...clients.map((client) => client.close())]);
   }
 }
