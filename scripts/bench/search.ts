@@ -63,7 +63,7 @@ export async function measureSearch(
   const clients = [target.apiUrl, ...(target.comparedUrl ? [target.comparedUrl] : [])].map((url) => new Pool(url, { connections: options.connections }));
   const headers = { authorization: `Bearer ${target.token}` };
   // Nothing is shared in the bench's data: no projects to add.
-  const visible = await chatsUserMayOpen(SEARCH_USER, async () => []);
+  const visible = await chatsUserMayOpen(SEARCH_USER, async () => ({ all: [] }));
   try {
     const figures: SearchFigures[] = [];
     for (const query of SEARCH_QUERIES) {

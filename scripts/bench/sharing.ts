@@ -4,7 +4,8 @@ import type { RedisClient } from '@simorgh/api/redis';
  * Figures of the sharing indexes (docs/decisions/sharing-indexes.md): what GET /api/chats?scope=shared
  * costs as `shared:projects` grows. Project chats visible to their whole project are written
  * straight into the chat DB in the layout of apps/api/src/features/chats/chats.scripts.ts
- * (metadata, the owner's index, `project:<n>:shared`, `shared:projects`), pipelined.
+ * (metadata, the owner's index, `project:<n>:shared`, `shared:projects` and its version, which
+ * tells each reader's remembered permissions that the set grew), pipelined.
  */
 
 export const SHARE_OWNER = 'share.owner';
@@ -44,5 +45,6 @@ export async function seedProjectSharedChats(chat: RedisClient, projects: number
       writes.push(chat.sAdd('shared:projects', String(project)));
     }
     await Promise.all(writes);
+    await chat.incr('shared:projects:version');
   }
 }

@@ -15,7 +15,8 @@ import request from 'supertest';
 import type { Express } from 'express';
 import { eventually } from '../../test/event-stream-client.js';
 import { startServedStack, type ServedStackWithModel } from '../../test/served-stack.js';
-import { metadataKey, projectSharedKey, SHARED_PROJECTS_KEY, userIndexKey } from './chats.scripts.js';
+import { reconcileChats } from './chats-startup.js';
+import { metadataKey, projectSharedKey, SHARED_PROJECTS_KEY, SHARED_PROJECTS_VERSION_KEY, userIndexKey } from './chats.scripts.js';
 
 let stack: ServedStackWithModel;
 const arash: string = USERS.arash.username;
@@ -174,6 +175,9 @@ describe('PATCH /api/chats/:id sharing', () => {
       }
       const list = await request(flaky).get('/api/chats?scope=shared').set('Authorization', await stack.bearer(reza));
       expect(list.status).toBe(503);
+      const search = await request(flaky).get('/api/search').query({ q: 'flare' }).set('Authorization', await stack.bearer(reza));
+      expect(search.status).toBe(503);
+      expect(ErrorBodySchema.parse(search.body).code).toBe('upstream_unavailable');
       const adding = await share(chat.chat_id, { allowed_users: [sara, reza] }, arash, flaky);
       expect(adding.status).toBe(503);
       await proxy.restore();
@@ -406,6 +410,108 @@ describe('search over shared chats', () => {
       expect(await found(reza, 'stripper')).toEqual([team.chat_id]);
     } finally {
       await stack.deps.redis.chat.sRem(SHARED_PROJECTS_KEY, others);
+    }
+  });
+
+  it('answers the shared list and search from one memo per user, made from and dropped with the answers it rests on, among thousands of projects', async () => {
+    const cache = stack.deps.redis.cache;
+    const memoOf = (user: string) => cache.get(`tpms:permitted:${user}`);
+    const allowedIn = (memo: string | null) => memo?.slice(memo.indexOf('|') + 1).split(',').filter(Boolean) ?? null;
+    const listed = async (user: string) => (await shared(user)).chats.map((chat) => chat.chat_id);
+    const others = Array.from({ length: 2500 }, (_, index) => String(810_000 + index));
+    // Written as the sharing script would: the set and its version.
+    await stack.deps.redis.chat.sAdd(SHARED_PROJECTS_KEY, others);
+    await stack.deps.redis.chat.incr(SHARED_PROJECTS_VERSION_KEY);
+    try {
+      const team = await stack.createChat(arash, { chat_type: 'project', project_number: refinery, page_name: 'Amine regenerator foaming' });
+      await shareOk(team.chat_id, { visibility: 'project' });
+      await stack.drained();
+
+      // Nothing cached: TPMS is asked (writing the answers drops any memo); the next read finds
+      // every answer cached and remembers the allowed ones.
+      expect(await found(reza, 'amine')).toEqual([team.chat_id]);
+      expect(await memoOf(reza)).toBeNull();
+      expect(await listed(reza)).toContain(team.chat_id);
+      expect(allowedIn(await memoOf(reza))).toEqual([refinery]);
+      // It lives no longer than the earliest answer it was read from (a denial, TPMS_NEGATIVE_CACHE_TTL_S).
+      const denial = await cache.pTTL(`tpms:perm:${others[0]}:${reza}`);
+      const memoTtl = await cache.pTTL(`tpms:permitted:${reza}`);
+      expect(memoTtl).toBeGreaterThan(0);
+      expect(memoTtl).toBeLessThanOrEqual(denial);
+
+      // Search and the list both answer from it alone: with the answers it was made from removed
+      // behind its back (not as the app removes them), nothing is asked of the cache or TPMS again.
+      await cache.del(others.map((project) => `tpms:perm:${project}:${reza}`));
+      expect(await found(reza, 'amine')).toEqual([team.chat_id]);
+      expect(await listed(reza)).toContain(team.chat_id);
+      expect(await cache.exists(`tpms:perm:${others[0]}:${reza}`)).toBe(0);
+      await invalidate({ user_id: reza });
+      expect(await memoOf(reza)).toBeNull();
+
+      // A revocation (the TPMS row gone, the pair's answer invalidated) drops the memo in the same
+      // step: the chat is gone from GET, search and the list at once, and back with the grant.
+      await withoutPermission(reza, async () => {
+        expect(await memoOf(reza)).toBeNull();
+        expect((await getAs(reza, team.chat_id)).status).toBe(404);
+        expect(await found(reza, 'amine')).toEqual([]);
+        expect(await listed(reza)).not.toContain(team.chat_id);
+        expect(allowedIn(await memoOf(reza))).toEqual([]);
+      });
+      expect(await memoOf(reza)).toBeNull();
+      expect((await getAs(reza, team.chat_id)).status).toBe(200);
+      expect(await found(reza, 'amine')).toEqual([team.chat_id]);
+      expect(await listed(reza)).toContain(team.chat_id);
+
+      // Every other way an answer of the user's goes or changes drops it too: the project's
+      // answers invalidated, the user's, and an answer written by a TPMS lookup.
+      const remade = async () => {
+        await found(reza, 'amine');
+        await found(reza, 'amine');
+        expect(allowedIn(await memoOf(reza))).toEqual([refinery]);
+      };
+      await remade();
+      await invalidate({ project_number: refinery });
+      expect(await memoOf(reza)).toBeNull();
+      await remade();
+      await invalidate({ user_id: reza });
+      expect(await memoOf(reza)).toBeNull();
+      await remade();
+      expect((await stack.http().get(`/api/projects/${PROJECTS.compression.id}`).set('Authorization', await stack.bearer(reza))).status).toBe(403);
+      expect(await memoOf(reza)).toBeNull();
+
+      // A project joining the set is found at once by a user whose memo was made before it.
+      await found(leila, 'amine');
+      await found(leila, 'amine');
+      expect(allowedIn(await memoOf(leila))).toEqual([]);
+      const substation = await stack.createChat(sara, { chat_type: 'project', project_number: PROJECTS.substation.id, page_name: 'Amine sump pump' });
+      await shareOk(substation.chat_id, { visibility: 'project' }, sara);
+      await stack.drained();
+      expect(await found(leila, 'amine')).toEqual([substation.chat_id]);
+      expect(await listed(leila)).toContain(substation.chat_id);
+      await stack.http().delete(`/api/chats/${substation.chat_id}`).set('Authorization', await stack.bearer(sara)).expect(200);
+    } finally {
+      await stack.deps.redis.chat.sRem(SHARED_PROJECTS_KEY, others);
+    }
+  });
+});
+
+describe('the sharing indexes filled at start-up', () => {
+  it('files a chat shared with its project that they miss, and a memo made before sees it at once', async () => {
+    const substation = String(PROJECTS.substation.id);
+    const listed = async (user: string) => (await shared(user)).chats.map((chat) => chat.chat_id);
+    const chat = await stack.createChat(sara, { chat_type: 'project', project_number: substation, page_name: 'Busbar thermography' });
+    await shareOk(chat.chat_id, { visibility: 'project' }, sara);
+    try {
+      // Missing from the indexes, as a chat shared by an older version would be.
+      await stack.deps.redis.chat.zRem(projectSharedKey(substation), chat.chat_id);
+      await stack.deps.redis.chat.sRem(SHARED_PROJECTS_KEY, substation);
+      expect(await listed(leila)).not.toContain(chat.chat_id);
+      expect(await listed(leila)).not.toContain(chat.chat_id);
+      expect(await stack.deps.redis.cache.get(`tpms:permitted:${leila}`)).not.toBeNull();
+      await reconcileChats(stack.deps);
+      expect(await listed(leila)).toContain(chat.chat_id);
+    } finally {
+      await stack.http().delete(`/api/chats/${chat.chat_id}`).set('Authorization', await stack.bearer(sara)).expect(200);
     }
   });
 });

@@ -2,7 +2,7 @@ import { counterKeyOf, parseSessionId, SESSION_SEQ_WIDTH } from '@simorgh/contra
 import type { Deps } from '../../deps.js';
 import { defineScript } from '../../redis-script.js';
 import { createdMsOf, normalizeMetadata } from './chat-metadata.js';
-import { metadataKey, projectSharedKey, SHARED_PROJECTS_KEY, userIndexKey, userPinnedKey, userSharedKey } from './chats.scripts.js';
+import { metadataKey, projectSharedKey, SHARED_PROJECTS_KEY, SHARED_PROJECTS_VERSION_LUA, userIndexKey, userPinnedKey, userSharedKey } from './chats.scripts.js';
 
 const METADATA_KEY = /^chat:(.+):metadata$/;
 
@@ -17,6 +17,15 @@ if current < tonumber(a.floor) then
   return 1
 end
 return 0`,
+});
+
+/** Files a project in shared:projects, raising the set's version when it joins. */
+const SHARED_PROJECT_SCRIPT = defineScript({
+  keys: ['sharedProjects'],
+  args: ['project'],
+  lua: `${SHARED_PROJECTS_VERSION_LUA}
+if redis.call('SADD', k.sharedProjects, a.project) == 1 then shared_projects_grew() end
+return 1`,
 });
 
 export type ReconcileReport = { scanned: number; indexed: number; countersRaised: number };
@@ -77,7 +86,7 @@ export async function reconcileChats(deps: Pick<Deps, 'redis' | 'logger'>, issue
         for (const user of metadata.allowed_users) await chat.zAdd(userSharedKey(user), { score, value: id });
         if (metadata.visibility === 'project' && metadata.project_number) {
           await chat.zAdd(projectSharedKey(metadata.project_number), { score, value: id });
-          await chat.sAdd(SHARED_PROJECTS_KEY, metadata.project_number);
+          await SHARED_PROJECT_SCRIPT.run(chat, { sharedProjects: SHARED_PROJECTS_KEY }, { project: metadata.project_number });
         }
       }),
     );

@@ -16,8 +16,12 @@
  *                           allowed_users), score = the chat's creation time in ms
  *   project:<n>:shared      ZSET of project n's chats with visibility "project", same scores
  *   shared:projects         SET of the project numbers whose project:<n>:shared is not empty
+ *   shared:projects:version a number raised whenever a project joins shared:projects (first
+ *                           set from the clock in µs, so it never repeats after a flush)
  * The last three are what GET /api/chats?scope=shared reads; the scripts that change sharing or
- * delete a chat keep them in step with the metadata (SHARING_LUA in chats.store.ts).
+ * delete a chat keep them in step with the metadata (SHARING_LUA in chats.store.ts). The version
+ * tells a user's remembered answer on shared:projects (the TPMS cache's memo) that the set has
+ * grown; a project leaving the set needs no new answer (its index is empty, nothing is found on it).
  */
 export const metadataKey = (chatId: string) => `chat:${chatId}:metadata`;
 export const userIndexKey = (userId: string) => `user:${userId}:chats`;
@@ -25,6 +29,26 @@ export const userPinnedKey = (userId: string) => `user:${userId}:pinned`;
 export const userSharedKey = (userId: string) => `user:${userId}:shared`;
 export const projectSharedKey = (projectNumber: string) => `project:${projectNumber}:shared`;
 export const SHARED_PROJECTS_KEY = 'shared:projects';
+export const SHARED_PROJECTS_VERSION_KEY = 'shared:projects:version';
+
+/**
+ * Lua, run with the chat DB selected:
+ *   shared_projects_version()  the version of shared:projects (set from the clock when missing)
+ *   shared_projects_grew()     raises it: call whenever SADD added a project
+ */
+export const SHARED_PROJECTS_VERSION_LUA = `
+local function shared_projects_version()
+  local version = redis.call('GET', '${SHARED_PROJECTS_VERSION_KEY}')
+  if version then return version end
+  local now = redis.call('TIME')
+  version = now[1] .. string.format('%06d', tonumber(now[2]))
+  redis.call('SET', '${SHARED_PROJECTS_VERSION_KEY}', version)
+  return version
+end
+local function shared_projects_grew()
+  shared_projects_version()
+  redis.call('INCR', '${SHARED_PROJECTS_VERSION_KEY}')
+end`;
 export const userMovedKey = (userId: string) => `user:${userId}:moved`;
 export const userMovedCountKey = (userId: string) => `user:${userId}:moved:count`;
 /** Members per moved-chats bucket at most: Redis's default zset-max-listpack-entries. */

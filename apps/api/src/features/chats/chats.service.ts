@@ -31,7 +31,7 @@ import { MAX_SCANNED_PER_PAGE, readListPage } from './chat-list.js';
 import { createChatRenderer, type RenderedChat } from './chat-render.js';
 import { createdMsOf, needsMessageCount, normalizeMetadata, withAccess } from './chat-metadata.js';
 import type { ChatsStore, MetadataPatch, SharingChange } from './chats.store.js';
-import { readSharedPage } from './shared-list.js';
+import { readSharedPage, type SharedProjects } from './shared-list.js';
 
 type CreateInput = z.output<typeof CreateChatRequestSchema>;
 type ListInput = z.output<typeof ListChatsQuerySchema>;
@@ -228,7 +228,7 @@ export function createChatsService(
     const after = query.cursor === undefined ? null : decodeCursor(query.cursor);
     const page: { items: Array<RenderedChat & { access?: ChatAccess }>; next: ListPosition | null } =
       query.scope === 'shared'
-        ? await readSharedPage(store, render, userId, query, after, (numbers) => permittedProjects(userId, numbers), history.movedMetadata)
+        ? await readSharedPage(store, render, userId, query, after, await sharedProjectsOf(userId), (numbers) => permittedProjects(userId, numbers), history.movedMetadata)
         : await readListPage(store, render, userId, query, after, history.movedMetadata);
     const encoded = page.items.map((item) => (item.json === null ? '' : withAccess(item.json, item.access ?? 'owner')));
     const counting: Array<Promise<void>> = [];
@@ -282,23 +282,31 @@ export function createChatsService(
   }
 
   /**
-   * The projects on which chats shared with `userId` may be opened now: those with chats visible
-   * to the whole project and those of project chats shared with the user by name, where the
-   * user has permission (TPMS cache). For readers of the history that filter by it (search).
+   * THE answer to "on which projects may `userId` open chats others shared with them, now", for
+   * every reader of shared chats: the shared list and search. The projects with chats visible to
+   * the whole project and those of project chats shared with the user by name, where the user
+   * has permission (TPMS cache, as GET /api/chats/:id asks it). The first are answered by the
+   * user's memo on shared:projects (chats.store.ts) when it holds: the cost then follows the
+   * user's own projects, not every project with shared chats. What nothing is cached for, and the
+   * projects of chats shared by name, are asked as anywhere else (503 when TPMS cannot say).
    */
-  async function sharedProjectsOf(userId: string): Promise<string[]> {
-    // Both reads at once: search waits for this before its statement. The projects shared with
-    // everyone are sorted by the user's cached permission in Redis (one short answer, however
-    // many such projects there are); what nothing is cached for, and the projects of chats
-    // shared by name, are asked as anywhere else.
+  async function sharedProjectsOf(userId: string): Promise<SharedProjects> {
+    // Both reads at once: search waits for this before its statement.
     const [byName, shared] = await Promise.all([store.sharedByName(userId, MAX_SCANNED_PER_PAGE), store.sharedProjectsByPermission(projects.permissionsCheck(userId))]);
-    const allowed = new Set(shared.allowed);
-    const named = byName.flatMap((chatId) => {
-      const parts = parseSessionId(chatId);
-      return parts?.kind === 'project' && !allowed.has(parts.projectNumber) ? [parts.projectNumber] : [];
-    });
-    for (const project of await permittedProjects(userId, [...new Set([...shared.unknown, ...named])])) allowed.add(project);
-    return [...allowed];
+    const visible = new Set(shared.allowed);
+    const named = new Set(
+      byName.flatMap((chatId) => {
+        const parts = parseSessionId(chatId);
+        return parts?.kind === 'project' && !visible.has(parts.projectNumber) ? [parts.projectNumber] : [];
+      }),
+    );
+    const unknown = new Set(shared.unknown);
+    const all = new Set(visible);
+    for (const project of await permittedProjects(userId, [...new Set([...unknown, ...named])])) {
+      if (unknown.has(project)) visible.add(project);
+      all.add(project);
+    }
+    return { all: [...all], visibleToProject: [...visible] };
   }
 
   /** Tells the chat's followers; the change is saved whether or not this succeeds. */

@@ -25,8 +25,9 @@ import {
   CACHED_ACCESS_ARGS,
   CACHED_ACCESS_KEYS,
   CACHED_ACCESS_LUA,
-  CACHED_PERMISSIONS_ARGS,
-  CACHED_PERMISSIONS_LUA,
+  PERMITTED_MEMO_ARGS,
+  PERMITTED_MEMO_KEYS,
+  PERMITTED_MEMO_LUA,
   type AccessCheck,
   type PermissionsCheck,
 } from '../projects/projects.scripts.js';
@@ -36,6 +37,8 @@ import {
   metadataKey,
   MOVED_INDEX_LUA,
   SHARED_PROJECTS_KEY,
+  SHARED_PROJECTS_VERSION_KEY,
+  SHARED_PROJECTS_VERSION_LUA,
   userIndexKey,
   userMovedCountKey,
   userMovedKey,
@@ -111,10 +114,11 @@ const MAX_CREATE_ATTEMPTS = 10_000;
  *                        files the chat under each new user and the project ('' for none) when
  *                        `visible`, and takes it out from under the users dropped and the project
  *                        otherwise; shared:projects keeps the projects with any visible chat
+ *                        (its version raised when one joins)
  * An empty allowed_users is never stored: cjson writes an empty table as {}, not [], and every
  * script that rewrites the metadata would turn [] into {}. Readers default it to [].
  */
-const SHARING_LUA = `
+const SHARING_LUA = `${SHARED_PROJECTS_VERSION_LUA}
 local function allowed_of(meta)
   local users = {}
   if type(meta['allowed_users']) == 'table' then
@@ -137,7 +141,7 @@ local function reindex_sharing(chat_id, score, project, old_users, new_users, vi
   local key = 'project:' .. project .. ':shared'
   if visible then
     redis.call('ZADD', key, score, chat_id)
-    redis.call('SADD', '${SHARED_PROJECTS_KEY}', project)
+    if redis.call('SADD', '${SHARED_PROJECTS_KEY}', project) == 1 then shared_projects_grew() end
   else
     redis.call('ZREM', key, chat_id)
     if redis.call('ZCARD', key) == 0 then redis.call('SREM', '${SHARED_PROJECTS_KEY}', project) end
@@ -302,29 +306,28 @@ export type CreationLimits = { perMinute: number; maxChats: number };
 export type CreationRefusal = { limited: { waitMs: number } } | 'quota';
 
 /**
- * The projects with chats shared with everyone on them (shared:projects), by what the TPMS cache
- * says of one user's permission on each: `[allowed, unknown]` (denied ones left out; unknown:
- * nothing cached, TPMS must be asked). In Redis itself: every search asks it, and carrying every
- * such project and the user's answer for it to the API cost the API's thread several ms per
- * search with 2 000 of them (docs/performance.md). The permission keys are built in the script,
- * so this holds on one Redis, not a cluster, like the sharing scripts.
+ * The projects with chats shared with everyone on them (shared:projects) that the TPMS cache says
+ * one user has permission on: `[allowed joined by ',', unknown]` (unknown: nothing cached, TPMS
+ * must be asked). Answered from the user's memo in the cache DB (`permitted_among`,
+ * projects.scripts.ts) while it was made for the set's current version: two GETs, whatever the
+ * set's size. Otherwise every project's answer is read (O(projects with shared chats)) and, when
+ * all are cached, remembered for the user. The permission keys are built in the script, so this
+ * holds on one Redis, not a cluster, like the sharing scripts.
  */
 const SHARED_PROJECTS_PERMITTED_SCRIPT = defineScript({
-  keys: ['sharedProjects'],
-  args: ['cacheDb', ...CACHED_PERMISSIONS_ARGS],
-  lua: `${CACHED_PERMISSIONS_LUA}
+  keys: ['sharedProjects', 'sharedVersion', ...PERMITTED_MEMO_KEYS],
+  args: ['chatDb', 'cacheDb', ...PERMITTED_MEMO_ARGS],
+  lua: `${SHARED_PROJECTS_VERSION_LUA}
+${PERMITTED_MEMO_LUA}
+local version = shared_projects_version()
+redis.call('SELECT', a.cacheDb)
+local remembered = remembered_permitted(k.tpmsPermitted, version)
+if remembered then return { remembered, {} } end
+redis.call('SELECT', a.chatDb)
 local projects = redis.call('SMEMBERS', k.sharedProjects)
 redis.call('SELECT', a.cacheDb)
-local answers = cached_permissions(projects, a.tpmsPermPrefix, a.tpmsPermSuffix)
-local allowed, unknown = {}, {}
-for i, project in ipairs(projects) do
-  if answers[i] == '1' then
-    allowed[#allowed + 1] = project
-  elseif not answers[i] then
-    unknown[#unknown + 1] = project
-  end
-end
-return { allowed, unknown }`,
+local allowed, unknown = permitted_among(projects, a.tpmsPermPrefix, a.tpmsPermSuffix, k.tpmsPermitted, version, a.tpmsPermittedMaxMs)
+return { table.concat(allowed, ','), unknown }`,
 });
 
 const CREATION_WINDOW_MS = 60_000;
@@ -463,15 +466,14 @@ export function createChatsStore(chat: RedisClient, databases: { counters: numbe
       return chat.zRange(userSharedKey(userId), 0, max - 1, { REV: true });
     },
 
-    /** The projects that have chats shared with everyone on them. */
-    async sharedProjects(): Promise<string[]> {
-      return chat.sMembers(SHARED_PROJECTS_KEY);
-    },
-
     /** The projects that have chats shared with everyone on them, by the user's cached permission (SHARED_PROJECTS_PERMITTED_SCRIPT). */
     async sharedProjectsByPermission(check: PermissionsCheck): Promise<{ allowed: string[]; unknown: string[] }> {
-      const [allowed, unknown] = (await SHARED_PROJECTS_PERMITTED_SCRIPT.run(chat, { sharedProjects: SHARED_PROJECTS_KEY }, { cacheDb: databases.cache, ...check.args })) as [string[], string[]];
-      return { allowed, unknown };
+      const [allowed, unknown] = (await SHARED_PROJECTS_PERMITTED_SCRIPT.run(
+        chat,
+        { sharedProjects: SHARED_PROJECTS_KEY, sharedVersion: SHARED_PROJECTS_VERSION_KEY, ...check.keys },
+        { chatDb: databases.chat, cacheDb: databases.cache, ...check.args },
+      )) as [string, string[]];
+      return { allowed: allowed === '' ? [] : allowed.split(','), unknown };
     },
   };
 }

@@ -11,6 +11,13 @@ type ListInput = z.output<typeof ListChatsQuerySchema>;
 export type SharedChat = RenderedChat & { access: Exclude<ChatAccess, 'owner'>; position: ListPosition };
 export type SharedPage = { items: SharedChat[]; next: ListPosition | null };
 
+/**
+ * The projects on which chats shared with a user may be opened now (the chats service's
+ * `sharedProjectsOf`): `visibleToProject`, those with chats shared with everyone on them; `all`,
+ * those and the projects of project chats shared with the user by name.
+ */
+export type SharedProjects = { all: string[]; visibleToProject: string[] };
+
 /** Which of the projects the caller has a draft_permission row for now (through the TPMS cache). */
 export type PermittedProjects = (projectNumbers: string[]) => Promise<Set<string>>;
 
@@ -20,11 +27,11 @@ const MAX_CHUNK = 200;
  * One page of the chats shared with `userId`, newest first (then ID descending), strictly after
  * `after`. The candidates come from the user's own index of chats shared with them by name and
  * from the index of every project with chats visible to the whole project on which the user
- * has permission now; those indexes are walked newest first together (a merge, a chunk of each
- * at a time), and each candidate is checked against its metadata as GET /api/chats/:id would:
- * still named or still visible to the project, and permission on a project chat's project.
- * Cost follows the page size and the number of projects with shared chats, not the number of
- * chats shared.
+ * has permission now (`shared`, the chats service's `sharedProjectsOf`, which search asks too);
+ * those indexes are walked newest first together (a merge, a chunk of each at a time), and each
+ * candidate is checked against its metadata as GET /api/chats/:id would: still named or still
+ * visible to the project, and permission on a project chat's project. Cost follows the page size
+ * and the number of those projects the user is on, not the number of chats shared.
  */
 export async function readSharedPage(
   store: ChatsStore,
@@ -32,12 +39,13 @@ export async function readSharedPage(
   userId: string,
   query: ListInput,
   after: ListPosition | null,
+  shared: SharedProjects,
   permittedProjects: PermittedProjects,
   moved: MovedMetadata,
 ): Promise<SharedPage> {
   const wanted = query.limit + 1;
-  const permitted = await permittedProjects(await store.sharedProjects());
-  const sources = [userSharedKey(userId), ...[...permitted].map(projectSharedKey)];
+  const permitted = new Set(shared.all);
+  const sources = [userSharedKey(userId), ...shared.visibleToProject.map(projectSharedKey)];
   const chunk = Math.min(MAX_CHUNK, wanted);
   const candidates = mergeNewestFirst(sources.map((key) => newestFirst(store, key, after, () => chunk)));
   const items: SharedChat[] = [];
@@ -58,7 +66,7 @@ export async function readSharedPage(
       const text = texts.get(entry.id);
       return text === undefined ? null : render(entry.id, text);
     });
-    // Chats shared by name on projects without visible chats are not in `permitted` yet.
+    // Chats shared by name beyond the newest sharedProjectsOf reads are not in `permitted` yet.
     const unknown = rendered.flatMap((item) => {
       const project = item?.chat.chat_type === 'project' ? item.chat.project_number : null;
       return project !== null && project !== undefined && !permitted.has(project) ? [project] : [];

@@ -31,7 +31,7 @@ export type AccessCheck = {
  * TPMS must be asked). The keys are `prefix .. project .. suffix` (see `permissionsCheck`), read
  * with MGET a thousand at a time (Lua's unpack takes a few thousand values at most).
  */
-export const CACHED_PERMISSIONS_LUA = `
+const CACHED_PERMISSIONS_LUA = `
 local function cached_permissions(projects, prefix, suffix)
   local answers = {}
   for first = 1, #projects, 1000 do
@@ -43,8 +43,57 @@ local function cached_permissions(projects, prefix, suffix)
   return answers
 end`;
 
-/** The arguments under which a script passes what `cached_permissions` needs. */
-export const CACHED_PERMISSIONS_ARGS = ['tpmsPermPrefix', 'tpmsPermSuffix'] as const;
+/**
+ * Lua for a script of another feature that asks which of a set of candidate projects one user
+ * has permission on, and remembers the answer for that user (run with the cache DB selected).
+ * `version` names the candidate set: the caller changes it whenever a project joins the set.
+ *   remembered_permitted(memo_key, version)   the allowed projects joined by ',' when the memo
+ *                                             was made for `version`; nil otherwise
+ *   permitted_among(projects, prefix, suffix, memo_key, version, max_ms)
+ *                                             `allowed, unknown` (denied ones left out; unknown:
+ *                                             nothing cached, TPMS must be asked). When nothing is
+ *                                             unknown, remembers `allowed` for `version` until the
+ *                                             earliest expiry of the cached answers it was read from
+ *                                             (at most `max_ms`), so it never outlives any of them.
+ * The memo (`tpms:permitted:<user>`, tpms-cache.ts) is dropped in the same step as any of the
+ * user's cached answers is written or removed, so it says what those answers say at every moment.
+ */
+export const PERMITTED_MEMO_LUA = `
+${CACHED_PERMISSIONS_LUA}
+local function remembered_permitted(memo_key, version)
+  local memo = redis.call('GET', memo_key)
+  if not memo then return nil end
+  local head = version .. '|'
+  if string.sub(memo, 1, #head) ~= head then return nil end
+  return string.sub(memo, #head + 1)
+end
+local function permitted_among(projects, prefix, suffix, memo_key, version, max_ms)
+  local answers = cached_permissions(projects, prefix, suffix)
+  local allowed, unknown = {}, {}
+  for i, project in ipairs(projects) do
+    if answers[i] == '1' then
+      allowed[#allowed + 1] = project
+    elseif not answers[i] then
+      unknown[#unknown + 1] = project
+    end
+  end
+  if #unknown == 0 then
+    local ttl = tonumber(max_ms)
+    for _, project in ipairs(projects) do
+      local left = redis.call('PTTL', prefix .. project .. suffix)
+      if left >= 0 and left < ttl then ttl = left end
+    end
+    if ttl > 0 then redis.call('SET', memo_key, version .. '|' .. table.concat(allowed, ','), 'PX', ttl) end
+  end
+  return allowed, unknown
+end`;
 
-/** What `cached_permissions` needs for one user: the affixes of their permission keys. */
-export type PermissionsCheck = { args: Record<(typeof CACHED_PERMISSIONS_ARGS)[number], string> };
+/** The names under which a script declares and passes what `permitted_among` needs. */
+export const PERMITTED_MEMO_KEYS = ['tpmsPermitted'] as const;
+export const PERMITTED_MEMO_ARGS = ['tpmsPermPrefix', 'tpmsPermSuffix', 'tpmsPermittedMaxMs'] as const;
+
+/** What `permitted_among` needs for one user: their memo's key, the affixes of their permission keys, the memo's longest life. */
+export type PermissionsCheck = {
+  keys: Record<(typeof PERMITTED_MEMO_KEYS)[number], string>;
+  args: Record<(typeof PERMITTED_MEMO_ARGS)[number], string>;
+};

@@ -1,20 +1,46 @@
 import type { RedisClient } from '../../redis.js';
+import { defineScript } from '../../redis-script.js';
 import type { AccessCheck, PermissionsCheck } from './projects.scripts.js';
 
 /**
  * Cached TPMS answers in the cache DB:
  *   tpms:project:<n>         JSON {"name": string} when found, "missing" when not
  *   tpms:perm:<n>:<user_id>  "1" allowed, "0" denied
+ *   tpms:permitted:<user_id> what `permitted_among` (projects.scripts.ts) last found of the user's
+ *                            answers on a candidate set: "<version>|<allowed, comma-separated>",
+ *                            living no longer than the earliest of those answers
  * Positive answers live TPMS_CACHE_TTL_S, negative ones TPMS_NEGATIVE_CACHE_TTL_S; errors
- * are never written, so an outage cannot be remembered as "not found" or "denied".
+ * are never written, so an outage cannot be remembered as "not found" or "denied". Every write or
+ * removal of a user's answers drops that user's memo in the same step (CHANGE_SCRIPT), so the
+ * memo can never say more than the answers say.
  */
 const MISSING = 'missing';
-/** Cache writes one call keeps in flight at most. */
-const WRITES_IN_FLIGHT = 200;
+/** Answers one script writes at most (one round trip each; the client's command queue stays short). */
+const WRITES_PER_SCRIPT = 500;
 const projectKey = (projectNumber: string) => `tpms:project:${projectNumber}`;
 const PERMISSION_PREFIX = 'tpms:perm:';
 const permissionSuffix = (userId: string) => `:${userId}`;
 const permissionKey = (projectNumber: string, userId: string) => `${PERMISSION_PREFIX}${projectNumber}${permissionSuffix(userId)}`;
+const permittedKey = (userId: string) => `tpms:permitted:${userId}`;
+
+/**
+ * Writes answers (`set`: [key, value, seconds]), removes answers (`removed`) and drops memos
+ * (`memos`: those of every user whose answers change) in one step; returns how many of `removed`
+ * existed. The keys are built by this file and travel as arguments (JSON), like the sharing
+ * scripts' computed keys: one Redis, not a cluster.
+ */
+const CHANGE_SCRIPT = defineScript({
+  keys: [],
+  args: ['set', 'removed', 'memos'],
+  lua: `
+for _, entry in ipairs(cjson.decode(a.set)) do redis.call('SET', entry[1], entry[2], 'EX', entry[3]) end
+local removed = cjson.decode(a.removed)
+local count = 0
+if #removed > 0 then count = redis.call('DEL', unpack(removed)) end
+local memos = cjson.decode(a.memos)
+if #memos > 0 then redis.call('DEL', unpack(memos)) end
+return count`,
+});
 
 /** Escapes glob characters so a user name is matched literally by SCAN MATCH. */
 const globLiteral = (text: string) => text.replace(/[*?[\]\\]/g, (char) => `\\${char}`);
@@ -35,18 +61,34 @@ function parseProject(value: string | null): CachedProject | null {
 }
 
 export function createTpmsCache(cache: RedisClient, ttl: { positive: number; negative: number }) {
-  async function deleteMatching(pattern: string): Promise<number> {
+  const change = async (changes: { set?: Array<[string, string, number]>; removed?: string[]; memos: string[] }): Promise<number> =>
+    Number(await CHANGE_SCRIPT.run(cache, {}, { set: JSON.stringify(changes.set ?? []), removed: JSON.stringify(changes.removed ?? []), memos: JSON.stringify(changes.memos) }));
+
+  /** Removes the answers matching `pattern`, each batch with the memos of the users `userOf` names. */
+  async function deleteMatching(pattern: string, userOf: (key: string) => string): Promise<number> {
     let deleted = 0;
     for await (const keys of cache.scanIterator({ MATCH: pattern, COUNT: 500 })) {
-      if (keys.length > 0) deleted += await cache.del(keys);
+      if (keys.length > 0) deleted += await change({ removed: keys, memos: [...new Set(keys.map((key) => permittedKey(userOf(key))))] });
     }
     return deleted;
   }
 
-  async function setPermission(projectNumber: string, userId: string, allowed: boolean): Promise<void> {
-    await cache.set(permissionKey(projectNumber, userId), allowed ? '1' : '0', {
-      expiration: { type: 'EX', value: allowed ? ttl.positive : ttl.negative },
-    });
+  /**
+   * Caches many answers, a script per WRITES_PER_SCRIPT: a reader on thousands of projects must
+   * not fill the client's bounded command queue (MAX_QUEUED_COMMANDS in redis.ts) and fail with 503.
+   */
+  async function setPermissions(answers: Array<[projectNumber: string, userId: string, allowed: boolean]>): Promise<void> {
+    const writes: Array<Promise<number>> = [];
+    for (let start = 0; start < answers.length; start += WRITES_PER_SCRIPT) {
+      const chunk = answers.slice(start, start + WRITES_PER_SCRIPT);
+      writes.push(
+        change({
+          set: chunk.map(([projectNumber, userId, allowed]) => [permissionKey(projectNumber, userId), allowed ? '1' : '0', allowed ? ttl.positive : ttl.negative]),
+          memos: [...new Set(chunk.map(([, userId]) => permittedKey(userId)))],
+        }),
+      );
+    }
+    await Promise.all(writes);
   }
 
   return {
@@ -67,34 +109,38 @@ export function createTpmsCache(cache: RedisClient, ttl: { positive: number; neg
         args: { tpmsExpected: encodeProject({ found: true, name }) },
       };
     },
-    /** What a script needs to read this user's cached permissions itself (`cached_permissions`). */
+    /** What a script needs to read this user's cached permissions and memo itself (`permitted_among`). */
     permissionsCheck(userId: string): PermissionsCheck {
-      return { args: { tpmsPermPrefix: PERMISSION_PREFIX, tpmsPermSuffix: permissionSuffix(userId) } };
+      return {
+        keys: { tpmsPermitted: permittedKey(userId) },
+        args: { tpmsPermPrefix: PERMISSION_PREFIX, tpmsPermSuffix: permissionSuffix(userId), tpmsPermittedMaxMs: String(ttl.positive * 1000) },
+      };
     },
     async setProject(projectNumber: string, answer: CachedProject): Promise<void> {
       await cache.set(projectKey(projectNumber), encodeProject(answer), {
         expiration: { type: 'EX', value: answer.found ? ttl.positive : ttl.negative },
       });
     },
-    setPermission,
+    setPermission: (projectNumber: string, userId: string, allowed: boolean) => setPermissions([[projectNumber, userId, allowed]]),
+    setPermissions,
     /**
-     * Caches many answers, a chunk at a time: a reader on thousands of projects must not fill
-     * the client's bounded command queue (MAX_QUEUED_COMMANDS in redis.ts) and fail with 503.
+     * Drops cached answers for a project, a user, or one project/user pair, and the memos of the
+     * users whose answers go, with them. Returns the answers removed (memos not counted).
      */
-    async setPermissions(answers: Array<[projectNumber: string, userId: string, allowed: boolean]>): Promise<void> {
-      for (let start = 0; start < answers.length; start += WRITES_IN_FLIGHT) {
-        await Promise.all(answers.slice(start, start + WRITES_IN_FLIGHT).map(([projectNumber, userId, allowed]) => setPermission(projectNumber, userId, allowed)));
-      }
-    },
-    /** Drops cached answers for a project, a user, or one project/user pair. Returns keys removed. */
     async invalidate(filter: { projectNumber?: string; userId?: string }): Promise<number> {
       const { projectNumber, userId } = filter;
-      if (projectNumber && userId) return cache.del(permissionKey(projectNumber, userId));
+      if (projectNumber && userId) return change({ removed: [permissionKey(projectNumber, userId)], memos: [permittedKey(userId)] });
       if (projectNumber) {
         const project = await cache.del(projectKey(projectNumber));
-        return project + (await deleteMatching(`tpms:perm:${projectNumber}:*`));
+        const userAfter = `${PERMISSION_PREFIX}${projectNumber}:`.length;
+        return project + (await deleteMatching(`${PERMISSION_PREFIX}${projectNumber}:*`, (key) => key.slice(userAfter)));
       }
-      if (userId) return deleteMatching(`tpms:perm:*:${globLiteral(userId)}`);
+      if (userId) {
+        const removed = await deleteMatching(`${PERMISSION_PREFIX}*${globLiteral(permissionSuffix(userId))}`, () => userId);
+        // A memo made over no candidates rests on no answer: dropped too.
+        await change({ memos: [permittedKey(userId)] });
+        return removed;
+      }
       return 0;
     },
   };

@@ -1,7 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
 
-/** Where the chats shared with a user stand: the projects on which they may open them now. */
-export type SharedProjectsOf = (userId: string) => Promise<string[]>;
+/** Where the chats shared with a user stand: `all`, the projects on which they may open them now (the chats service's `sharedProjectsOf`, which the shared list reads too). */
+export type SharedProjectsOf = (userId: string) => Promise<{ all: string[] }>;
 
 /**
  * THE definition of the chats a user may open at this moment, as conditions on a row of `chats`
@@ -21,7 +21,7 @@ export type ChatsUserMayOpen = {
 };
 
 export async function chatsUserMayOpen(userId: string, sharedProjectsOf: SharedProjectsOf): Promise<ChatsUserMayOpen> {
-  const projects = await sharedProjectsOf(userId);
+  const projects = (await sharedProjectsOf(userId)).all;
   const owned = (alias: string, table: 'chats' | 'messages') => sql<boolean>`${sql.ref(`${alias}.${table === 'chats' ? 'user_id' : 'owner_id'}`)} = ${userId}`;
   const sharedWith = (alias: string) => {
     const column = (name: string) => sql.ref(`${alias}.${name}`);
