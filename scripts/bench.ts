@@ -21,7 +21,7 @@ import { createTokenService } from '@simorgh/api/tokens';
 import { initialBundle } from './bench/bundle.js';
 import { describeLag, openChatDb, openHistoryPool, sampleMirrorLag, seedMirroredChats, usedMemory } from './bench/archive.js';
 import { BENCH_ADMIN, BENCH_USER, COLD_PROJECT_BASE, COLD_PROJECT_COUNT, startLocalStack, WARM_PROJECT, type LocalStack } from './bench/local-stack.js';
-import { measureRounds, medianRatio, summarize, type Load, type LoadResult, type LoadSettings } from './bench/load.js';
+import { measureRounds, medianRatio, run as runLoad, summarize, type Load, type LoadResult, type LoadSettings } from './bench/load.js';
 import { describeMachine } from './bench/machine.js';
 import { waitForRedisIdle } from './bench/redis-idle.js';
 import { benchClientCpuMs, postmasterPid, processCpuMs, processTreeCpuMs, redisServerPid } from './bench/process-cpu.js';
@@ -230,6 +230,11 @@ async function runLocal(): Promise<void> {
       const projectsAfter = `${SHARED_PROJECTS + 1} projects`;
       listRow(`GET /api/chats?scope=shared, 1 conn, reader on 1 of ${projectsAfter} with shared chats vs 1 of 1`, roundsOf(shared.after, 'one'), roundsOf(shared.before, 'one'), false);
       listRow(`GET /api/chats?scope=shared, 1 conn, reader on all ${projectsAfter} with shared chats vs 1 of 1`, roundsOf(shared.after, 'all'), roundsOf(shared.before, 'all'), false);
+      if (stack.compared) {
+        for (const [reader, who] of [['one', 'on 1 of'], ['all', 'on all']] as const) {
+          listRow(`GET /api/chats?scope=shared, 1 conn, reader ${who} ${projectsAfter}: this build vs the compared build`, roundsOf(shared.after, reader), roundsOf(shared.after, `${reader}, compared`), false);
+        }
+      }
     }
     if (wants('search')) await searchFigures(stack, tokenFor);
     if (wants('streams')) {
@@ -461,10 +466,15 @@ async function sharedListFigures(stack: LocalStack, auth: (token: string) => Rec
     say(`  GET /api/chats?scope=shared with 1, then ${SHARED_PROJECTS + 1} projects with chats shared with the project...`);
     await seedProjectSharedChats(chat, [WARM_PROJECT], 40, 0);
     const url = `${stack.api.url}/api/chats?scope=shared`;
-    const loads: Load[] = [
-      { name: 'one', options: { url, headers: auth(await tokenFor('s.karimi')) } },
-      { name: 'all', options: { url, headers: auth(await tokenFor(BENCH_USER)) } },
+    const readers = [
+      { name: 'one', headers: auth(await tokenFor('s.karimi')) },
+      { name: 'all', headers: auth(await tokenFor(BENCH_USER)) },
     ];
+    // Each reader through this build and, given BENCH_COMPARE_API, through the compared one (same services).
+    const servers = [{ suffix: '', url: stack.api.url, pid: stack.api.pid }, ...(stack.compared ? [{ suffix: ', compared', url: stack.compared.url, pid: stack.compared.pid }] : [])];
+    const loads: Array<Load & { pid: number }> = servers.flatMap((server) =>
+      readers.map((reader) => ({ name: `${reader.name}${server.suffix}`, pid: server.pid, options: { url: `${server.url}/api/chats?scope=shared`, headers: reader.headers } })),
+    );
     // One connection: what one page costs. At 50, the reader on every project saturates the
     // machine (a ZRANGE per project per page) and its backlog would be charged to the other reader.
     const oneAtATime = { ...settings, connections: 1 };
@@ -475,9 +485,20 @@ async function sharedListFigures(stack: LocalStack, auth: (token: string) => Rec
     await seedProjectSharedChats(chat, cold, 1, 1000);
     await waitForRedisIdle(stack.redisUrl);
     const after = await measureRounds(loads, oneAtATime, say);
+    await sharedListCpu(loads, await redisServerPid(stack.redisUrl), oneAtATime);
     return { before, after };
   } finally {
     chat.destroy();
+  }
+}
+
+/** CPU ms per request of the API serving each load and of Redis (from /proc), over one more run of each. */
+async function sharedListCpu(loads: Array<Load & { pid: number }>, redis: number, load: LoadSettings) {
+  for (const { name, pid, options } of loads) {
+    const [api0, redis0] = [processCpuMs(pid), processCpuMs(redis)];
+    const result = await runLoad(options, load.connections, load.durationS);
+    const per = (used: number) => (used / Math.max(result.total, 1)).toFixed(2);
+    say(`    ${name}: CPU ms per request, API ${per(processCpuMs(pid) - api0)}, Redis ${per(processCpuMs(redis) - redis0)} (${result.total} requests, mean ${ms(result.mean)})`);
   }
 }
 

@@ -8,7 +8,7 @@ export type LoadSettings = { connections: number; durationS: number; rounds: num
 
 export type Load = { name: string; options: Omit<Options, 'connections' | 'duration'> };
 
-async function run(options: Load['options'], connections: number, durationS: number): Promise<LoadResult> {
+export async function run(options: Load['options'], connections: number, durationS: number): Promise<LoadResult> {
   const result: Result = await autocannon({ ...options, connections, duration: durationS });
   return {
     rps: result.requests.average,
