@@ -383,6 +383,63 @@ const migrations: Record<string, Migration> = {
       await sql`DROP TABLE search_title_words`.execute(db);
     },
   },
+  '0012_search_owner_words': {
+    // A posting list per owner and word (docs/decisions/search.md): a GIN index over each
+    // message's words prefixed by a tag of its owner (the first 8 hex digits of md5(owner_id);
+    // ownerTag() in search.store.ts computes the same), so a user's rare word or prefix intersects
+    // only the user's own matches instead of the owner's, the word's and the completions' lists
+    // over everyone. An expression index: no column, no rewrite, kept by every write of a row.
+    // The words are joined with spaces and split again (a word of the text parser never holds
+    // one), five times cheaper than a subquery over the words. The owner's entry in
+    // (owner_id, content_search) then serves nothing, and the planner AND-ed it with the new index
+    // (the owner's whole list read again): replaced by the text alone, which the chats shared
+    // with a user read. search_walks_newest() tells the search whether walking the user's
+    // messages newest first reads fewer rows than their matches (a common word).
+    async up(db) {
+      await sql`SET LOCAL statement_timeout = 0`.execute(db);
+      await sql`SET LOCAL maintenance_work_mem = '256MB'`.execute(db);
+      await sql`
+        CREATE FUNCTION search_owner_words(owner text, words tsvector) RETURNS tsvector
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE
+        RETURN array_to_tsvector(string_to_array(
+          left(md5(owner), 8) || NULLIF(array_to_string(tsvector_to_array(words), ' ' || left(md5(owner), 8)), ''), ' '))`.execute(db);
+      await sql`
+        CREATE INDEX messages_owner_words ON messages USING gin (search_owner_words(owner_id, content_search))
+        WITH (fastupdate = off)`.execute(db);
+      await sql`CREATE INDEX messages_content_search ON messages USING gin (content_search) WITH (fastupdate = off)`.execute(db);
+      await sql`DROP INDEX messages_owner_search`.execute(db);
+      // Whether the newest `candidates` matches of `query` among `owner`'s messages are found
+      // sooner by walking those messages newest first (about candidates * messages / matches
+      // rows) than by reading every match (matches rows), from the planner's estimates: the
+      // statistics of the owner column and of the words. EXPLAIN is only allowed in a volatile
+      // function; the search asks once per statement.
+      await sql`
+        CREATE FUNCTION search_walks_newest(owner text, query tsquery, candidates integer) RETURNS boolean
+        LANGUAGE plpgsql VOLATILE PARALLEL SAFE AS $$
+        DECLARE
+          estimate json;
+          matches float8;
+        BEGIN
+          EXECUTE format('EXPLAIN (FORMAT JSON) SELECT FROM messages WHERE owner_id = %L AND content_search @@ %L::tsquery', owner, query) INTO estimate;
+          matches := (estimate->0->'Plan'->>'Plan Rows')::float8;
+          -- Fewer matches than candidates: all of them are read either way, the walk reads more.
+          IF matches < candidates THEN
+            RETURN false;
+          END IF;
+          EXECUTE format('EXPLAIN (FORMAT JSON) SELECT FROM messages WHERE owner_id = %L', owner) INTO estimate;
+          RETURN matches * matches >= candidates * (estimate->0->'Plan'->>'Plan Rows')::float8;
+        END $$`.execute(db);
+      // Statistics of the new index's expression, which the planner estimates the owner's words by.
+      await sql`ANALYZE messages`.execute(db);
+    },
+    async down(db) {
+      await sql`SET LOCAL statement_timeout = 0`.execute(db);
+      await sql`DROP FUNCTION search_walks_newest(text, tsquery, integer)`.execute(db);
+      await sql`CREATE INDEX messages_owner_search ON messages USING gin (owner_id, content_search) WITH (fastupdate = off)`.execute(db);
+      await sql`DROP INDEX messages_content_search, messages_owner_words`.execute(db);
+      await sql`DROP FUNCTION search_owner_words(text, tsvector)`.execute(db);
+    },
+  },
 };
 
 /** The trigger function of chats (0010) that writes the words of the titles written into each of `tables`. */

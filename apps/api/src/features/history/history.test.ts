@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HealthResponseSchema, type ChatMetadata, type Message } from '@simorgh/contracts';
 import type { FakeLlm } from '@simorgh/devstack/fake-llm';
@@ -287,5 +288,72 @@ describe('migrations', () => {
         await db.destroy();
       }
     }));
-});
 
+  it('keys the words of messages by their owner (0012): found through the index as messages are written, changed and deleted; the previous index again going down', () =>
+    withFreshDatabase('owner_words', async (url) => {
+      const { db, pool } = createHistoryDb({ DATABASE_URL: url, DATABASE_POOL_SIZE: 2 });
+      const tag = createHash('md5').update('someone').digest('hex').slice(0, 8);
+      let client: pg.PoolClient | undefined;
+      // The user's messages holding every word of `words` (the last also as a prefix), through the index only.
+      const ownMatches = async (...words: string[]) => {
+        const query = words.map((word, index) => `'${tag}${word}'${index === words.length - 1 ? ':*' : ''}`).join(' & ');
+        const condition = `search_owner_words(owner_id, content_search) @@ $1::tsquery`;
+        if (!client) throw new Error('no client');
+        const plan = (await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN SELECT message_id FROM messages WHERE ${condition}`, [query])).rows;
+        expect(plan.map((row) => row['QUERY PLAN']).join('\n')).toContain('messages_owner_words');
+        return (await client.query<{ message_id: string }>(`SELECT message_id FROM messages WHERE ${condition} ORDER BY message_id`, [query])).rows.map((row) => row.message_id);
+      };
+      const indexes = async () =>
+        (
+          await pool.query<{ indexname: string }>(
+            `SELECT indexname FROM pg_indexes WHERE tablename = 'messages' AND (indexname LIKE '%search%' OR indexname LIKE '%words%') ORDER BY 1`,
+          )
+        ).rows.map((row) => row.indexname);
+      try {
+        await migrateHistory(db, '0011_search_title_words');
+        await chatRowIn(pool, 'c1', 'Compressor station');
+        await messageRowIn(pool, 'm1', 'c1', 'Relief valve on the compressor');
+        expect(await migrateHistory(db, '0012_search_owner_words')).toEqual(['0012_search_owner_words']);
+        expect(await indexes()).toEqual(['messages_content_search', 'messages_owner_words']);
+        const words = await pool.query(
+          `SELECT search_owner_words('someone', to_tsvector('simple', 'Valve compressor valve'))::text AS words, search_owner_words('someone', ''::tsvector) AS none`,
+        );
+        expect(words.rows).toEqual([{ words: `'${tag}compressor' '${tag}valve'`, none: null }]);
+        // One session that plans without sequential scans (the migrator takes the pool's other two).
+        client = await pool.connect();
+        await client.query('SET enable_seqscan = off');
+        expect(await ownMatches('valve', 'compr')).toEqual(['m1']);
+        await messageRowIn(pool, 'm2', 'c1', 'valve compression test');
+        expect(await ownMatches('valve', 'compr')).toEqual(['m1', 'm2']);
+        await pool.query(`UPDATE messages SET content = 'gate valve' WHERE message_id = 'm1'`);
+        expect(await ownMatches('valve', 'compr')).toEqual(['m2']);
+        expect(await ownMatches('gate')).toEqual(['m1']);
+        await pool.query(`DELETE FROM messages WHERE message_id = 'm2'`);
+        expect(await ownMatches('valve')).toEqual(['m1']);
+        client.release();
+        client = undefined;
+        // Walking the user's messages newest first pays once a word is in enough of them (the planner's estimates).
+        await pool.query(
+          `INSERT INTO messages (message_id, chat_id, seq, role, content, status, created_at, mirror_version)
+           SELECT 'n' || n, 'c1', n, 'user', CASE WHEN n = 1 THEN 'ubiquitous scarce' ELSE 'ubiquitous entry' END, 'complete', now(), 1
+           FROM generate_series(1, 2000) AS n`,
+        );
+        await pool.query('ANALYZE messages');
+        const walks = async (query: string) =>
+          (await pool.query<{ walks: boolean }>(`SELECT search_walks_newest('someone', $1::tsquery, 500) AS walks`, [query])).rows[0]?.walks;
+        expect(await walks(`'ubiquitous'`)).toBe(true);
+        expect(await walks(`'ubiquitous' | 'entry'`)).toBe(true);
+        expect(await walks(`'scarce'`)).toBe(false);
+        expect(await walks(`'ubiquitous' & 'scarce'`)).toBe(false);
+        expect(await migrateHistory(db, '0011_search_title_words')).toEqual(['0012_search_owner_words']);
+        expect(await indexes()).toEqual(['messages_owner_search']);
+        const gone = await pool.query(
+          `SELECT to_regprocedure('search_owner_words(text, tsvector)') AS words, to_regprocedure('search_walks_newest(text, tsquery, integer)') AS walks`,
+        );
+        expect(gone.rows).toEqual([{ words: null, walks: null }]);
+      } finally {
+        client?.release();
+        await db.destroy();
+      }
+    }));
+});

@@ -14,6 +14,8 @@ export type SharedProjectsOf = (userId: string) => Promise<{ all: string[] }>;
  * owner column and index, the few chats shared with them through `chats`.
  */
 export type ChatsUserMayOpen = {
+  /** The user: the owner whose own words search reads (search_owner_words). */
+  userId: string;
   /** The user's own chats: on `chats` by `user_id`, on `messages` by `owner_id` (the chat's owner, kept by the mirror). */
   owned(alias: string, table: 'chats' | 'messages'): RawBuilder<boolean>;
   /** Chats of others shared with the user, on a row of `chats`. */
@@ -30,5 +32,5 @@ export async function chatsUserMayOpen(userId: string, sharedProjectsOf: SharedP
       AND ((${column('allowed_users')} @> ARRAY[${userId}]::text[] AND (${column('chat_type')} <> 'project' OR (${onPermittedProject})))
         OR (${column('visibility')} = 'project' AND ${onPermittedProject})))`;
   };
-  return { owned, sharedWith };
+  return { userId, owned, sharedWith };
 }

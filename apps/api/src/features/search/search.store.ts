@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ChatType, MessageRole } from '@simorgh/contracts';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { ChatsUserMayOpen } from './chats-user-may-open.js';
@@ -59,12 +60,21 @@ export const SEARCH_CANDIDATES = 500;
  */
 export const COMPLETIONS_MAX = 32;
 
-/** A word as a tsquery operand: quoted, so it is never parsed again. */
-const operand = (word: string) => `'${word.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`;
+/**
+ * The tag search_owner_words() (migration 0012) puts before each word of an owner's messages:
+ * the first 8 hex digits of md5(owner), the same in SQL and here. Fixed in length, so it needs no
+ * separator; two owners may share one (the owner column is still compared), never a word.
+ */
+export function ownerTag(owner: string): string {
+  return createHash('md5').update(owner, 'utf8').digest('hex').slice(0, 8);
+}
+
+/** A word as a tsquery operand (after `tag`, an owner's tag or nothing): quoted, so it is never parsed again. */
+const operand = (word: string, tag = '') => `'${(tag + word).replaceAll('\\', '\\\\').replaceAll("'", "''")}'`;
 
 /** A tsquery literal: every term required, the last also as a prefix. What results are ranked by. */
-export function tsqueryOf(terms: string[]): string {
-  return terms.map((term, index) => `${operand(term)}${index === terms.length - 1 ? ':*' : ''}`).join(' & ');
+export function tsqueryOf(terms: string[], tag = ''): string {
+  return terms.map((term, index) => `${operand(term, tag)}${index === terms.length - 1 ? ':*' : ''}`).join(' & ');
 }
 
 /**
@@ -72,9 +82,10 @@ export function tsqueryOf(terms: string[]): string {
  * words it completes to (when known): exact words take part in the GIN index's intersection, a
  * prefix merges the posting lists of every word with that beginning first.
  */
-export function matchingTsquery({ terms, completions }: QueryWords): string {
-  if (completions === null || completions.length === 0) return tsqueryOf(terms);
-  return [...terms.slice(0, -1).map(operand), `(${completions.map(operand).join(' | ')})`].join(' & ');
+export function matchingTsquery({ terms, completions }: QueryWords, tag = ''): string {
+  if (completions === null || completions.length === 0) return tsqueryOf(terms, tag);
+  const operandOf = (word: string) => operand(word, tag);
+  return [...terms.slice(0, -1).map(operandOf), `(${completions.map(operandOf).join(' | ')})`].join(' & ');
 }
 
 /** The SQL of search, over the `chats` and `messages` tables the history mirror keeps. */
@@ -124,6 +135,8 @@ function statementParts(query: HitQuery) {
   if (query.projectNumber) filters.push(sql`c.project_number = ${query.projectNumber}`);
   return {
     tsq: sql`${matchingTsquery(query.words)}::tsquery`,
+    // The same words among the user's own (search_owner_words(), migration 0012).
+    ownTsq: sql`${matchingTsquery(query.words, ownerTag(query.visible.userId))}::tsquery`,
     typed: sql`${tsqueryOf(query.words.terms)}::tsquery`,
     filters,
     onChat: (visible: RawBuilder<boolean>) => sql.join([visible, ...filters], sql` AND `),
@@ -159,17 +172,24 @@ function titleHits(query: HitQuery): RawBuilder<SearchHit> {
 
 /**
  * The `count` first matching messages after the cursor (every message is after a title
- * position). The tsquery is a bound value, not a CTE, so the planner sees it and estimates how
- * many messages match: a common word walks the user's messages newest first
- * (messages_owner_created) until it has the candidates; a rarer one takes the user's matches
- * from the GIN index on (owner_id, content_search). The chats shared with the user are a branch
- * of their own.
+ * position). The user's own newest matches come one of two ways, whichever reads fewer rows
+ * (search_walks_newest(): the planner's estimate of the user's matches, asked once per
+ * statement): a common word walks the user's messages newest first (messages_owner_created)
+ * until it has the candidates; a rarer one (or a prefix) takes the user's matches from the
+ * posting lists of the user's own words (messages_owner_words, migration 0012). The other branch
+ * is cut by a one-time filter. The chats shared with the user are a branch of their own.
  */
 function messageHits(query: HitQuery, count: number): RawBuilder<SearchHit> {
-  const { tsq, typed, filters, onChat } = statementParts(query);
+  const { tsq, ownTsq, typed, filters, onChat } = statementParts(query);
   const newest = sql`ORDER BY m.created_at DESC, m.message_id DESC LIMIT ${SEARCH_CANDIDATES}`;
-  // The user's own messages by their owner column alone; their chat is read only to filter by it.
+  // The user's own messages by their owner column (compared even on the owner's words: two
+  // owners may share a tag); their chat is read only to filter by it.
   const ownChat = filters.length > 0 ? sql`JOIN chats c ON c.chat_id = m.chat_id AND ${sql.join(filters, sql` AND `)}` : sql``;
+  const ownNewest = (when: RawBuilder<unknown>, matching: RawBuilder<unknown>) => sql`
+      (SELECT m.message_id, m.created_at, m.chat_id, m.content_search
+       FROM messages m ${ownChat}
+       WHERE ${when} AND ${query.visible.owned('m', 'messages')} AND ${matching}
+       ${newest})`;
   // The newest matches in the chats shared with the user. Those older than the user's own
   // newest candidates cannot be among the newest: with a common word that leaves the last days
   // of the shared chats to read (messages_chat_created). The two branches are planned apart
@@ -184,11 +204,12 @@ function messageHits(query: HitQuery, count: number): RawBuilder<SearchHit> {
   return sql<SearchHit>`
     WITH shared AS MATERIALIZED (
       SELECT c.chat_id FROM chats c WHERE ${onChat(query.visible.sharedWith('c'))}
+    ), walk AS MATERIALIZED (
+      SELECT search_walks_newest(${query.visible.userId}, ${tsq}, ${SEARCH_CANDIDATES}) AS newest
     ), own AS MATERIALIZED (
-      SELECT m.message_id, m.created_at, m.chat_id, m.content_search
-      FROM messages m ${ownChat}
-      WHERE ${query.visible.owned('m', 'messages')} AND m.content_search @@ ${tsq}
-      ${newest}
+      ${ownNewest(sql`(SELECT newest FROM walk)`, sql`m.content_search @@ ${tsq}`)}
+      UNION ALL
+      ${ownNewest(sql`NOT (SELECT newest FROM walk)`, sql`search_owner_words(m.owner_id, m.content_search) @@ ${ownTsq}`)}
     )
     SELECT false AS is_title, hit.id, hit.rank, hit.created_at,
            c.chat_id, c.chat_name, c.chat_type, c.project_number, c.project_name, c.page_name,

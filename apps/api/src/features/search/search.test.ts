@@ -7,7 +7,7 @@ import { closeDeps } from '../../deps.js';
 import { OUTBOX_KEY } from '../history/history.scripts.js';
 import { eventually, listen, postStream } from '../../test/event-stream-client.js';
 import { startServedStack, type ServedStackWithModel } from '../../test/served-stack.js';
-import { COMPLETIONS_MAX, createSearchStore, SEARCH_CANDIDATES } from './search.store.js';
+import { COMPLETIONS_MAX, createSearchStore, ownerTag, SEARCH_CANDIDATES } from './search.store.js';
 
 const REPLY = 'Noted.';
 let stack: ServedStackWithModel;
@@ -347,6 +347,18 @@ describe('results, ranking and pages', () => {
     expect(seen).toHaveLength(SEARCH_CANDIDATES);
     expect(new Set(seen)).toEqual(new Set(newest));
     expect(seen.slice(0, 2)).toEqual([`${many.chat_id}-${count - 5}`, `${many.chat_id}-${count}`]);
+    // The same pages whichever way the user's newest matches are found: walking their messages
+    // newest first, or reading them from the user's own words (search_walks_newest() chooses by
+    // the planner's estimates; here each is taken in turn).
+    const [chooser] = await stack.sql<{ definition: string }>(`SELECT pg_get_functiondef('search_walks_newest(text, tsquery, integer)'::regprocedure) AS definition`);
+    try {
+      for (const walks of [true, false]) {
+        await stack.sql(`CREATE OR REPLACE FUNCTION search_walks_newest(owner text, query tsquery, candidates integer) RETURNS boolean LANGUAGE sql VOLATILE RETURN ${walks}`);
+        expect(await everyPage('search.many', 'ubiquitous'), `walks: ${walks}`).toEqual(seen);
+      }
+    } finally {
+      await stack.sql(chooser?.definition ?? '');
+    }
   });
 
   it("takes the newest matches from the user's own chats and the chats shared with them together", async () => {
@@ -401,6 +413,22 @@ describe('who sees what', () => {
     for (const q of ['flare', 'confidential', 'velocity limits', 'tip', 'f', secret.chat_id]) {
       for (const result of (await find(intruder, q)).results) expect(result.chat_id, q).toBe(hers.chat_id);
     }
+  });
+
+  it("never finds the words of another user whose own words carry the same tag", async () => {
+    // Two users whose tags (the first 8 hex digits of md5) are the same: their words share posting
+    // lists, and the owner column still tells them apart.
+    const [one, other] = ['search.tag-80385', 'search.tag-95321'];
+    expect(ownerTag(one)).toBe(ownerTag(other));
+    const theirs = await chat(one, { title: 'Seal notes' });
+    const secret = await say(one, theirs.chat_id, 'valve compressor seal leak');
+    const mine = await chat(other, { title: 'Pump notes' });
+    const own = await say(other, mine.chat_id, 'valve compression test');
+    await stack.drained();
+    expect(messageIds(await find(one, 'valve compr'))).toEqual([secret]);
+    expect(messageIds(await find(other, 'valve compr'))).toEqual([own]);
+    expect(messageIds(await find(other, 'valve c'))).toEqual([own]);
+    for (const q of ['compressor', 'seal leak', 'leak', 'valve']) expect(messageIds(await find(other, q)), q).not.toContain(secret);
   });
 
   it("finds a chat's messages by its owner of the moment: a chat that changes hands takes its messages with it", async () => {
