@@ -6,7 +6,7 @@ import { createRedisClient, redisTargetAt } from '@simorgh/api/redis';
 /** /proc/<pid>/stat counts CPU time in clock ticks of 1/100 s on Linux. */
 const TICK_MS = 10;
 
-/** A process's fields after its name (which may hold spaces): state is [0], ppid [1], utime [11], stime [12]. */
+/** A process's fields after its name (which may hold spaces): state is [0], ppid [1], utime [11], stime [12], cutime [13], cstime [14]. */
 function statFields(pid: number): string[] | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -16,15 +16,22 @@ function statFields(pid: number): string[] | null {
   }
 }
 
+const ownMs = (fields: string[]) => (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+
 /** CPU time (user + system, every thread) a process has used so far, in ms; NaN without /proc. */
 export function processCpuMs(pid: number): number {
   const fields = statFields(pid);
-  return fields ? (Number(fields[11]) + Number(fields[12])) * TICK_MS : Number.NaN;
+  return fields ? ownMs(fields) : Number.NaN;
 }
 
-/** The same for a process and its children (PostgreSQL: the postmaster and its backends). */
+/**
+ * The same for a process and its children (PostgreSQL: the postmaster and its backends), those
+ * that have exited included (the parent's cutime and cstime, [13] and [14], once it reaped them).
+ */
 export function processTreeCpuMs(pid: number): number {
-  let total = processCpuMs(pid);
+  const root = statFields(pid);
+  if (!root) return Number.NaN;
+  let total = ownMs(root) + (Number(root[13]) + Number(root[14])) * TICK_MS;
   let entries: string[] = [];
   try {
     entries = readdirSync('/proc');
@@ -34,7 +41,7 @@ export function processTreeCpuMs(pid: number): number {
   for (const name of entries) {
     if (!/^\d+$/.test(name)) continue;
     const fields = statFields(Number(name));
-    if (fields && Number(fields[1]) === pid) total += (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+    if (fields && Number(fields[1]) === pid) total += ownMs(fields);
   }
   return total;
 }
