@@ -516,6 +516,57 @@ describe('the sharing indexes filled at start-up', () => {
   });
 });
 
+describe('the shared list across many project indexes', () => {
+  it('pages through chats with equal creation times on different projects newest first, then ID descending, each once', async () => {
+    const reader = 'tie.reader';
+    const owner = 'tie.owner';
+    const projects = Array.from({ length: 60 }, (_, index) => 720_000 + index);
+    const chat = stack.deps.redis.chat;
+    const created = Date.UTC(2024, 5, 1);
+    // Two chats per project; every three chats share a creation time, across projects.
+    const seeded = projects.flatMap((project, index) =>
+      [0, 1].map((second) => ({ project, id: `P-${project}-${String(second + 1).padStart(6, '0')}`, createdMs: created + Math.floor((index * 2 + second) / 3) * 1000 })),
+    );
+    const admin = await stack.tpmsAdmin();
+    try {
+      await admin.query("INSERT INTO users (username, password_hash, display_name) VALUES (?, 'x', 'Tie Reader')", [reader]);
+      await admin.query('INSERT INTO projects (IDProjectMain, Project_Name) VALUES ?', [projects.map((project) => [project, `Unit ${project}`])]);
+      await admin.query('INSERT INTO draft_permission (project_ID, user) VALUES ?', [projects.map((project) => [project, reader])]);
+      await Promise.all(
+        seeded.map(async ({ project, id, createdMs }) => {
+          const iso = new Date(createdMs).toISOString();
+          const metadata = {
+            chat_id: id, chat_name: `Unit ${project} notes`, user_id: owner, chat_type: 'project', project_number: String(project),
+            project_name: `Unit ${project}`, page_name: 'Notes', created_at: iso, updated_at: iso, message_count: 0, status: 'active',
+            pinned: false, visibility: 'project', allowed_users: [],
+          };
+          await chat.set(metadataKey(id), JSON.stringify(metadata));
+          await chat.zAdd(userIndexKey(owner), { score: createdMs, value: id });
+          await chat.zAdd(projectSharedKey(String(project)), { score: createdMs, value: id });
+        }),
+      );
+      await chat.sAdd(SHARED_PROJECTS_KEY, projects.map(String));
+      await chat.incr(SHARED_PROJECTS_VERSION_KEY);
+      const expected = [...seeded].sort((a, b) => b.createdMs - a.createdMs || (a.id < b.id ? 1 : -1)).map((item) => item.id);
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page = await shared(reader, { limit: 7, ...(cursor ? { cursor } : {}) });
+        seen.push(...page.chats.map((item) => item.chat_id));
+        cursor = page.next_cursor;
+      } while (cursor !== null);
+      expect(seen).toEqual(expected);
+    } finally {
+      await admin.query('DELETE FROM draft_permission WHERE user = ?', [reader]);
+      await admin.query('DELETE FROM projects WHERE IDProjectMain >= ? AND IDProjectMain < ?', [720_000, 720_060]);
+      await admin.query('DELETE FROM users WHERE username = ?', [reader]);
+      await admin.end();
+      await chat.del([userIndexKey(owner), ...seeded.map((item) => metadataKey(item.id)), ...projects.map((project) => projectSharedKey(String(project)))]);
+      await chat.sRem(SHARED_PROJECTS_KEY, projects.map(String));
+    }
+  });
+});
+
 describe('the shared list of a reader on thousands of projects', () => {
   // More projects with chats visible to the project than the Redis client queues commands
   // (MAX_QUEUED_COMMANDS, 2 000): reading every project's index at once failed the page with 503.

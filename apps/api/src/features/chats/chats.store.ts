@@ -34,6 +34,7 @@ import {
 import {
   CHAT_METADATA_LUA,
   DELETE_CHAT_LUA,
+  ID_ORDER_LUA,
   metadataKey,
   MOVED_INDEX_LUA,
   SHARED_PROJECTS_KEY,
@@ -330,6 +331,50 @@ local allowed, unknown = permitted_among(projects, a.tpmsPermPrefix, a.tpmsPermS
 return { table.concat(allowed, ','), unknown }`,
 });
 
+/**
+ * The newest entry of each project's index of chats visible to the project (`project:<n>:shared`,
+ * the key built here from the number, like the sharing scripts' keys) strictly after the position
+ * (`maxScore`, `afterId`; from the newest when `afterId` is ''): flat [project, id, score, ...], a
+ * project without such an entry left out. One call instead of one per project: the shared list of
+ * a reader on thousands of projects reads every index's head on each page. Read-only.
+ */
+const PROJECT_HEADS_SCRIPT = defineScript({
+  keys: [],
+  args: ['projects', 'maxScore', 'afterId'],
+  lua: `${ID_ORDER_LUA}
+local bounded = a.afterId ~= ''
+local top = bounded and a.maxScore or '+inf'
+local max = tonumber(a.maxScore)
+local found = {}
+for project in string.gmatch(a.projects, '[^,]+') do
+  local key = 'project:' .. project .. ':shared'
+  local offset = 0
+  repeat
+    local entries = redis.call('ZRANGE', key, top, '-inf', 'BYSCORE', 'REV', 'LIMIT', offset, 4, 'WITHSCORES')
+    local head = nil
+    for i = 1, #entries, 2 do
+      if not bounded or tonumber(entries[i + 1]) < max or id_before(entries[i], a.afterId) then
+        head = i
+        break
+      end
+    end
+    if head then
+      found[#found + 1] = project
+      found[#found + 1] = entries[head]
+      found[#found + 1] = entries[head + 1]
+    end
+    offset = offset + 4
+  until head or #entries < 8
+end
+return found`,
+});
+
+/**
+ * Projects one PROJECT_HEADS_SCRIPT call reads at most: a call holds Redis, one thread for every
+ * process, ~9 µs per project (0.9 ms for 100, measured at load 13), so a long list is split.
+ */
+const HEADS_PER_CALL = 100;
+
 const CREATION_WINDOW_MS = 60_000;
 /** The cache-DB sliding log of a user's recent creations (see rate-log.ts). */
 const creationLogKey = (userId: string) => `ratelimit:chats:${userId}`;
@@ -425,6 +470,20 @@ export function createChatsStore(chat: RedisClient, databases: { counters: numbe
       const max = maxScore === Number.POSITIVE_INFINITY ? '+inf' : String(maxScore);
       const entries = await chat.zRangeWithScores(key, max, '-inf', { BY: 'SCORE', REV: true, LIMIT: { offset, count } });
       return entries.map((entry) => ({ id: String(entry.value), score: entry.score }));
+    },
+
+    /** PROJECT_HEADS_SCRIPT over `projects`, a few calls at a time: the newest entry of each project's index strictly after `after`. */
+    async projectHeadsNewestFirst(projects: string[], after: { score: number; id: string } | null): Promise<Map<string, IndexEntry>> {
+      const calls: Array<Promise<unknown>> = [];
+      for (let start = 0; start < projects.length; start += HEADS_PER_CALL) {
+        const batch = projects.slice(start, start + HEADS_PER_CALL).join(',');
+        calls.push(PROJECT_HEADS_SCRIPT.run(chat, {}, { projects: batch, maxScore: after?.score ?? 0, afterId: after?.id ?? '' }));
+      }
+      const heads = new Map<string, IndexEntry>();
+      for (const flat of (await Promise.all(calls)) as string[][]) {
+        for (let index = 0; index + 2 < flat.length; index += 3) heads.set(String(flat[index]), { id: String(flat[index + 1]), score: Number(flat[index + 2]) });
+      }
+      return heads;
     },
 
     /**

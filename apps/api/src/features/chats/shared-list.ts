@@ -28,10 +28,11 @@ const MAX_CHUNK = 200;
  * `after`. The candidates come from the user's own index of chats shared with them by name and
  * from the index of every project with chats visible to the whole project on which the user
  * has permission now (`shared`, the chats service's `sharedProjectsOf`, which search asks too);
- * those indexes are walked newest first together (a merge, a chunk of each at a time), and each
- * candidate is checked against its metadata as GET /api/chats/:id would: still named or still
- * visible to the project, and permission on a project chat's project. Cost follows the page size
- * and the number of those projects the user is on, not the number of chats shared.
+ * those indexes are walked newest first together (a merge: every project index's newest entry
+ * read in a few script calls, then a chunk at a time of the indexes the page reaches on), and
+ * each candidate is checked against its metadata as GET /api/chats/:id would: still named or
+ * still visible to the project, and permission on a project chat's project. Cost follows the
+ * page size and the number of those projects the user is on, not the number of chats shared.
  */
 export async function readSharedPage(
   store: ChatsStore,
@@ -45,9 +46,14 @@ export async function readSharedPage(
 ): Promise<SharedPage> {
   const wanted = query.limit + 1;
   const permitted = new Set(shared.all);
-  const sources = [userSharedKey(userId), ...shared.visibleToProject.map(projectSharedKey)];
   const chunk = Math.min(MAX_CHUNK, wanted);
-  const candidates = mergeNewestFirst(sources.map((key) => newestFirst(store, key, after, () => chunk)));
+  // Every project index's newest entry in a few calls, then only the indexes the page reaches on.
+  const heads = await store.projectHeadsNewestFirst(shared.visibleToProject, after && { score: after.createdMs, id: after.id });
+  const projectWalks = shared.visibleToProject.flatMap((project) => {
+    const head = heads.get(project);
+    return head ? [fromHead(store, projectSharedKey(project), head, () => chunk)] : [];
+  });
+  const candidates = mergeNewestFirst([newestFirst(store, userSharedKey(userId), after, () => chunk), ...projectWalks]);
   const items: SharedChat[] = [];
   let budget = MAX_SCANNED_PER_PAGE;
   let lastScanned: ListPosition | null = null;
@@ -87,6 +93,12 @@ export async function readSharedPage(
     }
     if (budget <= 0) return { items, next: lastScanned };
   }
+}
+
+/** An index walked newest first from its newest entry `head` (already read) on. */
+async function* fromHead(store: ChatsStore, key: string, head: IndexEntry, chunkSize: () => number): AsyncGenerator<IndexEntry[]> {
+  yield [head];
+  yield* newestFirst(store, key, { pinned: false, createdMs: head.score, id: head.id }, chunkSize);
 }
 
 /** How `userId` may open someone else's chat, given the projects they have permission on; null: not at all. */
