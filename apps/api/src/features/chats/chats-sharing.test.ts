@@ -434,10 +434,10 @@ describe('search over shared chats', () => {
       expect(await listed(reza)).toContain(team.chat_id);
       expect(allowedIn(await memoOf(reza))).toEqual([refinery]);
       // It lives no longer than the earliest answer it was read from (a denial, TPMS_NEGATIVE_CACHE_TTL_S).
-      const denial = await cache.pTTL(`tpms:perm:${others[0]}:${reza}`);
-      const memoTtl = await cache.pTTL(`tpms:permitted:${reza}`);
-      expect(memoTtl).toBeGreaterThan(0);
-      expect(memoTtl).toBeLessThanOrEqual(denial);
+      const denial = await cache.pExpireTime(`tpms:perm:${others[0]}:${reza}`);
+      const memoExpires = await cache.pExpireTime(`tpms:permitted:${reza}`);
+      expect(memoExpires).toBeGreaterThan(Date.now());
+      expect(memoExpires).toBeLessThanOrEqual(denial);
 
       // Search and the list both answer from it alone: with the answers it was made from removed
       // behind its back (not as the app removes them), nothing is asked of the cache or TPMS again.

@@ -54,7 +54,8 @@ end`;
  *                                             nothing cached, TPMS must be asked). When nothing is
  *                                             unknown, remembers `allowed` for `version` until the
  *                                             earliest expiry of the cached answers it was read from
- *                                             (at most `max_ms`), so it never outlives any of them.
+ *                                             (at most `max_ms`; the same absolute ms, PEXPIRETIME
+ *                                             and PXAT), so it never outlives any of them.
  * The memo (`tpms:permitted:<user>`, tpms-cache.ts) is dropped in the same step as any of the
  * user's cached answers is written or removed, so it says what those answers say at every moment.
  */
@@ -78,12 +79,15 @@ local function permitted_among(projects, prefix, suffix, memo_key, version, max_
     end
   end
   if #unknown == 0 then
-    local ttl = tonumber(max_ms)
+    -- Absolute times: a TTL read at the script's start and set later would outlive the answer by the script's run.
+    local now = redis.call('TIME')
+    local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+    local at = now_ms + tonumber(max_ms)
     for _, project in ipairs(projects) do
-      local left = redis.call('PTTL', prefix .. project .. suffix)
-      if left >= 0 and left < ttl then ttl = left end
+      local expires = redis.call('PEXPIRETIME', prefix .. project .. suffix)
+      if expires >= 0 and expires < at then at = expires end
     end
-    if ttl > 0 then redis.call('SET', memo_key, version .. '|' .. table.concat(allowed, ','), 'PX', ttl) end
+    if at > now_ms then redis.call('SET', memo_key, version .. '|' .. table.concat(allowed, ','), 'PXAT', string.format('%.0f', at)) end
   end
   return allowed, unknown
 end`;
