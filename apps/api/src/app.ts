@@ -26,7 +26,6 @@ import { createReplyLimits } from './features/messages/reply-limits.js';
 import { startReplySweeper } from './features/messages/reply-sweeper.js';
 import { createStopBus } from './features/messages/stop-bus.js';
 import { createEarlyRequests } from './features/messages/early-model-request.js';
-import { systemPromptFor } from './features/messages/model-context.js';
 import { createProjectsHandlers } from './features/projects/projects.routes.js';
 import { createProjectsService, type ProjectsService } from './features/projects/projects.service.js';
 import { createProjectsStore } from './features/projects/projects.store.js';
@@ -126,7 +125,7 @@ export function buildServices(deps: Deps, options: CreateAppOptions = {}): Servi
     { chatsPerMinute: deps.env.CHATS_PER_MINUTE, maxChatsPerUser: deps.env.MAX_CHATS_PER_USER },
     history,
     events,
-    (chat) => early.remember(chat.chat_id, chat.user_id, systemPromptFor(deps.llm.systemPrompt, chat), [], 0),
+    (chat) => early.remember(chat, [], 0),
   );
   const messagesStore = createMessagesStore(deps.redis.chat, { chat: deps.env.REDIS_CHAT_DB, cache: deps.env.REDIS_CACHE_DB }, events.limits);
   const leaseMs = options.messages?.leaseMs ?? deps.env.REPLY_LEASE_MS;

@@ -129,6 +129,7 @@ describe('an early request taken', () => {
     const earlyModelRequests = new Counter({ name: 'early_test_total', help: '-', labelNames: ['outcome'] as const, registers: [new Registry()] });
     const requests = createEarlyRequests({
       llm: {
+        systemPrompt: 'You help engineers.',
         async *streamChat() {
           yield 'piece';
         },
@@ -137,7 +138,7 @@ describe('an early request taken', () => {
       perMinute: 10,
       historyMessages: 10,
     });
-    requests.remember('G-202611-000001', arash, 'You help engineers.', [], 0);
+    requests.remember({ chat_id: 'G-202611-000001', user_id: arash, chat_type: 'general', project_number: null, project_name: null, page_name: null }, [], 0);
     const request = await requests.start(arash, 'G-202611-000001', 'Hello', { maxMessages: 100, budgetChars: 10_000 });
     const sent = process.hrtime.bigint();
     const turns = buildModelTurns('You help engineers.', [{ role: 'user', content: 'Hello', status: 'complete' }], 10_000);

@@ -15,12 +15,12 @@
  * histories are kept in an LRU bounded by their total size; a chat's longer than a tenth of it
  * is not kept.
  */
-import type { Message, MessageUsage } from '@simorgh/contracts';
+import type { ChatMetadata, Message, MessageUsage } from '@simorgh/contracts';
 import { LRUCache } from 'lru-cache';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { Metrics } from '../../metrics.js';
 import type { ChatTurn, LlmService } from '../llm/llm.service.js';
-import { buildModelTurns } from './model-context.js';
+import { buildModelTurns, systemPromptFor } from './model-context.js';
 
 /** Characters of history kept for all chats together (about 4 MB of strings at most). */
 const KNOWN_CHARS = 2_000_000;
@@ -49,7 +49,7 @@ export type EarlyRequests = ReturnType<typeof createEarlyRequests>;
 const sameTurns = (a: ChatTurn[], b: ChatTurn[]) => a.length === b.length && a.every((turn, index) => turn.role === b[index]?.role && turn.content === b[index]?.content);
 
 export function createEarlyRequests(deps: {
-  llm: Pick<LlmService, 'streamChat'>;
+  llm: Pick<LlmService, 'streamChat' | 'systemPrompt'>;
   metrics: Pick<Metrics, 'earlyModelRequests'>;
   /** MESSAGES_PER_MINUTE. */
   perMinute: number;
@@ -67,8 +67,10 @@ export function createEarlyRequests(deps: {
 
   return {
     /** The chat's history as of now (after a reply, or empty when created here). */
-    remember(chatId: string, owner: string, systemPrompt: string, history: Turn[], messages: number): void {
-      known.set(chatId, { owner, systemPrompt, history: history.slice(-deps.historyMessages), messages });
+    remember(chat: Pick<ChatMetadata, 'chat_id' | 'user_id' | 'chat_type' | 'project_number' | 'project_name' | 'page_name'>, history: Turn[], messages: number): void {
+      // A project chat's access depends on TPMS at the moment of each message: never asked for early.
+      if (chat.chat_type !== 'general') return;
+      known.set(chat.chat_id, { owner: chat.user_id, systemPrompt: systemPromptFor(deps.llm.systemPrompt, chat), history: history.slice(-deps.historyMessages), messages });
     },
 
     /**

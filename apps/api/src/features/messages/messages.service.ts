@@ -358,7 +358,7 @@ export function createMessagesService(deps: {
         await limits.releaseStream(userId, token).catch(() => undefined);
       }
       metrics.replyDuration.observe({ status: reply.status }, secondsSince(started));
-      if (Array.isArray(finished) && chat.chat_type === 'general') early?.remember(chatId, chat.user_id, systemPromptFor(llm.systemPrompt, chat), [...history, reply], parseMessageId(replyId)?.seq ?? maxMessagesPerChat);
+      if (Array.isArray(finished)) early?.remember(chat, [...history, reply], parseMessageId(replyId)?.seq ?? maxMessagesPerChat);
       end();
       logger.info(
         { chat_id: chatId, message_id: replyId, status: reply.status, stop: stopReason, chars: content.length },
