@@ -398,14 +398,7 @@ const migrations: Record<string, Migration> = {
     async up(db) {
       await sql`SET LOCAL statement_timeout = 0`.execute(db);
       await sql`SET LOCAL maintenance_work_mem = '256MB'`.execute(db);
-      await sql`
-        CREATE FUNCTION search_owner_words(owner text, words tsvector) RETURNS tsvector
-        LANGUAGE sql IMMUTABLE PARALLEL SAFE
-        RETURN array_to_tsvector(string_to_array(
-          left(md5(owner), 8) || NULLIF(array_to_string(tsvector_to_array(words), ' ' || left(md5(owner), 8)), ''), ' '))`.execute(db);
-      await sql`
-        CREATE INDEX messages_owner_words ON messages USING gin (search_owner_words(owner_id, content_search))
-        WITH (fastupdate = off)`.execute(db);
+      await ownerWords(db);
       await sql`CREATE INDEX messages_content_search ON messages USING gin (content_search) WITH (fastupdate = off)`.execute(db);
       await sql`DROP INDEX messages_owner_search`.execute(db);
       // Whether the newest `candidates` matches of `query` among `owner`'s messages are found
@@ -440,7 +433,83 @@ const migrations: Record<string, Migration> = {
       await sql`DROP FUNCTION search_owner_words(text, tsvector)`.execute(db);
     },
   },
+  '0013_search_owner_months': {
+    // The user's words keyed by owner and month (docs/decisions/search.md, "Words keyed by owner
+    // and month"): each word of a message behind its owner's tag (0012) and the message's month
+    // (UTC, months since year 0 in 4 hex digits), so the user's matches of a word or a prefix are
+    // read newest months first, and a prefix with thousands of matches stops once it has the
+    // newest candidates instead of reading every match's row to order them by time.
+    // search_owner_windows() gives the months an owner has messages in as windows of 1, 2, 4, 8…
+    // months, newest first; search_owner_window_query() turns a query into one over a window's
+    // months. It replaces messages_owner_words (0012), whose entries it holds split by month.
+    async up(db) {
+      await sql`SET LOCAL statement_timeout = 0`.execute(db);
+      await sql`SET LOCAL maintenance_work_mem = '256MB'`.execute(db);
+      await sql`
+        CREATE FUNCTION search_month(created timestamptz) RETURNS integer
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE
+        RETURN (extract(year FROM timezone('UTC', created)) * 12 + extract(month FROM timezone('UTC', created)) - 1)::integer`.execute(db);
+      // Every word behind `tag`: joined with spaces and split again, as search_owner_words() (0012).
+      await sql`
+        CREATE FUNCTION search_tagged_words(tag text, words tsvector) RETURNS tsvector
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE
+        RETURN array_to_tsvector(string_to_array(tag || NULLIF(array_to_string(tsvector_to_array(words), ' ' || tag), ''), ' '))`.execute(db);
+      await sql`
+        CREATE FUNCTION search_owner_month_words(owner text, created timestamptz, words tsvector) RETURNS tsvector
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE
+        RETURN search_tagged_words(left(md5(owner), 8) || lpad(to_hex(search_month(created)), 4, '0'), words)`.execute(db);
+      await sql`
+        CREATE INDEX messages_owner_month_words ON messages USING gin (search_owner_month_words(owner_id, created_at, content_search))
+        WITH (fastupdate = off)`.execute(db);
+      await sql`DROP INDEX messages_owner_words`.execute(db);
+      await sql`DROP FUNCTION search_owner_words(text, tsvector)`.execute(db);
+      // The tags of the months an owner has messages in (`tag` and each month's 4 hex digits), in
+      // windows of 1, 2, 4, 8… months from the month of their newest message back to that of their
+      // oldest (two reads of messages_owner_created), newest first. PL/pgSQL, so its plan is made
+      // once per connection, not with each search's.
+      await sql`
+        CREATE FUNCTION search_owner_windows(owner text, tag text) RETURNS TABLE (tags text[])
+        LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 8 AS $$
+        BEGIN
+          RETURN QUERY
+            SELECT ARRAY(SELECT tag || lpad(to_hex(month), 4, '0')
+                         FROM generate_series(span.last - (1 << k) + 1, greatest(span.last - (2 << k) + 2, span.first), -1) AS month)
+            FROM (SELECT search_month(max(created_at)) AS last, search_month(min(created_at)) AS first FROM messages WHERE owner_id = owner) AS span,
+                 generate_series(0, 30) AS k
+            WHERE span.last - (1 << k) + 1 >= span.first
+            ORDER BY k;
+        END $$`.execute(db);
+      // `query` over a window's months (`tags`): each operand (a quoted word, perhaps a prefix)
+      // becomes that word behind each month's tag, OR-ed. A message has one month, so an AND of
+      // such groups still holds within one message. One expression, evaluated as the window's
+      // index scan starts.
+      await sql`
+        CREATE FUNCTION search_owner_window_query(query tsquery, tags text[]) RETURNS tsquery
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE
+        RETURN regexp_replace(query::text, $re$'((?:[^']|'')*)'(:\\*)?$re$, '( ''' || array_to_string(tags, '\\1''\\2 | ''') || '\\1''\\2 )', 'g')::tsquery`.execute(db);
+      await sql`ANALYZE messages`.execute(db);
+    },
+    async down(db) {
+      await sql`SET LOCAL statement_timeout = 0`.execute(db);
+      await ownerWords(db);
+      await sql`DROP FUNCTION search_owner_window_query(tsquery, text[]), search_owner_windows(text, text)`.execute(db);
+      await sql`DROP INDEX messages_owner_month_words`.execute(db);
+      await sql`DROP FUNCTION search_owner_month_words(text, timestamptz, tsvector), search_tagged_words(text, tsvector), search_month(timestamptz)`.execute(db);
+    },
+  },
 };
+
+/** search_owner_words() and its index messages_owner_words (0012; replaced by 0013). */
+async function ownerWords(db: Kysely<unknown>): Promise<void> {
+  await sql`
+    CREATE FUNCTION search_owner_words(owner text, words tsvector) RETURNS tsvector
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN array_to_tsvector(string_to_array(
+      left(md5(owner), 8) || NULLIF(array_to_string(tsvector_to_array(words), ' ' || left(md5(owner), 8)), ''), ' '))`.execute(db);
+  await sql`
+    CREATE INDEX messages_owner_words ON messages USING gin (search_owner_words(owner_id, content_search))
+    WITH (fastupdate = off)`.execute(db);
+}
 
 /** The trigger function of chats (0010) that writes the words of the titles written into each of `tables`. */
 function titleWordsTrigger(tables: string[]): RawBuilder<unknown> {

@@ -230,11 +230,18 @@ describe('migrations', () => {
        VALUES ($1, 'someone', 'general', $2, 'active', now(), now(), now(), '{}', 1)`,
       [id, title],
     );
-  const messageRowIn = (pool: pg.Pool, id: string, chatId: string, content: string) =>
+  const messageRowIn = (pool: pg.Pool, id: string, chatId: string, content: string, createdAt = 'now') =>
     pool.query(
-      `INSERT INTO messages (message_id, chat_id, seq, role, content, status, created_at, mirror_version) VALUES ($1, $2, 1, 'user', $3, 'complete', now(), 1)`,
-      [id, chatId, content],
+      `INSERT INTO messages (message_id, chat_id, seq, role, content, status, created_at, mirror_version) VALUES ($1, $2, 1, 'user', $3, 'complete', $4, 1)`,
+      [id, chatId, content, createdAt],
     );
+  /** The search indexes of messages, by name. */
+  const searchIndexesOf = async (pool: pg.Pool) =>
+    (
+      await pool.query<{ indexname: string }>(
+        `SELECT indexname FROM pg_indexes WHERE tablename = 'messages' AND (indexname LIKE '%search%' OR indexname LIKE '%words%') ORDER BY 1`,
+      )
+    ).rows.map((row) => row.indexname);
   const wordsIn = async (pool: pg.Pool, table: 'search_words' | 'search_title_words') =>
     (await pool.query<{ word: string }>(`SELECT word FROM ${table} ORDER BY word`)).rows.map((row) => row.word);
 
@@ -303,12 +310,7 @@ describe('migrations', () => {
         expect(plan.map((row) => row['QUERY PLAN']).join('\n')).toContain('messages_owner_words');
         return (await client.query<{ message_id: string }>(`SELECT message_id FROM messages WHERE ${condition} ORDER BY message_id`, [query])).rows.map((row) => row.message_id);
       };
-      const indexes = async () =>
-        (
-          await pool.query<{ indexname: string }>(
-            `SELECT indexname FROM pg_indexes WHERE tablename = 'messages' AND (indexname LIKE '%search%' OR indexname LIKE '%words%') ORDER BY 1`,
-          )
-        ).rows.map((row) => row.indexname);
+      const indexes = () => searchIndexesOf(pool);
       try {
         await migrateHistory(db, '0011_search_title_words');
         await chatRowIn(pool, 'c1', 'Compressor station');
@@ -351,6 +353,70 @@ describe('migrations', () => {
           `SELECT to_regprocedure('search_owner_words(text, tsvector)') AS words, to_regprocedure('search_walks_newest(text, tsquery, integer)') AS walks`,
         );
         expect(gone.rows).toEqual([{ words: null, walks: null }]);
+      } finally {
+        client?.release();
+        await db.destroy();
+      }
+    }));
+
+  it('keys the words of messages by owner and month (0013): read a window of months at a time, newest first, as messages are written, changed and deleted; the owner words again going down', () =>
+    withFreshDatabase('owner_months', async (url) => {
+      const { db, pool } = createHistoryDb({ DATABASE_URL: url, DATABASE_POOL_SIZE: 2 });
+      const tag = createHash('md5').update('someone').digest('hex').slice(0, 8);
+      // The tag of a month of the owner: months since year 0 (UTC) in 4 hex digits; 2026-11 is 0x5f02.
+      const month = (code: number) => `${tag}${code.toString(16).padStart(4, '0')}`;
+      const windows = async () => (await pool.query<{ tags: string[] }>(`SELECT tags FROM search_owner_windows('someone', $1)`, [tag])).rows.map((row) => row.tags);
+      let client: pg.PoolClient | undefined;
+      // The owner's messages in the months of `tags` holding every word of `query`, through the index only.
+      const inWindow = async (query: string, tags: string[]) => {
+        const condition = `search_owner_month_words(owner_id, created_at, content_search) @@ search_owner_window_query($1::tsquery, $2)`;
+        if (!client) throw new Error('no client');
+        const plan = (await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN SELECT message_id FROM messages WHERE ${condition}`, [query, tags])).rows;
+        expect(plan.map((row) => row['QUERY PLAN']).join('\n')).toContain('messages_owner_month_words');
+        return (await client.query<{ message_id: string }>(`SELECT message_id FROM messages WHERE ${condition} ORDER BY message_id`, [query, tags])).rows.map((row) => row.message_id);
+      };
+      const indexes = () => searchIndexesOf(pool);
+      try {
+        await migrateHistory(db, '0012_search_owner_words');
+        await chatRowIn(pool, 'c1', 'Compressor station');
+        await messageRowIn(pool, 'm1', 'c1', 'Relief valve on the compressor', '2026-11-15T10:00:00Z');
+        // 23:30 on 31 October in New York is 1 November in UTC.
+        await messageRowIn(pool, 'm2', 'c1', 'valve compression test', '2026-10-31T23:30:00-04:00');
+        await messageRowIn(pool, 'm3', 'c1', 'compressor valve survey', '2026-05-02T00:00:00Z');
+        expect(await migrateHistory(db, '0013_search_owner_months')).toEqual(['0013_search_owner_months']);
+        expect(await indexes()).toEqual(['messages_content_search', 'messages_owner_month_words']);
+        const words = await pool.query(
+          `SELECT search_owner_month_words('someone', '2026-11-30T23:30:00-05:00', to_tsvector('simple', 'Valve compressor valve'))::text AS words,
+                  search_owner_month_words('someone', now(), ''::tsvector) AS none,
+                  search_owner_window_query($$'valve' & ( 'it''s' | 'compr':* )$$, ARRAY['A', 'B'])::text AS query`,
+        );
+        expect(words.rows).toEqual([
+          { words: `'${month(0x5f03)}compressor' '${month(0x5f03)}valve'`, none: null, query: `( 'Avalve' | 'Bvalve' ) & ( 'Ait''s' | 'Bit''s' | 'Acompr':* | 'Bcompr':* )` },
+        ]);
+        // From November back to May: windows of 1, 2 and the 4 months left.
+        const [november, ...older] = [0x5f02, 0x5f01, 0x5f00, 0x5eff, 0x5efe, 0x5efd, 0x5efc].map(month);
+        expect(await windows()).toEqual([[november], older.slice(0, 2), older.slice(2)]);
+        // One session that plans without sequential scans (the migrator takes the pool's other two).
+        client = await pool.connect();
+        await client.query('SET enable_seqscan = off');
+        expect(await inWindow(`'valve' & 'compr':*`, [november as string])).toEqual(['m1', 'm2']);
+        expect(await inWindow(`'valve' & 'compr':*`, older.slice(0, 2))).toEqual([]);
+        expect(await inWindow(`'valve' & 'compr':*`, older.slice(2))).toEqual(['m3']);
+        expect(await inWindow(`'relief' & 'survey'`, [november as string, ...older])).toEqual([]);
+        await pool.query(`UPDATE messages SET content = 'gate valve' WHERE message_id = 'm1'`);
+        expect(await inWindow(`'valve' & 'compr':*`, [november as string])).toEqual(['m2']);
+        expect(await inWindow(`'gate'`, [november as string])).toEqual(['m1']);
+        await pool.query(`DELETE FROM messages WHERE message_id = 'm2'`);
+        expect(await inWindow(`'valve'`, [november as string])).toEqual(['m1']);
+        client.release();
+        client = undefined;
+        expect(await migrateHistory(db, '0012_search_owner_words')).toEqual(['0013_search_owner_months']);
+        expect(await indexes()).toEqual(['messages_content_search', 'messages_owner_words']);
+        const gone = await pool.query(
+          `SELECT to_regprocedure('search_owner_month_words(text, timestamptz, tsvector)') AS words, to_regprocedure('search_owner_windows(text, text)') AS windows,
+                  to_regprocedure('search_owner_window_query(tsquery, text[])') AS query, to_regprocedure('search_owner_words(text, tsvector)') IS NOT NULL AS before`,
+        );
+        expect(gone.rows).toEqual([{ words: null, windows: null, query: null, before: true }]);
       } finally {
         client?.release();
         await db.destroy();

@@ -61,9 +61,10 @@ export const SEARCH_CANDIDATES = 500;
 export const COMPLETIONS_MAX = 32;
 
 /**
- * The tag search_owner_words() (migration 0012) puts before each word of an owner's messages:
- * the first 8 hex digits of md5(owner), the same in SQL and here. Fixed in length, so it needs no
- * separator; two owners may share one (the owner column is still compared), never a word.
+ * The tag search_owner_month_words() (migration 0013) puts before each word of an owner's
+ * messages, ahead of the month: the first 8 hex digits of md5(owner), the same in SQL and here.
+ * Fixed in length, so it needs no separator; two owners may share one (the owner column is still
+ * compared), never a word.
  */
 export function ownerTag(owner: string): string {
   return createHash('md5').update(owner, 'utf8').digest('hex').slice(0, 8);
@@ -135,8 +136,8 @@ function statementParts(query: HitQuery) {
   if (query.projectNumber) filters.push(sql`c.project_number = ${query.projectNumber}`);
   return {
     tsq: sql`${matchingTsquery(query.words)}::tsquery`,
-    // The same words among the user's own (search_owner_words(), migration 0012).
-    ownTsq: sql`${matchingTsquery(query.words, ownerTag(query.visible.userId))}::tsquery`,
+    // The tag of the user's own words (search_owner_month_words(), migration 0013).
+    tag: ownerTag(query.visible.userId),
     typed: sql`${tsqueryOf(query.words.terms)}::tsquery`,
     filters,
     onChat: (visible: RawBuilder<boolean>) => sql.join([visible, ...filters], sql` AND `),
@@ -176,20 +177,39 @@ function titleHits(query: HitQuery): RawBuilder<SearchHit> {
  * (search_walks_newest(): the planner's estimate of the user's matches, asked once per
  * statement): a common word walks the user's messages newest first (messages_owner_created)
  * until it has the candidates; a rarer one (or a prefix) takes the user's matches from the
- * posting lists of the user's own words (messages_owner_words, migration 0012). The other branch
- * is cut by a one-time filter. The chats shared with the user are a branch of their own.
+ * posting lists of the user's own words by month (messages_owner_month_words, migration 0013),
+ * in windows of 1, 2, 4… months newest first, until a window ends with the candidates: each
+ * window's matches are ordered by time and the windows come in order, so the first
+ * SEARCH_CANDIDATES rows are the newest. The other branch is cut by a one-time filter. The chats
+ * shared with the user are a branch of their own.
  */
 function messageHits(query: HitQuery, count: number): RawBuilder<SearchHit> {
-  const { tsq, ownTsq, typed, filters, onChat } = statementParts(query);
+  const { tsq, tag, typed, filters, onChat } = statementParts(query);
   const newest = sql`ORDER BY m.created_at DESC, m.message_id DESC LIMIT ${SEARCH_CANDIDATES}`;
   // The user's own messages by their owner column (compared even on the owner's words: two
   // owners may share a tag); their chat is read only to filter by it.
   const ownChat = filters.length > 0 ? sql`JOIN chats c ON c.chat_id = m.chat_id AND ${sql.join(filters, sql` AND `)}` : sql``;
-  const ownNewest = (when: RawBuilder<unknown>, matching: RawBuilder<unknown>) => sql`
-      (SELECT m.message_id, m.created_at, m.chat_id, m.content_search
-       FROM messages m ${ownChat}
-       WHERE ${when} AND ${query.visible.owned('m', 'messages')} AND ${matching}
-       ${newest})`;
+  const ownWalk = sql`
+      SELECT m.message_id, m.created_at, m.chat_id, m.content_search
+      FROM messages m ${ownChat}
+      WHERE (SELECT newest FROM walk) AND ${query.visible.owned('m', 'messages')} AND m.content_search @@ ${tsq}
+      ${newest}`;
+  // The user's matches month by month (search_owner_month_words(), migration 0013), newest window
+  // first, each window's in time order. The owner is compared outside a window's scan (OFFSET 0
+  // keeps it there, and the scan sorts the few matches of a shared tag too): a window's tsquery is
+  // known only as it runs, and with the owner beside it the planner AND-ed the owner's whole
+  // range of messages_owner_created into the words' few matches.
+  const ownByMonths = sql`
+      SELECT hit.message_id, hit.created_at, hit.chat_id, hit.content_search
+      FROM search_owner_windows(${query.visible.userId}, ${tag}) AS months
+      CROSS JOIN LATERAL (
+        SELECT m.message_id, m.created_at, m.chat_id, m.content_search, m.owner_id
+        FROM messages m ${ownChat}
+        WHERE search_owner_month_words(m.owner_id, m.created_at, m.content_search) @@ search_owner_window_query(${tsq}, months.tags)
+        ORDER BY m.created_at DESC, m.message_id DESC
+        OFFSET 0) AS hit
+      WHERE NOT (SELECT newest FROM walk) AND ${query.visible.owned('hit', 'messages')}
+      LIMIT ${SEARCH_CANDIDATES}`;
   // The newest matches in the chats shared with the user. Those older than the user's own
   // newest candidates cannot be among the newest: with a common word that leaves the last days
   // of the shared chats to read (messages_chat_created). The two branches are planned apart
@@ -207,9 +227,9 @@ function messageHits(query: HitQuery, count: number): RawBuilder<SearchHit> {
     ), walk AS MATERIALIZED (
       SELECT search_walks_newest(${query.visible.userId}, ${tsq}, ${SEARCH_CANDIDATES}) AS newest
     ), own AS MATERIALIZED (
-      ${ownNewest(sql`(SELECT newest FROM walk)`, sql`m.content_search @@ ${tsq}`)}
+      (${ownWalk})
       UNION ALL
-      ${ownNewest(sql`NOT (SELECT newest FROM walk)`, sql`search_owner_words(m.owner_id, m.content_search) @@ ${ownTsq}`)}
+      (${ownByMonths})
     )
     SELECT false AS is_title, hit.id, hit.rank, hit.created_at,
            c.chat_id, c.chat_name, c.chat_type, c.project_number, c.project_name, c.page_name,

@@ -50,15 +50,32 @@ async function find(user: string, q: string, extra: Record<string, string | numb
 }
 
 /** Every page of a search, followed by its cursor: each result's message ID ('title' for a title). */
-async function everyPage(user: string, q: string): Promise<string[]> {
+async function everyPage(user: string, q: string, extra: Record<string, string> = {}): Promise<string[]> {
   const seen: string[] = [];
   let cursor: string | null = null;
   do {
-    const page: SearchResponse = SearchResponseSchema.parse((await search(user, { q, limit: 50, ...(cursor ? { cursor } : {}) })).body);
+    const page: SearchResponse = SearchResponseSchema.parse((await search(user, { q, limit: 50, ...extra, ...(cursor ? { cursor } : {}) })).body);
     seen.push(...page.results.map((result) => result.message_id ?? 'title'));
     cursor = page.next_cursor;
   } while (cursor);
   return seen;
+}
+
+/**
+ * Runs `check` with the user's newest matches found each way in turn, walking their messages
+ * newest first and reading their words by month (search_walks_newest() chooses by the planner's
+ * estimates; here it answers true, then false), and puts the function back.
+ */
+async function eachWayOfReading(check: (walks: boolean) => Promise<void>): Promise<void> {
+  const [chooser] = await stack.sql<{ definition: string }>(`SELECT pg_get_functiondef('search_walks_newest(text, tsquery, integer)'::regprocedure) AS definition`);
+  try {
+    for (const walks of [true, false]) {
+      await stack.sql(`CREATE OR REPLACE FUNCTION search_walks_newest(owner text, query tsquery, candidates integer) RETURNS boolean LANGUAGE sql VOLATILE RETURN ${walks}`);
+      await check(walks);
+    }
+  } finally {
+    await stack.sql(chooser?.definition ?? '');
+  }
 }
 
 /** The words a result marks, cut out of its snippet by the highlights. */
@@ -347,18 +364,32 @@ describe('results, ranking and pages', () => {
     expect(seen).toHaveLength(SEARCH_CANDIDATES);
     expect(new Set(seen)).toEqual(new Set(newest));
     expect(seen.slice(0, 2)).toEqual([`${many.chat_id}-${count - 5}`, `${many.chat_id}-${count}`]);
-    // The same pages whichever way the user's newest matches are found: walking their messages
-    // newest first, or reading them from the user's own words (search_walks_newest() chooses by
-    // the planner's estimates; here each is taken in turn).
-    const [chooser] = await stack.sql<{ definition: string }>(`SELECT pg_get_functiondef('search_walks_newest(text, tsquery, integer)'::regprocedure) AS definition`);
-    try {
-      for (const walks of [true, false]) {
-        await stack.sql(`CREATE OR REPLACE FUNCTION search_walks_newest(owner text, query tsquery, candidates integer) RETURNS boolean LANGUAGE sql VOLATILE RETURN ${walks}`);
-        expect(await everyPage('search.many', 'ubiquitous'), `walks: ${walks}`).toEqual(seen);
+    // The same pages whichever way the user's newest matches are found.
+    await eachWayOfReading(async (walks) => expect(await everyPage('search.many', 'ubiquitous'), `walks: ${walks}`).toEqual(seen));
+  });
+
+  it('takes the newest matches of messages written over years, a window of months at a time, the same whichever way they are read', async () => {
+    const owner = 'search.years';
+    const diary = await chat(owner, { title: 'Plant diary' });
+    await stack.drained();
+    // One message every 36 hours for about three years, straight into the history: the newest
+    // candidates span 25 months, so the user's words are read in windows of 1, 2, 4, 8 and 16 months.
+    const count = SEARCH_CANDIDATES + 200;
+    await stack.sql(
+      `INSERT INTO messages (message_id, chat_id, seq, role, content, status, created_at, mirror_version)
+       SELECT $1 || '-' || n, $1, n, 'user', 'perennial entry ' || n || ' of the diary', 'complete', now() - ($2 - n) * interval '36 hours', 1
+       FROM generate_series(1, $2::int) AS n`,
+      [diary.chat_id, count],
+    );
+    const newest = Array.from({ length: SEARCH_CANDIDATES }, (_, index) => `${diary.chat_id}-${count - index}`);
+    const seen = await everyPage(owner, 'perennial');
+    expect(new Set(seen)).toEqual(new Set(newest));
+    expect(seen).toHaveLength(SEARCH_CANDIDATES);
+    await eachWayOfReading(async (walks) => {
+      for (const [q, extra] of [['perennial', {}], ['perenn', {}], ['diary perennial entr', {}], ['perennial', { chat_type: 'general' }]] as const) {
+        expect(await everyPage(owner, q, extra), `walks: ${walks}, ${q} ${JSON.stringify(extra)}`).toEqual(seen);
       }
-    } finally {
-      await stack.sql(chooser?.definition ?? '');
-    }
+    });
   });
 
   it("takes the newest matches from the user's own chats and the chats shared with them together", async () => {
