@@ -439,8 +439,8 @@ const migrations: Record<string, Migration> = {
     // (UTC, months since year 0 in 4 hex digits), so the user's matches of a word or a prefix are
     // read newest months first, and a prefix with thousands of matches stops once it has the
     // newest candidates instead of reading every match's row to order them by time.
-    // search_owner_windows() gives the months an owner has messages in as windows of 1, 2, 4, 8…
-    // months, newest first; search_owner_window_query() turns a query into one over a window's
+    // search_owner_windows() gives the months an owner has messages in as windows of 1, 2, 4, 8,
+    // then 16 months, newest first; search_owner_window_query() turns a query into one over a window's
     // months. It replaces messages_owner_words (0012), whose entries it holds split by month.
     async up(db) {
       await sql`SET LOCAL statement_timeout = 0`.execute(db);
@@ -464,19 +464,22 @@ const migrations: Record<string, Migration> = {
       await sql`DROP INDEX messages_owner_words`.execute(db);
       await sql`DROP FUNCTION search_owner_words(text, tsvector)`.execute(db);
       // The tags of the months an owner has messages in (`tag` and each month's 4 hex digits), in
-      // windows of 1, 2, 4, 8… months from the month of their newest message back to that of their
-      // oldest (two reads of messages_owner_created), newest first. PL/pgSQL, so its plan is made
-      // once per connection, not with each search's.
+      // windows of 1, 2, 4, 8 and then 16 months at most (a window's query holds a key per month
+      // and word) from the month of their newest message back to that of their oldest (two reads
+      // of messages_owner_created), newest first. PL/pgSQL, so its plan is made once per
+      // connection, not with each search's.
       await sql`
         CREATE FUNCTION search_owner_windows(owner text, tag text) RETURNS TABLE (tags text[])
         LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 8 AS $$
         BEGIN
           RETURN QUERY
             SELECT ARRAY(SELECT tag || lpad(to_hex(month), 4, '0')
-                         FROM generate_series(span.last - (1 << k) + 1, greatest(span.last - (2 << k) + 2, span.first), -1) AS month)
+                         FROM generate_series(span.last - step.skipped, greatest(span.last - step.skipped - step.months + 1, span.first), -1) AS month)
             FROM (SELECT search_month(max(created_at)) AS last, search_month(min(created_at)) AS first FROM messages WHERE owner_id = owner) AS span,
-                 generate_series(0, 30) AS k
-            WHERE span.last - (1 << k) + 1 >= span.first
+                 generate_series(0, 5 + (span.last - span.first) / 16) AS k,
+                 LATERAL (SELECT CASE WHEN k <= 4 THEN (1 << k) - 1 ELSE 15 + 16 * (k - 4) END AS skipped,
+                                 CASE WHEN k <= 4 THEN 1 << k ELSE 16 END AS months) AS step
+            WHERE span.last - step.skipped >= span.first
             ORDER BY k;
         END $$`.execute(db);
       // `query` over a window's months (`tags`): each operand (a quoted word, perhaps a prefix)

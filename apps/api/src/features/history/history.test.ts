@@ -396,6 +396,11 @@ describe('migrations', () => {
         // From November back to May: windows of 1, 2 and the 4 months left.
         const [november, ...older] = [0x5f02, 0x5f01, 0x5f00, 0x5eff, 0x5efe, 0x5efd, 0x5efc].map(month);
         expect(await windows()).toEqual([[november], older.slice(0, 2), older.slice(2)]);
+        // A longer history (December 2022 to November 2026): windows grow to 16 months and stay there.
+        await messageRowIn(pool, 'm4', 'c1', 'archived note', '2022-12-15T00:00:00Z');
+        const long = await windows();
+        expect(long.map((tags) => tags.length)).toEqual([1, 2, 4, 8, 16, 16, 1]);
+        expect(long.flat()).toEqual(Array.from({ length: 48 }, (_, index) => month(0x5f02 - index)));
         // One session that plans without sequential scans (the migrator takes the pool's other two).
         client = await pool.connect();
         await client.query('SET enable_seqscan = off');

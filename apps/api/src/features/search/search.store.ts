@@ -178,7 +178,7 @@ function titleHits(query: HitQuery): RawBuilder<SearchHit> {
  * statement): a common word walks the user's messages newest first (messages_owner_created)
  * until it has the candidates; a rarer one (or a prefix) takes the user's matches from the
  * posting lists of the user's own words by month (messages_owner_month_words, migration 0013),
- * in windows of 1, 2, 4… months newest first, until a window ends with the candidates: each
+ * in windows of 1, 2, 4, 8, 16… months newest first, until a window ends with the candidates: each
  * window's matches are ordered by time and the windows come in order, so the first
  * SEARCH_CANDIDATES rows are the newest. The other branch is cut by a one-time filter. The chats
  * shared with the user are a branch of their own.
