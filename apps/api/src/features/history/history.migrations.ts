@@ -500,7 +500,127 @@ const migrations: Record<string, Migration> = {
       await sql`DROP FUNCTION search_owner_month_words(text, timestamptz, tsvector), search_tagged_words(text, tsvector), search_month(timestamptz)`.execute(db);
     },
   },
+  '0014_search_words_plans': {
+    // The query's words with plans kept by each session (docs/decisions/search.md): every search
+    // asks search_terms(), search_completions() and search_in_titles() once, and their plans
+    // were made again on every call.
+    // - search_terms() in PL/pgSQL: as a SQL function it was planned on every call (its body
+    //   holds a subquery, so it is never inlined), and planning search_normalize()'s expression
+    //   of ~70 calls cost most of its ~0.15 ms. The text is normalized first, into a variable; the
+    //   query over its tokens then keeps one plan.
+    // - search_completions() and search_in_titles() ask for a beginning as a range of the
+    //   words' B-tree (`word >= prefix AND word < search_prefix_end(prefix)`), which a plan made
+    //   once for any prefix reads as narrowly as one made for each: `word ^@ prefix` is turned
+    //   into that range only when the prefix is a constant, so they were planned on every call.
+    // Each keeps one plan whatever the estimates (plan_cache_mode of its own): the sessions that
+    // send search's statements as named ones plan those for every execution (postgres.ts).
+    async up(db) {
+      // The least text after every text that begins with `prefix`, in code point order (the
+      // "C" collation of the word tables): its last code point, trailing U+10FFFF (the greatest)
+      // dropped, plus one, skipping the surrogates (never in a text). NULL when there is none: a
+      // prefix of U+10FFFF only, which every text from it on begins with.
+      await sql`
+        CREATE FUNCTION search_prefix_end(prefix text) RETURNS text
+        LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+        DECLARE
+          kept text := rtrim(prefix, chr(1114111));
+          last integer := ascii(right(kept, 1));
+        BEGIN
+          IF kept = '' THEN
+            RETURN NULL;
+          END IF;
+          RETURN left(kept, -1) || chr(CASE last WHEN 55295 THEN 57344 ELSE last + 1 END);
+        END $$`.execute(db);
+      await sql`
+        CREATE OR REPLACE FUNCTION search_terms(input text) RETURNS text[]
+        LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE SET plan_cache_mode = force_generic_plan AS $$
+        DECLARE
+          normalized text := search_normalize(input);
+        BEGIN
+          RETURN ARRAY(
+            SELECT lexeme
+            FROM ts_parse('default', normalized) WITH ORDINALITY AS token(tokid, token, n),
+                 unnest(ts_lexize('simple'::regdictionary, token.token)) AS lexeme
+            WHERE token.tokid = ANY (${await simpleWordTokens(db)}::int[])
+            ORDER BY token.n);
+        END $$`.execute(db);
+      await sql`
+        CREATE OR REPLACE FUNCTION search_completions(prefix text, max integer) RETURNS text[]
+        LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE SET plan_cache_mode = force_generic_plan AS $$
+        DECLARE
+          past text := search_prefix_end(prefix);
+        BEGIN
+          IF past IS NULL THEN
+            RETURN ARRAY(SELECT word FROM search_words WHERE word >= prefix ORDER BY word LIMIT max);
+          END IF;
+          RETURN ARRAY(SELECT word FROM search_words WHERE word >= prefix AND word < past ORDER BY word LIMIT max);
+        END $$`.execute(db);
+      await sql`
+        CREATE OR REPLACE FUNCTION search_in_titles(terms text[]) RETURNS boolean
+        LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE SET plan_cache_mode = force_generic_plan AS $$
+        DECLARE
+          last text := terms[cardinality(terms)];
+          past text := search_prefix_end(last);
+        BEGIN
+          IF past IS NULL THEN
+            IF NOT EXISTS (SELECT 1 FROM search_title_words WHERE word >= last) THEN
+              RETURN false;
+            END IF;
+          ELSIF NOT EXISTS (SELECT 1 FROM search_title_words WHERE word >= last AND word < past) THEN
+            RETURN false;
+          END IF;
+          FOR i IN 1 .. cardinality(terms) - 1 LOOP
+            IF NOT EXISTS (SELECT 1 FROM search_title_words WHERE word = terms[i]) THEN
+              RETURN false;
+            END IF;
+          END LOOP;
+          RETURN true;
+        END $$`.execute(db);
+    },
+    async down(db) {
+      // The definitions of 0009, 0010 and 0011.
+      await sql`
+        CREATE OR REPLACE FUNCTION search_terms(input text) RETURNS text[]
+        LANGUAGE sql STABLE STRICT PARALLEL SAFE
+        RETURN ARRAY(
+          SELECT lexeme
+          FROM ts_parse('default', search_normalize(input)) WITH ORDINALITY AS token(tokid, token, n),
+               unnest(ts_lexize('simple'::regdictionary, token.token)) AS lexeme
+          WHERE token.tokid = ANY (${await simpleWordTokens(db)}::int[])
+          ORDER BY token.n)`.execute(db);
+      await sql`
+        CREATE OR REPLACE FUNCTION search_completions(prefix text, max integer) RETURNS text[]
+        LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE SET plan_cache_mode = force_custom_plan AS $$
+        BEGIN
+          RETURN ARRAY(SELECT word FROM search_words WHERE word ^@ prefix ORDER BY word LIMIT max);
+        END $$`.execute(db);
+      await sql`
+        CREATE OR REPLACE FUNCTION search_in_titles(terms text[]) RETURNS boolean
+        LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE SET plan_cache_mode = force_custom_plan AS $$
+        DECLARE
+          last text := terms[cardinality(terms)];
+        BEGIN
+          RETURN EXISTS (SELECT 1 FROM search_title_words WHERE word ^@ last)
+            AND NOT EXISTS (SELECT 1 FROM unnest(terms[1:cardinality(terms) - 1]) AS term
+                            WHERE NOT EXISTS (SELECT 1 FROM search_title_words WHERE word = term));
+        END $$`.execute(db);
+      await sql`DROP FUNCTION search_prefix_end(text)`.execute(db);
+    },
+  },
 };
+
+/**
+ * The token types of the default parser whose tokens search_terms() keeps (0009): those the
+ * 'simple' configuration maps, compounds and URLs left out (their parts are tokens too).
+ */
+async function simpleWordTokens(db: Kysely<unknown>): Promise<RawBuilder<unknown>> {
+  const { rows } = await sql<{ tokid: number }>`
+    SELECT t.tokid FROM ts_token_type('default') AS t
+    WHERE t.alias NOT IN ('asciihword', 'hword', 'numhword', 'url')
+      AND EXISTS (SELECT 1 FROM pg_ts_config_map m WHERE m.mapcfg = 'simple'::regconfig AND m.maptokentype = t.tokid)
+    ORDER BY t.tokid`.execute(db);
+  return sql.lit(`{${rows.map((row) => row.tokid).join(',')}}`);
+}
 
 /** search_owner_words() and its index messages_owner_words (0012; replaced by 0013). */
 async function ownerWords(db: Kysely<unknown>): Promise<void> {

@@ -427,4 +427,44 @@ describe('migrations', () => {
         await db.destroy();
       }
     }));
+
+  it('completes a beginning and finds it in titles through a range of the words (0014), as a prefix match would, at the edges of the code points too', () =>
+    withFreshDatabase('word_ranges', async (url) => {
+      const { db, pool } = createHistoryDb({ DATABASE_URL: url, DATABASE_POOL_SIZE: 2 });
+      const max = '\u{10FFFF}';
+      // Beside each beginning, the words just past its range: the last code point plus one,
+      // after U+D7FF the first past the surrogates, the greatest code point at the end.
+      const words = ['a', 'ab', 'abc', 'abd', 'ac', `a${max}`, `a${max}b`, 'b', `x\u{D7FF}`, `x\u{D7FF}y`, `x\u{E000}`, `x\u{E000}z`, '\u{FFFF}', '\u{FFFF}a', '\u{10000}', 'é', 'éa', 'f', 'کتاب', 'کتابها', 'کپ', `${max}${max}`, `${max}${max}q`];
+      const beginnings = ['', 'a', 'ab', 'abc', 'abe', `a${max}`, `x\u{D7FF}`, 'x', '\u{FFFF}', 'é', 'کتا', 'ک', max, `${max}${max}`, `${max}${max}${max}`, 'z'];
+      type Answer = { beginning: string; completions: string[]; firstTwo: string[]; inTitles: boolean; afterAb: boolean };
+      const answers = async () =>
+        (
+          await pool.query<Answer>(
+            `SELECT b AS beginning, search_completions(b, 100) AS completions, search_completions(b, 2) AS "firstTwo",
+                    search_in_titles(ARRAY[b]) AS "inTitles", search_in_titles(ARRAY['ab', b]) AS "afterAb"
+             FROM unnest($1::text[]) WITH ORDINALITY AS beginning(b, n) ORDER BY n`,
+            [beginnings],
+          )
+        ).rows;
+      const expected = beginnings.map((beginning): Answer => {
+        // Code point order, as the words' "C" collation compares them.
+        const completions = words.filter((word) => word.startsWith(beginning)).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+        return { beginning, completions, firstTwo: completions.slice(0, 2), inTitles: completions.length > 0, afterAb: completions.length > 0 };
+      });
+      try {
+        await migrateHistory(db);
+        for (const table of ['search_words', 'search_title_words']) await pool.query(`INSERT INTO ${table} (word) SELECT unnest($1::text[])`, [words]);
+        expect(await answers()).toEqual(expected);
+        expect(expected.find((answer) => answer.beginning === `${max}${max}`)?.completions).toEqual([`${max}${max}`, `${max}${max}q`]);
+        // A term but the last must be a word of some title.
+        expect((await pool.query(`SELECT search_in_titles(ARRAY['abz', 'a']) AS "inTitles"`)).rows).toEqual([{ inTitles: false }]);
+        // Down to the migration before, the functions answer as they did, the range's bound gone.
+        const before = HISTORY_MIGRATIONS[HISTORY_MIGRATIONS.indexOf('0014_search_words_plans') - 1] as string;
+        expect(await migrateHistory(db, before)).toEqual(['0014_search_words_plans']);
+        expect(await answers()).toEqual(expected);
+        expect((await pool.query(`SELECT to_regprocedure('search_prefix_end(text)') AS f`)).rows).toEqual([{ f: null }]);
+      } finally {
+        await db.destroy();
+      }
+    }));
 });
