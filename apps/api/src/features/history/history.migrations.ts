@@ -512,7 +512,7 @@ const migrations: Record<string, Migration> = {
     //   words' B-tree (`word >= prefix AND word < search_prefix_end(prefix)`), which a plan made
     //   once for any prefix reads as narrowly as one made for each: `word ^@ prefix` is turned
     //   into that range only when the prefix is a constant, so they were planned on every call.
-    // Each keeps one plan whatever the estimates (plan_cache_mode of its own): the sessions that
+    // Each keeps one plan whatever the estimates (a plan_cache_mode of its own): the sessions that
     // send search's statements as named ones plan those for every execution (postgres.ts).
     async up(db) {
       // The least text after every text that begins with `prefix`, in code point order (the
@@ -576,8 +576,12 @@ const migrations: Record<string, Migration> = {
           END LOOP;
           RETURN true;
         END $$`.execute(db);
+      // search_owner_windows() (0013) keeps its one plan in those sessions too: it reads the
+      // owner's newest and oldest message through messages_owner_created, whoever the owner.
+      await sql`ALTER FUNCTION search_owner_windows(text, text) SET plan_cache_mode = force_generic_plan`.execute(db);
     },
     async down(db) {
+      await sql`ALTER FUNCTION search_owner_windows(text, text) RESET plan_cache_mode`.execute(db);
       // The definitions of 0009, 0010 and 0011.
       await sql`
         CREATE OR REPLACE FUNCTION search_terms(input text) RETURNS text[]

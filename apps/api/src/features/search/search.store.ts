@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ChatType, MessageRole } from '@simorgh/contracts';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { prepared } from '../../postgres.js';
 import type { ChatsUserMayOpen } from './chats-user-may-open.js';
 import type { SearchPosition } from './search-cursor.js';
 
@@ -94,10 +95,10 @@ export function createSearchStore(db: Kysely<unknown>) {
   return {
     /** The query's words normalized and split exactly as the indexed text is, and the last one's completions. */
     async words(q: string): Promise<QueryWords> {
-      const { rows } = await sql<QueryWords>`
+      const { rows } = await prepared(sql<QueryWords>`
         SELECT terms, COALESCE(search_completions(terms[cardinality(terms)], ${COMPLETIONS_MAX + 1}), '{}') AS completions,
                search_in_titles(terms) AS "inTitles"
-        FROM search_terms(${q}) AS terms`.execute(db);
+        FROM search_terms(${q}) AS terms`).execute(db);
       const words = rows[0] ?? { terms: [], completions: [], inTitles: false };
       return { terms: words.terms, completions: (words.completions?.length ?? 0) > COMPLETIONS_MAX ? null : words.completions, inTitles: words.inTitles };
     },
@@ -105,8 +106,8 @@ export function createSearchStore(db: Kysely<unknown>) {
     /** Each word as search_normalize() writes it: what highlights compare with the terms. */
     async normalizeWords(words: string[]): Promise<Map<string, string>> {
       if (words.length === 0) return new Map();
-      const { rows } = await sql<{ word: string; normalized: string }>`
-        SELECT word, search_normalize(word) AS normalized FROM unnest(${words}::text[]) AS word`.execute(db);
+      const { rows } = await prepared(sql<{ word: string; normalized: string }>`
+        SELECT word, search_normalize(word) AS normalized FROM unnest(${words}::text[]) AS word`).execute(db);
       return new Map(rows.map((row) => [row.word, row.normalized]));
     },
 
@@ -159,7 +160,7 @@ function titleHits(query: HitQuery): RawBuilder<SearchHit> {
            c.project_number, c.project_name, c.page_name
     FROM chats c
     WHERE c.title_search @@ ${tsq} AND ${onChat(visible)}`;
-  return sql<SearchHit>`
+  return prepared(sql<SearchHit>`
     SELECT true AS is_title, hit.*, NULL::text AS message_id, NULL::text AS role, hit.chat_name AS text
     FROM (
       ${titlesOf(query.visible.owned('c', 'chats'))}
@@ -168,7 +169,7 @@ function titleHits(query: HitQuery): RawBuilder<SearchHit> {
     ) AS hit
     ${query.after ? afterPosition(query.after) : sql``}
     ORDER BY hit.rank DESC, hit.created_at DESC, hit.id DESC
-    LIMIT ${query.limit + 1}`;
+    LIMIT ${query.limit + 1}`);
 }
 
 /**
@@ -221,7 +222,7 @@ function messageHits(query: HitQuery, count: number): RawBuilder<SearchHit> {
      FROM shared JOIN messages m ON m.chat_id = shared.chat_id
      WHERE m.content_search @@ ${typed} AND ${when}
      ${newest})`;
-  return sql<SearchHit>`
+  return prepared(sql<SearchHit>`
     WITH shared AS MATERIALIZED (
       SELECT c.chat_id FROM chats c WHERE ${onChat(query.visible.sharedWith('c'))}
     ), walk AS MATERIALIZED (
@@ -253,7 +254,7 @@ function messageHits(query: HitQuery, count: number): RawBuilder<SearchHit> {
     ) AS hit
     JOIN chats c ON c.chat_id = hit.chat_id
     JOIN messages m ON m.message_id = hit.id
-    ORDER BY hit.rank DESC, hit.created_at DESC, hit.id DESC`;
+    ORDER BY hit.rank DESC, hit.created_at DESC, hit.id DESC`);
 }
 
 export type SearchStore = ReturnType<typeof createSearchStore>;

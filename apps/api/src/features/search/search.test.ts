@@ -4,9 +4,11 @@ import { ErrorBodySchema, SearchResponseSchema, type ChatMetadata, type SearchRe
 import { PROJECTS, USERS } from '@simorgh/devstack/fixtures';
 import { startTcpProxy } from '@simorgh/devstack/tcp-proxy';
 import { closeDeps } from '../../deps.js';
+import { createHistoryDb } from '../../postgres.js';
 import { OUTBOX_KEY } from '../history/history.scripts.js';
 import { eventually, listen, postStream } from '../../test/event-stream-client.js';
 import { startServedStack, type ServedStackWithModel } from '../../test/served-stack.js';
+import { chatsUserMayOpen } from './chats-user-may-open.js';
 import { COMPLETIONS_MAX, createSearchStore, ownerTag, SEARCH_CANDIDATES } from './search.store.js';
 
 const REPLY = 'Noted.';
@@ -172,6 +174,35 @@ describe('what matches, in English', () => {
     expect((await store.words('quokka marmoset')).inTitles).toBe(false);
     expect((await find(writer, 'quokka zanz')).results.map((result) => [result.chat_id, result.message_id])).toEqual([[renamed.chat_id, null]]);
     expect(messageIds(await find(writer, 'marmoset'))).toEqual([counted]);
+  });
+
+  it('sends its statements prepared, and the session plans them again for each search: never one plan for every user and word', async () => {
+    const writer = 'search.prepared';
+    const notes = await chat(writer, { title: 'Ozone notes' });
+    const reading = await say(writer, notes.chat_id, 'the ozone reading');
+    await stack.drained();
+    // One session, so every statement is prepared on it.
+    const history = createHistoryDb({ DATABASE_URL: stack.postgresUrl, DATABASE_POOL_SIZE: 1 });
+    try {
+      const store = createSearchStore(history.db);
+      const visible = await chatsUserMayOpen(writer, async () => ({ all: [] }));
+      // More searches than PostgreSQL plans for their values before it may keep one generic plan.
+      for (let search = 0; search < 7; search += 1) {
+        const hits = await store.hits({ words: await store.words('ozone'), visible, after: null, limit: 20 });
+        expect(hits.map((hit) => [hit.chat_id, hit.message_id])).toEqual([
+          [notes.chat_id, null],
+          [notes.chat_id, reading],
+        ]);
+      }
+      const { rows } = await sql<{ generic_plans: string; custom_plans: string }>`
+        SELECT generic_plans, custom_plans FROM pg_prepared_statements ORDER BY statement`.execute(history.db);
+      // The words, the titles (one, short of a page), the messages.
+      expect(rows).toEqual(Array.from({ length: 3 }, () => ({ generic_plans: '0', custom_plans: '7' })));
+      const mode = await sql<{ mode: string }>`SELECT current_setting('plan_cache_mode') AS mode`.execute(history.db);
+      expect(mode.rows).toEqual([{ mode: 'force_custom_plan' }]);
+    } finally {
+      await history.db.destroy();
+    }
   });
 
   it('normalizes a word of ASCII letters and digits to itself lowercased (what highlights assume without asking PostgreSQL)', async () => {
