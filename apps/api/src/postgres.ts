@@ -14,8 +14,8 @@ const PREPARED = '/* prepared */ ';
 
 /**
  * Marks a statement to be sent as a named (prepared) one, named by a hash of its text: each of the
- * pool's sessions parses and analyzes it once, then binds and runs it (for search's statements a
- * tenth to a sixth of PostgreSQL's CPU per search). Such a session still plans every named
+ * pool's sessions parses and analyzes it once, then binds and runs it (search's statements: 7–13 %
+ * of PostgreSQL's CPU per search, docs/performance.md). Such a session still plans every named
  * statement for each execution's values (plan_cache_mode = force_custom_plan): a generic plan,
  * made once for any values, estimates every user and word alike, and search chooses its paths
  * by those estimates (docs/decisions/search.md). Every value goes in as a parameter, never into
