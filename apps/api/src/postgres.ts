@@ -19,7 +19,8 @@ const PREPARED = '/* prepared */ ';
  * statement for each execution's values (plan_cache_mode = force_custom_plan): a generic plan,
  * made once for any values, estimates every user and word alike, and search chooses its paths
  * by those estimates (docs/decisions/search.md). Every value goes in as a parameter, never into
- * the text: each session keeps every text it has seen.
+ * the text: each session keeps every text it has seen. Outside a transaction only: the session is
+ * set with its first named statement, and a transaction rolled back would undo the setting.
  */
 export function prepared<T>(statement: RawBuilder<T>): RawBuilder<T> {
   return sql<T>`${sql.raw(PREPARED)}${statement}`;
