@@ -611,6 +611,21 @@ const migrations: Record<string, Migration> = {
       await sql`DROP FUNCTION search_prefix_end(text)`.execute(db);
     },
   },
+  '0015_chats_allowed_users_direct': {
+    // The index of the users a chat is shared with (0005) written directly, as every other GIN
+    // index of the history is (docs/decisions/search.md, "Who may open what: the sharing index
+    // written directly"): with fastupdate on, each new chat, shared or not (an empty array is an
+    // entry too), went into the index's pending list, which every search and "Shared with me"
+    // page then read through in full (12 159 entries, ~1 ms a search, in the bench's history)
+    // until a vacuum merged it. Turning it off does not flush what is pending: done here.
+    async up(db) {
+      await sql`ALTER INDEX chats_allowed_users SET (fastupdate = off)`.execute(db);
+      await sql`SELECT gin_clean_pending_list('chats_allowed_users'::regclass)`.execute(db);
+    },
+    async down(db) {
+      await sql`ALTER INDEX chats_allowed_users RESET (fastupdate)`.execute(db);
+    },
+  },
 };
 
 /**

@@ -467,4 +467,39 @@ describe('migrations', () => {
         await db.destroy();
       }
     }));
+
+  it('writes the sharing index directly (0015): nothing left pending for searches to read through, before or after; pending again going down', () =>
+    withFreshDatabase('allowed_users', async (url) => {
+      const { db, pool } = createHistoryDb({ DATABASE_URL: url, DATABASE_POOL_SIZE: 2 });
+      let chats = 0;
+      // A few chats, one shared: each is an entry of chats_allowed_users (an empty array too).
+      const someChats = async () => {
+        for (let n = 0; n < 3; n += 1) await chatRowIn(pool, `c${(chats += 1)}`, 'Sizing');
+        await pool.query(`UPDATE chats SET allowed_users = '{reader}' WHERE chat_id = $1`, [`c${chats}`]);
+      };
+      // The pages of the index's pending list merged into it (and so no longer read by every search).
+      const pendingPages = async () =>
+        Number((await pool.query<{ pages: string }>(`SELECT gin_clean_pending_list('chats_allowed_users'::regclass) AS pages`)).rows[0]?.pages);
+      const options = async () =>
+        (await pool.query<{ reloptions: string[] | null }>(`SELECT reloptions FROM pg_class WHERE relname = 'chats_allowed_users'`)).rows[0]?.reloptions;
+      try {
+        await migrateHistory(db, '0014_search_words_plans');
+        await someChats();
+        expect(await pendingPages()).toBeGreaterThan(0);
+        await someChats();
+        expect(await migrateHistory(db, '0015_chats_allowed_users_direct')).toEqual(['0015_chats_allowed_users_direct']);
+        expect(await options()).toEqual(['fastupdate=off']);
+        expect(await pendingPages()).toBe(0);
+        await someChats();
+        expect(await pendingPages()).toBe(0);
+        const shared = await pool.query(`SELECT chat_id FROM chats WHERE allowed_users @> '{reader}' ORDER BY chat_id`);
+        expect(shared.rows).toEqual([{ chat_id: 'c3' }, { chat_id: 'c6' }, { chat_id: 'c9' }]);
+        expect(await migrateHistory(db, '0014_search_words_plans')).toEqual(['0015_chats_allowed_users_direct']);
+        expect(await options()).toBeNull();
+        await someChats();
+        expect(await pendingPages()).toBeGreaterThan(0);
+      } finally {
+        await db.destroy();
+      }
+    }));
 });
