@@ -452,7 +452,7 @@ describe('migrations', () => {
         return { beginning, completions, firstTwo: completions.slice(0, 2), inTitles: completions.length > 0, afterAb: completions.length > 0 };
       });
       try {
-        await migrateHistory(db);
+        await migrateHistory(db, '0014_search_words_plans');
         for (const table of ['search_words', 'search_title_words']) await pool.query(`INSERT INTO ${table} (word) SELECT unnest($1::text[])`, [words]);
         expect(await answers()).toEqual(expected);
         expect(expected.find((answer) => answer.beginning === `${max}${max}`)?.completions).toEqual([`${max}${max}`, `${max}${max}q`]);
