@@ -271,21 +271,7 @@ const migrations: Record<string, Migration> = {
     //   chat of theirs; it answers a search on titles alone as well, so it replaces
     //   chats_title_search.
     async up(db) {
-      const { rows } = await sql<{ tokid: number }>`
-        SELECT t.tokid FROM ts_token_type('default') AS t
-        WHERE t.alias NOT IN ('asciihword', 'hword', 'numhword', 'url')
-          AND EXISTS (SELECT 1 FROM pg_ts_config_map m WHERE m.mapcfg = 'simple'::regconfig AND m.maptokentype = t.tokid)
-        ORDER BY t.tokid`.execute(db);
-      const words = sql.lit(`{${rows.map((row) => row.tokid).join(',')}}`);
-      await sql`
-        CREATE OR REPLACE FUNCTION search_terms(input text) RETURNS text[]
-        LANGUAGE sql STABLE STRICT PARALLEL SAFE
-        RETURN ARRAY(
-          SELECT lexeme
-          FROM ts_parse('default', search_normalize(input)) WITH ORDINALITY AS token(tokid, token, n),
-               unnest(ts_lexize('simple'::regdictionary, token.token)) AS lexeme
-          WHERE token.tokid = ANY (${words}::int[])
-          ORDER BY token.n)`.execute(db);
+      await searchTermsOf0009(db);
       await sql`CREATE INDEX chats_owner_title_search ON chats USING gin (user_id, title_search) WITH (fastupdate = off)`.execute(db);
       await sql`DROP INDEX chats_title_search`.execute(db);
     },
@@ -336,15 +322,7 @@ const migrations: Record<string, Migration> = {
         INSERT INTO search_words (word)
         SELECT word FROM messages, unnest(tsvector_to_array(content_search)) AS word
         UNION SELECT word FROM chats, unnest(tsvector_to_array(title_search)) AS word`.execute(db);
-      // The first `max` words beginning with `prefix`, in byte order. Planned for each prefix's
-      // value, so the index is read over that prefix's range: a plan made once for any prefix
-      // (a plain SQL function's, or a cached generic one) walks the index from its start.
-      await sql`
-        CREATE FUNCTION search_completions(prefix text, max integer) RETURNS text[]
-        LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE SET plan_cache_mode = force_custom_plan AS $$
-        BEGIN
-          RETURN ARRAY(SELECT word FROM search_words WHERE word ^@ prefix ORDER BY word LIMIT max);
-        END $$`.execute(db);
+      await searchCompletionsOf0010(db);
     },
     async down(db) {
       for (const table of ['messages', 'chats']) {
@@ -364,18 +342,7 @@ const migrations: Record<string, Migration> = {
       await sql`CREATE TABLE search_title_words (word text COLLATE "C" PRIMARY KEY)`.execute(db);
       await sql`INSERT INTO search_title_words (word) SELECT DISTINCT word FROM chats, unnest(tsvector_to_array(title_search)) AS word`.execute(db);
       await titleWordsTrigger(['search_words', 'search_title_words']).execute(db);
-      // Whether a title may match the query's terms: each term but the last a word of some title,
-      // the last the beginning of one. Planned for each call's values, as search_completions().
-      await sql`
-        CREATE FUNCTION search_in_titles(terms text[]) RETURNS boolean
-        LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE SET plan_cache_mode = force_custom_plan AS $$
-        DECLARE
-          last text := terms[cardinality(terms)];
-        BEGIN
-          RETURN EXISTS (SELECT 1 FROM search_title_words WHERE word ^@ last)
-            AND NOT EXISTS (SELECT 1 FROM unnest(terms[1:cardinality(terms) - 1]) AS term
-                            WHERE NOT EXISTS (SELECT 1 FROM search_title_words WHERE word = term));
-        END $$`.execute(db);
+      await searchInTitlesOf0011(db);
     },
     async down(db) {
       await sql`DROP FUNCTION search_in_titles(text[])`.execute(db);
@@ -583,31 +550,9 @@ const migrations: Record<string, Migration> = {
     async down(db) {
       await sql`ALTER FUNCTION search_owner_windows(text, text) RESET plan_cache_mode`.execute(db);
       // The definitions of 0009, 0010 and 0011.
-      await sql`
-        CREATE OR REPLACE FUNCTION search_terms(input text) RETURNS text[]
-        LANGUAGE sql STABLE STRICT PARALLEL SAFE
-        RETURN ARRAY(
-          SELECT lexeme
-          FROM ts_parse('default', search_normalize(input)) WITH ORDINALITY AS token(tokid, token, n),
-               unnest(ts_lexize('simple'::regdictionary, token.token)) AS lexeme
-          WHERE token.tokid = ANY (${await simpleWordTokens(db)}::int[])
-          ORDER BY token.n)`.execute(db);
-      await sql`
-        CREATE OR REPLACE FUNCTION search_completions(prefix text, max integer) RETURNS text[]
-        LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE SET plan_cache_mode = force_custom_plan AS $$
-        BEGIN
-          RETURN ARRAY(SELECT word FROM search_words WHERE word ^@ prefix ORDER BY word LIMIT max);
-        END $$`.execute(db);
-      await sql`
-        CREATE OR REPLACE FUNCTION search_in_titles(terms text[]) RETURNS boolean
-        LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE SET plan_cache_mode = force_custom_plan AS $$
-        DECLARE
-          last text := terms[cardinality(terms)];
-        BEGIN
-          RETURN EXISTS (SELECT 1 FROM search_title_words WHERE word ^@ last)
-            AND NOT EXISTS (SELECT 1 FROM unnest(terms[1:cardinality(terms) - 1]) AS term
-                            WHERE NOT EXISTS (SELECT 1 FROM search_title_words WHERE word = term));
-        END $$`.execute(db);
+      await searchTermsOf0009(db);
+      await searchCompletionsOf0010(db);
+      await searchInTitlesOf0011(db);
       await sql`DROP FUNCTION search_prefix_end(text)`.execute(db);
     },
   },
@@ -632,6 +577,52 @@ const migrations: Record<string, Migration> = {
  * The token types of the default parser whose tokens search_terms() keeps (0009): those the
  * 'simple' configuration maps, compounds and URLs left out (their parts are tokens too).
  */
+/** search_terms() as 0009 wrote it (a SQL function, planned on every call; replaced by 0014). */
+async function searchTermsOf0009(db: Kysely<unknown>): Promise<void> {
+  await sql`
+    CREATE OR REPLACE FUNCTION search_terms(input text) RETURNS text[]
+    LANGUAGE sql STABLE STRICT PARALLEL SAFE
+    RETURN ARRAY(
+      SELECT lexeme
+      FROM ts_parse('default', search_normalize(input)) WITH ORDINALITY AS token(tokid, token, n),
+           unnest(ts_lexize('simple'::regdictionary, token.token)) AS lexeme
+      WHERE token.tokid = ANY (${await simpleWordTokens(db)}::int[])
+      ORDER BY token.n)`.execute(db);
+}
+
+/**
+ * search_completions() as 0010 wrote it (replaced by 0014): the first `max` words beginning with
+ * `prefix`, in byte order. Planned for each prefix's value, so the index is read over that
+ * prefix's range: a plan made once for any prefix (a plain SQL function's, or a cached generic
+ * one) walks the index from its start.
+ */
+async function searchCompletionsOf0010(db: Kysely<unknown>): Promise<void> {
+  await sql`
+    CREATE OR REPLACE FUNCTION search_completions(prefix text, max integer) RETURNS text[]
+    LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE SET plan_cache_mode = force_custom_plan AS $$
+    BEGIN
+      RETURN ARRAY(SELECT word FROM search_words WHERE word ^@ prefix ORDER BY word LIMIT max);
+    END $$`.execute(db);
+}
+
+/**
+ * search_in_titles() as 0011 wrote it (replaced by 0014): whether a title may match the query's
+ * terms, each but the last a word of some title, the last the beginning of one. Planned for each
+ * call's values, as search_completions().
+ */
+async function searchInTitlesOf0011(db: Kysely<unknown>): Promise<void> {
+  await sql`
+    CREATE OR REPLACE FUNCTION search_in_titles(terms text[]) RETURNS boolean
+    LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE SET plan_cache_mode = force_custom_plan AS $$
+    DECLARE
+      last text := terms[cardinality(terms)];
+    BEGIN
+      RETURN EXISTS (SELECT 1 FROM search_title_words WHERE word ^@ last)
+        AND NOT EXISTS (SELECT 1 FROM unnest(terms[1:cardinality(terms) - 1]) AS term
+                        WHERE NOT EXISTS (SELECT 1 FROM search_title_words WHERE word = term));
+    END $$`.execute(db);
+}
+
 async function simpleWordTokens(db: Kysely<unknown>): Promise<RawBuilder<unknown>> {
   const { rows } = await sql<{ tokid: number }>`
     SELECT t.tokid FROM ts_token_type('default') AS t
