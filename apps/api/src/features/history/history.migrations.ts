@@ -571,6 +571,28 @@ const migrations: Record<string, Migration> = {
       await sql`ALTER INDEX chats_allowed_users RESET (fastupdate)`.execute(db);
     },
   },
+  '0016_search_shared_path': {
+    // How many messages over every user the planner expects to hold the words of `query`: with
+    // the messages of the chats shared with a user, what search chooses between reading the
+    // shared chats' matches by the word (its matches over everyone, from the text's index) and by
+    // the chats (each shared chat's messages), for a user with fewer matches of their own than it
+    // ranks (docs/decisions/search.md, "The chats shared with a user, chosen at run time").
+    // EXPLAIN is only allowed in a volatile function, as search_walks_newest() (0012).
+    async up(db) {
+      await sql`
+        CREATE FUNCTION search_matches_estimate(query tsquery) RETURNS float8
+        LANGUAGE plpgsql VOLATILE PARALLEL SAFE AS $$
+        DECLARE
+          estimate json;
+        BEGIN
+          EXECUTE format('EXPLAIN (FORMAT JSON) SELECT FROM messages WHERE content_search @@ %L::tsquery', query) INTO estimate;
+          RETURN (estimate->0->'Plan'->>'Plan Rows')::float8;
+        END $$`.execute(db);
+    },
+    async down(db) {
+      await sql`DROP FUNCTION search_matches_estimate(tsquery)`.execute(db);
+    },
+  },
 };
 
 /**

@@ -502,4 +502,28 @@ describe('migrations', () => {
         await db.destroy();
       }
     }));
+
+  it("gives the planner's estimate of the messages holding a query's words (0016), and takes it away going down", () =>
+    withFreshDatabase('matches_estimate', async (url) => {
+      const { db, pool } = createHistoryDb({ DATABASE_URL: url, DATABASE_POOL_SIZE: 2 });
+      const estimate = async (query: string) =>
+        Number((await pool.query<{ rows: number }>(`SELECT search_matches_estimate($1::tsquery) AS rows`, [query])).rows[0]?.rows);
+      try {
+        await migrateHistory(db, '0016_search_shared_path');
+        await chatRowIn(pool, 'c1', 'Flare study');
+        await pool.query(
+          `INSERT INTO messages (message_id, chat_id, seq, role, content, status, created_at, mirror_version)
+           SELECT 'm' || n, 'c1', n, 'user', CASE WHEN n % 100 = 0 THEN 'rare flare' ELSE 'common entry' END, 'complete', now(), 1
+           FROM generate_series(1, 2000) AS n`,
+        );
+        await pool.query('ANALYZE messages');
+        // As the planner's statistics have it: 1 message in 100 against every one.
+        expect(await estimate(`'rare'`)).toBeLessThan(100);
+        expect(await estimate(`'common' | 'rare'`)).toBeGreaterThan(1000);
+        expect(await migrateHistory(db, '0015_chats_allowed_users_direct')).toEqual(['0016_search_shared_path']);
+        expect((await pool.query(`SELECT to_regprocedure('search_matches_estimate(tsquery)') AS f`)).rows).toEqual([{ f: null }]);
+      } finally {
+        await db.destroy();
+      }
+    }));
 });

@@ -211,20 +211,39 @@ function messageHits(query: HitQuery, count: number): RawBuilder<SearchHit> {
         OFFSET 0) AS hit
       WHERE NOT (SELECT newest FROM walk) AND ${query.visible.owned('hit', 'messages')}
       LIMIT ${SEARCH_CANDIDATES}`;
-  // The newest matches in the chats shared with the user. Those older than the user's own
-  // newest candidates cannot be among the newest: with a common word that leaves the last days
-  // of the shared chats to read (messages_chat_created). The two branches are planned apart
-  // and only the one whose condition holds runs, so a rare word still takes its few matches
-  // from the GIN index. The shared chats are found once, in a CTE: planning the sharing
-  // conditions over `chats` inside each branch's join took most of the statement's planning.
-  const sharedNewest = (when: RawBuilder<unknown>) => sql`
+  // The newest matches in the chats shared with the user. When the user has the candidates of
+  // their own, those older than the oldest of them cannot be among the newest: with a common
+  // word that leaves the last days of the shared chats to read (messages_chat_created). When
+  // the user has fewer, every match in the shared chats counts, read one of two ways, chosen as
+  // the statement runs (the planner's estimate of the shared chats is often a third of the
+  // truth, and its choice flipped with the statistics): by the word, its matches over every user
+  // from the text's index, when the planner expects fewer of them than the shared chats hold
+  // messages (search_matches_estimate(), migration 0016; chats.message_count); else by the
+  // chats, each one's messages. Each way is fenced (OFFSET 0) so the planner cannot turn it into
+  // the other. Only the branch whose condition holds runs. The shared chats are found once, in
+  // a CTE: planning the sharing conditions over `chats` inside each branch's join took most of
+  // the statement's planning.
+  const fewOwn = sql`(SELECT count(*) FROM own) < ${SEARCH_CANDIDATES}`;
+  const sharedMatching = (where: RawBuilder<unknown>) => sql`
+      SELECT m.message_id, m.created_at, m.chat_id, m.content_search FROM messages m WHERE ${where} AND m.content_search @@ ${typed} OFFSET 0`;
+  const sharedSinceOwn = sql`
     (SELECT m.message_id, m.created_at, m.chat_id, m.content_search
      FROM shared JOIN messages m ON m.chat_id = shared.chat_id
-     WHERE m.content_search @@ ${typed} AND ${when}
+     WHERE m.content_search @@ ${typed} AND (SELECT count(*) FROM own) = ${SEARCH_CANDIDATES} AND m.created_at >= (SELECT min(created_at) FROM own)
+     ${newest})`;
+  const sharedByWord = sql`
+    (SELECT m.* FROM (${sharedMatching(sql`true`)}) AS m
+     WHERE ${fewOwn} AND (SELECT by_word FROM shared_way) AND m.chat_id IN (SELECT chat_id FROM shared)
+     ${newest})`;
+  const sharedByChat = sql`
+    (SELECT m.* FROM shared CROSS JOIN LATERAL (${sharedMatching(sql`m.chat_id = shared.chat_id`)}) AS m
+     WHERE ${fewOwn} AND NOT (SELECT by_word FROM shared_way)
      ${newest})`;
   return prepared(sql<SearchHit>`
     WITH shared AS MATERIALIZED (
-      SELECT c.chat_id FROM chats c WHERE ${onChat(query.visible.sharedWith('c'))}
+      SELECT c.chat_id, c.message_count FROM chats c WHERE ${onChat(query.visible.sharedWith('c'))}
+    ), shared_way AS MATERIALIZED (
+      SELECT (SELECT COALESCE(sum(message_count), 0) FROM shared) > search_matches_estimate(${typed}) AS by_word
     ), walk AS MATERIALIZED (
       SELECT search_walks_newest(${query.visible.userId}, ${tsq}, ${SEARCH_CANDIDATES}) AS newest
     ), own AS MATERIALIZED (
@@ -241,9 +260,11 @@ function messageHits(query: HitQuery, count: number): RawBuilder<SearchHit> {
         FROM (
           SELECT * FROM own
           UNION ALL
-          ${sharedNewest(sql`(SELECT count(*) FROM own) = ${SEARCH_CANDIDATES} AND m.created_at >= (SELECT min(created_at) FROM own)`)}
+          ${sharedSinceOwn}
           UNION ALL
-          ${sharedNewest(sql`(SELECT count(*) FROM own) < ${SEARCH_CANDIDATES}`)}
+          ${sharedByWord}
+          UNION ALL
+          ${sharedByChat}
           ORDER BY created_at DESC, message_id DESC
           LIMIT ${SEARCH_CANDIDATES}
         ) AS candidate

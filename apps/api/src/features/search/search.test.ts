@@ -69,14 +69,21 @@ async function everyPage(user: string, q: string, extra: Record<string, string> 
  * estimates; here it answers true, then false), and puts the function back.
  */
 async function eachWayOfReading(check: (walks: boolean) => Promise<void>): Promise<void> {
-  const [chooser] = await stack.sql<{ definition: string }>(`SELECT pg_get_functiondef('search_walks_newest(text, tsquery, integer)'::regprocedure) AS definition`);
+  for (const walks of [true, false]) {
+    await answering('search_walks_newest(owner text, query tsquery, candidates integer) RETURNS boolean', String(walks), () => check(walks));
+  }
+}
+
+/** Runs `check` with the SQL function `signature` answering `value` whatever it is asked, then puts the function back. */
+async function answering(signature: string, value: string, check: () => Promise<void>): Promise<void> {
+  const name = signature.slice(0, signature.indexOf(' RETURNS'));
+  const types = name.replace(/\w+ (\w+)(?=[,)])/g, '$1');
+  const [definition] = await stack.sql<{ text: string }>(`SELECT pg_get_functiondef('${types}'::regprocedure) AS text`);
   try {
-    for (const walks of [true, false]) {
-      await stack.sql(`CREATE OR REPLACE FUNCTION search_walks_newest(owner text, query tsquery, candidates integer) RETURNS boolean LANGUAGE sql VOLATILE RETURN ${walks}`);
-      await check(walks);
-    }
+    await stack.sql(`CREATE OR REPLACE FUNCTION ${signature} LANGUAGE sql VOLATILE RETURN ${value}`);
+    await check();
   } finally {
-    await stack.sql(chooser?.definition ?? '');
+    await stack.sql(definition?.text ?? '');
   }
 }
 
@@ -446,6 +453,32 @@ describe('results, ranking and pages', () => {
     expect(new Set(seen)).toEqual(new Set([`${theirs.chat_id}-1`, `${theirs.chat_id}-2`, ...newestOwn]));
     expect(seen).toHaveLength(SEARCH_CANDIDATES);
     expect((await find(sharer, 'omnipresent')).results.map((result) => result.message_id).sort()).toEqual([1, 2, 3].map((n) => `${theirs.chat_id}-${n}`).sort());
+  });
+
+  it('reads the chats shared with a user of few matches by the word or by the chats, whichever is chosen, with the same results', async () => {
+    const reader = USERS.leila.username;
+    const sharer = USERS.omid.username;
+    const mine = await chat(reader, { title: 'Site walk' });
+    const theirs = await chat(sharer, { title: 'Crew log' });
+    await stack.http().patch(`/api/chats/${theirs.chat_id}`).set('Authorization', await stack.bearer(sharer)).send({ allowed_users: [reader] }).expect(200);
+    const expected = new Set([
+      await say(reader, mine.chat_id, 'a quixotic plan for the flare'),
+      await say(sharer, theirs.chat_id, 'one quixotic idea'),
+      await say(sharer, theirs.chat_id, 'another quixotic idea'),
+    ]);
+    await say(sharer, theirs.chat_id, 'nothing of the sort');
+    await stack.drained();
+    // search_matches_estimate() (migration 0016) against the shared chats' messages decides; here
+    // each way is taken in turn: by the word when nothing is expected to match, by the chats when
+    // everything is.
+    for (const estimate of ['-1', '1e12']) {
+      await answering('search_matches_estimate(query tsquery) RETURNS float8', estimate, async () => {
+        for (const q of ['quixotic', 'quix', 'idea quixotic']) {
+          const found = new Set(messageIds(await find(reader, q)));
+          expect(found, `${q}, estimate ${estimate}`).toEqual(q === 'idea quixotic' ? new Set([...expected].slice(1)) : expected);
+        }
+      });
+    }
   });
 
   it('plans without parallel workers, which on a busy server only queue (and would start for branches that never run)', async () => {
