@@ -38,15 +38,20 @@ async function readChat(id: string, token: string) {
   return { status: res.status, body: (await res.json()) as unknown };
 }
 
+/**
+ * Until the API answers again and this test process's own Redis clients (stack.deps, which the
+ * tests after a restart use directly) have reconnected too: each reconnects on its own backoff.
+ */
 async function waitUntilServing(token: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  const clients = Object.values(stack.deps.redis);
   while (Date.now() < deadline) {
     const res = await fetch(`${stack.url}/api/chats?limit=1`, { headers: { Authorization: `Bearer ${token}` } });
     await res.arrayBuffer();
-    if (res.status === 200) return;
+    if (res.status === 200 && clients.every((client) => client.isReady)) return;
     await sleep(100);
   }
-  throw new Error('the API did not recover after Redis restarted');
+  throw new Error("the API, or this process's Redis clients, did not recover after Redis restarted");
 }
 
 describe('Redis killed (kill -9) during a burst of creations', () => {
