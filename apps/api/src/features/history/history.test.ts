@@ -235,6 +235,12 @@ describe('migrations', () => {
       `INSERT INTO messages (message_id, chat_id, seq, role, content, status, created_at, mirror_version) VALUES ($1, $2, 1, 'user', $3, 'complete', $4, 1)`,
       [id, chatId, content, createdAt],
     );
+  /** The IDs of the messages meeting `condition`, in ID order, once its plan is seen to read `index`. */
+  const messagesThrough = async (client: pg.PoolClient, index: string, condition: string, values: unknown[]) => {
+    const plan = (await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN SELECT message_id FROM messages WHERE ${condition}`, values)).rows;
+    expect(plan.map((row) => row['QUERY PLAN']).join('\n')).toContain(index);
+    return (await client.query<{ message_id: string }>(`SELECT message_id FROM messages WHERE ${condition} ORDER BY message_id`, values)).rows.map((row) => row.message_id);
+  };
   /** The search indexes of messages, by name. */
   const searchIndexesOf = async (pool: pg.Pool) =>
     (
@@ -304,11 +310,8 @@ describe('migrations', () => {
       // The user's messages holding every word of `words` (the last also as a prefix), through the index only.
       const ownMatches = async (...words: string[]) => {
         const query = words.map((word, index) => `'${tag}${word}'${index === words.length - 1 ? ':*' : ''}`).join(' & ');
-        const condition = `search_owner_words(owner_id, content_search) @@ $1::tsquery`;
         if (!client) throw new Error('no client');
-        const plan = (await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN SELECT message_id FROM messages WHERE ${condition}`, [query])).rows;
-        expect(plan.map((row) => row['QUERY PLAN']).join('\n')).toContain('messages_owner_words');
-        return (await client.query<{ message_id: string }>(`SELECT message_id FROM messages WHERE ${condition} ORDER BY message_id`, [query])).rows.map((row) => row.message_id);
+        return messagesThrough(client, 'messages_owner_words', `search_owner_words(owner_id, content_search) @@ $1::tsquery`, [query]);
       };
       const indexes = () => searchIndexesOf(pool);
       try {
@@ -369,11 +372,11 @@ describe('migrations', () => {
       let client: pg.PoolClient | undefined;
       // The owner's messages in the months of `tags` holding every word of `query`, through the index only.
       const inWindow = async (query: string, tags: string[]) => {
-        const condition = `search_owner_month_words(owner_id, created_at, content_search) @@ search_owner_window_query($1::tsquery, $2)`;
         if (!client) throw new Error('no client');
-        const plan = (await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN SELECT message_id FROM messages WHERE ${condition}`, [query, tags])).rows;
-        expect(plan.map((row) => row['QUERY PLAN']).join('\n')).toContain('messages_owner_month_words');
-        return (await client.query<{ message_id: string }>(`SELECT message_id FROM messages WHERE ${condition} ORDER BY message_id`, [query, tags])).rows.map((row) => row.message_id);
+        return messagesThrough(client, 'messages_owner_month_words', `search_owner_month_words(owner_id, created_at, content_search) @@ search_owner_window_query($1::tsquery, $2)`, [
+          query,
+          tags,
+        ]);
       };
       const indexes = () => searchIndexesOf(pool);
       try {
