@@ -14,11 +14,13 @@ const PREPARED = '/* prepared */ ';
 
 /**
  * Marks a statement to be sent as a named (prepared) one, named by a hash of its text: each of the
- * pool's sessions parses and analyzes it once, then binds and runs it (search's statements: 7–13 %
- * of PostgreSQL's CPU per search, docs/performance.md). Such a session still plans every named
- * statement for each execution's values (plan_cache_mode = force_custom_plan): a generic plan,
- * made once for any values, estimates every user and word alike, and search chooses its paths
- * by those estimates (docs/decisions/search.md). Every value goes in as a parameter, never into
+ * pool's sessions parses, analyzes and plans it once, then only binds and runs it (search's
+ * statements, docs/performance.md). The session keeps one generic plan of each
+ * (plan_cache_mode = force_generic_plan): such a plan knows no value, so a statement marked here
+ * must not leave to the planner any choice that depends on its values. Search chooses its paths
+ * as the statement runs (one-time filters) and fences each path's scans (OFFSET 0), so its plan is
+ * the same for every user and word (docs/decisions/search.md); planning it for each search cost
+ * more than the rest of a rare word's statement. Every value goes in as a parameter, never into
  * the text: each session keeps every text it has seen. Outside a transaction only: the session is
  * set with its first named statement, and a transaction rolled back would undo the setting.
  */
@@ -28,10 +30,10 @@ export function prepared<T>(statement: RawBuilder<T>): RawBuilder<T> {
 
 /**
  * A pool client as Kysely's dialect uses it, sending the statements prepared() marks as named
- * ones, after setting its session to plan them for each execution (once).
+ * ones, after setting its session (once) to keep one plan of each.
  */
 class PreparingClient implements PostgresPoolClient {
-  #plansEachExecution = false;
+  #plansOnce = false;
   constructor(readonly client: pg.PoolClient) {}
 
   query<R>(text: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>>;
@@ -44,9 +46,9 @@ class PreparingClient implements PostgresPoolClient {
   }
 
   async #named(text: string, values: unknown[]): Promise<pg.QueryResult> {
-    if (!this.#plansEachExecution) {
-      await this.client.query('SET plan_cache_mode = force_custom_plan');
-      this.#plansEachExecution = true;
+    if (!this.#plansOnce) {
+      await this.client.query('SET plan_cache_mode = force_generic_plan');
+      this.#plansOnce = true;
     }
     const name = createHash('sha1').update(text).digest('base64url');
     return this.client.query({ name, text, values });
@@ -88,8 +90,10 @@ export function createHistoryDb(env: Pick<Env, 'DATABASE_URL' | 'DATABASE_POOL_S
     idleTimeoutMillis: 30_000,
     // No parallel plans: the API's statements are short, and on a server busy with requests a
     // worker only queues behind them. Search's plan has branches that never run (one-time
-    // filters), which would still start their workers (docs/decisions/search.md).
-    options: '-c max_parallel_workers_per_gather=0',
+    // filters), which would still start their workers (docs/decisions/search.md). No JIT: search's
+    // kept plans cost above jit_above_cost for branches that never run, and compiling them took
+    // ~110 ms a search; no statement of the API runs long enough to gain from it.
+    options: '-c max_parallel_workers_per_gather=0 -c jit=off',
   });
   // An idle client whose server went away emits here; without a listener it would crash the process.
   pool.on('error', () => undefined);

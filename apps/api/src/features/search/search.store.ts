@@ -188,13 +188,20 @@ function messageHits(query: HitQuery, count: number): RawBuilder<SearchHit> {
   const { tsq, tag, typed, filters, onChat } = statementParts(query);
   const newest = sql`ORDER BY m.created_at DESC, m.message_id DESC LIMIT ${SEARCH_CANDIDATES}`;
   // The user's own messages by their owner column (compared even on the owner's words: two
-  // owners may share a tag); their chat is read only to filter by it.
+  // owners may share a tag); their chat is read only to filter by it. The walk reads them newest
+  // first and compares the words on each (fenced: a plan kept for every user and word cannot know
+  // that this user has many messages, and would AND the words' index into them instead).
   const ownChat = filters.length > 0 ? sql`JOIN chats c ON c.chat_id = m.chat_id AND ${sql.join(filters, sql` AND `)}` : sql``;
   const ownWalk = sql`
-      SELECT m.message_id, m.created_at, m.chat_id, m.content_search
-      FROM messages m ${ownChat}
-      WHERE (SELECT newest FROM walk) AND ${query.visible.owned('m', 'messages')} AND m.content_search @@ ${tsq}
-      ${newest}`;
+      SELECT w.message_id, w.created_at, w.chat_id, w.content_search
+      FROM (
+        SELECT m.message_id, m.created_at, m.chat_id, m.content_search
+        FROM messages m ${ownChat}
+        WHERE (SELECT newest FROM walk) AND ${query.visible.owned('m', 'messages')}
+        ORDER BY m.created_at DESC, m.message_id DESC
+        OFFSET 0) AS w
+      WHERE w.content_search @@ ${tsq}
+      LIMIT ${SEARCH_CANDIDATES}`;
   // The user's matches month by month (search_owner_month_words(), migration 0013), newest window
   // first, each window's in time order. The owner is compared outside a window's scan (OFFSET 0
   // keeps it there, and the scan sorts the few matches of a shared tag too): a window's tsquery is
@@ -224,20 +231,23 @@ function messageHits(query: HitQuery, count: number): RawBuilder<SearchHit> {
   // a CTE: planning the sharing conditions over `chats` inside each branch's join took most of
   // the statement's planning.
   const fewOwn = sql`(SELECT count(*) FROM own) < ${SEARCH_CANDIDATES}`;
-  const sharedMatching = (where: RawBuilder<unknown>) => sql`
-      SELECT m.message_id, m.created_at, m.chat_id, m.content_search FROM messages m WHERE ${where} AND m.content_search @@ ${typed} OFFSET 0`;
+  // A shared chat's messages, fenced (OFFSET 0) so its scan reads the chat's index alone: the
+  // word is compared on its rows, never AND-ed in from the text's index.
+  const sharedChatMessages = (since: RawBuilder<unknown>) => sql`
+      SELECT m.message_id, m.created_at, m.chat_id, m.content_search FROM messages m
+      WHERE m.chat_id = shared.chat_id AND ${since} OFFSET 0`;
   const sharedSinceOwn = sql`
-    (SELECT m.message_id, m.created_at, m.chat_id, m.content_search
-     FROM shared JOIN messages m ON m.chat_id = shared.chat_id
-     WHERE m.content_search @@ ${typed} AND (SELECT count(*) FROM own) = ${SEARCH_CANDIDATES} AND m.created_at >= (SELECT min(created_at) FROM own)
+    (SELECT m.* FROM shared CROSS JOIN LATERAL (${sharedChatMessages(sql`m.created_at >= (SELECT min(created_at) FROM own)`)}) AS m
+     WHERE (SELECT count(*) FROM own) = ${SEARCH_CANDIDATES} AND m.content_search @@ ${typed}
      ${newest})`;
   const sharedByWord = sql`
-    (SELECT m.* FROM (${sharedMatching(sql`true`)}) AS m
+    (SELECT m.* FROM (
+       SELECT m.message_id, m.created_at, m.chat_id, m.content_search FROM messages m WHERE m.content_search @@ ${typed} OFFSET 0) AS m
      WHERE ${fewOwn} AND (SELECT by_word FROM shared_way) AND m.chat_id IN (SELECT chat_id FROM shared)
      ${newest})`;
   const sharedByChat = sql`
-    (SELECT m.* FROM shared CROSS JOIN LATERAL (${sharedMatching(sql`m.chat_id = shared.chat_id`)}) AS m
-     WHERE ${fewOwn} AND NOT (SELECT by_word FROM shared_way)
+    (SELECT m.* FROM shared CROSS JOIN LATERAL (${sharedChatMessages(sql`true`)}) AS m
+     WHERE ${fewOwn} AND NOT (SELECT by_word FROM shared_way) AND m.content_search @@ ${typed}
      ${newest})`;
   return prepared(sql<SearchHit>`
     WITH shared AS MATERIALIZED (
