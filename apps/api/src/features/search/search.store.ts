@@ -181,26 +181,30 @@ function titleHits(query: HitQuery): RawBuilder<SearchHit> {
  * posting lists of the user's own words by month (messages_owner_month_words, migration 0013),
  * in windows of 1, 2, 4, 8, 16… months newest first, until a window ends with the candidates: each
  * window's matches are ordered by time and the windows come in order, so the first
- * SEARCH_CANDIDATES rows are the newest. The other branch is cut by a one-time filter. The chats
+ * SEARCH_CANDIDATES rows are the newest. The other branch is cut by a one-time filter. With a
+ * project filter, the user's chats on that project are read instead, chat by chat. The chats
  * shared with the user are a branch of their own.
  */
 function messageHits(query: HitQuery, count: number): RawBuilder<SearchHit> {
   const { tsq, tag, typed, filters, onChat } = statementParts(query);
   const newest = sql`ORDER BY m.created_at DESC, m.message_id DESC LIMIT ${SEARCH_CANDIDATES}`;
   // The user's own messages by their owner column (compared even on the owner's words: two
-  // owners may share a tag); their chat is read only to filter by it. The walk reads them newest
-  // first and compares the words on each (fenced: a plan kept for every user and word cannot know
-  // that this user has many messages, and would AND the words' index into them instead).
-  const ownChat = filters.length > 0 ? sql`JOIN chats c ON c.chat_id = m.chat_id AND ${sql.join(filters, sql` AND `)}` : sql``;
+  // owners may share a tag). A chat filter is checked on each match after its words, by the
+  // chat's key (a subquery per row, which the planner cannot turn into a scan of `chats`: joined,
+  // a kept plan read all of `chats` by project for every window). The walk reads the messages
+  // newest first and compares the words on each (fenced: a plan kept for every user and word
+  // cannot know that this user has many messages, and would AND the words' index into them).
+  const ofChat = (alias: string) =>
+    filters.length > 0 ? sql`AND (SELECT true FROM chats c WHERE c.chat_id = ${sql.ref(`${alias}.chat_id`)} AND ${sql.join(filters, sql` AND `)})` : sql``;
   const ownWalk = sql`
       SELECT w.message_id, w.created_at, w.chat_id, w.content_search
       FROM (
         SELECT m.message_id, m.created_at, m.chat_id, m.content_search
-        FROM messages m ${ownChat}
+        FROM messages m
         WHERE (SELECT newest FROM walk) AND ${query.visible.owned('m', 'messages')}
         ORDER BY m.created_at DESC, m.message_id DESC
         OFFSET 0) AS w
-      WHERE w.content_search @@ ${tsq}
+      WHERE w.content_search @@ ${tsq} ${ofChat('w')}
       LIMIT ${SEARCH_CANDIDATES}`;
   // The user's matches month by month (search_owner_month_words(), migration 0013), newest window
   // first, each window's in time order. The owner is compared outside a window's scan (OFFSET 0
@@ -212,12 +216,22 @@ function messageHits(query: HitQuery, count: number): RawBuilder<SearchHit> {
       FROM search_owner_windows(${query.visible.userId}, ${tag}) AS months
       CROSS JOIN LATERAL (
         SELECT m.message_id, m.created_at, m.chat_id, m.content_search, m.owner_id
-        FROM messages m ${ownChat}
+        FROM messages m
         WHERE search_owner_month_words(m.owner_id, m.created_at, m.content_search) @@ search_owner_window_query(${tsq}, months.tags)
         ORDER BY m.created_at DESC, m.message_id DESC
         OFFSET 0) AS hit
-      WHERE NOT (SELECT newest FROM walk) AND ${query.visible.owned('hit', 'messages')}
+      WHERE NOT (SELECT newest FROM walk) AND ${query.visible.owned('hit', 'messages')} ${ofChat('hit')}
       LIMIT ${SEARCH_CANDIDATES}`;
+  // With a project, the user's chats on it, each one's messages (by the chat's index, the words
+  // compared on each row): at most the messages of those chats, where the walk or the windows
+  // would read the user's messages or matches on every project until they had the candidates.
+  const ownInProject = sql`
+      SELECT m.message_id, m.created_at, m.chat_id, m.content_search
+      FROM chats c CROSS JOIN LATERAL (
+        SELECT m.message_id, m.created_at, m.chat_id, m.content_search FROM messages m WHERE m.chat_id = c.chat_id OFFSET 0) AS m
+      WHERE ${query.visible.owned('c', 'chats')} AND ${sql.join(filters, sql` AND `)} AND m.content_search @@ ${tsq}
+      ${newest}`;
+  const own = query.projectNumber ? ownInProject : sql`(${ownWalk}) UNION ALL (${ownByMonths})`;
   // The newest matches in the chats shared with the user. When the user has the candidates of
   // their own, those older than the oldest of them cannot be among the newest: with a common
   // word that leaves the last days of the shared chats to read (messages_chat_created). When
@@ -257,9 +271,7 @@ function messageHits(query: HitQuery, count: number): RawBuilder<SearchHit> {
     ), walk AS MATERIALIZED (
       SELECT search_walks_newest(${query.visible.userId}, ${tsq}, ${SEARCH_CANDIDATES}) AS newest
     ), own AS MATERIALIZED (
-      (${ownWalk})
-      UNION ALL
-      (${ownByMonths})
+      ${own}
     )
     SELECT false AS is_title, hit.id, hit.rank, hit.created_at,
            c.chat_id, c.chat_name, c.chat_type, c.project_number, c.project_name, c.page_name,

@@ -486,12 +486,18 @@ describe('results, ranking and pages', () => {
     expect(rows).toEqual([{ max_parallel_workers_per_gather: '0' }]);
   });
 
-  it('filters by chat type and project', async () => {
-    const projectOnly = await find(user, 'impeller', { chat_type: 'project' });
-    expect(messageIds(projectOnly)).toEqual([ids.newer]);
-    expect(messageIds(await find(user, 'impeller', { chat_type: 'general' }))).toEqual([ids.older]);
-    expect(messageIds(await find(user, 'impeller', { project_number: String(PROJECTS.refinery.id) }))).toEqual([ids.newer]);
-    expect(messageIds(await find(user, 'impeller', { project_number: String(PROJECTS.compression.id) }))).toEqual([]);
+  it('filters by chat type and project, whichever way the user\'s matches are read (a project\'s own chats are read chat by chat)', async () => {
+    await eachWayOfReading(async (walks) => {
+      for (const q of ['impeller', 'impel']) {
+        const way = `${q}, walks ${walks}`;
+        expect(messageIds(await find(user, q, { chat_type: 'project' })), way).toEqual([ids.newer]);
+        expect(messageIds(await find(user, q, { chat_type: 'general' })), way).toEqual([ids.older]);
+        expect(messageIds(await find(user, q, { project_number: String(PROJECTS.refinery.id) })), way).toEqual([ids.newer]);
+        expect(messageIds(await find(user, q, { chat_type: 'project', project_number: String(PROJECTS.refinery.id) })), way).toEqual([ids.newer]);
+        expect(messageIds(await find(user, q, { chat_type: 'general', project_number: String(PROJECTS.refinery.id) })), way).toEqual([]);
+        expect(messageIds(await find(user, q, { project_number: String(PROJECTS.compression.id) })), way).toEqual([]);
+      }
+    });
   });
 });
 
