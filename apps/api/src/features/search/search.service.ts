@@ -81,14 +81,10 @@ export function createSearchService(db: Kysely<unknown>, sharedProjectsOf: Share
 
   async function run(userId: string, input: SearchInput): Promise<SearchResponse> {
     const after = input.cursor === undefined ? null : decodeSearchCursor(input.cursor);
-    // The query's words (PostgreSQL) and who may open what (Redis, TPMS cache) at once.
-    const [words, visible] = await Promise.all([store.words(input.q), chatsUserMayOpen(userId, sharedProjectsOf)]);
-    const { terms } = words;
-    // Only punctuation or symbols (no word to look for), or no word in the history begins with
-    // the last one: nothing matches.
-    if (terms.length === 0 || words.completions?.length === 0) return { results: [], next_cursor: null };
-    const hits = await store.hits({
-      words,
+    const visible = await chatsUserMayOpen(userId, sharedProjectsOf);
+    // The query's words and the page, in one statement; no rows when nothing can match.
+    const { terms, hits } = await store.page({
+      q: input.q,
       visible,
       ...(input.chat_type ? { chatType: input.chat_type } : {}),
       ...(input.project_number ? { projectNumber: input.project_number } : {}),

@@ -22,24 +22,9 @@ export type SearchHit = {
   text: string;
 };
 
-/** The query's words as the indexes hold them, and what the last one may be the beginning of. */
-export type QueryWords = {
-  /** search_terms(): every one required, the last one also as a prefix. */
-  terms: string[];
-  /**
-   * The words in the history that begin with the last term (search_words), or null when there
-   * are more than COMPLETIONS_MAX: the indexes are then asked for the prefix itself.
-   */
-  completions: string[] | null;
-  /**
-   * Whether a title may match (search_in_titles): each term but the last a word of some chat's
-   * title, the last the beginning of one. When not, the titles' statement is not run.
-   */
-  inTitles: boolean;
-};
-
-export type HitQuery = {
-  words: QueryWords;
+export type PageQuery = {
+  /** The query as typed: its words are found by the statement (search_terms()). */
+  q: string;
   /** The chats the user may open. */
   visible: ChatsUserMayOpen;
   chatType?: ChatType;
@@ -47,6 +32,9 @@ export type HitQuery = {
   after: SearchPosition | null;
   limit: number;
 };
+
+/** One page of hits plus one, and the query's words as the indexes hold them (what highlights compare with). */
+export type SearchPage = { terms: string[]; hits: SearchHit[] };
 
 /**
  * How many of the newest matching messages are ranked: a word in a third of a user's 200 000
@@ -71,38 +59,41 @@ export function ownerTag(owner: string): string {
   return createHash('md5').update(owner, 'utf8').digest('hex').slice(0, 8);
 }
 
-/** A word as a tsquery operand (after `tag`, an owner's tag or nothing): quoted, so it is never parsed again. */
-const operand = (word: string, tag = '') => `'${(tag + word).replaceAll('\\', '\\\\').replaceAll("'", "''")}'`;
-
-/** A tsquery literal: every term required, the last also as a prefix. What results are ranked by. */
-export function tsqueryOf(terms: string[], tag = ''): string {
-  return terms.map((term, index) => `${operand(term, tag)}${index === terms.length - 1 ? ':*' : ''}`).join(' & ');
-}
+/** A word as a tsquery operand: quoted, so it is never parsed again. */
+const operand = (word: RawBuilder<unknown>) => sql`'''' || replace(replace(${word}, '\', '\\'), '''', '''''') || ''''`;
 
 /**
- * The tsquery that finds the same texts as tsqueryOf(terms), with the last term replaced by the
- * words it completes to (when known): exact words take part in the GIN index's intersection, a
- * prefix merges the posting lists of every word with that beginning first.
+ * The query's words (search_terms(): normalized and split exactly as the indexed text is), as
+ * `terms`, and two tsqueries of them. `typed`: every term required, the last also as a prefix;
+ * what results are ranked by. `matching`: the same texts, with the last term replaced by the words
+ * of the history it completes to (search_completions(), when at most COMPLETIONS_MAX): exact words
+ * take part in the GIN index's intersection, where a prefix merges the posting lists of every word
+ * with that beginning first. `in_titles`: whether a title may match (search_in_titles(): each term
+ * but the last a word of some chat's title, the last the beginning of one); when not, titles are
+ * not read. No row when nothing can match: no word in the query (only punctuation or symbols), or
+ * no word of the history begins with the last one.
  */
-export function matchingTsquery({ terms, completions }: QueryWords, tag = ''): string {
-  if (completions === null || completions.length === 0) return tsqueryOf(terms, tag);
-  const operandOf = (word: string) => operand(word, tag);
-  return [...terms.slice(0, -1).map(operandOf), `(${completions.map(operandOf).join(' | ')})`].join(' & ');
-}
+const queryWords = (q: string) => sql`
+  SELECT w.terms, search_in_titles(w.terms) AS in_titles,
+         (SELECT string_agg(${operand(sql`t`)} || CASE WHEN i = cardinality(w.terms) THEN ':*' ELSE '' END, ' & ' ORDER BY i)
+          FROM unnest(w.terms) WITH ORDINALITY AS u(t, i))::tsquery AS typed,
+         (SELECT string_agg(part, ' & ' ORDER BY i) FROM (
+            SELECT ${operand(sql`t`)} || CASE WHEN w.completions IS NULL AND i = cardinality(w.terms) THEN ':*' ELSE '' END AS part, i
+            FROM unnest(w.terms) WITH ORDINALITY AS u(t, i)
+            WHERE w.completions IS NULL OR i < cardinality(w.terms)
+            UNION ALL
+            SELECT '(' || string_agg(${operand(sql`c`)}, ' | ' ORDER BY j) || ')', cardinality(w.terms)
+            FROM unnest(w.completions) WITH ORDINALITY AS v(c, j)
+            HAVING count(*) > 0) AS parts)::tsquery AS matching
+  FROM (
+    SELECT terms, CASE WHEN cardinality(completions) > ${COMPLETIONS_MAX} THEN NULL ELSE completions END AS completions
+    FROM search_terms(${q}) AS terms, COALESCE(search_completions(terms[cardinality(terms)], ${COMPLETIONS_MAX + 1}), '{}') AS completions
+  ) AS w
+  WHERE cardinality(w.terms) > 0 AND cardinality(w.completions) IS DISTINCT FROM 0`;
 
 /** The SQL of search, over the `chats` and `messages` tables the history mirror keeps. */
 export function createSearchStore(db: Kysely<unknown>) {
   return {
-    /** The query's words normalized and split exactly as the indexed text is, and the last one's completions. */
-    async words(q: string): Promise<QueryWords> {
-      const { rows } = await prepared(sql<QueryWords>`
-        SELECT terms, COALESCE(search_completions(terms[cardinality(terms)], ${COMPLETIONS_MAX + 1}), '{}') AS completions,
-               search_in_titles(terms) AS "inTitles"
-        FROM search_terms(${q}) AS terms`).execute(db);
-      const words = rows[0] ?? { terms: [], completions: [], inTitles: false };
-      return { terms: words.terms, completions: (words.completions?.length ?? 0) > COMPLETIONS_MAX ? null : words.completions, inTitles: words.inTitles };
-    },
-
     /** Each word as search_normalize() writes it: what highlights compare with the terms. */
     async normalizeWords(words: string[]): Promise<Map<string, string>> {
       if (words.length === 0) return new Map();
@@ -112,21 +103,47 @@ export function createSearchStore(db: Kysely<unknown>) {
     },
 
     /**
-     * One page of hits plus one, in result order (title first, rank, newest, ID; all descending).
-     * Titles rank before every message, so they are one statement and the messages another, run
-     * only when the titles after the cursor do not fill the page: each is planned for what it
-     * reads alone (docs/decisions/search.md). Titles are not asked for when no title can match.
+     * One page of hits plus one, in result order (title first, rank, newest, ID; all descending),
+     * and the query's words. Titles rank before every message: the query's words and the titles
+     * are one statement, the messages another, run only when the titles after the cursor do not
+     * fill the page, with the tsqueries the first made. Each is planned for what it reads alone
+     * (docs/decisions/search.md).
      */
-    async hits(query: HitQuery): Promise<SearchHit[]> {
-      const titles = (query.after === null || query.after.title) && query.words.inTitles ? (await titleHits(query).execute(db)).rows : [];
-      if (titles.length > query.limit) return titles;
-      return [...titles, ...(await messageHits(query, query.limit + 1 - titles.length).execute(db)).rows];
+    async page(query: PageQuery): Promise<SearchPage> {
+      const { rows } = await wordsAndTitles(query).execute(db);
+      const words = rows[0];
+      // No row: nothing can match (see queryWords).
+      if (!words) return { terms: [], hits: [] };
+      const titles = rows.filter((row): row is WordsAndTitle & SearchHit => row.id !== null);
+      if (titles.length > query.limit) return { terms: words.terms, hits: titles };
+      const tsqueries = { tsq: sql`${words.matching}::tsquery`, typed: sql`${words.typed}::tsquery` };
+      const messages = await messageHits(query, tsqueries, query.limit + 1 - titles.length).execute(db);
+      return { terms: words.terms, hits: [...titles, ...messages.rows] };
     },
   };
 }
 
-/** What both statements are made of: the tsqueries and the chat filters. */
-function statementParts(query: HitQuery) {
+/** A row of wordsAndTitles(): the query's words and tsqueries, and a title hit (NULLs when there is none). */
+type WordsAndTitle = { terms: string[]; matching: string; typed: string } & (SearchHit | { [K in keyof SearchHit]: null });
+
+/** The query's words and the titles that match, after the cursor: one row per title, or one of NULLs. */
+function wordsAndTitles(query: PageQuery): RawBuilder<WordsAndTitle> {
+  return prepared(sql<WordsAndTitle>`
+    WITH words AS MATERIALIZED (
+      ${queryWords(query.q)}
+    )
+    SELECT words.terms, words.matching::text AS matching, words.typed::text AS typed, hit.*
+    FROM words LEFT JOIN (
+      SELECT true AS is_title, hit.*, NULL::text AS message_id, NULL::text AS role, hit.chat_name AS text FROM (${titleHits(query)}) AS hit
+    ) AS hit ON true
+    ORDER BY hit.rank DESC, hit.created_at DESC, hit.id DESC`);
+}
+
+/** The query's two tsqueries (see queryWords): what the indexes are asked for, what results are ranked by. */
+type Tsqueries = { tsq: RawBuilder<unknown>; typed: RawBuilder<unknown> };
+
+/** What the titles and the messages are read by: the query's tsqueries and the chat filters. */
+function statementParts(query: PageQuery, { tsq, typed }: Tsqueries) {
   // The index scans of the user's own messages and titles ask for the words the last term
   // completes to (`tsq`); results are ranked by the query as typed (`typed`, the prefix), so
   // ranks do not depend on the completions. The shared chats' messages are asked for the prefix:
@@ -136,10 +153,10 @@ function statementParts(query: HitQuery) {
   if (query.chatType) filters.push(sql`c.chat_type = ${query.chatType}`);
   if (query.projectNumber) filters.push(sql`c.project_number = ${query.projectNumber}`);
   return {
-    tsq: sql`${matchingTsquery(query.words)}::tsquery`,
+    tsq,
     // The tag of the user's own words (search_owner_month_words(), migration 0013).
     tag: ownerTag(query.visible.userId),
-    typed: sql`${tsqueryOf(query.words.terms)}::tsquery`,
+    typed,
     filters,
     onChat: (visible: RawBuilder<boolean>) => sql.join([visible, ...filters], sql` AND `),
   };
@@ -150,26 +167,27 @@ const afterPosition = (after: SearchPosition) =>
   sql`WHERE (hit.rank, hit.created_at, hit.id) < (${after.rank}::real, ${new Date(after.createdMs)}::timestamptz, ${after.id})`;
 
 /**
- * The chats whose title matches, after the cursor (a title position): the user's own by their
- * owner (chats_owner_title_search), the shared ones through the sharing indexes.
+ * The chats whose title matches, after the cursor (none after a message position), when a title
+ * may match: the user's own by their owner (chats_owner_title_search), the shared ones through
+ * the sharing indexes.
  */
-function titleHits(query: HitQuery): RawBuilder<SearchHit> {
-  const { tsq, typed, onChat } = statementParts(query);
+function titleHits(query: PageQuery): RawBuilder<unknown> {
+  const { tsq, typed, onChat } = statementParts(query, { tsq: sql`(SELECT matching FROM words)`, typed: sql`(SELECT typed FROM words)` });
   const titlesOf = (visible: RawBuilder<boolean>) => sql`
     SELECT c.chat_id AS id, ts_rank(c.title_search, ${typed}) AS rank, c.created_at, c.chat_id, c.chat_name, c.chat_type,
            c.project_number, c.project_name, c.page_name
     FROM chats c
-    WHERE c.title_search @@ ${tsq} AND ${onChat(visible)}`;
-  return prepared(sql<SearchHit>`
-    SELECT true AS is_title, hit.*, NULL::text AS message_id, NULL::text AS role, hit.chat_name AS text
-    FROM (
+    WHERE (SELECT in_titles FROM words) AND c.title_search @@ ${tsq} AND ${onChat(visible)}`;
+  if (query.after !== null && !query.after.title) return sql`${titlesOf(sql`false`)} AND false`;
+  return sql`
+    SELECT * FROM (
       ${titlesOf(query.visible.owned('c', 'chats'))}
       UNION ALL
       ${titlesOf(query.visible.sharedWith('c'))}
     ) AS hit
     ${query.after ? afterPosition(query.after) : sql``}
     ORDER BY hit.rank DESC, hit.created_at DESC, hit.id DESC
-    LIMIT ${query.limit + 1}`);
+    LIMIT ${query.limit + 1}`;
 }
 
 /**
@@ -185,8 +203,8 @@ function titleHits(query: HitQuery): RawBuilder<SearchHit> {
  * project filter, the user's chats on that project are read instead, chat by chat. The chats
  * shared with the user are a branch of their own.
  */
-function messageHits(query: HitQuery, count: number): RawBuilder<SearchHit> {
-  const { tsq, tag, typed, filters, onChat } = statementParts(query);
+function messageHits(query: PageQuery, tsqueries: Tsqueries, count: number): RawBuilder<SearchHit> {
+  const { tsq, tag, typed, filters, onChat } = statementParts(query, tsqueries);
   const newest = sql`ORDER BY m.created_at DESC, m.message_id DESC LIMIT ${SEARCH_CANDIDATES}`;
   // The user's own messages by their owner column (compared even on the owner's words: two
   // owners may share a tag). A chat filter is checked on each match after its words, by the
