@@ -178,7 +178,7 @@ function titleHits(query: PageQuery): RawBuilder<unknown> {
            c.project_number, c.project_name, c.page_name
     FROM chats c
     WHERE (SELECT in_titles FROM words) AND c.title_search @@ ${tsq} AND ${onChat(visible)}`;
-  if (query.after !== null && !query.after.title) return sql`${titlesOf(sql`false`)} AND false`;
+  if (query.after !== null && !query.after.title) return titlesOf(sql`false`);
   return sql`
     SELECT * FROM (
       ${titlesOf(query.visible.owned('c', 'chats'))}
