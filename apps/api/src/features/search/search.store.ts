@@ -206,6 +206,9 @@ function titleHits(query: PageQuery): RawBuilder<unknown> {
 function messageHits(query: PageQuery, tsqueries: Tsqueries, count: number): RawBuilder<SearchHit> {
   const { tsq, tag, typed, filters, onChat } = statementParts(query, tsqueries);
   const newest = sql`ORDER BY m.created_at DESC, m.message_id DESC LIMIT ${SEARCH_CANDIDATES}`;
+  // Candidates carry their rank, not their text's tsvector: computed once each, on the rows kept.
+  const ranked = (rows: RawBuilder<unknown>) => sql`
+      SELECT r.message_id, r.created_at, r.chat_id, ts_rank(r.content_search, ${typed}) AS rank FROM (${rows}) AS r`;
   // The user's own messages by their owner column (compared even on the owner's words: two
   // owners may share a tag). A chat filter is checked on each match after its words, by the
   // chat's key (a subquery per row, which the planner cannot turn into a scan of `chats`: joined,
@@ -215,7 +218,7 @@ function messageHits(query: PageQuery, tsqueries: Tsqueries, count: number): Raw
   const ofChat = (alias: string) =>
     filters.length > 0 ? sql`AND (SELECT true FROM chats c WHERE c.chat_id = ${sql.ref(`${alias}.chat_id`)} AND ${sql.join(filters, sql` AND `)})` : sql``;
   const ownWalk = sql`
-      SELECT w.message_id, w.created_at, w.chat_id, w.content_search
+      SELECT w.message_id, w.created_at, w.chat_id, ts_rank(w.content_search, ${typed}) AS rank
       FROM (
         SELECT m.message_id, m.created_at, m.chat_id, m.content_search
         FROM messages m
@@ -230,7 +233,7 @@ function messageHits(query: PageQuery, tsqueries: Tsqueries, count: number): Raw
   // known only as it runs, and with the owner beside it the planner AND-ed the owner's whole
   // range of messages_owner_created into the words' few matches.
   const ownByMonths = sql`
-      SELECT hit.message_id, hit.created_at, hit.chat_id, hit.content_search
+      SELECT hit.message_id, hit.created_at, hit.chat_id, ts_rank(hit.content_search, ${typed}) AS rank
       FROM search_owner_windows(${query.visible.userId}, ${tag}) AS months
       CROSS JOIN LATERAL (
         SELECT m.message_id, m.created_at, m.chat_id, m.content_search, m.owner_id
@@ -243,12 +246,12 @@ function messageHits(query: PageQuery, tsqueries: Tsqueries, count: number): Raw
   // With a project, the user's chats on it, each one's messages (by the chat's index, the words
   // compared on each row): at most the messages of those chats, where the walk or the windows
   // would read the user's messages or matches on every project until they had the candidates.
-  const ownInProject = sql`
+  const ownInProject = ranked(sql`
       SELECT m.message_id, m.created_at, m.chat_id, m.content_search
       FROM chats c CROSS JOIN LATERAL (
         SELECT m.message_id, m.created_at, m.chat_id, m.content_search FROM messages m WHERE m.chat_id = c.chat_id OFFSET 0) AS m
       WHERE ${query.visible.owned('c', 'chats')} AND ${sql.join(filters, sql` AND `)} AND m.content_search @@ ${tsq}
-      ${newest}`;
+      ${newest}`);
   const own = query.projectNumber ? ownInProject : sql`(${ownWalk}) UNION ALL (${ownByMonths})`;
   // The newest matches in the chats shared with the user. When the user has the candidates of
   // their own, those older than the oldest of them cannot be among the newest: with a common
@@ -269,18 +272,18 @@ function messageHits(query: PageQuery, tsqueries: Tsqueries, count: number): Raw
       SELECT m.message_id, m.created_at, m.chat_id, m.content_search FROM messages m
       WHERE m.chat_id = shared.chat_id AND ${since} OFFSET 0`;
   const sharedSinceOwn = sql`
-    (SELECT m.* FROM shared CROSS JOIN LATERAL (${sharedChatMessages(sql`m.created_at >= (SELECT min(created_at) FROM own)`)}) AS m
+    (${ranked(sql`SELECT m.* FROM shared CROSS JOIN LATERAL (${sharedChatMessages(sql`m.created_at >= (SELECT min(created_at) FROM own)`)}) AS m
      WHERE (SELECT count(*) FROM own) = ${SEARCH_CANDIDATES} AND m.content_search @@ ${typed}
-     ${newest})`;
+     ${newest}`)})`;
   const sharedByWord = sql`
-    (SELECT m.* FROM (
+    (${ranked(sql`SELECT m.* FROM (
        SELECT m.message_id, m.created_at, m.chat_id, m.content_search FROM messages m WHERE m.content_search @@ ${typed} OFFSET 0) AS m
      WHERE ${fewOwn} AND (SELECT by_word FROM shared_way) AND m.chat_id IN (SELECT chat_id FROM shared)
-     ${newest})`;
+     ${newest}`)})`;
   const sharedByChat = sql`
-    (SELECT m.* FROM shared CROSS JOIN LATERAL (${sharedChatMessages(sql`true`)}) AS m
+    (${ranked(sql`SELECT m.* FROM shared CROSS JOIN LATERAL (${sharedChatMessages(sql`true`)}) AS m
      WHERE ${fewOwn} AND NOT (SELECT by_word FROM shared_way) AND m.content_search @@ ${typed}
-     ${newest})`;
+     ${newest}`)})`;
   return prepared(sql<SearchHit>`
     WITH shared AS MATERIALIZED (
       SELECT c.chat_id, c.message_count FROM chats c WHERE ${onChat(query.visible.sharedWith('c'))}
@@ -296,7 +299,7 @@ function messageHits(query: PageQuery, tsqueries: Tsqueries, count: number): Raw
            hit.id AS message_id, m.role, m.content AS text
     FROM (
       SELECT * FROM (
-        SELECT candidate.message_id AS id, ts_rank(candidate.content_search, ${typed}) AS rank, candidate.created_at, candidate.chat_id
+        SELECT candidate.message_id AS id, candidate.rank, candidate.created_at, candidate.chat_id
         FROM (
           SELECT * FROM own
           UNION ALL
