@@ -593,6 +593,41 @@ const migrations: Record<string, Migration> = {
       await sql`DROP FUNCTION search_matches_estimate(tsquery)`.execute(db);
     },
   },
+  '0017_chats_newest_message': {
+    // When a chat's newest message was written (its greatest created_at, NULL without messages),
+    // kept by the database itself: statement triggers on what is written to messages, whoever
+    // writes it (the mirror, a bulk load), in the writer's transaction. Search skips a shared
+    // chat with nothing as new as the oldest of the user's own candidates instead of probing its
+    // messages (docs/decisions/search.md, "A shared chat skipped by its newest message"). Only
+    // ever raised: a message deleted leaves it as it was, which costs a probe, never a result.
+    async up(db) {
+      await sql`SET LOCAL statement_timeout = 0`.execute(db);
+      await sql`ALTER TABLE chats ADD COLUMN newest_message_at timestamptz`.execute(db);
+      await sql`
+        CREATE FUNCTION chats_newest_message_of_messages() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          UPDATE chats c SET newest_message_at = w.newest
+          FROM (SELECT chat_id, max(created_at) AS newest FROM written GROUP BY chat_id) AS w
+          WHERE c.chat_id = w.chat_id AND (c.newest_message_at IS NULL OR c.newest_message_at < w.newest);
+          RETURN NULL;
+        END $$`.execute(db);
+      for (const event of ['INSERT', 'UPDATE']) {
+        await sql`
+          CREATE TRIGGER ${sql.raw(`messages_newest_${event.toLowerCase()}`)} AFTER ${sql.raw(event)} ON messages
+          REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION chats_newest_message_of_messages()`.execute(db);
+      }
+      await sql`
+        UPDATE chats c SET newest_message_at = m.newest
+        FROM (SELECT chat_id, max(created_at) AS newest FROM messages GROUP BY chat_id) AS m
+        WHERE c.chat_id = m.chat_id`.execute(db);
+    },
+    async down(db) {
+      await sql`DROP TRIGGER messages_newest_insert ON messages`.execute(db);
+      await sql`DROP TRIGGER messages_newest_update ON messages`.execute(db);
+      await sql`DROP FUNCTION chats_newest_message_of_messages()`.execute(db);
+      await sql`ALTER TABLE chats DROP COLUMN newest_message_at`.execute(db);
+    },
+  },
 };
 
 /**

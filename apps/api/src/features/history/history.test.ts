@@ -529,4 +529,51 @@ describe('migrations', () => {
         await db.destroy();
       }
     }));
+
+  it("keeps each chat's newest message time (0017): filled in going up, raised by every insert and update of its messages however written, never lowered; gone going down", () =>
+    withFreshDatabase('newest_message', async (url) => {
+      const { db, pool } = createHistoryDb({ DATABASE_URL: url, DATABASE_POOL_SIZE: 2 });
+      const at = (minute: number) => new Date(Date.UTC(2026, 0, 1, 0, minute)).toISOString();
+      const newest = async () =>
+        Object.fromEntries(
+          (await pool.query<{ chat_id: string; newest: Date | null }>(`SELECT chat_id, newest_message_at AS newest FROM chats ORDER BY chat_id`)).rows.map((row) => [
+            row.chat_id,
+            row.newest?.toISOString() ?? null,
+          ]),
+        );
+      try {
+        await migrateHistory(db, '0016_search_shared_path');
+        for (const id of ['c1', 'c2', 'c3']) await chatRowIn(pool, id, 'Flare study');
+        await messageRowIn(pool, 'c1-1', 'c1', 'first', at(10));
+        await messageRowIn(pool, 'c1-2', 'c1', 'second', at(20));
+        await messageRowIn(pool, 'c2-1', 'c2', 'only', at(5));
+        expect(await migrateHistory(db, '0017_chats_newest_message')).toEqual(['0017_chats_newest_message']);
+        // Filled in from the messages already there; a chat without messages has none.
+        expect(await newest()).toEqual({ c1: at(20), c2: at(5), c3: null });
+        // An older message leaves it; one statement writing to several chats raises each.
+        await messageRowIn(pool, 'c1-0', 'c1', 'late copy of an old one', at(1));
+        await pool.query(
+          `INSERT INTO messages (message_id, chat_id, seq, role, content, status, created_at, mirror_version)
+           SELECT id, chat, 2, 'user', 'bulk', 'complete', created, 1 FROM (VALUES ('c2-2', 'c2', $1::timestamptz), ('c2-3', 'c2', $2), ('c3-1', 'c3', $3)) AS v(id, chat, created)`,
+          [at(30), at(25), at(7)],
+        );
+        expect(await newest()).toEqual({ c1: at(20), c2: at(30), c3: at(7) });
+        // A message rewritten newer raises it (an update, and an insert that conflicts, as the mirror's upsert); older never lowers it.
+        await pool.query(`UPDATE messages SET created_at = $1 WHERE message_id = 'c1-1'`, [at(40)]);
+        await pool.query(
+          `INSERT INTO messages (message_id, chat_id, seq, role, content, status, created_at, mirror_version) VALUES ('c3-1', 'c3', 1, 'user', 'again', 'complete', $1, 2)
+           ON CONFLICT (message_id) DO UPDATE SET created_at = EXCLUDED.created_at`,
+          [at(50)],
+        );
+        await pool.query(`UPDATE messages SET created_at = $1 WHERE chat_id = 'c2'`, [at(2)]);
+        await pool.query(`DELETE FROM messages WHERE chat_id = 'c1'`);
+        expect(await newest()).toEqual({ c1: at(40), c2: at(30), c3: at(50) });
+        expect(await migrateHistory(db, '0016_search_shared_path')).toEqual(['0017_chats_newest_message']);
+        const columns = await pool.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'chats' AND column_name = 'newest_message_at'`);
+        expect(columns.rows).toEqual([]);
+        await messageRowIn(pool, 'c1-3', 'c1', 'after going down', at(60));
+      } finally {
+        await db.destroy();
+      }
+    }));
 });

@@ -90,6 +90,12 @@ describe('a batch of outbox entries in one transaction', () => {
     const messages = await stack.messagesOf(arash, kept.chat_id);
     expect(await messageRows(kept.chat_id)).toEqual(messages.map((message) => ({ message_id: message.message_id, content: message.content, status: message.status })));
     expect(messages.map((message) => message.status)).toEqual(['complete', 'complete', 'complete', 'complete']);
+    // The chat's newest message time, kept by the database (migration 0017), is that of its newest message.
+    const [newest] = await stack.sql(
+      'SELECT c.newest_message_at = (SELECT max(m.created_at) FROM messages m WHERE m.chat_id = c.chat_id) AS newest FROM chats c WHERE c.chat_id = $1',
+      [kept.chat_id],
+    );
+    expect(newest).toEqual({ newest: true });
 
     // Replayed: the whole batch again, reversed, and entry by entry: nothing changes.
     const before = await snapshot([gone.chat_id, kept.chat_id]);

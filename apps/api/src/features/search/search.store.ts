@@ -255,7 +255,8 @@ function messageHits(query: PageQuery, tsqueries: Tsqueries, count: number): Raw
   const own = query.projectNumber ? ownInProject : sql`(${ownWalk}) UNION ALL (${ownByMonths})`;
   // The newest matches in the chats shared with the user. When the user has the candidates of
   // their own, those older than the oldest of them cannot be among the newest: with a common
-  // word that leaves the last days of the shared chats to read (messages_chat_created). When
+  // word that leaves the last days of the shared chats to read (messages_chat_created), and a
+  // chat whose newest message is older (chats.newest_message_at, migration 0017) is not read. When
   // the user has fewer, every match in the shared chats counts, read one of two ways, chosen as
   // the statement runs (the planner's estimate of the shared chats is often a third of the
   // truth, and its choice flipped with the statistics): by the word, its matches over every user
@@ -273,7 +274,8 @@ function messageHits(query: PageQuery, tsqueries: Tsqueries, count: number): Raw
       WHERE m.chat_id = shared.chat_id AND ${since} OFFSET 0`;
   const sharedSinceOwn = sql`
     (${ranked(sql`SELECT m.* FROM shared CROSS JOIN LATERAL (${sharedChatMessages(sql`m.created_at >= (SELECT min(created_at) FROM own)`)}) AS m
-     WHERE (SELECT count(*) FROM own) = ${SEARCH_CANDIDATES} AND m.content_search @@ ${typed}
+     WHERE (SELECT count(*) FROM own) = ${SEARCH_CANDIDATES} AND shared.newest_message_at >= (SELECT min(created_at) FROM own)
+       AND m.content_search @@ ${typed}
      ${newest}`)})`;
   const sharedByWord = sql`
     (${ranked(sql`SELECT m.* FROM (
@@ -286,7 +288,7 @@ function messageHits(query: PageQuery, tsqueries: Tsqueries, count: number): Raw
      ${newest}`)})`;
   return prepared(sql<SearchHit>`
     WITH shared AS MATERIALIZED (
-      SELECT c.chat_id, c.message_count FROM chats c WHERE ${onChat(query.visible.sharedWith('c'))}
+      SELECT c.chat_id, c.message_count, c.newest_message_at FROM chats c WHERE ${onChat(query.visible.sharedWith('c'))}
     ), shared_way AS MATERIALIZED (
       SELECT (SELECT COALESCE(sum(message_count), 0) FROM shared) > search_matches_estimate(${typed}) AS by_word
     ), walk AS MATERIALIZED (

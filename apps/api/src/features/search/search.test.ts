@@ -451,6 +451,22 @@ describe('results, ranking and pages', () => {
     expect(new Set(seen)).toEqual(new Set([`${theirs.chat_id}-1`, `${theirs.chat_id}-2`, ...newestOwn]));
     expect(seen).toHaveLength(SEARCH_CANDIDATES);
     expect((await find(sharer, 'omnipresent')).results.map((result) => result.message_id).sort()).toEqual([1, 2, 3].map((n) => `${theirs.chat_id}-${n}`).sort());
+    // A shared chat whose newest message is older than the oldest of those is not read
+    // (chats.newest_message_at); a message written to it later, newer than them all, is found.
+    const quiet = await chat(sharer, { title: 'Old crew notes' });
+    await stack.http().patch(`/api/chats/${quiet.chat_id}`).set('Authorization', await stack.bearer(sharer)).send({ allowed_users: [recipient] }).expect(200);
+    await stack.drained();
+    const written = (n: number, minute: number) =>
+      stack.sql(
+        `INSERT INTO messages (message_id, chat_id, seq, role, content, status, created_at, mirror_version)
+         VALUES ($1 || '-' || $2, $1, $2::int, 'user', 'omnipresent entry', 'complete', now() - interval '1 day' + $3 * interval '1 minute', 1)`,
+        [quiet.chat_id, n, minute],
+      );
+    await written(1, 10.5);
+    expect(await everyPage(recipient, 'omnipresent')).toEqual(seen);
+    await written(2, count + 0.7);
+    const after = await everyPage(recipient, 'omnipresent');
+    expect(new Set(after)).toEqual(new Set([`${quiet.chat_id}-2`, `${theirs.chat_id}-1`, `${theirs.chat_id}-2`, ...newestOwn.slice(0, -1)]));
   });
 
   it('reads the chats shared with a user of few matches by the word or by the chats, whichever is chosen, with the same results', async () => {
