@@ -20,7 +20,7 @@ import { resolve } from 'node:path';
 import { createTokenService } from '@simorgh/api/tokens';
 import { initialBundle } from './bench/bundle.js';
 import { describeLag, openChatDb, openHistoryPool, sampleMirrorLag, seedMirroredChats, usedMemory } from './bench/archive.js';
-import { BENCH_ADMIN, BENCH_USER, COLD_PROJECT_BASE, COLD_PROJECT_COUNT, startLocalStack, WARM_PROJECT, type LocalStack } from './bench/local-stack.js';
+import { BENCH_ADMIN, BENCH_FEW_USERS, BENCH_GENERAL_USER, BENCH_USER, COLD_PROJECT_BASE, COLD_PROJECT_COUNT, startLocalStack, WARM_PROJECT, type LocalStack } from './bench/local-stack.js';
 import { measureRounds, medianRatio, run as runLoad, summarize, type Load, type LoadResult, type LoadSettings } from './bench/load.js';
 import { describeMachine } from './bench/machine.js';
 import { waitForRedisIdle } from './bench/redis-idle.js';
@@ -205,7 +205,6 @@ async function runLocal(): Promise<void> {
     const tokens = createTokenService(stack.jwtSecret, 8 * 3600, () => new Date());
     const tokenFor = async (user: string) => (await tokens.sign(user, user)).token;
     const auth = (token: string) => ({ Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' });
-    const benchToken = await tokenFor(BENCH_USER);
 
     // First: the memory row compares used_memory readings taken a minute apart, which any other
     // section's leftovers (outbox entries trimmed, buffers freed) would move.
@@ -223,7 +222,7 @@ async function runLocal(): Promise<void> {
         result: verdict(saved >= 0.9),
       });
     }
-    if (wants('creations')) await creationFigures(stack, auth(benchToken));
+    if (wants('creations')) await creationFigures(stack, auth, tokenFor);
     if (wants('lists')) await listFigures(stack, auth, tokenFor);
     if (wants('shared')) {
       const shared = await sharedListFigures(stack, auth, tokenFor);
@@ -268,16 +267,19 @@ async function runLocal(): Promise<void> {
 const roundsOf = (results: Map<string, LoadResult[]>, name: string) => results.get(name) ?? [];
 
 /** Creations at 50 and at 10 connections beside the bare Express baseline, and the mirror's lag meanwhile. */
-async function creationFigures(stack: LocalStack, headers: Record<string, string>) {
+async function creationFigures(stack: LocalStack, auth: (token: string) => Record<string, string>, tokenFor: (user: string) => Promise<string>) {
   say(`load runs: ${settings.connections} connections, ${settings.rounds} rounds of ${settings.durationS} s each (after 1 s warm-up)`);
   const chatsUrl = `${stack.api.url}/api/chats`;
-  const post = (body: unknown) => ({ method: 'POST' as const, headers, body: JSON.stringify(body) });
+  const headers = auth(await tokenFor(BENCH_USER));
+  const post = (body: unknown, as = headers) => ({ method: 'POST' as const, headers: as, body: JSON.stringify(body) });
+  const general = { chat_type: 'general' };
+  const warm = { chat_type: 'project', project_number: String(WARM_PROJECT), page_name: 'Bench page' };
   let coldIndex = 0;
   say('  bare Express baseline, POST /api/chats general, project with a warm cache, project with a cold cache...');
   const creationLoads: Load[] = [
-    { name: 'baseline', options: { url: `${stack.baselineUrl}/baseline`, ...post({ chat_type: 'general' }) } },
-    { name: 'general', options: { url: chatsUrl, ...post({ chat_type: 'general' }) } },
-    { name: 'warm', options: { url: chatsUrl, ...post({ chat_type: 'project', project_number: String(WARM_PROJECT), page_name: 'Bench page' }) } },
+    { name: 'baseline', options: { url: `${stack.baselineUrl}/baseline`, ...post(general) } },
+    { name: 'general', options: { url: chatsUrl, ...post(general, auth(await tokenFor(BENCH_GENERAL_USER))) } },
+    { name: 'warm', options: { url: chatsUrl, ...post(warm) } },
     {
       // A new project for every request, so each one makes both TPMS queries.
       name: 'cold',
@@ -306,7 +308,12 @@ async function creationFigures(stack: LocalStack, headers: Record<string, string
   // 50 closed-loop connections on a machine whose cores the load generator shares make latency
   // about connections / throughput for any server; at a few connections the tail is the API's.
   say(`  the same baseline, general and warm creations at ${FEW_CONNECTIONS} connections...`);
-  const fewCreations = await measureRounds(creationLoads.slice(0, 3), { ...settings, connections: FEW_CONNECTIONS }, say);
+  const fewLoads: Load[] = [
+    ...creationLoads.slice(0, 1),
+    { name: 'general', options: { url: chatsUrl, ...post(general, auth(await tokenFor(BENCH_FEW_USERS.general))) } },
+    { name: 'warm', options: { url: chatsUrl, ...post(warm, auth(await tokenFor(BENCH_FEW_USERS.warm))) } },
+  ];
+  const fewCreations = await measureRounds(fewLoads, { ...settings, connections: FEW_CONNECTIONS }, say);
   const baselineRounds = roundsOf(creations, 'baseline');
   loadRows('POST /api/chats general', roundsOf(creations, 'general'), baselineRounds, true);
   loadRows('POST /api/chats project, warm cache', roundsOf(creations, 'warm'), baselineRounds, true);

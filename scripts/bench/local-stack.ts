@@ -24,6 +24,13 @@ import { createLogger } from '@simorgh/api/logger';
 import { createRedisClient, redisTargetAt } from '@simorgh/api/redis';
 
 export const BENCH_USER = 'bench.user';
+/**
+ * Users of the creation runs at a few connections (the general and the warm project run), apart
+ * from those at 50, so no user's CHATS_PER_MINUTE refuses part of a run on a fast machine.
+ */
+export const BENCH_FEW_USERS = { general: 'bench.few.general', warm: 'bench.few.warm' } as const;
+/** The user of the general creation run at 50 connections (the project runs are BENCH_USER's). */
+export const BENCH_GENERAL_USER = 'bench.general';
 export const BENCH_ADMIN = 'bench.admin';
 /** Projects that exist only for the cold-cache run: each request names a new one. */
 export const COLD_PROJECT_BASE = 500_000;
@@ -121,7 +128,7 @@ export async function startLocalStack(say: (line: string) => void, options: { ap
     try {
       await loadTpms(admin, database, {
         ...DEMO_TPMS,
-        permissions: [...DEMO_TPMS.permissions, [WARM_PROJECT, BENCH_USER]],
+        permissions: [...DEMO_TPMS.permissions, [WARM_PROJECT, BENCH_USER], [WARM_PROJECT, BENCH_FEW_USERS.warm]],
       });
       await createReadOnlyUser(admin, database, 'simorgh_ro', password);
     } finally {

@@ -628,6 +628,27 @@ const migrations: Record<string, Migration> = {
       await sql`ALTER TABLE chats DROP COLUMN newest_message_at`.execute(db);
     },
   },
+  '0018_search_owner_title_words': {
+    // The words of a user's titles behind their owner's tag (as 0012 and 0013 do for messages),
+    // so the user's own titles are found from the posting lists of the user's own title words
+    // instead of intersecting every title holding the words with the owner's whole list of chats in
+    // chats_owner_title_search (docs/decisions/search.md, "A user's titles by their own words").
+    // The owner is still compared: two owners may share a tag.
+    async up(db) {
+      await sql`SET LOCAL statement_timeout = 0`.execute(db);
+      await sql`
+        CREATE FUNCTION search_owner_title_words(owner text, words tsvector) RETURNS tsvector
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE
+        RETURN search_tagged_words(left(md5(owner), 8), words)`.execute(db);
+      await sql`
+        CREATE INDEX chats_owner_title_words ON chats USING gin (search_owner_title_words(user_id, title_search))
+        WITH (fastupdate = off)`.execute(db);
+    },
+    async down(db) {
+      await sql`DROP INDEX chats_owner_title_words`.execute(db);
+      await sql`DROP FUNCTION search_owner_title_words(text, tsvector)`.execute(db);
+    },
+  },
 };
 
 /**

@@ -576,4 +576,44 @@ describe('migrations', () => {
         await db.destroy();
       }
     }));
+
+  it("indexes each owner's title words behind the owner's tag (0018): an owner's titles by their own words, a prefix too; gone going down", () =>
+    withFreshDatabase('owner_titles', async (url) => {
+      const { db, pool } = createHistoryDb({ DATABASE_URL: url, DATABASE_POOL_SIZE: 2 });
+      const ownTitles = async (owner: string, query: string) => {
+        const client = await pool.connect();
+        try {
+          // As search asks: the owner's words through the index, the owner compared on the rows.
+          await client.query('SET enable_seqscan = off');
+          const select = `SELECT chat_id FROM (
+              SELECT * FROM chats WHERE search_owner_title_words(user_id, title_search) @@ search_owner_window_query($1::tsquery, ARRAY[left(md5($2), 8)])
+              OFFSET 0) AS c
+            WHERE user_id = $2`;
+          const plan = (await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${select}`, [query, owner])).rows;
+          expect(plan.map((row) => row['QUERY PLAN']).join('\n')).toContain('chats_owner_title_words');
+          return (await client.query<{ chat_id: string }>(`${select} ORDER BY chat_id`, [query, owner])).rows.map((row) => row.chat_id);
+        } finally {
+          client.release();
+        }
+      };
+      try {
+        await migrateHistory(db, '0017_chats_newest_message');
+        await chatRowIn(pool, 'c1', 'Compressor valve notes');
+        await chatRowIn(pool, 'c2', 'Valve sizing');
+        await chatRowIn(pool, 'c3', 'Compressor valve notes');
+        await pool.query(`UPDATE chats SET user_id = 'other' WHERE chat_id = 'c3'`);
+        expect(await migrateHistory(db, '0018_search_owner_title_words')).toEqual(['0018_search_owner_title_words']);
+        await chatRowIn(pool, 'c4', 'Compression test valve');
+        expect(await ownTitles('someone', `'valve'`)).toEqual(['c1', 'c2', 'c4']);
+        expect(await ownTitles('someone', `'valve' & 'compr':*`)).toEqual(['c1', 'c4']);
+        expect(await ownTitles('other', `'valve' & 'compr':*`)).toEqual(['c3']);
+        expect(await ownTitles('nobody', `'valve'`)).toEqual([]);
+        expect(await migrateHistory(db, '0017_chats_newest_message')).toEqual(['0018_search_owner_title_words']);
+        expect((await pool.query(`SELECT to_regprocedure('search_owner_title_words(text, tsvector)') AS f, to_regclass('chats_owner_title_words') AS i`)).rows).toEqual([
+          { f: null, i: null },
+        ]);
+      } finally {
+        await db.destroy();
+      }
+    }));
 });

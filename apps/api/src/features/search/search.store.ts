@@ -168,22 +168,28 @@ const afterPosition = (after: SearchPosition) =>
 
 /**
  * The chats whose title matches, after the cursor (none after a message position), when a title
- * may match: the user's own by their owner (chats_owner_title_search), the shared ones through
+ * may match: the user's own by the words of their own titles (chats_owner_title_words, migration
+ * 0018; the owner compared outside the index's scan, as for messages), the shared ones through
  * the sharing indexes.
  */
 function titleHits(query: PageQuery): RawBuilder<unknown> {
-  const { tsq, typed, onChat } = statementParts(query, { tsq: sql`(SELECT matching FROM words)`, typed: sql`(SELECT typed FROM words)` });
-  const titlesOf = (visible: RawBuilder<boolean>) => sql`
+  const { tsq, tag, typed, onChat } = statementParts(query, { tsq: sql`(SELECT matching FROM words)`, typed: sql`(SELECT typed FROM words)` });
+  const titlesOf = (chats: RawBuilder<unknown>, visible: RawBuilder<boolean>) => sql`
     SELECT c.chat_id AS id, ts_rank(c.title_search, ${typed}) AS rank, c.created_at, c.chat_id, c.chat_name, c.chat_type,
            c.project_number, c.project_name, c.page_name
-    FROM chats c
-    WHERE (SELECT in_titles FROM words) AND c.title_search @@ ${tsq} AND ${onChat(visible)}`;
-  if (query.after !== null && !query.after.title) return titlesOf(sql`false`);
+    FROM ${chats}
+    WHERE (SELECT in_titles FROM words) AND ${onChat(visible)}`;
+  const matching = sql`(SELECT * FROM chats c WHERE c.title_search @@ ${tsq}) AS c`;
+  if (query.after !== null && !query.after.title) return titlesOf(matching, sql`false`);
+  const ownMatching = sql`(
+      SELECT * FROM chats c
+      WHERE search_owner_title_words(c.user_id, c.title_search) @@ search_owner_window_query(${tsq}, ARRAY[${tag}]::text[])
+      OFFSET 0) AS c`;
   return sql`
     SELECT * FROM (
-      ${titlesOf(query.visible.owned('c', 'chats'))}
+      ${titlesOf(ownMatching, query.visible.owned('c', 'chats'))}
       UNION ALL
-      ${titlesOf(query.visible.sharedWith('c'))}
+      ${titlesOf(matching, query.visible.sharedWith('c'))}
     ) AS hit
     ${query.after ? afterPosition(query.after) : sql``}
     ORDER BY hit.rank DESC, hit.created_at DESC, hit.id DESC

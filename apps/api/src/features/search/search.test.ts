@@ -544,6 +544,11 @@ describe('who sees what', () => {
     expect(messageIds(await find(other, 'valve compr'))).toEqual([own]);
     expect(messageIds(await find(other, 'valve c'))).toEqual([own]);
     for (const q of ['compressor', 'seal leak', 'leak', 'valve']) expect(messageIds(await find(other, q)), q).not.toContain(secret);
+    // Titles too: each finds its own title by its words, never the other's.
+    const titlesFound = async (user: string, q: string) => (await find(user, q)).results.filter((result) => result.message_id === null).map((result) => result.chat_id);
+    expect(await titlesFound(one, 'notes')).toEqual([theirs.chat_id]);
+    expect(await titlesFound(other, 'notes')).toEqual([mine.chat_id]);
+    expect(await titlesFound(other, 'seal no')).toEqual([]);
   });
 
   it("finds a chat's messages by its owner of the moment: a chat that changes hands takes its messages with it", async () => {
