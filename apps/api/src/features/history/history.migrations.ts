@@ -598,7 +598,8 @@ const migrations: Record<string, Migration> = {
     // kept by the database itself: statement triggers on what is written to messages, whoever
     // writes it (the mirror, a bulk load), in the writer's transaction. Search skips a shared
     // chat with nothing as new as the oldest of the user's own candidates instead of probing its
-    // messages (docs/decisions/search.md, "A shared chat skipped by its newest message"). Only
+    // messages (docs/decisions/search.md, "Candidates carry their rank; a shared chat skipped by
+    // its newest message"). Only
     // ever raised: a message deleted leaves it as it was, which costs a probe, never a result.
     async up(db) {
       await sql`SET LOCAL statement_timeout = 0`.execute(db);

@@ -212,7 +212,8 @@ function titleHits(query: PageQuery): RawBuilder<unknown> {
 function messageHits(query: PageQuery, tsqueries: Tsqueries, count: number): RawBuilder<SearchHit> {
   const { tsq, tag, typed, filters, onChat } = statementParts(query, tsqueries);
   const newest = sql`ORDER BY m.created_at DESC, m.message_id DESC LIMIT ${SEARCH_CANDIDATES}`;
-  // Candidates carry their rank, not their text's tsvector: computed once each, on the rows kept.
+  // Every branch's candidates carry their rank, not their text's tsvector: computed once each, on
+  // the rows the branch keeps (after its LIMIT).
   const ranked = (rows: RawBuilder<unknown>) => sql`
       SELECT r.message_id, r.created_at, r.chat_id, ts_rank(r.content_search, ${typed}) AS rank FROM (${rows}) AS r`;
   // The user's own messages by their owner column (compared even on the owner's words: two
@@ -223,8 +224,8 @@ function messageHits(query: PageQuery, tsqueries: Tsqueries, count: number): Raw
   // cannot know that this user has many messages, and would AND the words' index into them).
   const ofChat = (alias: string) =>
     filters.length > 0 ? sql`AND (SELECT true FROM chats c WHERE c.chat_id = ${sql.ref(`${alias}.chat_id`)} AND ${sql.join(filters, sql` AND `)})` : sql``;
-  const ownWalk = sql`
-      SELECT w.message_id, w.created_at, w.chat_id, ts_rank(w.content_search, ${typed}) AS rank
+  const ownWalk = ranked(sql`
+      SELECT w.message_id, w.created_at, w.chat_id, w.content_search
       FROM (
         SELECT m.message_id, m.created_at, m.chat_id, m.content_search
         FROM messages m
@@ -232,14 +233,14 @@ function messageHits(query: PageQuery, tsqueries: Tsqueries, count: number): Raw
         ORDER BY m.created_at DESC, m.message_id DESC
         OFFSET 0) AS w
       WHERE w.content_search @@ ${tsq} ${ofChat('w')}
-      LIMIT ${SEARCH_CANDIDATES}`;
+      LIMIT ${SEARCH_CANDIDATES}`);
   // The user's matches month by month (search_owner_month_words(), migration 0013), newest window
   // first, each window's in time order. The owner is compared outside a window's scan (OFFSET 0
   // keeps it there, and the scan sorts the few matches of a shared tag too): a window's tsquery is
   // known only as it runs, and with the owner beside it the planner AND-ed the owner's whole
   // range of messages_owner_created into the words' few matches.
-  const ownByMonths = sql`
-      SELECT hit.message_id, hit.created_at, hit.chat_id, ts_rank(hit.content_search, ${typed}) AS rank
+  const ownByMonths = ranked(sql`
+      SELECT hit.message_id, hit.created_at, hit.chat_id, hit.content_search
       FROM search_owner_windows(${query.visible.userId}, ${tag}) AS months
       CROSS JOIN LATERAL (
         SELECT m.message_id, m.created_at, m.chat_id, m.content_search, m.owner_id
@@ -248,7 +249,7 @@ function messageHits(query: PageQuery, tsqueries: Tsqueries, count: number): Raw
         ORDER BY m.created_at DESC, m.message_id DESC
         OFFSET 0) AS hit
       WHERE NOT (SELECT newest FROM walk) AND ${query.visible.owned('hit', 'messages')} ${ofChat('hit')}
-      LIMIT ${SEARCH_CANDIDATES}`;
+      LIMIT ${SEARCH_CANDIDATES}`);
   // With a project, the user's chats on it, each one's messages (by the chat's index, the words
   // compared on each row): at most the messages of those chats, where the walk or the windows
   // would read the user's messages or matches on every project until they had the candidates.
