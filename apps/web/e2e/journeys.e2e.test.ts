@@ -174,6 +174,8 @@ describe('Simorgh Chat in Chromium, served by nginx', () => {
     expect(decodeURIComponent(new URL(page.url()).pathname)).toBe(`/c/${chatId}`);
     await waitUntil('the reloaded header shows the title', async () => (await headingOf(page).textContent()) === EXPECTED_TITLE);
     expect(await page.evaluate(() => 'e2eSameDocument' in window)).toBe(false);
+    // The reply as markdown again once its code has loaded (until then it shows as plain text).
+    await replies(page).first().locator('em').filter({ hasText: FIRST_MESSAGE }).waitFor();
     await screenshot('05-after-reload');
     await page.emulateMedia({ colorScheme: 'dark' });
     await screenshot('05b-after-reload-dark-theme');
@@ -439,6 +441,7 @@ describe('Simorgh Chat in Chromium, served by nginx', () => {
       return scroller !== undefined && box.top >= scroller.top && box.bottom <= scroller.bottom;
     });
     expect(inView).toBe(true);
+    await replies(page).first().locator('strong').filter({ hasText: 'local demo model' }).waitFor();
     await screenshot('17-search-opened-at-message');
     expect(problems).toEqual([]);
   });
