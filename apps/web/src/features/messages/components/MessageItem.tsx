@@ -2,7 +2,13 @@ import type { Message, User } from '@simorgh/contracts';
 import { lazy, Suspense } from 'react';
 import { isUnsavedMessageId } from '../message-cache';
 
-const Markdown = lazy(() => import('../../../components/Markdown'));
+/**
+ * The markdown code (a chunk of its own, outside the initial bundle). ChatRoute asks for it as a
+ * chat opens, alongside the chat's messages, so after a reload a reply is rarely shown as plain
+ * text first.
+ */
+export const loadMarkdown = () => import('../../../components/Markdown');
+const Markdown = lazy(loadMarkdown);
 
 type MessageItemProps = {
   message: Message;
